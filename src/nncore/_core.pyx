@@ -1,0 +1,14 @@
+# cython: language_level=3
+"""nncore._core — the only Cython module: typed memoryviews -> the C core, GIL released.
+
+Each area keeps its bindings in its own .pxi (one job per file); this file only
+stitches them together so that all of them share ONE copy of the C core's
+global state (kernel table, thread count).
+"""
+include "_capi.pxi"     # cdef extern declarations of csrc/nncore.h
+include "_config.pxi"   # kernel family, threads, build facts
+include "_gemm.pxi"     # matmul
+include "_kernels.pxi"  # activations, losses, dropout
+include "_optim.pxi"    # optimizer updates, gradient clipping
+include "_net.pxi"      # the network object
+include "_io.pxi"       # model files read by the C core

@@ -1,0 +1,1 @@
+# bindings: gemm (placeholder until that work lands)

@@ -1,0 +1,1 @@
+# bindings: io (placeholder until that work lands)

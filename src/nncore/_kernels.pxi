@@ -1,0 +1,1 @@
+# bindings: kernels (placeholder until that work lands)

@@ -1,0 +1,1 @@
+# bindings: net (placeholder until that work lands)

@@ -1,0 +1,1 @@
+"""matmul: placeholder until the GEMM work lands."""

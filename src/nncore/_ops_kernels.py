@@ -1,0 +1,1 @@
+"""activation/loss/dropout ops: placeholder until that work lands."""

@@ -1,0 +1,1 @@
+# bindings: optim (placeholder until that work lands)

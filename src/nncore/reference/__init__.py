@@ -1,0 +1,9 @@
+"""nncore.reference — a pure-NumPy twin of every C kernel and of the whole network.
+
+It is the oracle of the test suite: simple, readable, float64-friendly, and
+never calls into nncore's C core.
+"""
+from ._gemm import *  # noqa: F401,F403
+from ._kernels import *  # noqa: F401,F403
+from ._network import *  # noqa: F401,F403
+from ._optim import *  # noqa: F401,F403

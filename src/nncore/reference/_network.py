@@ -1,0 +1,1 @@
+"""reference network: placeholder until that work lands."""

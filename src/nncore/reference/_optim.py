@@ -1,0 +1,1 @@
+"""reference optim: placeholder until that work lands."""

@@ -1,0 +1,41 @@
+"""Shared fixtures: every kernel test runs over dtype x kernel family x threads.
+
+NNCORE_ARCH in the environment pins the kernel family (CI reruns with =ref).
+"""
+import os
+
+import numpy as np
+import pytest
+
+import nncore
+from nncore import config
+
+_PINNED = os.environ.get("NNCORE_ARCH")
+ARCHS = [_PINNED] if _PINNED and _PINNED != "auto" else config.available_archs()
+
+
+@pytest.fixture(params=ARCHS)
+def arch(request):
+    """Run the test with each available micro-kernel family, then restore."""
+    old = config.get_arch()
+    config.set_arch(request.param)
+    yield request.param
+    config.set_arch(old)
+
+
+@pytest.fixture(params=[1, 2], ids=["t1", "t2"])
+def threads(request):
+    """Run the test at 1 and 2 threads, then restore."""
+    with config.num_threads(request.param):
+        yield request.param
+
+
+@pytest.fixture(params=[np.float32, np.float64], ids=["f32", "f64"])
+def dtype(request):
+    return request.param
+
+
+def tol(dtype, k=1):
+    """Relative tolerance for a result summed over k terms."""
+    eps = np.finfo(dtype).eps
+    return float(eps * 8 * max(1.0, np.sqrt(k)))

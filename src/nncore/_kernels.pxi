@@ -68,3 +68,37 @@ def _act_backward(int kind, double param, dx, dy, x, y, int64_t rows, int64_t co
         with nogil:
             st = nn_dact_backward(<nn_act>kind, param, d0, d1, d2, d3, rows, cols)
     return st
+
+
+def _loss(int kind, int red, double param, grad, out, target, labels, int64_t rows,
+          int64_t cols):
+    """Returns (status, loss). grad (rows, cols) or None; target or labels may be None."""
+    cdef int st
+    cdef double lossv = 0.0
+    cdef float *sg = NULL
+    cdef const float *so = NULL
+    cdef const float *st_ = NULL
+    cdef double *dg = NULL
+    cdef const double *do_ = NULL
+    cdef const double *dt = NULL
+    cdef const int64_t *lab = NULL
+    cdef bint empty = rows * cols == 0
+    if not empty and labels is not None:
+        lab = _ki64(labels)
+    if out.dtype.itemsize == 4:
+        if not empty:
+            so = _kf32(out)
+            if grad is not None: sg = _kf32(grad)
+            if target is not None: st_ = _kf32(target)
+        with nogil:
+            st = nn_sloss(<nn_loss_kind>kind, <nn_reduction>red, param, &lossv, sg, so, st_,
+                          lab, rows, cols)
+    else:
+        if not empty:
+            do_ = _kf64(out)
+            if grad is not None: dg = _kf64(grad)
+            if target is not None: dt = _kf64(target)
+        with nogil:
+            st = nn_dloss(<nn_loss_kind>kind, <nn_reduction>red, param, &lossv, dg, do_, dt,
+                          lab, rows, cols)
+    return st, lossv

@@ -18,7 +18,7 @@ from . import _core
 __all__ = [
     "ACTIVATIONS", "ACT_CODES", "activation", "activation_backward",
     "identity", "relu", "leaky_relu", "elu", "gelu", "silu", "softplus", "sigmoid",
-    "tanh", "softmax", "log_softmax",
+    "tanh", "softmax", "log_softmax", "LOSSES", "LOSS_CODES", "loss",
 ]
 
 #: activation name -> nn_act value of csrc/nncore.h
@@ -29,6 +29,12 @@ ACT_CODES = {
 ACTIVATIONS = tuple(ACT_CODES)
 _ACT_PARAM = {"leaky_relu": ("negative_slope", 0.01), "elu": ("alpha", 1.0)}
 _ROWWISE = ("softmax", "log_softmax")
+
+#: loss name -> nn_loss_kind value (cross_entropy is 4 with labels, 5 with probabilities)
+LOSS_CODES = {"mse": 0, "l1": 1, "huber": 2, "bce_logits": 3, "cross_entropy": 4}
+LOSSES = tuple(LOSS_CODES)
+_LOSS_PARAM = {"huber": ("delta", 1.0), "cross_entropy": ("label_smoothing", 0.0)}
+_REDUCTIONS = {"mean": 0, "sum": 1}
 
 
 def _check_status(st: int, what: str) -> None:
@@ -203,3 +209,110 @@ def softmax(x: np.ndarray) -> np.ndarray:
 def log_softmax(x: np.ndarray) -> np.ndarray:
     """Row-wise log-softmax over the last axis (x - max - log(sum(exp(x - max))))."""
     return activation(x, "log_softmax")
+
+
+def _loss_param(name: str, param: dict) -> float:
+    allowed = _LOSS_PARAM.get(name)
+    extra = set(param) - ({allowed[0]} if allowed else set())
+    if extra:
+        raise TypeError(f"loss {name!r} got unexpected parameter(s) {sorted(extra)}; "
+                        f"it takes {[allowed[0]] if allowed else 'none'}")
+    if allowed is None:
+        return 0.0
+    pname, default = allowed
+    v = param.get(pname, default)
+    if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{pname} must be a real number, got {type(v).__name__}")
+    v = float(v)
+    if pname == "delta" and not (v > 0 and math.isfinite(v)):
+        raise ValueError(f"huber delta must be a finite number > 0, got {v}")
+    if pname == "label_smoothing" and not (0.0 <= v <= 1.0):
+        raise ValueError(f"label_smoothing must be in [0, 1], got {v}")
+    return v
+
+
+def _check_finite_target(t: np.ndarray, lo: float | None, hi: float | None, what: str) -> None:
+    if not np.isfinite(t).all():
+        raise ValueError(f"{what} must be finite, found NaN or Inf")
+    if lo is not None and t.size and (t.min() < lo or t.max() > hi):
+        raise ValueError(f"{what} must be in [{lo}, {hi}], got values in "
+                         f"[{t.min()}, {t.max()}]")
+
+
+def loss(name: str, out: np.ndarray, target: np.ndarray, reduction: str = "mean",
+         **param: float) -> tuple[float, np.ndarray]:
+    """A loss and its gradient with respect to ``out``, in one fused pass.
+
+    Parameters
+    ----------
+    name : str
+        ``"mse"``, ``"l1"``, ``"huber"`` (param ``delta`` > 0, default 1.0),
+        ``"bce_logits"`` (binary cross-entropy on logits; targets in [0, 1]) or
+        ``"cross_entropy"`` (softmax cross-entropy on logits; param
+        ``label_smoothing`` in [0, 1], default 0.0, as PyTorch defines it).
+    out : ndarray, float32 or float64
+        Network outputs (logits for bce_logits / cross_entropy). Any non-empty shape
+        for the elementwise losses; (rows, classes) for cross_entropy.
+    target : ndarray
+        Same shape as ``out`` (cast once to out's dtype; must be finite). For
+        cross_entropy: integer class labels (rows,) in [0, classes), or
+        probabilities (rows, classes) in [0, 1].
+    reduction : ``"mean"`` (default: over all elements; over rows for
+        cross_entropy) or ``"sum"``.
+
+    Returns
+    -------
+    loss : float
+    grad : ndarray, same shape and dtype as ``out`` — d loss / d out.
+    """
+    if not isinstance(name, str):
+        raise TypeError(f"loss name must be a str, got {type(name).__name__}")
+    if name not in LOSS_CODES:
+        raise ValueError(f"unknown loss {name!r}; expected one of {LOSSES}")
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"reduction must be 'mean' or 'sum', got {reduction!r}")
+    p = _loss_param(name, param)
+    o = _float_array(out, "out")
+    if o.size == 0:
+        raise ValueError(f"out must not be empty, got shape {o.shape}")
+    t = np.asarray(target)
+    if not (np.issubdtype(t.dtype, np.number) or t.dtype == np.bool_):
+        raise TypeError(f"target must be a numeric array, got dtype {t.dtype}")
+    labels = None
+    code = LOSS_CODES[name]
+    if name == "cross_entropy":
+        if o.ndim != 2:
+            raise ValueError(f"cross_entropy needs out of shape (rows, classes), got {o.shape}")
+        rows, cols = o.shape
+        if np.issubdtype(t.dtype, np.integer):
+            if t.shape != (rows,):
+                raise ValueError(f"class labels must have shape ({rows},), got {t.shape}")
+            lo, hi = int(t.min()), int(t.max())
+            if lo < 0 or hi >= cols:
+                bad = lo if lo < 0 else hi
+                raise ValueError(f"class labels must be in [0, {cols}), got {bad}")
+            labels = np.ascontiguousarray(t, dtype=np.int64)
+            t = None
+        else:
+            if t.shape != o.shape:
+                if t.shape == (rows,):
+                    raise TypeError(f"class labels must be integers, got dtype {t.dtype} "
+                                    f"(probability targets need shape {o.shape})")
+                raise ValueError(f"cross_entropy target must be labels ({rows},) or "
+                                 f"probabilities {o.shape}, got shape {t.shape}")
+            t = np.ascontiguousarray(t, dtype=o.dtype)
+            _check_finite_target(t, 0.0, 1.0, "probability targets")
+            code = 5
+    else:
+        if t.shape != o.shape:
+            raise ValueError(f"target must have the shape of out {o.shape}, got {t.shape}")
+        t = np.ascontiguousarray(t, dtype=o.dtype)
+        if name == "bce_logits":
+            _check_finite_target(t, 0.0, 1.0, "bce_logits targets")
+        else:
+            _check_finite_target(t, None, None, "target")
+        rows, cols = 1, o.size
+    grad = np.empty_like(o)
+    st, value = _core._loss(code, _REDUCTIONS[reduction], p, grad, o, t, labels, rows, cols)
+    _check_status(st, f"loss {name!r}")
+    return float(value), grad

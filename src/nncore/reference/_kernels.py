@@ -14,7 +14,7 @@ import math
 import numpy as np
 
 __all__ = [
-    "ACTIVATIONS", "activation", "activation_backward",
+    "ACTIVATIONS", "LOSSES", "activation", "activation_backward", "loss",
 ]
 
 ACTIVATIONS = ("identity", "relu", "leaky_relu", "elu", "gelu", "gelu_tanh", "silu",
@@ -157,3 +157,66 @@ def activation_backward(dy: np.ndarray, x: np.ndarray | None, y: np.ndarray | No
     if name == "identity":
         return dy.copy()
     return (g * _derivative64(name, _f64(x), _param(name, param))).astype(dy.dtype)
+
+
+def loss(name: str, out: np.ndarray, target: np.ndarray, reduction: str = "mean",
+         **param) -> tuple[float, np.ndarray]:
+    """Loss and its gradient w.r.t. ``out`` (same formulas as csrc/loss_tmpl.h).
+
+    Parameters
+    ----------
+    name : "mse", "l1", "huber" (``delta``, default 1), "bce_logits" or
+        "cross_entropy" (``label_smoothing``, default 0)
+    out : ndarray (rows, cols) (any shape for the elementwise losses)
+    target : ndarray like ``out``; for cross_entropy either integer labels (rows,)
+        or probabilities (rows, cols)
+    reduction : "mean" (over elements; over rows for cross_entropy) or "sum"
+
+    Returns
+    -------
+    (loss, grad) : float, and ndarray like ``out`` in its dtype (computed in float64).
+    """
+    out = np.asarray(out)
+    x = _f64(out)
+    tgt = np.asarray(target)
+    if name == "cross_entropy":
+        rows, cols = x.shape
+        eps = float(param.get("label_smoothing", 0.0))
+        if np.issubdtype(tgt.dtype, np.integer):
+            q = np.full((rows, cols), eps / cols)
+            q[np.arange(rows), tgt] += 1.0 - eps
+        else:
+            q = (1.0 - eps) * _f64(tgt) + eps / cols
+        m = np.max(x, axis=1, keepdims=True)
+        s = np.sum(np.exp(x - m), axis=1, keepdims=True)
+        lp = (x - m) - np.log(s)
+        with np.errstate(invalid="ignore"):
+            per = -np.sum(np.where(q != 0, q * lp, 0.0), axis=1)
+        p = np.exp(x - m) / s
+        g = p * np.sum(q, axis=1, keepdims=True) - q
+        count = rows
+    else:
+        t = _f64(tgt)
+        d = x - t
+        if name == "mse":
+            per, g = d * d, 2.0 * d
+        elif name == "l1":
+            per, g = np.abs(d), np.sign(d)
+        elif name == "huber":
+            delta = float(param.get("delta", 1.0))
+            ad = np.abs(d)
+            per = np.where(ad <= delta, 0.5 * d * d, delta * (ad - 0.5 * delta))
+            g = np.clip(d, -delta, delta)
+        elif name == "bce_logits":
+            e = np.exp(-np.abs(x))
+            with np.errstate(invalid="ignore"):
+                per = (np.log1p(e) + np.where(t > 0, t * np.maximum(-x, 0.0), 0.0)
+                       + np.where(t < 1, (1.0 - t) * np.maximum(x, 0.0), 0.0))
+            g = _sig(x)[0] - t
+        else:
+            raise ValueError(f"unknown loss {name!r}; expected one of {LOSSES}")
+        count = x.size
+    total = float(np.sum(per))
+    if reduction == "mean":
+        return total / count, (g / count).astype(out.dtype)
+    return total, g.astype(out.dtype)

@@ -67,10 +67,10 @@ int nn_dgemm_ex(int64_t m, int64_t n, int64_t k, double alpha,
                 const double *b, int64_t rsb, int64_t csb,
                 double beta, double *c, int64_t rsc, const double *bias);
 
-/* Benchmark probe: `iters` rounds of 12 independent 8-wide fp32 FMA chains
- * (AVX2+FMA) — 192 * iters flops. Returns a value depending on the result so
- * the work cannot be optimized away; NaN if the CPU lacks AVX2+FMA. Time it
+/* Benchmark probe: `iters` rounds of 12 independent fp32 FMA chains of
+ * `width` lanes (8: AVX2+FMA ymm, 16: AVX-512 zmm) — 24 * width * iters flops. Returns a value depending on the result so
+ * the work cannot be optimized away; NaN if the CPU lacks that width. Time it
  * from the caller to get the machine's fp32 FMA peak per core. */
-double nn_fma_peak_probe(int64_t iters);
+double nn_fma_peak_probe(int64_t iters, int width);
 
 #endif /* NNCORE_GEMM_INTERNAL_H */

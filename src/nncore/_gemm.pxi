@@ -8,7 +8,7 @@ from libc.stdint cimport int64_t
 cnp.import_array()
 
 cdef extern from "gemm_internal.h" nogil:
-    double nn_fma_peak_probe(int64_t iters)
+    double nn_fma_peak_probe(int64_t iters, int width)
 
 
 def _matmul(cnp.ndarray a, cnp.ndarray b, cnp.ndarray out, double alpha, double beta):
@@ -38,9 +38,10 @@ def _matmul(cnp.ndarray a, cnp.ndarray b, cnp.ndarray out, double alpha, double 
     return out
 
 
-def _fma_peak_probe(int64_t iters):
-    """Run the FMA-peak loop (192 * iters fp32 flops); time it from the caller."""
+def _fma_peak_probe(int64_t iters, int width=8):
+    """Run the FMA-peak loop (24 * width * iters fp32 flops); time it from the caller.
+    Returns NaN if the CPU lacks that vector width."""
     cdef double r
     with nogil:
-        r = nn_fma_peak_probe(iters)
+        r = nn_fma_peak_probe(iters, width)
     return r

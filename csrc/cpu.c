@@ -9,6 +9,7 @@
 #if defined(__x86_64__) || defined(_M_X64)
 #include <cpuid.h>
 #define NN_X86 1
+#define NN_HAVE_AVX512_KERNELS 1
 #endif
 
 static const nn_gemm_kernels *volatile g_kernels = &nn_gemm_kernels_ref;

@@ -548,19 +548,19 @@ def _check_checkpoint_support() -> None:
 
 
 def _save_training_checkpoint(model: Any, opt: Any, path: Any, epoch: int) -> None:
+    """Weights, optimizer state, dropout step (saved by io), epoch and the shuffle position."""
     _check_checkpoint_support()
     from . import io
-    io.save_checkpoint(model, opt, path, epoch=epoch,
+    io.save_checkpoint(path, model, opt, epoch=epoch,
                        extra={"epochs_trained": model.epochs_trained,
-                              "dropout_step": int(model.dropout_step)})
+                              "seed": model.seed})
 
 
 def _load_training_checkpoint(model: Any, opt: Any, path: Any) -> int:
     _check_checkpoint_support()
     from . import io
-    info = io.load_checkpoint(model, opt, path)
-    extra = info.get("extra", {}) if isinstance(info, dict) else {}
-    if "dropout_step" in extra:
-        model.dropout_step = int(extra["dropout_step"])
-    model.epochs_trained = int(extra.get("epochs_trained", info.get("epoch", 0)))
-    return int(info.get("epoch", 0))
+    info = io.load_checkpoint(path, model, opt)   # sets weights, optimizer, dropout_step
+    extra = info.get("extra") or {}
+    epoch = int(info.get("epoch", 0))
+    model.epochs_trained = int(extra.get("epochs_trained", epoch))
+    return epoch

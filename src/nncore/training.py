@@ -1,0 +1,5 @@
+"""Placeholder: the train helper owns this file (fit / evaluate / predict)."""
+
+
+class TrainingMixin:
+    pass

@@ -1,0 +1,290 @@
+/* activation_tmpl.h — elementwise activations and row-wise (log-)softmax,
+ * forward and backward, written once for `real` (float or double).
+ * Included twice by activation.c; see internal.h for the template scheme.
+ * RM(f) names the libm function of the right precision (expf / exp ...).
+ *
+ * Stability rules (mirrored exactly by nncore.reference):
+ *   sigmoid(x) = 1/(1+e) for x >= 0, e/(1+e) for x < 0, with e = exp(-|x|);
+ *   s(1-s)     = e/(1+e)^2 (no cancellation near s = 1);
+ *   softplus   = max(x, 0) + log1p(exp(-|x|));
+ *   x * g(x) with g -> 0 (SiLU, GELU) is 0 where g == 0, so x = -inf gives 0;
+ *   tanh'(x)   = 4e/(1+e)^2 with e = exp(-2|x|);
+ *   GELU exact = x * erfc(-x/sqrt2)/2;  GELU tanh = x * sigmoid(2u),
+ *                u = sqrt(2/pi) (x + 0.044715 x^3)  (= x(1+tanh u)/2).
+ */
+
+/* ---- scalar building blocks (inlined into the loops) ---- */
+
+/* s = sigmoid(x), t = s (1 - s) */
+NN_INLINE void NN_FN(_sig)(real x, real *s, real *t) {
+    real e = RM(exp)(-RM(fabs)(x));
+    real r = (real)1 / ((real)1 + e);
+    *s = x >= 0 ? r : e * r;
+    *t = e * r * r;
+}
+
+#define NN_GELU_K ((real)0.7978845608028654)   /* sqrt(2/pi) */
+#define NN_GELU_C ((real)0.044715)
+#define NN_INV_SQRT2 ((real)0.7071067811865476)
+#define NN_INV_SQRT_2PI ((real)0.3989422804014327)
+
+NN_INLINE real NN_FN(_fwd1)(nn_act kind, real p, real x) {
+    real s, t;
+    switch (kind) {
+    case NN_ACT_IDENTITY: return x;
+    case NN_ACT_RELU: return x < 0 ? (real)0 : x; /* NaN passes through */
+    case NN_ACT_LEAKY_RELU: return x > 0 ? x : x * p;
+    case NN_ACT_ELU: return x > 0 ? x : p * RM(expm1)(x);
+    case NN_ACT_GELU: {
+        real phi = (real)0.5 * RM(erfc)(-x * NN_INV_SQRT2);
+        return phi > 0 ? x * phi : (real)0;
+    }
+    case NN_ACT_GELU_TANH: {
+        real u = NN_GELU_K * (x + NN_GELU_C * x * x * x);
+        NN_FN(_sig)((real)2 * u, &s, &t);
+        return s > 0 ? x * s : (real)0;
+    }
+    case NN_ACT_SILU:
+        NN_FN(_sig)(x, &s, &t);
+        return s > 0 ? x * s : (real)0;
+    case NN_ACT_SOFTPLUS:
+        return (x > 0 ? x : (real)0) + RM(log1p)(RM(exp)(-RM(fabs)(x)));
+    case NN_ACT_SIGMOID:
+        NN_FN(_sig)(x, &s, &t);
+        return s;
+    case NN_ACT_TANH: return RM(tanh)(x);
+    default: return x;
+    }
+}
+
+/* f'(x) */
+NN_INLINE real NN_FN(_der1)(nn_act kind, real p, real x) {
+    real s, t;
+    switch (kind) {
+    case NN_ACT_IDENTITY: return (real)1;
+    case NN_ACT_RELU: return x > 0 ? (real)1 : (real)0;
+    case NN_ACT_LEAKY_RELU: return x > 0 ? (real)1 : p;
+    case NN_ACT_ELU: return x > 0 ? (real)1 : p * RM(exp)(x);
+    case NN_ACT_GELU: {
+        real cdf = (real)0.5 * RM(erfc)(-x * NN_INV_SQRT2);
+        real pdf = NN_INV_SQRT_2PI * RM(exp)((real)-0.5 * x * x);
+        return cdf + (pdf > 0 ? x * pdf : (real)0);
+    }
+    case NN_ACT_GELU_TANH: {
+        real x2 = x * x;
+        real u = NN_GELU_K * (x + NN_GELU_C * x2 * x);
+        NN_FN(_sig)((real)2 * u, &s, &t);
+        real du = (real)2 * NN_GELU_K * ((real)1 + (real)3 * NN_GELU_C * x2);
+        return s + (t > 0 ? x * t * du : (real)0);
+    }
+    case NN_ACT_SILU:
+        NN_FN(_sig)(x, &s, &t);
+        return s + (t > 0 ? x * t : (real)0);
+    case NN_ACT_SOFTPLUS:
+        NN_FN(_sig)(x, &s, &t);
+        return s;
+    case NN_ACT_SIGMOID:
+        NN_FN(_sig)(x, &s, &t);
+        return t;
+    case NN_ACT_TANH: {
+        real e = RM(exp)((real)-2 * RM(fabs)(x));
+        real r = (real)1 / ((real)1 + e);
+        return (real)4 * e * r * r;
+    }
+    default: return (real)1;
+    }
+}
+
+/* ---- elementwise loops: one switch per chunk, a plain loop per kind ---- */
+
+/* The body is inlined twice: once with restrict pointers (distinct buffers),
+ * once with y == x, so both cases vectorize where the math allows. */
+#define NN_EW_CASES(EXPR)                                                    \
+    switch (kind) {                                                          \
+    case NN_ACT_IDENTITY: for (int64_t i = 0; i < n; i++) { EXPR(NN_ACT_IDENTITY); } break; \
+    case NN_ACT_RELU: for (int64_t i = 0; i < n; i++) { EXPR(NN_ACT_RELU); } break;         \
+    case NN_ACT_LEAKY_RELU: for (int64_t i = 0; i < n; i++) { EXPR(NN_ACT_LEAKY_RELU); } break; \
+    case NN_ACT_ELU: for (int64_t i = 0; i < n; i++) { EXPR(NN_ACT_ELU); } break;           \
+    case NN_ACT_GELU: for (int64_t i = 0; i < n; i++) { EXPR(NN_ACT_GELU); } break;         \
+    case NN_ACT_GELU_TANH: for (int64_t i = 0; i < n; i++) { EXPR(NN_ACT_GELU_TANH); } break; \
+    case NN_ACT_SILU: for (int64_t i = 0; i < n; i++) { EXPR(NN_ACT_SILU); } break;         \
+    case NN_ACT_SOFTPLUS: for (int64_t i = 0; i < n; i++) { EXPR(NN_ACT_SOFTPLUS); } break; \
+    case NN_ACT_SIGMOID: for (int64_t i = 0; i < n; i++) { EXPR(NN_ACT_SIGMOID); } break;   \
+    case NN_ACT_TANH: for (int64_t i = 0; i < n; i++) { EXPR(NN_ACT_TANH); } break;         \
+    default: break;                                                          \
+    }
+
+#define NN_FWD_EXPR(K) y[i] = NN_FN(_fwd1)(K, p, x[i])
+#define NN_BWD_EXPR(K) dx[i] = dy[i] * NN_FN(_der1)(K, p, x[i])
+
+static void NN_FN(_ew_fwd_r)(nn_act kind, real p, real *NN_RESTRICT y,
+                             const real *NN_RESTRICT x, int64_t n) {
+    NN_EW_CASES(NN_FWD_EXPR)
+}
+static void NN_FN(_ew_fwd_i)(nn_act kind, real p, real *y, int64_t n) {
+    const real *x = y;
+    NN_EW_CASES(NN_FWD_EXPR)
+}
+static void NN_FN(_ew_bwd_r)(nn_act kind, real p, real *NN_RESTRICT dx,
+                             const real *NN_RESTRICT dy, const real *NN_RESTRICT x, int64_t n) {
+    NN_EW_CASES(NN_BWD_EXPR)
+}
+static void NN_FN(_ew_bwd_i)(nn_act kind, real p, real *dx, const real *NN_RESTRICT x,
+                             int64_t n) {
+    const real *dy = dx;
+    NN_EW_CASES(NN_BWD_EXPR)
+}
+
+#undef NN_FWD_EXPR
+#undef NN_BWD_EXPR
+#undef NN_EW_CASES
+
+/* ---- row-wise softmax / log-softmax (8 fixed lanes: vectorizable, and the
+ * summation order depends only on cols, never on the thread count) ---- */
+
+NN_INLINE real NN_FN(_rowmax)(const real *x, int64_t n) {
+    real m[8];
+    for (int k = 0; k < 8; k++) m[k] = -INFINITY;
+    int64_t j = 0;
+    for (; j + 8 <= n; j += 8)
+        for (int k = 0; k < 8; k++) m[k] = x[j + k] > m[k] ? x[j + k] : m[k];
+    real r = -INFINITY;
+    for (int k = 0; k < 8; k++) r = m[k] > r ? m[k] : r;
+    for (; j < n; j++) r = x[j] > r ? x[j] : r;
+    return r;
+}
+
+NN_INLINE real NN_FN(_lanesum)(const real *v, int64_t n) {
+    real a[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    int64_t j = 0;
+    for (; j + 8 <= n; j += 8)
+        for (int k = 0; k < 8; k++) a[k] += v[j + k];
+    real r = ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]));
+    for (; j < n; j++) r += v[j];
+    return r;
+}
+
+NN_INLINE real NN_FN(_lanedot)(const real *u, const real *v, int64_t n) {
+    real a[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    int64_t j = 0;
+    for (; j + 8 <= n; j += 8)
+        for (int k = 0; k < 8; k++) a[k] += u[j + k] * v[j + k];
+    real r = ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]));
+    for (; j < n; j++) r += u[j] * v[j];
+    return r;
+}
+
+/* sum_j exp(x_j - m), same lane order as _lanesum */
+NN_INLINE real NN_FN(_lanesumexp)(const real *x, real m, int64_t n) {
+    real a[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    int64_t j = 0;
+    for (; j + 8 <= n; j += 8)
+        for (int k = 0; k < 8; k++) a[k] += RM(exp)(x[j + k] - m);
+    real r = ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]));
+    for (; j < n; j++) r += RM(exp)(x[j] - m);
+    return r;
+}
+
+/* one row: y (n) = softmax(x) or log_softmax(x); y may alias x */
+static void NN_FN(_softmax_row)(int logsm, real *y, const real *x, int64_t n) {
+    real m = NN_FN(_rowmax)(x, n);
+    if (logsm) {
+        real lse = RM(log)(NN_FN(_lanesumexp)(x, m, n));
+        for (int64_t j = 0; j < n; j++) y[j] = (x[j] - m) - lse;
+    } else {
+        for (int64_t j = 0; j < n; j++) y[j] = RM(exp)(x[j] - m);
+        real s = NN_FN(_lanesum)(y, n);
+        for (int64_t j = 0; j < n; j++) y[j] = y[j] / s;
+    }
+}
+
+/* one row: dx = y (dy - <dy, y>)  or  dx = dy - exp(y) sum(dy); dx may alias dy */
+static void NN_FN(_softmax_row_bwd)(int logsm, real *dx, const real *dy, const real *y,
+                                    int64_t n) {
+    if (logsm) {
+        real s = NN_FN(_lanesum)(dy, n);
+        for (int64_t j = 0; j < n; j++) dx[j] = dy[j] - RM(exp)(y[j]) * s;
+    } else {
+        real d = NN_FN(_lanedot)(dy, y, n);
+        for (int64_t j = 0; j < n; j++) dx[j] = y[j] * (dy[j] - d);
+    }
+}
+
+/* ---- public entry points ---- */
+
+#define NN_ACT_CHUNK 4096
+
+int NN_FN(act_forward)(nn_act kind, real param, real *y, const real *x,
+                       int64_t rows, int64_t cols) {
+    int64_t n;
+    int st = nn_act_check(kind, (double)param, rows, cols, &n);
+    if (st != NN_OK) return st;
+    if (n == 0) return NN_OK;
+    if (y == NULL || x == NULL) return NN_ERR_ARG;
+    if (kind == NN_ACT_SOFTMAX || kind == NN_ACT_LOG_SOFTMAX) {
+        int logsm = kind == NN_ACT_LOG_SOFTMAX;
+        int nt = nn_threads_for((double)n * NN_ACT_COST_EXP);
+        if (nt > rows) nt = (int)rows;
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+        for (int64_t r = 0; r < rows; r++)
+            NN_FN(_softmax_row)(logsm, y + r * cols, x + r * cols, cols);
+        return NN_OK;
+    }
+    int64_t nchunks = (n + NN_ACT_CHUNK - 1) / NN_ACT_CHUNK;
+    int nt = nn_threads_for((double)n * nn_act_cost(kind));
+    if (nt > nchunks) nt = (int)nchunks;
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+    for (int64_t c = 0; c < nchunks; c++) {
+        int64_t lo = c * NN_ACT_CHUNK;
+        int64_t len = n - lo < NN_ACT_CHUNK ? n - lo : NN_ACT_CHUNK;
+        if (y == x)
+            NN_FN(_ew_fwd_i)(kind, param, y + lo, len);
+        else
+            NN_FN(_ew_fwd_r)(kind, param, y + lo, x + lo, len);
+    }
+    return NN_OK;
+}
+
+int NN_FN(act_backward)(nn_act kind, real param, real *dx, const real *dy,
+                        const real *x, const real *y, int64_t rows, int64_t cols) {
+    int64_t n;
+    int st = nn_act_check(kind, (double)param, rows, cols, &n);
+    if (st != NN_OK) return st;
+    if (n == 0) return NN_OK;
+    if (dx == NULL || dy == NULL) return NN_ERR_ARG;
+    if (kind == NN_ACT_SOFTMAX || kind == NN_ACT_LOG_SOFTMAX) {
+        if (y == NULL) return NN_ERR_ARG;
+        int logsm = kind == NN_ACT_LOG_SOFTMAX;
+        int nt = nn_threads_for((double)n * (logsm ? NN_ACT_COST_EXP : 4.0));
+        if (nt > rows) nt = (int)rows;
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+        for (int64_t r = 0; r < rows; r++)
+            NN_FN(_softmax_row_bwd)(logsm, dx + r * cols, dy + r * cols, y + r * cols, cols);
+        return NN_OK;
+    }
+    if (kind == NN_ACT_IDENTITY) {
+        if (dx != dy)
+            for (int64_t i = 0; i < n; i++) dx[i] = dy[i];
+        return NN_OK;
+    }
+    if (x == NULL) return NN_ERR_ARG;
+    int64_t nchunks = (n + NN_ACT_CHUNK - 1) / NN_ACT_CHUNK;
+    int nt = nn_threads_for((double)n * nn_act_cost(kind));
+    if (nt > nchunks) nt = (int)nchunks;
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+    for (int64_t c = 0; c < nchunks; c++) {
+        int64_t lo = c * NN_ACT_CHUNK;
+        int64_t len = n - lo < NN_ACT_CHUNK ? n - lo : NN_ACT_CHUNK;
+        if (dx == dy)
+            NN_FN(_ew_bwd_i)(kind, param, dx + lo, x + lo, len);
+        else
+            NN_FN(_ew_bwd_r)(kind, param, dx + lo, dy + lo, x + lo, len);
+    }
+    return NN_OK;
+}
+
+#undef NN_GELU_K
+#undef NN_GELU_C
+#undef NN_INV_SQRT2
+#undef NN_INV_SQRT_2PI
+#undef NN_ACT_CHUNK

@@ -1,0 +1,176 @@
+/* loss_tmpl.h — the losses of loss.c, written once for `real` (float or double).
+ * Included twice by loss.c (see internal.h for the template scheme).
+ *
+ * Per-element terms are computed in `real` and summed in double: per block of
+ * NN_LOSS_BLOCK elements (elementwise kinds) or per row (cross-entropy), then
+ * the block/row partials are added in index order. Blocks and rows never
+ * depend on the thread count, so the loss is bit-identical for any of them.
+ *
+ * Formulas (mirrored by nncore.reference.loss), d = out - target, s = scale
+ * (1/N for mean, 1 for sum):
+ *   mse    l = d^2                         g = d * (2 s)
+ *   l1     l = |d|                         g = sign(d) * s
+ *   huber  l = |d| <= D ? d^2/2 : D (|d| - D/2)   g = clamp(d, -D, D) * s
+ *   bce    l = log1p(e) + [t>0] t max(-x,0) + [t<1] (1-t) max(x,0), e = exp(-|x|)
+ *          g = (sigmoid(x) - t) * s    (no inf - inf at x = +-inf, no log(0))
+ *   ce     lp = x - m - log(sum exp(x - m)), m = row max; q = smoothed target;
+ *          l = -sum_j [q_j != 0] q_j lp_j,  g = (p_j * sum_k q_k - q_j) * s, p = softmax(x)
+ */
+
+/* one block of elementwise terms; returns the block's loss sum in double */
+NN_INLINE double NN_FN(_ew_block)(nn_loss_kind kind, real delta, real gs, real *grad,
+                                  const real *out, const real *tgt, int64_t n) {
+    double a[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    for (int64_t j0 = 0; j0 < n; j0 += 8) {
+        int64_t m = n - j0 < 8 ? n - j0 : 8;
+        for (int64_t k = 0; k < m; k++) {
+            int64_t j = j0 + k;
+            real l, g;
+            switch (kind) {
+            case NN_LOSS_MSE: {
+                real d = out[j] - tgt[j];
+                l = d * d;
+                g = d * gs; /* gs = 2 s */
+                break;
+            }
+            case NN_LOSS_L1: {
+                real d = out[j] - tgt[j];
+                l = RM(fabs)(d);
+                g = (real)((d > 0) - (d < 0)) * gs;
+                break;
+            }
+            case NN_LOSS_HUBER: {
+                real d = out[j] - tgt[j];
+                real ad = RM(fabs)(d);
+                l = ad <= delta ? (real)0.5 * d * d : delta * (ad - (real)0.5 * delta);
+                real c = d > delta ? delta : (d < -delta ? -delta : d);
+                g = c * gs;
+                break;
+            }
+            default: { /* NN_LOSS_BCE_LOGITS */
+                real x = out[j], t = tgt[j];
+                real e = RM(exp)(-RM(fabs)(x));
+                real r = (real)1 / ((real)1 + e);
+                real sg = x >= 0 ? r : e * r;
+                real pos = x > 0 ? x : (real)0, neg = x < 0 ? -x : (real)0;
+                l = RM(log1p)(e) + (t > 0 ? t * neg : (real)0) +
+                    (t < 1 ? ((real)1 - t) * pos : (real)0);
+                g = (sg - t) * gs;
+                break;
+            }
+            }
+            a[k] += (double)l;
+            if (grad) grad[j] = g;
+        }
+    }
+    return ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]));
+}
+
+/* one row of softmax cross-entropy; label >= 0 selects the labels form,
+ * otherwise tgt is the probability row. eps = label smoothing. */
+static double NN_FN(_ce_row)(real eps, real gs, real *grad, const real *x, const real *tgt,
+                             int64_t label, int64_t n) {
+    real m = -INFINITY;
+    for (int64_t j = 0; j < n; j++) m = x[j] > m ? x[j] : m;
+    real s;
+    {
+        real a[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+        int64_t j = 0;
+        for (; j + 8 <= n; j += 8)
+            for (int k = 0; k < 8; k++) a[k] += RM(exp)(x[j + k] - m);
+        s = ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]));
+        for (; j < n; j++) s += RM(exp)(x[j] - m);
+    }
+    real logs = RM(log)(s);
+    real qo = eps / (real)n;                 /* smoothing mass of every class */
+    real qy = ((real)1 - eps) + qo;          /* labels form: the true class */
+    double loss = 0, qsum = 0;
+    for (int64_t j = 0; j < n; j++) {
+        real q = label >= 0 ? (j == label ? qy : qo) : ((real)1 - eps) * tgt[j] + qo;
+        real lp = (x[j] - m) - logs;
+        if (q != 0) loss -= (double)(q * lp);
+        qsum += (double)q;
+    }
+    if (grad) {
+        real qs = label >= 0 ? (real)1 : (real)qsum;
+        for (int64_t j = 0; j < n; j++) {
+            real q = label >= 0 ? (j == label ? qy : qo) : ((real)1 - eps) * tgt[j] + qo;
+            real p = RM(exp)(x[j] - m) / s;
+            grad[j] = (p * qs - q) * gs;
+        }
+    }
+    return loss;
+}
+
+int NN_FN(loss)(nn_loss_kind kind, nn_reduction red, double param, double *loss, real *grad,
+                const real *out, const real *target, const int64_t *labels, int64_t rows,
+                int64_t cols) {
+    int64_t n;
+    int st = nn_loss_check(kind, red, param, loss, rows, cols, &n);
+    if (st != NN_OK) return st;
+    int ce = kind == NN_LOSS_CE_LABELS || kind == NN_LOSS_CE_PROBS;
+    int64_t count = ce ? rows : n;
+    if (n == 0) {
+        *loss = red == NN_REDUCE_MEAN ? NAN : 0.0;
+        return NN_OK;
+    }
+    if (out == NULL) return NN_ERR_ARG;
+    if (kind == NN_LOSS_CE_LABELS) {
+        if (labels == NULL) return NN_ERR_ARG;
+        for (int64_t r = 0; r < rows; r++)
+            if (labels[r] < 0 || labels[r] >= cols) return NN_ERR_ARG;
+    } else if (target == NULL) {
+        return NN_ERR_ARG;
+    }
+    double scale = red == NN_REDUCE_MEAN ? 1.0 / (double)count : 1.0;
+
+    int64_t nparts = ce ? rows : (n + NN_LOSS_BLOCK - 1) / NN_LOSS_BLOCK;
+    double stackbuf[256];
+    double *part = stackbuf;
+    if (nparts > 256) {
+        part = (double *)nn_alloc((size_t)nparts * sizeof(double));
+        if (part == NULL) return NN_ERR_NOMEM;
+    }
+    double cost = (kind == NN_LOSS_BCE_LOGITS || ce) ? 20.0 : 2.0;
+    int nt = nn_threads_for((double)n * cost);
+    if (nt > nparts) nt = (int)nparts;
+
+    if (ce) {
+        real eps = (real)param;
+        real gs = (real)scale;
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+        for (int64_t r = 0; r < rows; r++)
+            part[r] = NN_FN(_ce_row)(eps, gs, grad ? grad + r * cols : NULL, out + r * cols,
+                                     kind == NN_LOSS_CE_PROBS ? target + r * cols : NULL,
+                                     kind == NN_LOSS_CE_LABELS ? labels[r] : -1, cols);
+    } else {
+        real delta = (real)param;
+        real gs = (real)(kind == NN_LOSS_MSE ? 2.0 * scale : scale);
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+        for (int64_t b = 0; b < nparts; b++) {
+            int64_t lo = b * NN_LOSS_BLOCK;
+            int64_t len = n - lo < NN_LOSS_BLOCK ? n - lo : NN_LOSS_BLOCK;
+            real *g = grad ? grad + lo : NULL;
+            switch (kind) { /* constant kinds: each case compiles its own loop */
+            case NN_LOSS_MSE:
+                part[b] = NN_FN(_ew_block)(NN_LOSS_MSE, delta, gs, g, out + lo, target + lo, len);
+                break;
+            case NN_LOSS_L1:
+                part[b] = NN_FN(_ew_block)(NN_LOSS_L1, delta, gs, g, out + lo, target + lo, len);
+                break;
+            case NN_LOSS_HUBER:
+                part[b] = NN_FN(_ew_block)(NN_LOSS_HUBER, delta, gs, g, out + lo, target + lo, len);
+                break;
+            default:
+                part[b] = NN_FN(_ew_block)(NN_LOSS_BCE_LOGITS, delta, gs, g, out + lo,
+                                           target + lo, len);
+                break;
+            }
+        }
+    }
+    double total = 0;
+    for (int64_t i = 0; i < nparts; i++) total += part[i];
+    if (part != stackbuf) nn_free(part);
+    *loss = red == NN_REDUCE_MEAN ? total / (double)count : total;
+    return NN_OK;
+}

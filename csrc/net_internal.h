@@ -1,0 +1,64 @@
+/* net_internal.h — the layout of the network object (struct nn_net), shared by
+ * net.c and its float/double template net_tmpl.h. C programs do not see it;
+ * they use the opaque nn_net and the functions of nncore.h.
+ *
+ * Memory: ONE flat parameter buffer and ONE flat gradient buffer (64-byte
+ * aligned, parameters packed layer by layer: W (out, in) then b (out)), and ONE
+ * workspace block holding, for a batch capacity `cap`:
+ *   - one output slot per layer (cap, width): what backward needs,
+ *   - a contiguous copy of x (cap, n_in) for training forwards from the public
+ *     API (the caller's x may be gone by the time backward runs),
+ *   - one dropout mask per dropout layer (cap * width bytes),
+ *   - two gradient scratch buffers (cap, max_width) used ping-pong by backward
+ *     (the first also receives the loss gradient in train_step).
+ * The workspace only grows (when a larger batch comes); in steady state no
+ * call allocates.
+ */
+#ifndef NNCORE_NET_INTERNAL_H
+#define NNCORE_NET_INTERNAL_H
+
+#include "internal.h"
+
+typedef struct {
+    nn_layer_spec spec;
+    int64_t w_off, b_off; /* element offsets in params/grads; -1 if none */
+    int fuse_relu;        /* LINEAR: a ReLU follows and runs in its epilogue;
+                             ACT: this ReLU was done by the LINEAR before it */
+    void *slot;           /* workspace output slot (cap, width) */
+    uint8_t *mask;        /* DROPOUT: mask (cap * width) */
+    const void *y;        /* output of this layer in the last forward */
+} nn_net_layer;
+
+struct nn_net {
+    nn_dtype dtype;
+    size_t esize;              /* bytes per element */
+    int32_t n_layers;
+    nn_net_layer *layers;
+    int64_t n_in, n_out, n_params, max_width;
+    int32_t first_param;       /* index of the first LINEAR (n_layers if none) */
+    void *params, *grads;
+    uint64_t seed, step;
+
+    int64_t cap;               /* batch capacity of the workspace (0: none yet) */
+    void *ws;                  /* the one workspace block */
+    void *xcopy;               /* (cap, n_in) */
+    void *scratch[2];          /* (cap, max_width) each */
+
+    /* state of the last forward */
+    int64_t batch;
+    int trained;               /* 1 after a training forward whose inputs are still valid */
+    const void *x;             /* input of the last training forward */
+    int64_t rsx;
+    const void *out;           /* (batch, n_out), always in the workspace */
+};
+
+/* Float / double halves (net_tmpl.h). x has row stride rsx. */
+int nn_snet_fwd(nn_net *net, const float *x, int64_t rsx, int64_t batch, int training);
+int nn_dnet_fwd(nn_net *net, const double *x, int64_t rsx, int64_t batch, int training);
+int nn_snet_bwd(nn_net *net, const float *dout);
+int nn_dnet_bwd(nn_net *net, const double *dout);
+
+/* Grows the workspace to hold `batch` rows (never shrinks). */
+int nn_net_reserve(nn_net *net, int64_t batch);
+
+#endif /* NNCORE_NET_INTERNAL_H */

@@ -1,0 +1,189 @@
+/* net_tmpl.h — the network's forward and backward passes, written once for
+ * float and double (included twice by net.c with `real` / NN_FN set; see
+ * internal.h). Not for: allocation, validation or the public entry points
+ * (net.c), nor the kernels themselves (gemm.c, activation.c, loss.c, rng.c).
+ *
+ * Threads only ever split independent outputs (rows of an epilogue, column
+ * blocks of a bias gradient), so every result is bit-identical for any thread
+ * count.
+ */
+
+/* y (rows, cols) += b (cols), then ReLU when relu != 0 (b may be NULL): the
+ * epilogue of a LINEAR layer, one pass over its output right after the GEMM.
+ * ReLU keeps NaN (v < 0 is false for NaN), like the reference's maximum. */
+static void NN_FN(net_epilogue)(real *NN_RESTRICT y, const real *NN_RESTRICT b, int relu,
+                                int64_t rows, int64_t cols) {
+    int nt = nn_threads_for((double)rows * (double)cols * 8.0);
+    (void)nt;
+#ifdef NN_HAVE_OPENMP
+#pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static)
+#endif
+    for (int64_t i = 0; i < rows; i++) {
+        real *NN_RESTRICT r = y + i * cols;
+        if (b != NULL && relu) {
+            for (int64_t j = 0; j < cols; j++) {
+                real v = r[j] + b[j];
+                r[j] = v < 0 ? (real)0 : v;
+            }
+        } else if (b != NULL) {
+            for (int64_t j = 0; j < cols; j++) r[j] += b[j];
+        } else {
+            for (int64_t j = 0; j < cols; j++) r[j] = r[j] < 0 ? (real)0 : r[j];
+        }
+    }
+}
+
+/* db (cols) += column sums of d (rows, cols). Each column is summed over the
+ * rows in order, by one thread: threads take whole column blocks. */
+static void NN_FN(net_colsum_acc)(real *NN_RESTRICT db, const real *NN_RESTRICT d,
+                                  int64_t rows, int64_t cols) {
+    const int64_t blk = 64;
+    int64_t nblk = (cols + blk - 1) / blk;
+    int nt = nn_threads_for((double)rows * (double)cols * 4.0);
+    if (nt > nblk) nt = (int)nblk;
+    (void)nt;
+#ifdef NN_HAVE_OPENMP
+#pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static)
+#endif
+    for (int64_t jb = 0; jb < nblk; jb++) {
+        int64_t j0 = jb * blk, j1 = j0 + blk < cols ? j0 + blk : cols;
+        real acc[64];
+        for (int64_t j = j0; j < j1; j++) acc[j - j0] = db[j];
+        for (int64_t i = 0; i < rows; i++) {
+            const real *NN_RESTRICT r = d + i * cols;
+            for (int64_t j = j0; j < j1; j++) acc[j - j0] += r[j];
+        }
+        for (int64_t j = j0; j < j1; j++) db[j] = acc[j - j0];
+    }
+}
+
+/* Forward through every layer. x (batch, n_in) with row stride rsx; rows must
+ * be contiguous (net.c copies x when a non-LINEAR first layer needs that).
+ * The workspace must already hold `batch` rows (nn_net_reserve). */
+int NN_FN(net_fwd)(nn_net *net, const real *x, int64_t rsx, int64_t batch, int training) {
+    const real *params = (const real *)net->params;
+    const real *cur = x;
+    int64_t rs = rsx;
+    int cur_ws = 0; /* cur lies in the workspace (not the caller's x) */
+    int st;
+    net->trained = 0;
+    for (int32_t l = 0; l < net->n_layers; l++) {
+        nn_net_layer *ly = &net->layers[l];
+        int64_t in = ly->spec.in_features, out = ly->spec.out_features;
+        switch (ly->spec.kind) {
+        case NN_LAYER_LINEAR: {
+            /* y (batch, out) = cur (batch, in) @ W^T, W (out, in): B(p, j) = W[j*in + p] */
+            real *y = (real *)ly->slot;
+            st = NN_FN(gemm)(batch, out, in, (real)1, cur, rs, 1, params + ly->w_off, 1, in,
+                             (real)0, y, out);
+            if (st != NN_OK) return st;
+            const real *b = ly->b_off >= 0 ? params + ly->b_off : NULL;
+            if (b != NULL || ly->fuse_relu) NN_FN(net_epilogue)(y, b, ly->fuse_relu, batch, out);
+            cur = y;
+            rs = out;
+            cur_ws = 1;
+            break;
+        }
+        case NN_LAYER_ACT: {
+            if (ly->fuse_relu) break; /* done in the LINEAR's epilogue; cur is its output */
+            /* training keeps the input for backward; inference works in place */
+            real *y = (training || !cur_ws) ? (real *)ly->slot : (real *)cur;
+            st = NN_FN(act_forward)(ly->spec.act, (real)ly->spec.param, y, cur, batch, in);
+            if (st != NN_OK) return st;
+            cur = y;
+            rs = in;
+            cur_ws = 1;
+            break;
+        }
+        case NN_LAYER_DROPOUT: {
+            if (!training) break; /* identity in inference */
+            real *y = (real *)ly->slot;
+            st = NN_FN(dropout_forward)(y, ly->mask, cur, batch * in, (real)ly->spec.param,
+                                        net->seed, net->step, (uint32_t)l);
+            if (st != NN_OK) return st;
+            cur = y;
+            rs = in;
+            cur_ws = 1;
+            break;
+        }
+        default:
+            return NN_ERR_ARG;
+        }
+        ly->y = cur;
+    }
+    if (!cur_ws) { /* nothing wrote into the workspace (e.g. only dropout, inference) */
+        real *y = (real *)net->layers[net->n_layers - 1].slot;
+        int64_t n = net->n_out;
+        for (int64_t i = 0; i < batch; i++)
+            for (int64_t j = 0; j < n; j++) y[i * n + j] = cur[i * rs + j];
+        cur = y;
+        net->layers[net->n_layers - 1].y = y;
+    }
+    net->out = cur;
+    net->batch = batch;
+    if (training) {
+        net->x = x;
+        net->rsx = rsx;
+        net->trained = 1;
+        net->step++;
+    }
+    return NN_OK;
+}
+
+/* Backward from dout (batch, n_out) of the last training forward: accumulates
+ * dW = dY^T X and db = colsum(dY) into the gradient buffer; dX = dY W only
+ * where an earlier layer has parameters. Element-wise backwards run in place
+ * in the two scratch buffers. */
+int NN_FN(net_bwd)(nn_net *net, const real *dout) {
+    if (!net->trained) return NN_ERR_STATE;
+    const real *params = (const real *)net->params;
+    real *grads = (real *)net->grads;
+    real *s0 = (real *)net->scratch[0], *s1 = (real *)net->scratch[1];
+    int64_t batch = net->batch;
+    const real *d = dout;
+    int st;
+    for (int32_t l = net->n_layers - 1; l >= net->first_param; l--) {
+        nn_net_layer *ly = &net->layers[l];
+        int64_t in = ly->spec.in_features, out = ly->spec.out_features;
+        const real *xin = l == 0 ? (const real *)net->x : (const real *)net->layers[l - 1].y;
+        int64_t rsin = l == 0 ? net->rsx : in;
+        real *dst = d == s1 ? s1 : s0; /* in place when d is already scratch */
+        switch (ly->spec.kind) {
+        case NN_LAYER_LINEAR: {
+            /* dW (out, in) += dY^T (out, batch) @ X (batch, in): A(i, p) = dY[p*out + i] */
+            st = NN_FN(gemm)(out, in, batch, (real)1, d, 1, out, xin, rsin, 1, (real)1,
+                             grads + ly->w_off, in);
+            if (st != NN_OK) return st;
+            if (ly->b_off >= 0) NN_FN(net_colsum_acc)(grads + ly->b_off, d, batch, out);
+            if (l > net->first_param) {
+                /* dX (batch, in) = dY (batch, out) @ W (out, in) */
+                real *dx = d == s0 ? s1 : s0;
+                st = NN_FN(gemm)(batch, in, out, (real)1, d, out, 1, params + ly->w_off, in, 1,
+                                 (real)0, dx, in);
+                if (st != NN_OK) return st;
+                d = dx;
+            }
+            break;
+        }
+        case NN_LAYER_ACT: {
+            const real *y = (const real *)ly->y;
+            if (ly->fuse_relu) /* the input is gone; ReLU's y > 0 iff x > 0 */
+                st = NN_FN(act_backward)(NN_ACT_RELU, (real)0, dst, d, y, y, batch, in);
+            else
+                st = NN_FN(act_backward)(ly->spec.act, (real)ly->spec.param, dst, d, xin, y,
+                                         batch, in);
+            if (st != NN_OK) return st;
+            d = dst;
+            break;
+        }
+        case NN_LAYER_DROPOUT:
+            st = NN_FN(dropout_backward)(dst, d, ly->mask, batch * in, (real)ly->spec.param);
+            if (st != NN_OK) return st;
+            d = dst;
+            break;
+        default:
+            return NN_ERR_ARG;
+        }
+    }
+    return NN_OK;
+}

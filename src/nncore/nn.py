@@ -1,0 +1,587 @@
+"""nncore.nn — layers and Sequential: a network described in Python, run in C.
+
+::
+
+    import nncore as nc
+    model = nc.nn.Sequential(
+        nc.nn.Linear(64, 128), nc.nn.ReLU(), nc.nn.Dropout(0.2),
+        nc.nn.Linear(128, 10), dtype="float32", seed=0)
+    logits = model(x)                          # inference, x (batch, 64)
+    out = model.forward(x, training=True)      # dropout on, keeps what backward needs
+    loss = loss_fn(out, y)
+    model.backward(loss_fn.backward())         # accumulates into the gradients
+    model.zero_grad()
+
+The layers only describe the network; ``Sequential`` builds ONE C network
+object (csrc/net.c) holding every weight and bias in one flat buffer, every
+gradient in another, and a reusable workspace. ``Parameter.data`` / ``.grad``
+are zero-copy NumPy views of those buffers.
+
+Inputs: ``x`` must be 2-D (batch, in_features) with batch >= 1. Other float
+dtypes and integer inputs are cast once to the model's dtype (a copy); rows
+with a uniform stride (e.g. ``x[:, :n]`` slices of a wider C-ordered array)
+are read in place, any other layout is copied once. NaN/Inf in ``x`` are not
+checked: they propagate through inference like in NumPy. Targets are checked
+by the losses (NaN/Inf rejected).
+"""
+from __future__ import annotations
+
+import math
+from typing import Any, Callable, Iterator
+
+import numpy as np
+
+from . import _core, losses as _losses, nn_init
+from .parameter import Parameter
+from .training import TrainingMixin
+
+__all__ = ["Layer", "Linear", "ReLU", "LeakyReLU", "ELU", "GELU", "SiLU", "Softplus", "Sigmoid",
+           "Tanh", "Softmax", "LogSoftmax", "Identity", "Dropout", "Sequential", "Parameter",
+           "layer_from_config", "activation", "ACTIVATIONS"]
+
+# codes of nncore.h
+_LINEAR, _ACT, _DROPOUT = 0, 1, 2
+_F32, _F64 = 0, 1
+
+
+def _check_int(value: Any, what: str, minimum: int = 1) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{what} must be an int, got {type(value).__name__}")
+    if value < minimum:
+        raise ValueError(f"{what} must be >= {minimum}, got {value}")
+    return int(value)
+
+
+def _check_float(value: Any, what: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{what} must be a number, got {type(value).__name__}")
+    v = float(value)
+    if not math.isfinite(v):
+        raise ValueError(f"{what} must be finite, got {v}")
+    return v
+
+
+# --------------------------------------------------------------------- layers
+
+class Layer:
+    """Base class of the layers. Layers describe; Sequential runs them in C."""
+
+    def get_config(self) -> dict:
+        """JSON-able description, ``{"type": <class name>, ...}``; see layer_from_config."""
+        return {"type": type(self).__name__}
+
+    def _out_features(self, n_in: int) -> int:
+        return n_in
+
+    def _c_spec(self, n_in: int) -> tuple:
+        raise NotImplementedError
+
+    def _repr_args(self) -> str:
+        return ""
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self._repr_args()})"
+
+
+class Linear(Layer):
+    """Dense layer: y = x W^T + b, W of shape (out_features, in_features) like PyTorch.
+
+    Parameters
+    ----------
+    in_features, out_features : int
+    bias : bool
+        Learn an additive bias (out_features,).
+    init : str, callable or None
+        Weight initializer: a name of :data:`nncore.nn_init.INITS` (``"he_normal"``,
+        ``"xavier_uniform"``, ``"lecun_normal"``, ...) or ``(shape, rng) -> array``.
+        None: He normal before a ReLU-family activation, Glorot uniform otherwise.
+    bias_init : float
+        Constant the bias starts at (default 0).
+    """
+
+    def __init__(self, in_features: int, out_features: int, bias: bool = True,
+                 init: str | Callable | None = None, *, bias_init: float = 0.0) -> None:
+        self.in_features = _check_int(in_features, "in_features")
+        self.out_features = _check_int(out_features, "out_features")
+        if not isinstance(bias, (bool, np.bool_)):
+            raise TypeError(f"bias must be a bool, got {type(bias).__name__}")
+        self.bias_enabled = bool(bias)
+        if init is not None:
+            nn_init.get(init)  # unknown names fail here, not at build time
+        self.init = init
+        self.bias_init = _check_float(bias_init, "bias_init")
+        self.weight: Parameter | None = None
+        self.bias: Parameter | None = None
+
+    def get_config(self) -> dict:
+        return {"type": "Linear", "in_features": self.in_features,
+                "out_features": self.out_features, "bias": self.bias_enabled,
+                "init": self.init if isinstance(self.init, str) else None,
+                "bias_init": self.bias_init}
+
+    def _out_features(self, n_in: int) -> int:
+        return self.out_features
+
+    def _c_spec(self, n_in: int) -> tuple:
+        return (_LINEAR, self.in_features, self.out_features, self.bias_enabled, 0, 0.0)
+
+    def _repr_args(self) -> str:
+        s = f"{self.in_features}, {self.out_features}"
+        if not self.bias_enabled:
+            s += ", bias=False"
+        if isinstance(self.init, str):
+            s += f", init={self.init!r}"
+        return s
+
+
+class _Activation(Layer):
+    _code = 0
+    _param = 0.0
+    _relu_gain: float | None = None  # He gain when a Linear precedes this activation
+
+    def _c_spec(self, n_in: int) -> tuple:
+        return (_ACT, n_in, n_in, False, self._code, float(self._param))
+
+
+class Identity(_Activation):
+    """y = x."""
+    _code = 0
+
+
+class ReLU(_Activation):
+    """y = max(x, 0)."""
+    _code = 1
+    _relu_gain = math.sqrt(2.0)
+
+
+class LeakyReLU(_Activation):
+    """y = x for x > 0, negative_slope * x otherwise."""
+    _code = 2
+
+    def __init__(self, negative_slope: float = 0.01) -> None:
+        self.negative_slope = _check_float(negative_slope, "negative_slope")
+        self._param = self.negative_slope
+        self._relu_gain = math.sqrt(2.0 / (1.0 + self.negative_slope ** 2))
+
+    def get_config(self) -> dict:
+        return {"type": "LeakyReLU", "negative_slope": self.negative_slope}
+
+    def _repr_args(self) -> str:
+        return f"negative_slope={self.negative_slope}"
+
+
+class ELU(_Activation):
+    """y = x for x > 0, alpha * (exp(x) - 1) otherwise."""
+    _code = 3
+    _relu_gain = math.sqrt(2.0)
+
+    def __init__(self, alpha: float = 1.0) -> None:
+        self.alpha = _check_float(alpha, "alpha")
+        self._param = self.alpha
+
+    def get_config(self) -> dict:
+        return {"type": "ELU", "alpha": self.alpha}
+
+    def _repr_args(self) -> str:
+        return f"alpha={self.alpha}"
+
+
+class GELU(_Activation):
+    """y = x * Phi(x) (``approximate="none"``, erf form) or its tanh approximation."""
+    _relu_gain = math.sqrt(2.0)
+
+    def __init__(self, approximate: str = "none") -> None:
+        if approximate not in ("none", "tanh"):
+            raise ValueError(f"approximate must be 'none' or 'tanh', got {approximate!r}")
+        self.approximate = approximate
+        self._code = 4 if approximate == "none" else 5
+
+    def get_config(self) -> dict:
+        return {"type": "GELU", "approximate": self.approximate}
+
+    def _repr_args(self) -> str:
+        return "" if self.approximate == "none" else "approximate='tanh'"
+
+
+class SiLU(_Activation):
+    """y = x * sigmoid(x)."""
+    _code = 6
+    _relu_gain = math.sqrt(2.0)
+
+
+class Softplus(_Activation):
+    """y = log(1 + exp(x)), never overflows."""
+    _code = 7
+
+
+class Sigmoid(_Activation):
+    """y = 1 / (1 + exp(-x))."""
+    _code = 8
+
+
+class Tanh(_Activation):
+    """y = tanh(x)."""
+    _code = 9
+
+
+class Softmax(_Activation):
+    """Row-wise softmax over the features."""
+    _code = 10
+
+
+class LogSoftmax(_Activation):
+    """Row-wise log-softmax over the features."""
+    _code = 11
+
+
+class Dropout(Layer):
+    """Inverted dropout: in training each element is kept with probability 1 - p and
+    scaled by 1 / (1 - p); identity in inference. Masks come from a counter-based RNG
+    (Philox) keyed by (model seed, step counter, layer index): the same seed gives the
+    same masks at any thread count.
+
+    Parameters
+    ----------
+    p : float in [0, 1)
+    """
+
+    def __init__(self, p: float = 0.5) -> None:
+        p = _check_float(p, "p")
+        if not 0.0 <= p < 1.0:
+            raise ValueError(f"Dropout probability p must be in [0, 1), got {p}")
+        self.p = p
+
+    def get_config(self) -> dict:
+        return {"type": "Dropout", "p": self.p}
+
+    def _c_spec(self, n_in: int) -> tuple:
+        return (_DROPOUT, n_in, n_in, False, 0, self.p)
+
+    def _repr_args(self) -> str:
+        return f"p={self.p}"
+
+
+_LAYER_TYPES = {c.__name__: c for c in (Linear, Identity, ReLU, LeakyReLU, ELU, GELU, SiLU,
+                                        Softplus, Sigmoid, Tanh, Softmax, LogSoftmax, Dropout)}
+
+ACTIVATIONS: dict[str, Callable[..., Layer]] = {
+    "identity": Identity, "linear": Identity, "relu": ReLU, "leaky_relu": LeakyReLU,
+    "elu": ELU, "gelu": GELU, "gelu_tanh": lambda: GELU("tanh"), "silu": SiLU, "swish": SiLU,
+    "softplus": Softplus, "sigmoid": Sigmoid, "tanh": Tanh, "softmax": Softmax,
+    "log_softmax": LogSoftmax,
+}
+
+
+def activation(name: str, **kwargs: Any) -> Layer:
+    """An activation layer by name, e.g. ``activation("leaky_relu", negative_slope=0.1)``."""
+    if not isinstance(name, str):
+        raise TypeError(f"activation name must be a str, got {type(name).__name__}")
+    key = name.lower()
+    if key not in ACTIVATIONS:
+        raise ValueError(f"unknown activation {name!r}; expected one of {sorted(ACTIVATIONS)}")
+    return ACTIVATIONS[key](**kwargs)
+
+
+def layer_from_config(cfg: dict) -> Layer:
+    """Rebuild a layer from its ``get_config()`` dict."""
+    if not isinstance(cfg, dict):
+        raise TypeError(f"layer config must be a dict, got {type(cfg).__name__}")
+    cfg = dict(cfg)
+    name = cfg.pop("type", None)
+    if name not in _LAYER_TYPES:
+        raise ValueError(f"unknown layer type {name!r}; expected one of {sorted(_LAYER_TYPES)}")
+    try:
+        return _LAYER_TYPES[name](**cfg)
+    except TypeError as e:
+        raise ValueError(f"bad config for {name}: {e}") from None
+
+
+# ----------------------------------------------------------------- Sequential
+
+def _model_dtype(dtype: Any) -> np.dtype:
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"dtype must be 'float32' or 'float64', got {dtype!r}") from None
+    if dt not in (np.float32, np.float64):
+        raise ValueError(f"dtype must be 'float32' or 'float64', got {dt}")
+    return dt
+
+
+class Sequential(TrainingMixin):
+    """A feed-forward network: layers applied in order, run by ONE C network object.
+
+    Parameters
+    ----------
+    *layers : Layer
+        Linear, activation and Dropout layers (or one list of them). Consecutive
+        sizes must agree; activation/dropout layers take the size before them.
+    dtype : "float32" or "float64"
+        Fixed for the life of the model; inputs of other dtypes are cast once.
+    seed : int
+        Seeds weight initialization (``numpy.random.default_rng(seed)``, layers in
+        order, each weight drawn by its initializer, biases constant) and the
+        dropout masks. Same seed => same weights and masks.
+
+    Attributes
+    ----------
+    layers : list of Layer
+    dtype : numpy.dtype
+    seed, in_features, out_features, num_parameters : int
+    flat_params, flat_grads : ndarray (num_parameters,)
+        Zero-copy views of the C network's parameter and gradient buffers.
+    last_grad_norm : float or None
+        Global gradient norm (before clipping) of the last train_step.
+    """
+
+    def __init__(self, *layers: Layer, dtype: Any = "float32", seed: int = 0) -> None:
+        if len(layers) == 1 and isinstance(layers[0], (list, tuple)):
+            layers = tuple(layers[0])
+        if not layers:
+            raise ValueError("Sequential needs at least one layer")
+        for i, layer in enumerate(layers):
+            if not isinstance(layer, Layer):
+                raise TypeError(f"layer {i} must be an nncore.nn layer (Linear, ReLU, ...), "
+                                f"got {type(layer).__name__}")
+        self.dtype = _model_dtype(dtype)
+        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+            raise TypeError(f"seed must be an int, got {type(seed).__name__}")
+        if not 0 <= seed < 2 ** 64:
+            raise ValueError(f"seed must be in [0, 2**64), got {seed}")
+        self.seed = int(seed)
+        self.layers = list(layers)
+
+        linears = [layer for layer in self.layers if isinstance(layer, Linear)]
+        if not linears:
+            raise ValueError("Sequential needs at least one Linear layer (it fixes the "
+                             "number of input features)")
+        n = linears[0].in_features
+        self.in_features = n
+        specs, self._shapes = [], []
+        for i, layer in enumerate(self.layers):
+            if isinstance(layer, Linear) and layer.in_features != n:
+                raise ValueError(f"layer {i} ({layer!r}) expects {layer.in_features} input "
+                                 f"features but the layer before it gives {n}")
+            specs.append(layer._c_spec(n))
+            n = layer._out_features(n)
+            self._shapes.append(n)
+        self.out_features = n
+        self._net = _core._Net(_F32 if self.dtype == np.float32 else _F64, specs, self.seed)
+        self.num_parameters = int(self._net.n_params)
+        self.last_grad_norm: float | None = None
+
+        self._params: list[tuple[str, Parameter]] = []
+        for i, layer in enumerate(self.layers):
+            if not isinstance(layer, Linear):
+                continue
+            w_off = self._net.weight_offset(i)
+            layer.weight = Parameter(self, f"{i}.weight", w_off,
+                                     (layer.out_features, layer.in_features), False, i)
+            self._params.append((layer.weight.name, layer.weight))
+            layer.bias = None
+            if layer.bias_enabled:
+                layer.bias = Parameter(self, f"{i}.bias", self._net.bias_offset(i),
+                                       (layer.out_features,), True, i)
+                self._params.append((layer.bias.name, layer.bias))
+        self._init_weights()
+
+    # ------------------------------------------------------------- weights
+    def _init_weights(self) -> None:
+        rng = np.random.default_rng(self.seed)
+        for i, layer in enumerate(self.layers):
+            if not isinstance(layer, Linear):
+                continue
+            gain = None
+            for nxt in self.layers[i + 1:]:
+                if isinstance(nxt, Dropout):
+                    continue
+                if isinstance(nxt, _Activation):
+                    gain = nxt._relu_gain
+                break
+            w = nn_init.run(layer.init, (layer.out_features, layer.in_features), rng, gain)
+            layer.weight.data[...] = w
+            if layer.bias is not None:
+                layer.bias.data[...] = layer.bias_init
+
+    @property
+    def flat_params(self) -> np.ndarray:
+        return self._net.params
+
+    @property
+    def flat_grads(self) -> np.ndarray:
+        return self._net.grads
+
+    def parameters(self) -> list[Parameter]:
+        """Every weight and bias, in layer order."""
+        return [p for _, p in self._params]
+
+    def named_parameters(self) -> list[tuple[str, Parameter]]:
+        """(name, Parameter) pairs: ``"0.weight"``, ``"0.bias"``, ``"3.weight"``, ..."""
+        return list(self._params)
+
+    @property
+    def dropout_step(self) -> int:
+        """The dropout step counter (advanced by every training forward); settable to resume."""
+        return int(self._net.step)
+
+    @dropout_step.setter
+    def dropout_step(self, value: int) -> None:
+        self._net.step = _check_int(value, "dropout_step", 0)
+
+    # ---------------------------------------------------------- forward etc.
+    def _prepare_x(self, x: Any, what: str = "x") -> np.ndarray:
+        """x as an array the C core reads as is (the model's dtype, uniform row stride)."""
+        if not isinstance(x, np.ndarray):
+            try:
+                x = np.asarray(x)
+            except Exception as e:
+                raise TypeError(f"{what} must be array-like, got {type(x).__name__}") from e
+        if x.dtype.kind not in "fiu":
+            raise TypeError(f"{what} must hold floats or integers, got dtype {x.dtype}")
+        if x.ndim != 2:
+            hint = " (use x.reshape(1, -1) for one sample)" if x.ndim == 1 else ""
+            raise ValueError(f"{what} must be 2-D (batch, {self.in_features}), got a {x.ndim}-D "
+                             f"array of shape {x.shape}{hint}")
+        if x.shape[1] != self.in_features:
+            raise ValueError(f"{what} has {x.shape[1]} features, the model expects "
+                             f"{self.in_features}: shape (batch, {self.in_features}) expected, "
+                             f"got {x.shape}")
+        if x.shape[0] == 0:
+            raise ValueError(f"{what} is an empty batch (shape {x.shape}); need at least one row")
+        if x.dtype != self.dtype:
+            x = x.astype(self.dtype)  # one copy, C order
+        it = x.itemsize
+        s0, s1 = x.strides
+        ok = (x.flags.aligned and (s1 == it or x.shape[1] == 1)
+              and (x.shape[0] == 1 or (s0 % it == 0 and s0 // it >= x.shape[1])))
+        return x if ok else np.ascontiguousarray(x)
+
+    def __call__(self, x: Any) -> np.ndarray:
+        """Inference: ``forward(x, training=False)``; x (batch, in_features) -> (batch, out)."""
+        out = self._net.infer(x)
+        if out is None:
+            out = self._net.infer(self._prepare_x(x))
+        return out
+
+    def forward(self, x: Any, training: bool = False) -> np.ndarray:
+        """Run the network on x (batch, in_features); returns a new (batch, out_features) array.
+
+        ``training=True`` enables dropout, advances the dropout step counter and keeps
+        what :meth:`backward` needs.
+        """
+        if not training:
+            return self(x)
+        return self._net.forward(self._prepare_x(x), True)
+
+    def backward(self, dout: Any) -> None:
+        """Accumulate parameter gradients from d loss / d out (batch, out_features) of the
+        last training forward (the input gradient is not computed)."""
+        if not isinstance(dout, np.ndarray):
+            dout = np.asarray(dout)
+        if dout.dtype.kind not in "fiu":
+            raise TypeError(f"dout must be a float array, got dtype {dout.dtype}")
+        if dout.ndim == 1 and self.out_features == 1:
+            dout = dout.reshape(-1, 1)
+        b = self._net.last_batch
+        if b and dout.shape != (b, self.out_features):
+            raise ValueError(f"dout must have shape ({b}, {self.out_features}) like the output "
+                             f"of the last training forward, got {dout.shape}")
+        if dout.dtype != self.dtype or not dout.flags.c_contiguous or not dout.flags.aligned:
+            dout = np.ascontiguousarray(dout, dtype=self.dtype)
+        self._net.backward(dout)
+
+    def zero_grad(self) -> None:
+        """Set every gradient to zero."""
+        self._net.zero_grad()
+
+    def train_step(self, x: Any, y: Any, loss: Any, optimizer: Any,
+                   clip_norm: float | None = None, clip_value: float | None = None) -> float:
+        """One training step in ONE C call with the GIL released: zero_grad, forward
+        (training), loss, backward, optional clipping (global norm ``clip_norm``, then
+        element value ``clip_value``), optimizer update. Returns the batch loss.
+
+        Same result, bit for bit, as ``zero_grad(); out = forward(x, True); loss_fn(out, y);
+        backward(loss_fn.backward()); [clip]; optimizer.step()``. Records
+        ``last_grad_norm`` (global L2 norm over the optimizer's parameters, before clipping).
+        """
+        loss_fn = _losses.get(loss)
+        if getattr(optimizer, "model", None) is not self:
+            raise ValueError("optimizer was built on another model's parameters (or is not an "
+                             "nncore.optim optimizer); build it with model.parameters()")
+        cn = 0.0 if clip_norm is None else _check_float(clip_norm, "clip_norm")
+        cv = 0.0 if clip_value is None else _check_float(clip_value, "clip_value")
+        if cn < 0 or (clip_norm is not None and cn == 0):
+            raise ValueError(f"clip_norm must be > 0, got {clip_norm}")
+        if cv < 0 or (clip_value is not None and cv == 0):
+            raise ValueError(f"clip_value must be > 0, got {clip_value}")
+        x = self._prepare_x(x)
+        kind, red, param, target, labels = loss_fn._prepare_target(
+            y, (x.shape[0], self.out_features), self.dtype)
+        copt = optimizer._prepare()
+        value, norm = self._net.train_step(x, target, labels, kind, red, param, copt, cn, cv)
+        self.last_grad_norm = norm
+        return value
+
+    # ------------------------------------------------------------ diagnostics
+    def grad_norms(self) -> dict[str, float]:
+        """L2 norm of each parameter's current gradient, by name (float64 sums)."""
+        return {name: float(np.sqrt(np.dot(p.grad.ravel().astype(np.float64),
+                                           p.grad.ravel().astype(np.float64))))
+                for name, p in self._params}
+
+    def _rows(self) -> list[tuple[str, str, int]]:
+        rows = []
+        for i, layer in enumerate(self.layers):
+            count = 0
+            if isinstance(layer, Linear):
+                count = layer.weight.size + (layer.bias.size if layer.bias is not None else 0)
+            rows.append((f"{i}: {layer!r}", f"(batch, {self._shapes[i]})", count))
+        return rows
+
+    def summary(self, print_out: bool = True) -> str:
+        """Print (and return) a table of layers, output shapes and parameter counts."""
+        rows = self._rows()
+        w0 = max(len("Layer"), *(len(r[0]) for r in rows))
+        w1 = max(len("Output shape"), *(len(r[1]) for r in rows))
+        line = "-" * (w0 + w1 + 16)
+        out = [f"Sequential ({self.dtype}, seed={self.seed}), input (batch, {self.in_features})",
+               line, f"{'Layer':<{w0}}  {'Output shape':<{w1}}  {'Params':>12}", line]
+        out += [f"{a:<{w0}}  {b:<{w1}}  {c:>12,}" for a, b, c in rows]
+        out += [line, f"Total parameters: {self.num_parameters:,} "
+                      f"({self.num_parameters * self.dtype.itemsize:,} bytes)"]
+        text = "\n".join(out)
+        if print_out:
+            print(text)
+        return text
+
+    def __repr__(self) -> str:
+        inner = "".join(f"  ({i}): {layer!r},\n" for i, layer in enumerate(self.layers))
+        return f"Sequential(\n{inner}  dtype={self.dtype.name!r}, seed={self.seed})"
+
+    def __len__(self) -> int:
+        return len(self.layers)
+
+    def __getitem__(self, i: int) -> Layer:
+        return self.layers[i]
+
+    def __iter__(self) -> Iterator[Layer]:
+        return iter(self.layers)
+
+    # -------------------------------------------------------------- config
+    def get_config(self) -> dict:
+        """``{"layers": [layer configs], "dtype": "float32", "seed": 0}`` (JSON-able)."""
+        return {"layers": [layer.get_config() for layer in self.layers],
+                "dtype": self.dtype.name, "seed": self.seed}
+
+    @classmethod
+    def from_config(cls, cfg: dict) -> "Sequential":
+        """A new model from :meth:`get_config` (freshly initialized from its seed)."""
+        if not isinstance(cfg, dict) or "layers" not in cfg:
+            raise ValueError("config must be a dict with a 'layers' list")
+        layers = [layer_from_config(c) for c in cfg["layers"]]
+        return cls(*layers, dtype=cfg.get("dtype", "float32"), seed=cfg.get("seed", 0))
+
+    def save(self, path: Any) -> None:
+        """Save the model (architecture + weights) to a safetensors file; see nncore.io."""
+        from .io import save
+        save(self, path)

@@ -173,8 +173,10 @@ typedef struct {
     double beta1, beta2;        /* Adam(W) */
     int amsgrad;                /* Adam(W) */
     double lr_decay;            /* Adagrad */
-    double max_norm;            /* > 0: after the update, rows of this group's 2-D
-                                   segments are rescaled to norm <= max_norm */
+    double max_norm;            /* > 0: after the update, every row of each of this
+                                   group's segments (rows x cols, row-major) is rescaled
+                                   by max_norm/(norm+1e-7) when its norm exceeds max_norm;
+                                   callers put biases in groups with max_norm = 0 */
 } nn_optim_group;
 
 /* A contiguous slice of the flat parameter buffer, owned by one group.
@@ -188,10 +190,11 @@ typedef struct {
 /* State lives in flat buffers laid out exactly like the parameter buffer
  * (NULL where the algorithm does not need one):
  *   state[0]: momentum buffer / exp_avg / square_avg / sum
- *   state[1]: exp_avg_sq (Adam) / grad_avg (centered RMSprop) / momentum buffer (RMSprop)
- *   state[2]: max_exp_avg_sq (AMSGrad)
+ *   state[1]: exp_avg_sq (Adam) / grad_avg (centered RMSprop)
+ *   state[2]: max_exp_avg_sq (AMSGrad) / momentum buffer (RMSprop)
  * step counts the updates done so far; nn_optim_step increments it first, so
- * Adam's bias correction uses the new value (1 on the first step). */
+ * Adam's bias correction uses the new value (1 on the first step).
+ * SGD: on step 1 the momentum buffer is set to the gradient (PyTorch). */
 typedef struct {
     nn_optim_kind kind;
     nn_dtype dtype;

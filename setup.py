@@ -82,6 +82,7 @@ ext = Extension(
     "nncore._core",
     sources=["src/nncore/_core.pyx"] + c_sources(),
     include_dirs=["csrc", numpy.get_include()],
+    depends=sorted(glob.glob("csrc/*.h") + glob.glob("csrc/kernels/*.h")),
     define_macros=omp_macros + [("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
     extra_compile_args=base_cflags + omp_cflags + extra_cflags,
     extra_link_args=omp_ldflags + extra_ldflags,

@@ -100,8 +100,8 @@ int nn_sact_forward(nn_act kind, float param, float *y, const float *x,
                     int64_t rows, int64_t cols);
 int nn_dact_forward(nn_act kind, double param, double *y, const double *x,
                     int64_t rows, int64_t cols);
-/* dx (rows, cols) = dy * f'(x), given x and y = f(x) (each kernel uses what it
- * needs; softmax kinds use y only). dx may alias dy. Overwrites dx. */
+/* dx (rows, cols) = dy * f'(x), given x and y = f(x) (elementwise kinds read x only,
+ * y may be NULL; softmax kinds read y only, x may be NULL). dx may alias dy. Overwrites dx. */
 int nn_sact_backward(nn_act kind, float param, float *dx, const float *dy,
                      const float *x, const float *y, int64_t rows, int64_t cols);
 int nn_dact_backward(nn_act kind, double param, double *dx, const double *dy,
@@ -139,7 +139,9 @@ void nn_philox4x32(uint32_t out[4], const uint32_t ctr[4], const uint32_t key[2]
 
 /* Inverted dropout over n contiguous elements.
  * Element i is kept iff u_i >= p, where u_i in [0, 1) is made from the Philox
- * stream keyed by (seed) with counter (i / 4, step, layer, 0), word i % 4:
+ * stream is word i % 4 of Philox4x32-10 with key (seed & 0xffffffff, seed >> 32) and
+ * counter (i / 4, step & 0xffffffff, layer, step >> 32) — (i/4, step, layer, 0)
+ * for step < 2^32; n <= 2^34:
  * u_i = (word >> 8) * 2^-24. Kept elements are scaled by 1 / (1 - p).
  * mask (n) receives 1 for kept, 0 for dropped. y may alias x. 0 <= p < 1. */
 int nn_sdropout_forward(float *y, uint8_t *mask, const float *x, int64_t n,

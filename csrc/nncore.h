@@ -138,11 +138,10 @@ int nn_dloss(nn_loss_kind kind, nn_reduction red, double param,
 void nn_philox4x32(uint32_t out[4], const uint32_t ctr[4], const uint32_t key[2]);
 
 /* Inverted dropout over n contiguous elements.
- * Element i is kept iff u_i >= p, where u_i in [0, 1) is made from the Philox
- * stream is word i % 4 of Philox4x32-10 with key (seed & 0xffffffff, seed >> 32) and
+ * Element i is kept iff u_i >= p, with u_i = (word >> 8) * 2^-24 in [0, 1), where
+ * word is word i % 4 of Philox4x32-10 with key (seed & 0xffffffff, seed >> 32) and
  * counter (i / 4, step & 0xffffffff, layer, step >> 32) — (i/4, step, layer, 0)
- * for step < 2^32; n <= 2^34:
- * u_i = (word >> 8) * 2^-24. Kept elements are scaled by 1 / (1 - p).
+ * for step < 2^32; n <= 2^34. Kept elements are scaled by 1 / (1 - p).
  * mask (n) receives 1 for kept, 0 for dropped. y may alias x. 0 <= p < 1. */
 int nn_sdropout_forward(float *y, uint8_t *mask, const float *x, int64_t n,
                         float p, uint64_t seed, uint64_t step, uint32_t layer);

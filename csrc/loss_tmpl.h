@@ -24,7 +24,8 @@
  * buffer in one vectorizable loop, then are summed in double over 8 lanes. */
 NN_INLINE double NN_FN(_ew_block)(nn_loss_kind kind, real delta, real gs, real *grad,
                                   const real *out, const real *tgt, int64_t n) {
-    real term[NN_LOSS_BLOCK];
+    real term[NN_LOSS_BLOCK], scratch[NN_LOSS_BLOCK];
+    real *NN_RESTRICT gd = grad ? grad : scratch; /* unconditional stores vectorize */
     for (int64_t j = 0; j < n; j++) {
         real l, g;
         switch (kind) {
@@ -61,7 +62,7 @@ NN_INLINE double NN_FN(_ew_block)(nn_loss_kind kind, real delta, real gs, real *
         }
         }
         term[j] = l;
-        if (grad) grad[j] = g;
+        gd[j] = g;
     }
     double a[8] = {0, 0, 0, 0, 0, 0, 0, 0};
     int64_t j = 0;

@@ -13,16 +13,18 @@
 #ifndef NNCORE_VMATH_H
 #define NNCORE_VMATH_H
 
+#include "internal.h"
+
 #include <stdint.h>
 #include <math.h>
 #include <string.h>
 
-static inline __attribute__((always_inline)) uint32_t nn_f2u(float f) {
+NN_INLINE uint32_t nn_f2u(float f) {
     uint32_t u;
     memcpy(&u, &f, 4);
     return u;
 }
-static inline __attribute__((always_inline)) float nn_u2f(uint32_t u) {
+NN_INLINE float nn_u2f(uint32_t u) {
     float f;
     memcpy(&f, &u, 4);
     return f;
@@ -34,7 +36,7 @@ static inline __attribute__((always_inline)) float nn_u2f(uint32_t u) {
  * by two selects at the end (x > 89: inf, x < -110: 0; NaN passes through);
  * selects, not a clamp at the start, so the compiler cannot fold the clamped
  * constants into branches and the loop vectorizes. */
-static inline __attribute__((always_inline)) float nn_vexpf(float x) {
+NN_INLINE float nn_vexpf(float x) {
     const float magic = 12582912.0f; /* 1.5 * 2^23: adding it rounds to an integer */
     float t = x * 1.44269504088896341f + magic;
     uint32_t n = nn_f2u(t) - nn_f2u(magic); /* two's complement n, garbage if |x| huge */
@@ -58,7 +60,7 @@ static inline __attribute__((always_inline)) float nn_vexpf(float x) {
 }
 
 /* e^r - 1 for |r| <= ln2/2 by the same polynomial, without the cancelling 1. */
-static inline __attribute__((always_inline)) float nn_vexpm1f_small(float r) {
+NN_INLINE float nn_vexpm1f_small(float r) {
     float p = 1.9875691500e-4f;
     p = p * r + 1.3981999507e-3f;
     p = p * r + 8.3334519073e-3f;
@@ -70,7 +72,7 @@ static inline __attribute__((always_inline)) float nn_vexpm1f_small(float r) {
 
 /* e^x - 1: the polynomial near 0, e^x - 1 elsewhere (|e^x - 1| >= 0.29 there,
  * so the subtraction loses at most a bit). */
-static inline __attribute__((always_inline)) float nn_vexpm1f(float x) {
+NN_INLINE float nn_vexpm1f(float x) {
     float small = nn_vexpm1f_small(x);
     float big = nn_vexpf(x) - 1.0f;
     return fabsf(x) <= 0.34657359f ? small : big;
@@ -78,7 +80,7 @@ static inline __attribute__((always_inline)) float nn_vexpm1f(float x) {
 
 /* tanh(x) = sign(x) (1 - e) / (1 + e), e = e^-2|x|; for |x| <= ln2/4 through
  * expm1 instead: t = -expm1(-2|x|) / (2 + expm1(-2|x|)). Exact +-1 at +-inf. */
-static inline __attribute__((always_inline)) float nn_vtanhf(float x) {
+NN_INLINE float nn_vtanhf(float x) {
     float a = fabsf(x);
     float em = nn_vexpm1f_small(-2.0f * a);
     float e = nn_vexpf(-2.0f * a);
@@ -90,7 +92,7 @@ static inline __attribute__((always_inline)) float nn_vtanhf(float x) {
 /* log(1 + e) for e in [0, 1] (NaN passes through): u = 1 + e rounded, then
  * log(u) = k ln2 + 2 atanh((m - 1)/(m + 1)) with m = u / 2^k in [0.75, 1.5),
  * plus the rounding of u corrected to first order: (e - (u - 1)) / u. */
-static inline __attribute__((always_inline)) float nn_vlog1pf(float e) {
+NN_INLINE float nn_vlog1pf(float e) {
     float u = 1.0f + e;
     float c = (e - (u - 1.0f)) / u;
     int big = u >= 1.5f;
@@ -106,12 +108,12 @@ static inline __attribute__((always_inline)) float nn_vlog1pf(float e) {
     return k + (2.0f * s + 2.0f * s * z * q) + c;
 }
 
-static inline __attribute__((always_inline)) uint64_t nn_d2u(double f) {
+NN_INLINE uint64_t nn_d2u(double f) {
     uint64_t u;
     memcpy(&u, &f, 8);
     return u;
 }
-static inline __attribute__((always_inline)) double nn_u2d(uint64_t u) {
+NN_INLINE double nn_u2d(uint64_t u) {
     double f;
     memcpy(&f, &u, 8);
     return f;
@@ -120,7 +122,7 @@ static inline __attribute__((always_inline)) double nn_u2d(uint64_t u) {
 /* e^x in double, same scheme as nn_vexpf: x = n ln2 + r with fdlibm's two-part
  * ln2 (n*ln2_hi exact), e^r by its Taylor polynomial to degree 13 (remainder
  * < 5e-18 on |r| <= ln2/2), 2^n in two halves; x > 709.79: inf, x < -746: 0. */
-static inline __attribute__((always_inline)) double nn_vexp(double x) {
+NN_INLINE double nn_vexp(double x) {
     const double magic = 6755399441055744.0; /* 1.5 * 2^52 */
     double t = x * 1.4426950408889634 + magic;
     uint64_t n = nn_d2u(t) - nn_d2u(magic);

@@ -16,12 +16,17 @@
 
 /* ---- scalar building blocks (inlined into the loops) ---- */
 
-/* s = sigmoid(x), t = s (1 - s) */
-NN_INLINE void NN_FN(_sig)(real x, real *s, real *t) {
+/* sigmoid(x) and sigmoid'(x) = s (1 - s) = e/(1+e)^2, e = exp(-|x|), as two
+ * value-returning helpers (out-pointers kept some loops from vectorizing). */
+NN_INLINE real NN_FN(_sigv)(real x) {
     real e = RV_EXP(-RM(fabs)(x));
     real r = (real)1 / ((real)1 + e);
-    *s = x >= 0 ? r : e * r;
-    *t = e * r * r;
+    return x >= 0 ? r : e * r;
+}
+NN_INLINE real NN_FN(_sigd)(real x) {
+    real e = RV_EXP(-RM(fabs)(x));
+    real r = (real)1 / ((real)1 + e);
+    return e * r * r;
 }
 
 #define NN_GELU_K ((real)0.7978845608028654)   /* sqrt(2/pi) */
@@ -30,7 +35,7 @@ NN_INLINE void NN_FN(_sig)(real x, real *s, real *t) {
 #define NN_INV_SQRT_2PI ((real)0.3989422804014327)
 
 NN_INLINE real NN_FN(_fwd1)(nn_act kind, real p, real x) {
-    real s, t;
+    real s;
     switch (kind) {
     case NN_ACT_IDENTITY: return x;
     case NN_ACT_RELU: return x < 0 ? (real)0 : x; /* NaN passes through */
@@ -42,17 +47,15 @@ NN_INLINE real NN_FN(_fwd1)(nn_act kind, real p, real x) {
     }
     case NN_ACT_GELU_TANH: {
         real u = NN_GELU_K * (x + NN_GELU_C * x * x * x);
-        NN_FN(_sig)((real)2 * u, &s, &t);
+        s = NN_FN(_sigv)((real)2 * u);
         return s > 0 ? x * s : (real)0;
     }
     case NN_ACT_SILU:
-        NN_FN(_sig)(x, &s, &t);
+        s = NN_FN(_sigv)(x);
         return s > 0 ? x * s : (real)0;
     case NN_ACT_SOFTPLUS:
         return (x > 0 ? x : (real)0) + RV_LOG1P(RV_EXP(-RM(fabs)(x)));
-    case NN_ACT_SIGMOID:
-        NN_FN(_sig)(x, &s, &t);
-        return s;
+    case NN_ACT_SIGMOID: return NN_FN(_sigv)(x);
     case NN_ACT_TANH: return RV_TANH(x);
     default: return x;
     }
@@ -74,19 +77,22 @@ NN_INLINE real NN_FN(_der1)(nn_act kind, real p, real x) {
     case NN_ACT_GELU_TANH: {
         real x2 = x * x;
         real u = NN_GELU_K * (x + NN_GELU_C * x2 * x);
-        NN_FN(_sig)((real)2 * u, &s, &t);
+        real e = RV_EXP((real)-2 * RM(fabs)(u)); /* sigmoid(2u) and its s(1-s) */
+        real r = (real)1 / ((real)1 + e);
+        s = u >= 0 ? r : e * r;
+        t = e * r * r;
         real du = (real)2 * NN_GELU_K * ((real)1 + (real)3 * NN_GELU_C * x2);
         return s + (t > 0 ? x * t * du : (real)0);
     }
-    case NN_ACT_SILU:
-        NN_FN(_sig)(x, &s, &t);
+    case NN_ACT_SILU: {
+        real e = RV_EXP(-RM(fabs)(x));
+        real r = (real)1 / ((real)1 + e);
+        s = x >= 0 ? r : e * r;
+        t = e * r * r;
         return s + (t > 0 ? x * t : (real)0);
-    case NN_ACT_SOFTPLUS:
-        NN_FN(_sig)(x, &s, &t);
-        return s;
-    case NN_ACT_SIGMOID:
-        NN_FN(_sig)(x, &s, &t);
-        return t;
+    }
+    case NN_ACT_SOFTPLUS: return NN_FN(_sigv)(x);
+    case NN_ACT_SIGMOID: return NN_FN(_sigd)(x);
     case NN_ACT_TANH: {
         real e = RV_EXP((real)-2 * RM(fabs)(x));
         real r = (real)1 / ((real)1 + e);

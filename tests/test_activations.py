@@ -258,6 +258,12 @@ def test_bad_input_raises_clear_errors():
 def test_c_rejects_bad_arguments():
     x = np.ones(4)
     y = np.empty(4)
+    with pytest.raises(ValueError, match="C-contiguous"):  # never a silent temporary copy
+        _core._act_forward(1, 0.0, np.empty(8)[::2], x, 1, 4)
+    with pytest.raises(ValueError, match="needs 8"):  # never a read past the end
+        _core._act_forward(1, 0.0, y, x, 2, 4)
+    with pytest.raises(ValueError):  # dtype mismatch at the binding
+        _core._act_forward(1, 0.0, np.empty(4, np.float32), x, 1, 4)
     assert _core._act_forward(99, 0.0, y, x, 1, 4) == -1
     assert _core._act_forward(-1, 0.0, y, x, 1, 4) == -1
     assert _core._act_forward(1, 0.0, y, x, -1, 4) == -1

@@ -2,7 +2,8 @@
  * forward and backward, written once for `real` (float or double).
  * Included twice by activation.c; see internal.h for the template scheme.
  * RM(f) names the libm function of the right precision (expf / exp ...);
- * RV_EXP / RV_EXPM1 / RV_LOG1P / RV_TANH vectorize in float (vmath.h); libm in double.
+ * RV_EXP / RV_EXPM1 / RV_LOG1P / RV_TANH / RV_ERFC vectorize in float (vmath.h);
+ * double uses libm, except RV_EXP (nn_vexp).
  *
  * Stability rules (mirrored exactly by nncore.reference):
  *   sigmoid(x) = 1/(1+e) for x >= 0, e/(1+e) for x < 0, with e = exp(-|x|);
@@ -42,7 +43,7 @@ NN_INLINE real NN_FN(_fwd1)(nn_act kind, real p, real x) {
     case NN_ACT_LEAKY_RELU: return x > 0 ? x : x * p;
     case NN_ACT_ELU: return x > 0 ? x : p * RV_EXPM1(x);
     case NN_ACT_GELU: {
-        real phi = (real)0.5 * RM(erfc)(-x * NN_INV_SQRT2);
+        real phi = (real)0.5 * RV_ERFC(-x * NN_INV_SQRT2);
         return phi > 0 ? x * phi : (real)0;
     }
     case NN_ACT_GELU_TANH: {
@@ -70,7 +71,7 @@ NN_INLINE real NN_FN(_der1)(nn_act kind, real p, real x) {
     case NN_ACT_LEAKY_RELU: return x > 0 ? (real)1 : p;
     case NN_ACT_ELU: return x > 0 ? (real)1 : p * RV_EXP(x);
     case NN_ACT_GELU: {
-        real cdf = (real)0.5 * RM(erfc)(-x * NN_INV_SQRT2);
+        real cdf = (real)0.5 * RV_ERFC(-x * NN_INV_SQRT2);
         real pdf = NN_INV_SQRT_2PI * RV_EXP((real)-0.5 * x * x);
         return cdf + (pdf > 0 ? x * pdf : (real)0);
     }

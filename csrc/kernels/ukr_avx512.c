@@ -13,14 +13,33 @@
 
 #define NN_AVX512 __attribute__((target("avx512f,avx512vl,fma")))
 
+/* software prefetch distance for packed A, in k steps */
+#ifndef NN_PF_A
+#define NN_PF_A 8
+#endif
+
 /* NAME: C (MR, NV lanes) tile; ap: k x MR, bp: k x NV (64-byte aligned). */
 #define NN_UKR_AVX512(NAME, real, MR, NV, V, LOAD, SET1, FMA, MUL, ZERO, LOADU_M, STOREU_M,   \
                       MASKT)                                                                 \
     NN_AVX512 void NAME(real *c, int64_t rsc, const real *ap, const real *bp, int64_t k,      \
                         int64_t mr, int64_t nr, real alpha, real beta) {                     \
         V acc[MR];                                                                           \
-        _Pragma("GCC unroll 32") for (int i = 0; i < MR; i++) acc[i] = ZERO();               \
-        for (int64_t p = 0; p < k; p++) {                                                    \
+        _Pragma("GCC unroll 32") for (int i = 0; i < MR; i++) {                              \
+            acc[i] = ZERO();                                                                 \
+            if (i < mr) _mm_prefetch((const char *)(c + i * rsc), _MM_HINT_T0);              \
+        }                                                                                    \
+        int64_t p = 0;                                                                       \
+        for (; p + 4 <= k; p += 4) {                                                         \
+            _Pragma("GCC unroll 4") for (int u = 0; u < 4; u++) {                            \
+                _mm_prefetch((const char *)(ap + NN_PF_A * MR), _MM_HINT_T0);                \
+                const V b = LOAD(bp);                                                        \
+                _Pragma("GCC unroll 32") for (int i = 0; i < MR; i++) acc[i] =               \
+                    FMA(SET1(ap[i]), b, acc[i]);                                             \
+                ap += MR;                                                                    \
+                bp += NV;                                                                    \
+            }                                                                                \
+        }                                                                                    \
+        for (; p < k; p++) {                                                                 \
             const V b = LOAD(bp);                                                            \
             _Pragma("GCC unroll 32") for (int i = 0; i < MR; i++) acc[i] =                   \
                 FMA(SET1(ap[i]), b, acc[i]);                                                 \

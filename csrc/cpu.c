@@ -1,18 +1,105 @@
-/* cpu.c — picks the micro-kernel family once (placeholder: "ref" only).
- * The GEMM work replaces this with cpuid detection and the avx2 table. */
-#include "internal.h"
+/* cpu.c — CPU feature detection and the choice of micro-kernel family.
+ * The table starts as the portable "ref" kernels; nn_select_arch swaps in a
+ * family the CPU (and the OS, via XGETBV) can run. Not for: kernels
+ * themselves (csrc/kernels/) or the GEMM loops (gemm.c). */
+#include "gemm_internal.h"
 
 #include <string.h>
 
-static const char *g_arch = "ref";
+#if defined(__x86_64__) || defined(_M_X64)
+#include <cpuid.h>
+#define NN_X86 1
+#define NN_HAVE_AVX512_KERNELS 1
+#endif
+
+static const nn_gemm_kernels *volatile g_kernels = &nn_gemm_kernels_ref;
+
+const nn_gemm_kernels *nn_gemm_active(void) { return g_kernels; }
+
+#ifdef NN_X86
+/* XCR0: which register states the OS saves on context switch. */
+static uint64_t xgetbv0(void) {
+    uint32_t eax, edx;
+    __asm__ volatile("xgetbv" : "=a"(eax), "=d"(edx) : "c"(0));
+    return ((uint64_t)edx << 32) | eax;
+}
+
+static int os_saves(uint64_t mask) {
+    unsigned a, b, c, d;
+    if (!__get_cpuid(1, &a, &b, &c, &d)) return 0;
+    if (!(c & (1u << 27))) return 0; /* OSXSAVE: XGETBV usable */
+    return (xgetbv0() & mask) == mask;
+}
+
+static int cpu_has_avx2(void) {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+           os_saves(0x6); /* XMM | YMM */
+}
+
+#ifdef NN_HAVE_AVX512_KERNELS
+static int cpu_has_avx512(void) {
+    __builtin_cpu_init();
+    return cpu_has_avx2() && __builtin_cpu_supports("avx512f") &&
+           __builtin_cpu_supports("avx512vl") && os_saves(0xe6); /* + opmask, ZMM */
+}
+#endif
+#endif
+
+typedef struct {
+    const char *name;
+    const nn_gemm_kernels *kernels;
+    int (*supported)(void); /* NULL: always */
+} arch_entry;
+
+/* Best last: "auto" takes the last supported entry. */
+static const arch_entry g_archs[] = {
+    {"ref", &nn_gemm_kernels_ref, NULL},
+#ifdef NN_X86
+    {"avx2", &nn_gemm_kernels_avx2, cpu_has_avx2},
+#ifdef NN_HAVE_AVX512_KERNELS
+    {"avx512", &nn_gemm_kernels_avx512, cpu_has_avx512},
+#endif
+#endif
+};
+#define N_ARCHS ((int)(sizeof g_archs / sizeof g_archs[0]))
+
+static int arch_ok(int i) { return g_archs[i].supported == NULL || g_archs[i].supported(); }
 
 int nn_select_arch(const char *name) {
-    if (name == NULL || name[0] == '\0' || strcmp(name, "auto") == 0 || strcmp(name, "ref") == 0) {
-        g_arch = "ref";
-        return NN_OK;
+    if (name == NULL || name[0] == '\0' || strcmp(name, "auto") == 0) {
+        for (int i = N_ARCHS - 1; i >= 0; i--)
+            if (arch_ok(i)) {
+                g_kernels = g_archs[i].kernels;
+                return NN_OK;
+            }
+        return NN_ERR_UNSUPPORTED; /* unreachable: ref is always there */
     }
+    for (int i = 0; i < N_ARCHS; i++)
+        if (strcmp(name, g_archs[i].name) == 0) {
+            if (!arch_ok(i)) return NN_ERR_UNSUPPORTED;
+            g_kernels = g_archs[i].kernels;
+            return NN_OK;
+        }
+    /* a family this build knows of but does not carry for this platform */
+    if (strcmp(name, "avx2") == 0 || strcmp(name, "avx512") == 0 || strcmp(name, "neon") == 0)
+        return NN_ERR_UNSUPPORTED;
     return NN_ERR_ARG;
 }
 
-const char *nn_current_arch(void) { return g_arch; }
-const char *nn_available_archs(void) { return "ref"; }
+const char *nn_current_arch(void) { return g_kernels->name; }
+
+const char *nn_available_archs(void) {
+    static char list[64];
+    size_t used = 0;
+    list[0] = '\0';
+    for (int i = 0; i < N_ARCHS; i++) {
+        if (!arch_ok(i)) continue;
+        size_t len = strlen(g_archs[i].name);
+        if (used + len + 2 > sizeof list) break;
+        if (used) list[used++] = ',';
+        memcpy(list + used, g_archs[i].name, len + 1);
+        used += len;
+    }
+    return list;
+}

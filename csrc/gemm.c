@@ -1,20 +1,65 @@
-/* gemm.c — placeholder: a correct, slow, strided triple loop so the rest of the
- * core can build and be tested. Replaced by the BLIS-style engine. */
-#include "internal.h"
+/* gemm.c — nn_sgemm / nn_dgemm (and the _ex variants with a bias epilogue):
+ * blocking, packing and threading from gemm_tmpl.h, instantiated for float and
+ * double. Not for: the micro-kernels (csrc/kernels/) or choosing them (cpu.c).
+ */
+#include "gemm_internal.h"
 
-#define GEMM_NAIVE(NAME, real)                                                    \
-    int NAME(int64_t m, int64_t n, int64_t k, real alpha, const real *a,          \
-             int64_t rsa, int64_t csa, const real *b, int64_t rsb, int64_t csb,   \
-             real beta, real *c, int64_t rsc) {                                   \
-        if (m < 0 || n < 0 || k < 0) return NN_ERR_ARG;                           \
-        for (int64_t i = 0; i < m; i++)                                           \
-            for (int64_t j = 0; j < n; j++) {                                     \
-                real s = 0;                                                       \
-                for (int64_t p = 0; p < k; p++) s += a[i * rsa + p * csa] * b[p * rsb + j * csb]; \
-                c[i * rsc + j] = beta == 0 ? alpha * s : alpha * s + beta * c[i * rsc + j]; \
-            }                                                                     \
-        return NN_OK;                                                             \
-    }
+#include <string.h>
 
-GEMM_NAIVE(nn_sgemm, float)
-GEMM_NAIVE(nn_dgemm, double)
+/* Below this many multiply-adds (m*n*k) a GEMM runs on the calling thread:
+ * ~1e6 FMAs is tens of microseconds, where waking a second thread stops paying. */
+#define NN_GEMM_MIN_PAR_MNK 1.0e6
+
+/* Block-size overrides from nn_gemm_tune_blocking, per dtype (0: default). */
+static nn_gemm_blocking g_tune[2];
+
+void nn_gemm_tune_blocking(nn_dtype dtype, int64_t kc, int64_t mc, int64_t nc) {
+    if (dtype != NN_F32 && dtype != NN_F64) return;
+    g_tune[dtype].kc = kc > 0 ? kc : 0;
+    g_tune[dtype].mc = mc > 0 ? mc : 0;
+    g_tune[dtype].nc = nc > 0 ? nc : 0;
+}
+
+static nn_gemm_blocking tuned(nn_gemm_blocking b, nn_dtype dtype) {
+    const nn_gemm_blocking *t = &g_tune[dtype];
+    if (t->kc) b.kc = t->kc;
+    if (t->mc) b.mc = (t->mc + b.mr - 1) / b.mr * b.mr;
+    if (t->nc) b.nc = (t->nc + b.nr - 1) / b.nr * b.nr;
+    return b;
+}
+
+#define real float
+#define NN_FN(name) nn_s##name
+#define NN_UKR nn_sgemm_ukr_fn
+#define NN_PACKT nn_spackt_fn
+#define NN_PACKT_FIELD spackt
+#define NN_DTYPE NN_F32
+#define NN_UKR_FIELD sukr
+#define NN_BLK_FIELD sblk
+#include "gemm_tmpl.h"
+#undef real
+#undef NN_FN
+#undef NN_UKR
+#undef NN_PACKT
+#undef NN_PACKT_FIELD
+#undef NN_DTYPE
+#undef NN_UKR_FIELD
+#undef NN_BLK_FIELD
+
+#define real double
+#define NN_FN(name) nn_d##name
+#define NN_UKR nn_dgemm_ukr_fn
+#define NN_PACKT nn_dpackt_fn
+#define NN_PACKT_FIELD dpackt
+#define NN_DTYPE NN_F64
+#define NN_UKR_FIELD dukr
+#define NN_BLK_FIELD dblk
+#include "gemm_tmpl.h"
+#undef real
+#undef NN_FN
+#undef NN_UKR
+#undef NN_PACKT
+#undef NN_PACKT_FIELD
+#undef NN_DTYPE
+#undef NN_UKR_FIELD
+#undef NN_BLK_FIELD

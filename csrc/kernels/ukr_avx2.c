@@ -1,0 +1,198 @@
+/* ukr_avx2.c — the "avx2" kernel family (AVX2 + FMA, x86-64): register-blocked
+ * micro-kernels sgemm 6x16 and dgemm 6x8 (12 ymm accumulators each), plus the
+ * fp32 FMA-peak probe used by the benchmarks.
+ * Compiled for the baseline ISA; only these functions carry
+ * target("avx2,fma") and cpu.c calls them only after a CPU check.
+ * Not for: blocking/packing (gemm.c) or dispatch (cpu.c).
+ * Contract: csrc/gemm_internal.h. */
+#include "../gemm_internal.h"
+
+#if defined(__x86_64__) || defined(_M_X64)
+#include <immintrin.h>
+#include <string.h>
+
+#define NN_AVX2 __attribute__((target("avx2,fma")))
+
+/* One k step of the 6x16 fp32 tile: 2 loads of B, 6 broadcasts of A, 12 FMAs. */
+#define S_STEP(p)                                                                            \
+    do {                                                                                     \
+        const __m256 b0 = _mm256_load_ps(bp + (p) * 16);                                     \
+        const __m256 b1 = _mm256_load_ps(bp + (p) * 16 + 8);                                 \
+        __m256 a;                                                                            \
+        a = _mm256_broadcast_ss(ap + (p) * 6 + 0);                                           \
+        c00 = _mm256_fmadd_ps(a, b0, c00); c01 = _mm256_fmadd_ps(a, b1, c01);                 \
+        a = _mm256_broadcast_ss(ap + (p) * 6 + 1);                                           \
+        c10 = _mm256_fmadd_ps(a, b0, c10); c11 = _mm256_fmadd_ps(a, b1, c11);                 \
+        a = _mm256_broadcast_ss(ap + (p) * 6 + 2);                                           \
+        c20 = _mm256_fmadd_ps(a, b0, c20); c21 = _mm256_fmadd_ps(a, b1, c21);                 \
+        a = _mm256_broadcast_ss(ap + (p) * 6 + 3);                                           \
+        c30 = _mm256_fmadd_ps(a, b0, c30); c31 = _mm256_fmadd_ps(a, b1, c31);                 \
+        a = _mm256_broadcast_ss(ap + (p) * 6 + 4);                                           \
+        c40 = _mm256_fmadd_ps(a, b0, c40); c41 = _mm256_fmadd_ps(a, b1, c41);                 \
+        a = _mm256_broadcast_ss(ap + (p) * 6 + 5);                                           \
+        c50 = _mm256_fmadd_ps(a, b0, c50); c51 = _mm256_fmadd_ps(a, b1, c51);                 \
+    } while (0)
+
+/* C (6, 16) tile; ap: k x 6, bp: k x 16 (64-byte aligned packed slivers). */
+NN_AVX2 void nn_sgemm_ukr_avx2_6x16(float *c, int64_t rsc, const float *ap, const float *bp,
+                                    int64_t k, int64_t mr, int64_t nr, float alpha,
+                                    float beta) {
+    __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps();
+    __m256 c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
+    __m256 c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps();
+    __m256 c30 = _mm256_setzero_ps(), c31 = _mm256_setzero_ps();
+    __m256 c40 = _mm256_setzero_ps(), c41 = _mm256_setzero_ps();
+    __m256 c50 = _mm256_setzero_ps(), c51 = _mm256_setzero_ps();
+    int64_t p = 0;
+    for (; p + 4 <= k; p += 4) {
+        S_STEP(0); S_STEP(1); S_STEP(2); S_STEP(3);
+        ap += 24;
+        bp += 64;
+    }
+    for (; p < k; p++) {
+        S_STEP(0);
+        ap += 6;
+        bp += 16;
+    }
+    const __m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta);
+    __m256 acc[12] = {c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51};
+    if (mr == 6 && nr == 16) {
+        for (int i = 0; i < 6; i++) {
+            float *r = c + i * rsc;
+            __m256 t0 = _mm256_mul_ps(va, acc[2 * i]), t1 = _mm256_mul_ps(va, acc[2 * i + 1]);
+            if (beta != 0) {
+                t0 = _mm256_fmadd_ps(vb, _mm256_loadu_ps(r), t0);
+                t1 = _mm256_fmadd_ps(vb, _mm256_loadu_ps(r + 8), t1);
+            }
+            _mm256_storeu_ps(r, t0);
+            _mm256_storeu_ps(r + 8, t1);
+        }
+    } else {
+        /* edge tile: same arithmetic, element by element, only inside (mr, nr) */
+        float buf[96] __attribute__((aligned(32)));
+        for (int i = 0; i < 12; i++) _mm256_store_ps(buf + 8 * i, acc[i]);
+        for (int64_t i = 0; i < mr; i++) {
+            float *r = c + i * rsc;
+            for (int64_t j = 0; j < nr; j++) {
+                float t = alpha * buf[i * 16 + j];
+                r[j] = beta != 0 ? __builtin_fmaf(beta, r[j], t) : t;
+            }
+        }
+    }
+}
+
+/* One k step of the 6x8 fp64 tile: 2 loads of B, 6 broadcasts of A, 12 FMAs. */
+#define D_STEP(p)                                                                            \
+    do {                                                                                     \
+        const __m256d b0 = _mm256_load_pd(bp + (p) * 8);                                     \
+        const __m256d b1 = _mm256_load_pd(bp + (p) * 8 + 4);                                 \
+        __m256d a;                                                                           \
+        a = _mm256_broadcast_sd(ap + (p) * 6 + 0);                                           \
+        c00 = _mm256_fmadd_pd(a, b0, c00); c01 = _mm256_fmadd_pd(a, b1, c01);                 \
+        a = _mm256_broadcast_sd(ap + (p) * 6 + 1);                                           \
+        c10 = _mm256_fmadd_pd(a, b0, c10); c11 = _mm256_fmadd_pd(a, b1, c11);                 \
+        a = _mm256_broadcast_sd(ap + (p) * 6 + 2);                                           \
+        c20 = _mm256_fmadd_pd(a, b0, c20); c21 = _mm256_fmadd_pd(a, b1, c21);                 \
+        a = _mm256_broadcast_sd(ap + (p) * 6 + 3);                                           \
+        c30 = _mm256_fmadd_pd(a, b0, c30); c31 = _mm256_fmadd_pd(a, b1, c31);                 \
+        a = _mm256_broadcast_sd(ap + (p) * 6 + 4);                                           \
+        c40 = _mm256_fmadd_pd(a, b0, c40); c41 = _mm256_fmadd_pd(a, b1, c41);                 \
+        a = _mm256_broadcast_sd(ap + (p) * 6 + 5);                                           \
+        c50 = _mm256_fmadd_pd(a, b0, c50); c51 = _mm256_fmadd_pd(a, b1, c51);                 \
+    } while (0)
+
+/* C (6, 8) tile; ap: k x 6, bp: k x 8. */
+NN_AVX2 void nn_dgemm_ukr_avx2_6x8(double *c, int64_t rsc, const double *ap, const double *bp,
+                                   int64_t k, int64_t mr, int64_t nr, double alpha,
+                                   double beta) {
+    __m256d c00 = _mm256_setzero_pd(), c01 = _mm256_setzero_pd();
+    __m256d c10 = _mm256_setzero_pd(), c11 = _mm256_setzero_pd();
+    __m256d c20 = _mm256_setzero_pd(), c21 = _mm256_setzero_pd();
+    __m256d c30 = _mm256_setzero_pd(), c31 = _mm256_setzero_pd();
+    __m256d c40 = _mm256_setzero_pd(), c41 = _mm256_setzero_pd();
+    __m256d c50 = _mm256_setzero_pd(), c51 = _mm256_setzero_pd();
+    int64_t p = 0;
+    for (; p + 4 <= k; p += 4) {
+        D_STEP(0); D_STEP(1); D_STEP(2); D_STEP(3);
+        ap += 24;
+        bp += 32;
+    }
+    for (; p < k; p++) {
+        D_STEP(0);
+        ap += 6;
+        bp += 8;
+    }
+    const __m256d va = _mm256_set1_pd(alpha), vb = _mm256_set1_pd(beta);
+    __m256d acc[12] = {c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51};
+    if (mr == 6 && nr == 8) {
+        for (int i = 0; i < 6; i++) {
+            double *r = c + i * rsc;
+            __m256d t0 = _mm256_mul_pd(va, acc[2 * i]), t1 = _mm256_mul_pd(va, acc[2 * i + 1]);
+            if (beta != 0) {
+                t0 = _mm256_fmadd_pd(vb, _mm256_loadu_pd(r), t0);
+                t1 = _mm256_fmadd_pd(vb, _mm256_loadu_pd(r + 4), t1);
+            }
+            _mm256_storeu_pd(r, t0);
+            _mm256_storeu_pd(r + 4, t1);
+        }
+    } else {
+        double buf[48] __attribute__((aligned(32)));
+        for (int i = 0; i < 12; i++) _mm256_store_pd(buf + 4 * i, acc[i]);
+        for (int64_t i = 0; i < mr; i++) {
+            double *r = c + i * rsc;
+            for (int64_t j = 0; j < nr; j++) {
+                double t = alpha * buf[i * 8 + j];
+                r[j] = beta != 0 ? __builtin_fma(beta, r[j], t) : t;
+            }
+        }
+    }
+}
+
+const nn_gemm_kernels nn_gemm_kernels_avx2 = {
+    "avx2",
+    nn_sgemm_ukr_avx2_6x16, {6, 16, 256, 144, 512},
+    nn_dgemm_ukr_avx2_6x8, {6, 8, 256, 72, 384},
+    NULL, NULL,
+};
+
+/* 12 independent chains hide the FMA latency (4 cycles x 2 pipes needs >= 8);
+ * named variables so they stay in registers. */
+#define NN_PROBE_BODY(T, FMA, SET1, ADD)                                                     \
+    T x0 = SET1(0.f), x1 = SET1(1.f), x2 = SET1(2.f), x3 = SET1(3.f), x4 = SET1(4.f);          \
+    T x5 = SET1(5.f), x6 = SET1(6.f), x7 = SET1(7.f), x8 = SET1(8.f), x9 = SET1(9.f);          \
+    T x10 = SET1(10.f), x11 = SET1(11.f);                                                    \
+    const T m = SET1(0.999999f), a = SET1(1e-7f);                                            \
+    for (int64_t t = 0; t < iters; t++) {                                                    \
+        x0 = FMA(x0, m, a); x1 = FMA(x1, m, a); x2 = FMA(x2, m, a); x3 = FMA(x3, m, a);       \
+        x4 = FMA(x4, m, a); x5 = FMA(x5, m, a); x6 = FMA(x6, m, a); x7 = FMA(x7, m, a);       \
+        x8 = FMA(x8, m, a); x9 = FMA(x9, m, a); x10 = FMA(x10, m, a); x11 = FMA(x11, m, a);   \
+    }                                                                                        \
+    T s = ADD(ADD(ADD(x0, x1), ADD(x2, x3)), ADD(ADD(x4, x5), ADD(x6, x7)));                 \
+    s = ADD(s, ADD(ADD(x8, x9), ADD(x10, x11)));                                             \
+    float out[16];                                                                           \
+    memcpy(out, &s, sizeof(float) * 4);                                                      \
+    return out[0];
+
+NN_AVX2 static double fma_probe_avx2(int64_t iters) {
+    NN_PROBE_BODY(__m256, _mm256_fmadd_ps, _mm256_set1_ps, _mm256_add_ps)
+}
+
+__attribute__((target("avx512f"))) static double fma_probe_avx512(int64_t iters) {
+    NN_PROBE_BODY(__m512, _mm512_fmadd_ps, _mm512_set1_ps, _mm512_add_ps)
+}
+
+double nn_fma_peak_probe(int64_t iters, int width) {
+    __builtin_cpu_init();
+    if (width == 8 && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+        return fma_probe_avx2(iters);
+    if (width == 16 && __builtin_cpu_supports("avx512f")) return fma_probe_avx512(iters);
+    return NAN;
+}
+
+#else /* not x86-64 */
+double nn_fma_peak_probe(int64_t iters, int width) {
+    (void)iters;
+    (void)width;
+    return NAN;
+}
+#endif

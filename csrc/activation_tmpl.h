@@ -2,8 +2,8 @@
  * forward and backward, written once for `real` (float or double).
  * Included twice by activation.c; see internal.h for the template scheme.
  * RM(f) names the libm function of the right precision (expf / exp ...);
- * RV_EXP / RV_EXPM1 / RV_LOG1P / RV_TANH / RV_ERFC vectorize in float (vmath.h);
- * double uses libm, except RV_EXP (nn_vexp).
+ * RV_EXP / RV_EXPM1 / RV_LOG1P / RV_TANH / RV_ERFC are the vectorizable versions
+ * of vmath.h (see elementwise_inst.h).
  *
  * Stability rules (mirrored exactly by nncore.reference):
  *   sigmoid(x) = 1/(1+e) for x >= 0, e/(1+e) for x < 0, with e = exp(-|x|);

@@ -1,9 +1,9 @@
 /* elementwise_inst.h — compiles the templates named by NN_INST_ACT / NN_INST_LOSS /
  * NN_INST_DROPOUT for float and double, with entry points suffixed by NN_SFX
  * (e.g. nn_sact_forward_avx2). Included by activation.c, loss.c, dropout.c
- * (NN_SFX = _port) and kernels/elementwise_x86.c (_avx2, _avx512). The
- * float builds use the vectorizable math of vmath.h; double uses libm except
- * for exp. No include guard: meant to be included once per build. */
+ * (NN_SFX = _port) and kernels/elementwise_x86.c (_avx2, _avx512). Both
+ * precisions use the vectorizable math of vmath.h (double GELU: libm erfc).
+ * No include guard: meant to be included once per build. */
 
 #define real float
 #define NN_FN(name) NN_CAT3(nn_s, name, NN_SFX)
@@ -36,9 +36,9 @@
 #define NN_FN(name) NN_CAT3(nn_d, name, NN_SFX)
 #define RM(fn) fn
 #define RV_EXP(v) nn_vexp(v)
-#define RV_LOG1P(v) log1p(v)
-#define RV_EXPM1(v) expm1(v)
-#define RV_TANH(v) tanh(v)
+#define RV_LOG1P(v) nn_vlog1p(v)
+#define RV_EXPM1(v) nn_vexpm1(v)
+#define RV_TANH(v) nn_vtanh(v)
 #define RV_ERFC(v) erfc(v)
 #include "lanes_tmpl.h"
 #ifdef NN_INST_ACT

@@ -1,13 +1,13 @@
-/* vmath.h — exp, expm1, log1p, tanh and erfc for float (and exp for double) written
+/* vmath.h — exp, expm1, log1p, tanh (float and double) and erfc (float) written
  * as straight-line code with selects, so loops calling them auto-vectorize at
  * -O3 on the baseline ISA (SSE2 / NEON); libm calls do not. activation.c and
- * loss.c reach them through RV_EXP / RV_EXPM1 / RV_LOG1P / RV_TANH (libm for the
- * double versions of the last three). Those files compile with
+ * loss.c reach them through RV_EXP / RV_EXPM1 / RV_LOG1P / RV_TANH / RV_ERFC
+ * (libm erfc for double). Those files compile with
  * no-trapping-math so GCC may if-convert the selects.
  * Accuracy (tests/test_activations.py checks the float kernels in ulp against
  * float64): nn_vexpf <= 1 ulp, nn_vexpm1f <= 3.5 ulp, nn_vtanhf <= 2.5 ulp,
  * nn_vlog1pf <= 2.5 ulp on [0, 1] (the only range used), nn_verfcf <= 7 ulp,
- * nn_vexp <= 1 ulp;
+ * double: nn_vexp <= 1 ulp, nn_vexpm1 <= 4 ulp, nn_vtanh <= 3 ulp, nn_vlog1p <= 2.5 ulp;
  * exact 0 / inf / NaN at -inf / +inf / NaN.
  * Not a general libm: no errno, no other ranges for log1p.
  */
@@ -184,6 +184,65 @@ NN_INLINE double nn_vexp(double x) {
     y = x > 709.79 ? (double)INFINITY : y;
     y = x < -746.0 ? 0.0 : y;
     return y;
+}
+
+/* e^r - 1 for |r| <= ln2/2 (the Taylor polynomial of nn_vexp without the 1). */
+NN_INLINE double nn_vexpm1_small(double r) {
+    double p = 1.0 / 6227020800.0;
+    p = p * r + 1.0 / 479001600.0;
+    p = p * r + 1.0 / 39916800.0;
+    p = p * r + 1.0 / 3628800.0;
+    p = p * r + 1.0 / 362880.0;
+    p = p * r + 1.0 / 40320.0;
+    p = p * r + 1.0 / 5040.0;
+    p = p * r + 1.0 / 720.0;
+    p = p * r + 1.0 / 120.0;
+    p = p * r + 1.0 / 24.0;
+    p = p * r + 1.0 / 6.0;
+    p = p * r + 0.5;
+    return p * (r * r) + r;
+}
+
+/* e^x - 1 in double: as nn_vexpm1f. */
+NN_INLINE double nn_vexpm1(double x) {
+    double small = nn_vexpm1_small(x);
+    double big = nn_vexp(x) - 1.0;
+    return fabs(x) <= 0.34657359027997264 ? small : big;
+}
+
+/* tanh in double: as nn_vtanhf. */
+NN_INLINE double nn_vtanh(double x) {
+    double a = fabs(x);
+    double em = nn_vexpm1_small(-2.0 * a);
+    double e = nn_vexp(-2.0 * a);
+    double small = -em / (2.0 + em);
+    double big = (1.0 - e) / (1.0 + e);
+    return copysign(a <= 0.17328679513998632 ? small : big, x);
+}
+
+/* log(1 + e) for e in [0, 1] in double: as nn_vlog1pf, with the atanh series
+ * to s^25 (|s| <= 0.2, so the first omitted term is < 1e-19 relative). */
+NN_INLINE double nn_vlog1p(double e) {
+    double u = 1.0 + e;
+    double c = (e - (u - 1.0)) / u;
+    int big = u >= 1.5;
+    double m = big ? 0.5 * u : u;
+    double k = big ? 0.69314718055994530942 : 0.0;
+    double s = (m - 1.0) / (m + 1.0);
+    double z = s * s;
+    double q = 1.0 / 25.0;
+    q = q * z + 1.0 / 23.0;
+    q = q * z + 1.0 / 21.0;
+    q = q * z + 1.0 / 19.0;
+    q = q * z + 1.0 / 17.0;
+    q = q * z + 1.0 / 15.0;
+    q = q * z + 1.0 / 13.0;
+    q = q * z + 1.0 / 11.0;
+    q = q * z + 1.0 / 9.0;
+    q = q * z + 1.0 / 7.0;
+    q = q * z + 1.0 / 5.0;
+    q = q * z + 1.0 / 3.0;
+    return k + (2.0 * s + 2.0 * s * z * q) + c;
 }
 
 #endif /* NNCORE_VMATH_H */

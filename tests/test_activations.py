@@ -330,7 +330,7 @@ def test_float64_accuracy_in_ulp(name, arch):
     x = x[np.abs(x) > 1e-3]
     got, want = ops.activation(x, name), ref.activation(x, name)
     keep = np.abs(want) > 1e-300
-    if name in ("silu", "gelu_tanh"):  # left tails are ill-conditioned (cond ~ x^2 for GELU)
-        keep &= x > -3
+    if name in ("silu", "gelu_tanh"):  # left tails are ill-conditioned (x * sigmoid(2u(x)):
+        keep &= x > (-3 if name == "silu" else -1.5)  # rounding u costs ~4|u| ulp)
     err = np.abs(got - want)[keep] / np.spacing(np.abs(want[keep]))
     assert err.max() <= 6

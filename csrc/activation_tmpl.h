@@ -193,6 +193,10 @@ int NN_FN(act_forward)(nn_act kind, real param, real *y, const real *x,
             NN_FN(_softmax_row)(logsm, y + r * cols, x + r * cols, cols);
         return NN_OK;
     }
+    if (kind == NN_ACT_IDENTITY) {
+        if (y != x) memcpy(y, x, (size_t)n * sizeof(real));
+        return NN_OK;
+    }
     int64_t nchunks = (n + NN_ACT_CHUNK - 1) / NN_ACT_CHUNK;
     int nt = nn_threads_for((double)n * nn_act_cost(kind));
     if (nt > nchunks) nt = (int)nchunks;
@@ -226,8 +230,7 @@ int NN_FN(act_backward)(nn_act kind, real param, real *dx, const real *dy,
         return NN_OK;
     }
     if (kind == NN_ACT_IDENTITY) {
-        if (dx != dy)
-            for (int64_t i = 0; i < n; i++) dx[i] = dy[i];
+        if (dx != dy) memcpy(dx, dy, (size_t)n * sizeof(real));
         return NN_OK;
     }
     if (x == NULL) return NN_ERR_ARG;

@@ -8,6 +8,9 @@
  * Threads split chunks of 4096 elements (elementwise) or rows (softmax);
  * every output depends on one chunk/row only, so results are bit-identical
  * for any thread count.
+ * Built here portably (suffix _port); on x86-64 also for AVX2 / AVX-512 in
+ * kernels/elementwise_x86.c, the public functions below picking the build at
+ * run time (elementwise_internal.h).
  * Not here: the dense layer (net.c), losses (loss.c), dropout (dropout.c).
  */
 /* Loops with selects (x > 0 ? a : b) only vectorize when GCC may evaluate both

@@ -5,6 +5,9 @@
  * thread count and reproducible from (seed, step, layer) alone.
  * Forward: y may alias x. Backward: dx = mask ? dy / (1 - p) : 0 (a dropped
  * element passes nothing back, even a NaN); dx may alias dy.
+ * Built here portably (suffix _port); on x86-64 also for AVX2 / AVX-512 in
+ * kernels/elementwise_x86.c, the public functions below picking the build at
+ * run time (elementwise_internal.h).
  * Not here: inference mode (the caller skips dropout), the RNG itself (rng.c).
  */
 /* Selects (kept ? x * scale : 0) vectorize only without -ftrapping-math; see

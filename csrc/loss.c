@@ -6,7 +6,11 @@
  * Math once in loss_tmpl.h. Reductions: mean (over all elements for
  * MSE/L1/Huber/BCE, over rows for CE) or sum. An empty input gives NaN (mean) or
  * 0 (sum). The loss is a fixed-order sum of fixed blocks: bit-identical at any
- * thread count. Not here: activations (activation.c), whole-network training
+ * thread count.
+ * Built here portably (suffix _port); on x86-64 also for AVX2 / AVX-512 in
+ * kernels/elementwise_x86.c, the public functions below picking the build at
+ * run time (elementwise_internal.h).
+ * Not here: activations (activation.c), whole-network training
  * (net.c).
  */
 /* Loops with selects (x > 0 ? a : b) only vectorize when GCC may evaluate both

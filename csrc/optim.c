@@ -187,7 +187,7 @@ int nn_grad_norm(double *norm, nn_dtype dtype, const void *grads,
     int64_t parts = (total + NN_NORM_MIN_PART - 1) / NN_NORM_MIN_PART;
     if (parts > NN_NORM_PARTS) parts = NN_NORM_PARTS;
     double partial[NN_NORM_PARTS];
-    const int nt = parts > 1 ? nn_threads_for(2.0 * (double)total) : 1;
+    const int nt = parts > 1 ? nn_threads_for(NN_OPTIM_WORK_ELEM * (double)total) : 1;
 #ifdef NN_HAVE_OPENMP
 #pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
 #endif

@@ -38,6 +38,13 @@
  * thread boundaries fall on 32 KiB (float) / 64 KiB (double) borders. */
 #define NN_OPTIM_CHUNK 8192
 
+/* Work units per element passed to nn_threads_for (threads from 2e5 units):
+ * an update is worth threading from ~2e5 parameters (~0.1-0.2 ms on one
+ * core, well above a fork/join), a scale/clamp/sum-of-squares from ~4e5.
+ * Below that, one thread: small MLPs step without any fork/join. */
+#define NN_OPTIM_WORK_UPDATE 1.0
+#define NN_OPTIM_WORK_ELEM 0.5
+
 /* Sum-of-squares partials for the grad norm: the concatenated segments are
  * cut into at most NN_NORM_PARTS equal parts (of at least NN_NORM_MIN_PART
  * elements); each part is summed in a fixed order and the parts are added in

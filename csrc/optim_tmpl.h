@@ -213,6 +213,8 @@ void NN_FN(optim_update)(const nn_optim *opt, real *params, const real *grads) {
                         NN_FN(update_range), &ctx);
 }
 
+#ifndef NN_OPTIM_UPDATE_ONLY /* the AVX2 build (kernels/optim_avx2.c) stops here */
+
 /* ----------------------------------------------------------- max-norm */
 
 /* Rows of max-norm segments are numbered across segments in order; a thread
@@ -323,3 +325,5 @@ void NN_FN(clamp_segments)(real *x, const nn_optim_segment *segs, int64_t n_segm
     NN_FN(elem_ctx) c = {x, segs, v};
     nn_optim_for_ranges(segs, n_segments, NN_OPTIM_WORK_ELEM, NN_FN(clamp_range), &c);
 }
+
+#endif /* NN_OPTIM_UPDATE_ONLY */

@@ -10,6 +10,7 @@ import pytest
 import nncore.nn as nn
 from nncore import callbacks as C
 from nncore import config, losses, optim
+from nncore.optim import lr_scheduler as S
 
 
 def mlp(sizes, act=None, dtype="float64", seed=0, dropout=0.0):
@@ -316,3 +317,60 @@ def test_evaluate_needs_a_loss_before_fit():
     with pytest.raises(ValueError, match="loss"):
         mlp([4, 8, 3]).evaluate(X, y)
 
+
+
+# ------------------------------------------------------- checkpoint / resume
+
+def _resume_setup(seed=8):
+    m = mlp([4, 16, 3], seed=seed, dropout=0.25)
+    opt = optim.Adam(m.parameters(), lr=0.01)
+    sched = S.StepLR(opt, step_size=2, gamma=0.5)
+    return m, opt, [C.LearningRateScheduler(sched)]
+
+
+def test_resume_from_checkpoint_is_bit_identical(tmp_path):
+    X, y = blobs(80)
+    kw = dict(loss="ce", batch_size=16, validation_split=0.2, verbose=0)
+    ref, oref, cref = _resume_setup()
+    href = ref.fit(X, y, optimizer=oref, epochs=5, callbacks=cref, **kw)
+    ck = tmp_path / "ck.safetensors"
+    a, oa, ca = _resume_setup()
+    a.fit(X, y, optimizer=oa, epochs=3, callbacks=ca, checkpoint=ck, **kw)   # "crashes" here
+    b, ob, cb = _resume_setup()
+    b.flat_params[...] = 0.0                # nothing of b's own state may leak through
+    hb = b.fit(X, y, optimizer=ob, epochs=5, callbacks=cb, resume=ck, **kw)
+    assert hb.epoch == [3, 4]
+    np.testing.assert_array_equal(b.flat_params, ref.flat_params)
+    assert b.dropout_step == ref.dropout_step
+    assert hb.history["loss"] == href.history["loss"][3:]
+    assert hb.history["lr"] == href.history["lr"][3:]
+
+
+def test_resume_needs_same_seed(tmp_path):
+    X, y = blobs(40)
+    ck = tmp_path / "ck.safetensors"
+    a, oa, _ = _resume_setup(seed=1)
+    a.fit(X, y, loss="ce", optimizer=oa, epochs=1, checkpoint=ck, verbose=0)
+    b, ob, _ = _resume_setup(seed=2)
+    with pytest.raises(ValueError, match="seed"):
+        b.fit(X, y, loss="ce", optimizer=ob, epochs=2, resume=ck, verbose=0)
+
+
+def test_model_checkpoint_saves_best(tmp_path):
+    from nncore import io
+    X, y = blobs(60)
+    m = mlp([4, 8, 3], seed=3)
+    cb = C.ModelCheckpoint(str(tmp_path / "m-{epoch:02d}.safetensors"), save_best_only=True)
+    snaps = []
+
+    class Snap(C.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            snaps.append(self.model.flat_params.copy())
+
+    h = m.fit(X, y, loss="ce", epochs=4, validation_split=0.3, callbacks=[Snap(), cb],
+              verbose=0)
+    val = h.history["val_loss"]
+    best_so_far = [e for e in range(4) if val[e] < min(val[:e], default=np.inf)]
+    assert cb.saved == [str(tmp_path / f"m-{e + 1:02d}.safetensors") for e in best_so_far]
+    last = io.load(cb.saved[-1])
+    np.testing.assert_array_equal(last.flat_params, snaps[best_so_far[-1]])

@@ -374,3 +374,20 @@ def test_model_checkpoint_saves_best(tmp_path):
     assert cb.saved == [str(tmp_path / f"m-{e + 1:02d}.safetensors") for e in best_so_far]
     last = io.load(cb.saved[-1])
     np.testing.assert_array_equal(last.flat_params, snaps[best_so_far[-1]])
+
+
+def test_train_accuracy_is_end_of_epoch_inference_accuracy():
+    X, y = blobs(50)
+    m = mlp([4, 8, 3], seed=5, dropout=0.3)
+    h = m.fit(X, y, loss="ce", epochs=2, batch_size=8, verbose=0)
+    out = m.predict(X)
+    assert h.history["accuracy"][-1] == np.mean(out.argmax(1) == y)
+    h2 = m.fit(X, y, loss="ce", epochs=1, metrics=[], verbose=0)
+    assert "accuracy" not in h2.history
+
+
+def test_verbose_2_prints_one_line_per_epoch(capsys):
+    X, y = blobs(40)
+    mlp([4, 8, 3]).fit(X, y, loss="ce", epochs=3, verbose=2, validation_split=0.25)
+    lines = [ln for ln in capsys.readouterr().err.splitlines() if ln.startswith("Epoch")]
+    assert len(lines) == 3 and "val_loss=" in lines[-1]

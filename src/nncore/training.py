@@ -352,7 +352,6 @@ class TrainingMixin:
         self._nc_fit_kind = kind
         self.stop_training = False
         want_acc = "accuracy" in metric_names
-        train_out = getattr(type(self), "last_output", None) is not None
 
         # reused buffers: the epoch's shuffled copy of the training data
         if shuffle and n > 0:
@@ -381,7 +380,6 @@ class TrainingMixin:
                 loss_sum = 0.0
                 gn_sum = 0.0
                 gn_max = 0.0
-                correct = 0.0
                 seen = 0
                 batch_logs: dict = {}
                 b = 0
@@ -399,8 +397,6 @@ class TrainingMixin:
                     gn_sum += gn
                     if gn > gn_max or gn != gn:
                         gn_max = gn
-                    if want_acc and train_out:
-                        correct += _accuracy(self.last_output, yb, kind) * m
                     if batch_end:
                         batch_logs["loss"] = lval
                         batch_logs["grad_norm"] = gn
@@ -413,13 +409,12 @@ class TrainingMixin:
                         break
                 nb = b + 1 if n_steps else 0
                 logs: dict[str, float] = {"loss": loss_sum / seen if seen else float("nan")}
-                if want_acc:
-                    if train_out:
-                        logs["accuracy"] = correct / seen if seen else float("nan")
-                    else:
-                        logs["accuracy"] = self.evaluate(
-                            bufX[:seen], bufY[:seen], loss_fn, batch_size=1024,
-                            _validated=True)["accuracy"]
+                if want_acc and seen:
+                    # one inference pass over the epoch's training samples (train_step
+                    # does not hand back its outputs); metrics=[] skips it
+                    logs["accuracy"] = self.evaluate(bufX[:seen], bufY[:seen], loss_fn,
+                                                     batch_size=1024,
+                                                     _validated=True)["accuracy"]
                 if Xv is not None:
                     self._forward_into(Xv, val_out, 1024)
                     logs["val_loss"] = float(loss_fn(val_out, Yv))

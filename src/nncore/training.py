@@ -404,7 +404,7 @@ class TrainingMixin:
                         for cb in batch_end:
                             cb.on_batch_end(b, batch_logs)
                     if bar is not None:
-                        bar.update(b + 1, e, {"loss": loss_sum / seen})
+                        bar.update(b + 1, e, loss=loss_sum / seen)
                     if self.stop_training:
                         break
                 nb = b + 1 if n_steps else 0

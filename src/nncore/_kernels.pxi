@@ -102,3 +102,60 @@ def _loss(int kind, int red, double param, grad, out, target, labels, int64_t ro
             st = nn_dloss(<nn_loss_kind>kind, <nn_reduction>red, param, &lossv, dg, do_, dt,
                           lab, rows, cols)
     return st, lossv
+
+
+def _philox4x32(ctr, key):
+    """The 4 Philox4x32-10 words for counter (4 ints) and key (2 ints)."""
+    cdef uint32_t c[4]
+    cdef uint32_t k[2]
+    cdef uint32_t o[4]
+    for i in range(4):
+        c[i] = <uint32_t>ctr[i]
+    k[0] = <uint32_t>key[0]
+    k[1] = <uint32_t>key[1]
+    nn_philox4x32(o, c, k)
+    return (o[0], o[1], o[2], o[3])
+
+
+def _dropout_forward(y, mask, x, int64_t n, double p, uint64_t seed, uint64_t step,
+                     uint32_t layer):
+    """y, x (n) float; mask (n) uint8/bool. Returns the status code."""
+    cdef int st
+    cdef float *sy
+    cdef float *sx
+    cdef double *dy_
+    cdef double *dx_
+    cdef uint8_t *m
+    if n == 0:
+        return nn_ddropout_forward(NULL, NULL, NULL, 0, p, seed, step, layer)
+    m = _ku8(mask)
+    if x.dtype.itemsize == 4:
+        sy = _kf32(y); sx = _kf32(x)
+        with nogil:
+            st = nn_sdropout_forward(sy, m, sx, n, <float>p, seed, step, layer)
+    else:
+        dy_ = _kf64(y); dx_ = _kf64(x)
+        with nogil:
+            st = nn_ddropout_forward(dy_, m, dx_, n, p, seed, step, layer)
+    return st
+
+
+def _dropout_backward(dx, dy, mask, int64_t n, double p):
+    cdef int st
+    cdef float *s0
+    cdef float *s1
+    cdef double *d0
+    cdef double *d1
+    cdef uint8_t *m
+    if n == 0:
+        return nn_ddropout_backward(NULL, NULL, NULL, 0, p)
+    m = _ku8(mask)
+    if dy.dtype.itemsize == 4:
+        s0 = _kf32(dx); s1 = _kf32(dy)
+        with nogil:
+            st = nn_sdropout_backward(s0, s1, m, n, <float>p)
+    else:
+        d0 = _kf64(dx); d1 = _kf64(dy)
+        with nogil:
+            st = nn_ddropout_backward(d0, d1, m, n, p)
+    return st

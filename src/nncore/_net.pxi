@@ -238,6 +238,49 @@ cdef class _Net:
         with nogil:
             nn_net_zero_grad(self.net)
 
+    def train_step(self, x, target, labels, int kind, int red, double param, _COptim opt,
+                   double clip_norm, double clip_value):
+        """nn_net_train_step: returns (loss, global grad norm before clipping).
+        x as for forward; target (batch, n_out) in the model dtype for every kind but
+        CE labels, which take labels int64 (batch,)."""
+        cdef cnp.ndarray a
+        cdef int64_t rsx, batch
+        cdef int st
+        cdef double loss = 0.0, norm = 0.0
+        cdef void *xp
+        cdef void *tp = NULL
+        cdef int64_t *lp = NULL
+        if type(x) is not cnp.ndarray:
+            raise TypeError(f"expected a NumPy array, got {type(x).__name__}")
+        a = <cnp.ndarray>x
+        rsx = self._rows_stride(a)
+        if rsx < 0:
+            raise ValueError(f"x must be a 2-D {self.dtype} array with {self.n_in} columns and "
+                             f"contiguous rows, got {x.dtype} of shape {x.shape}")
+        batch = cnp.PyArray_DIMS(a)[0]
+        if kind < NN_LOSS_MSE or kind > NN_LOSS_CE_PROBS or (red != NN_REDUCE_MEAN and red != NN_REDUCE_SUM):
+            raise ValueError(f"unknown loss kind {kind} / reduction {red}")
+        if kind == NN_LOSS_CE_LABELS:
+            lp = <int64_t *>_net_ptr(labels, cnp.NPY_INT64, batch, "labels")
+        else:
+            tp = _net_ptr(target, self.typenum, batch * self.n_out, "target")
+        if opt.c.dtype != self.dtype_code:
+            raise TypeError(f"the optimizer works on {opt.dtype}, the model on {self.dtype}")
+        if opt.n_elements != self.n_params or opt._seg_end > self.n_params:
+            raise ValueError(f"the optimizer was built for {opt.n_elements} parameters, the "
+                             f"model has {self.n_params}")
+        xp = cnp.PyArray_DATA(a)
+        self._enter()
+        with nogil:
+            st = nn_net_train_step(self.net, xp, rsx, batch, <nn_loss_kind>kind,
+                                   <nn_reduction>red, param, tp, lp, &opt.c, clip_norm,
+                                   clip_value, &loss, &norm)
+        self.busy = False
+        self.last_batch = 0
+        if st != NN_OK:
+            _net_raise(st, "train_step")
+        return loss, norm
+
 
 cdef inline void *_net_ptr(object arr, int typenum, int64_t n, str what) except NULL:
     """Data pointer of a C-contiguous aligned array of `typenum` with n elements."""

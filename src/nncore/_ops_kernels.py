@@ -19,6 +19,7 @@ __all__ = [
     "ACTIVATIONS", "ACT_CODES", "activation", "activation_backward",
     "identity", "relu", "leaky_relu", "elu", "gelu", "silu", "softplus", "sigmoid",
     "tanh", "softmax", "log_softmax", "LOSSES", "LOSS_CODES", "loss",
+    "dropout", "dropout_backward", "philox4x32",
 ]
 
 #: activation name -> nn_act value of csrc/nncore.h
@@ -316,3 +317,98 @@ def loss(name: str, out: np.ndarray, target: np.ndarray, reduction: str = "mean"
     st, value = _core._loss(code, _REDUCTIONS[reduction], p, grad, o, t, labels, rows, cols)
     _check_status(st, f"loss {name!r}")
     return float(value), grad
+
+
+def _check_dropout_p(p: Any) -> float:
+    if isinstance(p, bool) or not isinstance(p, (int, float, np.integer, np.floating)):
+        raise TypeError(f"dropout probability p must be a real number, got {type(p).__name__}")
+    p = float(p)
+    if not (0.0 <= p < 1.0):
+        raise ValueError(f"dropout probability p must be in [0, 1), got {p}")
+    return p
+
+
+def _check_uint(v: Any, bits: int, what: str) -> int:
+    if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
+        raise TypeError(f"{what} must be an int, got {type(v).__name__}")
+    v = int(v)
+    if not (0 <= v < 1 << bits):
+        raise ValueError(f"{what} must be in [0, 2**{bits}), got {v}")
+    return v
+
+
+def dropout(x: np.ndarray, p: float, seed: int, step: int = 0, layer: int = 0,
+            training: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """Inverted dropout with a counter-based mask.
+
+    Element i is kept iff u_i >= p, where u_i in [0, 1) comes from Philox4x32-10
+    keyed by ``seed`` at counter (i // 4, step, layer) (layout in csrc/rng.c), so
+    the mask depends only on (seed, step, layer) — never on the thread count.
+    Kept elements are scaled by 1 / (1 - p). For float32 inputs p is rounded to
+    float32 first.
+
+    Parameters
+    ----------
+    x : ndarray (any shape), float32 or float64
+    p : float in [0, 1) — the probability of dropping an element
+    seed : int in [0, 2**64)
+    step : int in [0, 2**64) — e.g. the training step (a new mask per step)
+    layer : int in [0, 2**32) — tells the dropout layers of one network apart
+    training : bool — False returns (copy of x, all-True mask): dropout is the
+        identity at inference
+
+    Returns
+    -------
+    y : ndarray like x
+    mask : ndarray of bool like x (True = kept)
+    """
+    p = _check_dropout_p(p)
+    seed = _check_uint(seed, 64, "seed")
+    step = _check_uint(step, 64, "step")
+    layer = _check_uint(layer, 32, "layer")
+    xa = _float_array(x, "x")
+    if not training:
+        return xa.copy(), np.ones(xa.shape, dtype=bool)
+    if xa.size > 1 << 34:
+        raise ValueError(f"dropout handles at most 2**34 elements per call, got {xa.size}")
+    y = np.empty_like(xa)
+    mask = np.empty(xa.shape, dtype=bool)
+    _check_status(_core._dropout_forward(y, mask, xa, xa.size, p, seed, step, layer), "dropout")
+    return y, mask
+
+
+def dropout_backward(dy: np.ndarray, mask: np.ndarray, p: float) -> np.ndarray:
+    """Gradient of :func:`dropout`: dx = dy / (1 - p) where kept, 0 where dropped.
+
+    Parameters
+    ----------
+    dy : ndarray, float32 or float64
+    mask : ndarray of bool (or 0/1 integers) with dy's shape, from :func:`dropout`
+    p : the p given to :func:`dropout`
+
+    Returns
+    -------
+    dx : ndarray like dy.
+    """
+    p = _check_dropout_p(p)
+    g = _float_array(dy, "dy")
+    m = np.asarray(mask)
+    if m.shape != g.shape:
+        raise ValueError(f"mask must have the shape of dy {g.shape}, got {m.shape}")
+    if m.dtype != np.bool_:
+        if not np.issubdtype(m.dtype, np.integer):
+            raise TypeError(f"mask must be bool (or 0/1 integers), got dtype {m.dtype}")
+        m = m != 0
+    m = np.ascontiguousarray(m)
+    dx = np.empty_like(g)
+    _check_status(_core._dropout_backward(dx, g, m, g.size, p), "dropout_backward")
+    return dx
+
+
+def philox4x32(counter: tuple[int, int, int, int], key: tuple[int, int]) -> tuple[int, ...]:
+    """The four 32-bit words of Philox4x32-10 for one counter and key (nncore's RNG)."""
+    if len(counter) != 4 or len(key) != 2:
+        raise ValueError(f"counter needs 4 words and key 2, got {len(counter)} and {len(key)}")
+    c = [_check_uint(v, 32, "counter word") for v in counter]
+    k = [_check_uint(v, 32, "key word") for v in key]
+    return _core._philox4x32(c, k)

@@ -15,6 +15,7 @@ import numpy as np
 
 __all__ = [
     "ACTIVATIONS", "LOSSES", "activation", "activation_backward", "loss",
+    "philox4x32", "dropout_uniform", "dropout_mask", "dropout", "dropout_backward",
 ]
 
 ACTIVATIONS = ("identity", "relu", "leaky_relu", "elu", "gelu", "gelu_tanh", "silu",
@@ -220,3 +221,77 @@ def loss(name: str, out: np.ndarray, target: np.ndarray, reduction: str = "mean"
     if reduction == "mean":
         return total / count, (g / count).astype(out.dtype)
     return total, g.astype(out.dtype)
+
+
+# ------------------------------------------------------------------ Philox, dropout
+
+_M0, _M1 = np.uint64(0xD2511F53), np.uint64(0xCD9E8D57)
+_W0, _W1 = 0x9E3779B9, 0xBB67AE85
+_LO = np.uint64(0xFFFFFFFF)
+_SH = np.uint64(32)
+
+
+def philox4x32(ctr: np.ndarray, key) -> np.ndarray:
+    """Philox4x32-10 of many counters at once.
+
+    Parameters
+    ----------
+    ctr : array (..., 4) of uint32 counters
+    key : two uint32 words (k0, k1)
+
+    Returns
+    -------
+    ndarray (..., 4) uint32: the random words.
+    """
+    c = np.asarray(ctr, dtype=np.uint64) & _LO
+    c0, c1, c2, c3 = (c[..., i] for i in range(4))
+    k0, k1 = int(key[0]) & 0xFFFFFFFF, int(key[1]) & 0xFFFFFFFF
+    for _ in range(10):
+        p0 = _M0 * c0
+        p1 = _M1 * c2
+        c0, c1, c2, c3 = ((p1 >> _SH) ^ c1 ^ np.uint64(k0), p1 & _LO,
+                          (p0 >> _SH) ^ c3 ^ np.uint64(k1), p0 & _LO)
+        k0 = (k0 + _W0) & 0xFFFFFFFF
+        k1 = (k1 + _W1) & 0xFFFFFFFF
+    return np.stack([c0, c1, c2, c3], axis=-1).astype(np.uint32)
+
+
+def dropout_uniform(n: int, seed: int, step: int = 0, layer: int = 0) -> np.ndarray:
+    """u (n) float64 in [0, 1): nncore's dropout stream (layout documented in csrc/rng.c).
+
+    key = (seed mod 2^32, seed >> 32); element i uses word i % 4 of the block with
+    counter (i // 4, step mod 2^32, layer, step >> 32); u = (word >> 8) * 2^-24.
+    """
+    nblk = (n + 3) // 4
+    ctr = np.zeros((nblk, 4), dtype=np.uint64)
+    ctr[:, 0] = np.arange(nblk, dtype=np.uint64)
+    ctr[:, 1] = step & 0xFFFFFFFF
+    ctr[:, 2] = layer
+    ctr[:, 3] = step >> 32
+    words = philox4x32(ctr, (seed & 0xFFFFFFFF, seed >> 32)).reshape(-1)[:n]
+    return (words >> np.uint32(8)).astype(np.float64) * 2.0 ** -24
+
+
+def dropout_mask(n: int, p: float, seed: int, step: int = 0, layer: int = 0,
+                 dtype=np.float32) -> np.ndarray:
+    """Keep-mask (n) bool: u_i >= p, with p rounded to ``dtype`` as the C kernel does."""
+    pr = float(np.asarray(p, dtype=dtype))
+    return dropout_uniform(n, seed, step, layer) >= pr
+
+
+def dropout(x: np.ndarray, p: float, seed: int, step: int = 0,
+            layer: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Inverted dropout: (y, mask) with y = x / (1 - p) where kept, 0 where dropped."""
+    x = np.asarray(x)
+    mask = dropout_mask(x.size, p, seed, step, layer, x.dtype).reshape(x.shape)
+    one = x.dtype.type(1)
+    scale = one / (one - x.dtype.type(p))
+    return np.where(mask, x * scale, x.dtype.type(0)), mask
+
+
+def dropout_backward(dy: np.ndarray, mask: np.ndarray, p: float) -> np.ndarray:
+    """dx = dy / (1 - p) where kept, 0 where dropped."""
+    dy = np.asarray(dy)
+    one = dy.dtype.type(1)
+    scale = one / (one - dy.dtype.type(p))
+    return np.where(np.asarray(mask, dtype=bool), dy * scale, dy.dtype.type(0))

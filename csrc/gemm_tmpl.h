@@ -21,6 +21,7 @@ typedef struct {
     int64_t rsc;
     const real *bias;
     NN_UKR ukr;
+    NN_PACKT packt; /* may be NULL */
     nn_gemm_blocking blk;
     real *bpack; /* kc x ceil(nc / nr) * nr */
     real *apack; /* 2 buffers of ceil(mc / mr) * mr x kc (double-buffered) */
@@ -30,13 +31,18 @@ typedef struct {
 /* Packs slivers [s0, s1) of A (mc, kc) (rows of MR, zero-padded). */
 static void NN_FN(gemm_pack_a)(real *NN_RESTRICT dst, const real *NN_RESTRICT a, int64_t rsa,
                                int64_t csa, int64_t mc, int64_t kc, int64_t mr, int64_t s0,
-                               int64_t s1) {
+                               int64_t s1, NN_PACKT packt) {
     for (int64_t s = s0; s < s1; s++) {
         int64_t i0 = s * mr;
         int64_t rows = mc - i0 < mr ? mc - i0 : mr;
         real *d = dst + s * mr * kc;
         const real *src = a + i0 * rsa;
-        if (rows == mr && csa == 1) {
+        if (rows == mr && csa == 1 && packt && packt(d, src, rsa, kc, mr)) {
+            /* done by the kernel family's SIMD transpose */
+        } else if (rows == mr && rsa == 1) {
+            /* column-major A (e.g. x.T): each k step is MR contiguous values */
+            for (int64_t p = 0; p < kc; p++) memcpy(d + p * mr, src + p * csa, sizeof(real) * mr);
+        } else if (rows == mr && csa == 1) {
             /* row-major A: read rows, write strided into the sliver */
             for (int64_t i = 0; i < mr; i++) {
                 const real *r = src + i * rsa;
@@ -61,17 +67,22 @@ static void NN_FN(gemm_pack_a)(real *NN_RESTRICT dst, const real *NN_RESTRICT a,
 /* Packs slivers [s0, s1) of B (kc, nc) (columns of NR, zero-padded). */
 static void NN_FN(gemm_pack_b)(real *NN_RESTRICT dst, const real *NN_RESTRICT b, int64_t rsb,
                                int64_t csb, int64_t kc, int64_t nc, int64_t nr, int64_t s0,
-                               int64_t s1) {
+                               int64_t s1, NN_PACKT packt) {
     for (int64_t s = s0; s < s1; s++) {
         int64_t j0 = s * nr;
         int64_t cols = nc - j0 < nr ? nc - j0 : nr;
         real *d = dst + s * nr * kc;
         const real *src = b + j0 * csb;
         if (cols == nr && csb == 1) {
-            for (int64_t p = 0; p < kc; p++) {
-                const real *r = src + p * rsb;
-                for (int64_t j = 0; j < nr; j++) d[p * nr + j] = r[j];
-            }
+            /* fixed-size copies the compiler inlines as vector moves */
+            if (nr * sizeof(real) == 64)
+                for (int64_t p = 0; p < kc; p++) memcpy(d + p * nr, src + p * rsb, 64);
+            else if (nr * sizeof(real) == 32)
+                for (int64_t p = 0; p < kc; p++) memcpy(d + p * nr, src + p * rsb, 32);
+            else
+                for (int64_t p = 0; p < kc; p++) memcpy(d + p * nr, src + p * rsb, sizeof(real) * nr);
+        } else if (cols == nr && rsb == 1 && packt && packt(d, src, csb, kc, nr)) {
+            /* transposed B (e.g. W.T) by the kernel family's SIMD transpose */
         } else if (cols == nr && rsb == 1) {
             /* transposed B (e.g. W.T): read columns contiguously */
             for (int64_t j = 0; j < nr; j++) {
@@ -126,7 +137,7 @@ static void NN_FN(gemm_run)(const NN_FN(gemm_ctx) *x, int tid, int nt) {
             need_barrier = 1;
             NN_FN(gemm_range)(njs, tid, nt, &lo, &hi);
             NN_FN(gemm_pack_b)(x->bpack, x->b + pc * x->rsb + jc * x->csb, x->rsb, x->csb, kc,
-                               nc, nr, lo, hi);
+                               nc, nr, lo, hi, x->packt);
             for (int64_t ic = 0; ic < m; ic += MC) {
                 const int64_t mc = m - ic < MC ? m - ic : MC;
                 const int64_t nis = (mc + mr - 1) / mr;
@@ -134,7 +145,7 @@ static void NN_FN(gemm_run)(const NN_FN(gemm_ctx) *x, int tid, int nt) {
                 buf ^= 1;
                 NN_FN(gemm_range)(nis, tid, nt, &lo, &hi);
                 NN_FN(gemm_pack_a)(ap, x->a + ic * x->rsa + pc * x->csa, x->rsa, x->csa, mc, kc,
-                                   mr, lo, hi);
+                                   mr, lo, hi, x->packt);
                 NN_GEMM_BARRIER(nt); /* packed A (and B) complete */
                 /* tiles in jr-major order; this thread takes a contiguous range */
                 NN_FN(gemm_range)(njs * nis, tid, nt, &lo, &hi);
@@ -209,6 +220,7 @@ int NN_FN(gemm_ex)(int64_t m, int64_t n, int64_t k, real alpha, const real *a, i
     x.a = a, x.rsa = rsa, x.csa = csa, x.b = b, x.rsb = rsb, x.csb = csb;
     x.c = c, x.rsc = rsc, x.bias = bias;
     x.ukr = kt->NN_UKR_FIELD;
+    x.packt = kt->NN_PACKT_FIELD;
     x.blk = kt->NN_BLK_FIELD;
     const int64_t mr = x.blk.mr, nr = x.blk.nr;
     /* buffers only as large as this problem needs */

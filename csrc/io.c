@@ -94,6 +94,18 @@ static int parse_param_name(const char *s, size_t len, int64_t *layer, int *kind
     return 0;
 }
 
+/* 1 if every key of `cfg` is "type" or one of `allowed` (NULL-terminated): the
+ * Python loader refuses unknown keys too, so both readers accept the same files. */
+static int only_keys(const nj_node *cfg, const char *const *allowed) {
+    for (const nj_node *m = cfg->child; m; m = m->next) {
+        int ok = m->key_len == 4 && memcmp(m->key, "type", 4) == 0;
+        for (const char *const *a = allowed; *a && !ok; a++)
+            ok = m->key_len == strlen(*a) && memcmp(m->key, *a, m->key_len) == 0;
+        if (!ok) return 0;
+    }
+    return 1;
+}
+
 /* One layer's config object -> spec. `features` is the width flowing in
  * (0 if not known yet). Returns NN_OK or NN_ERR_FORMAT. */
 static int layer_spec(const nj_node *cfg, nn_layer_spec *s) {
@@ -106,7 +118,15 @@ static int layer_spec(const nj_node *cfg, nn_layer_spec *s) {
     const nj_node *type = nj_get(cfg, "type");
     memset(s, 0, sizeof *s);
     if (!type || type->type != NJ_STRING) return NN_ERR_FORMAT;
+    static const char *const linear_keys[] = {"in_features", "out_features", "bias", "init",
+                                              "bias_init", NULL};
+    static const char *const dropout_keys[] = {"p", NULL};
+    static const char *const slope_keys[] = {"negative_slope", NULL};
+    static const char *const alpha_keys[] = {"alpha", NULL};
+    static const char *const gelu_keys[] = {"approximate", NULL};
+    static const char *const no_keys[] = {NULL};
     if (nj_str_eq(type, "Linear")) {
+        if (!only_keys(cfg, linear_keys)) return NN_ERR_FORMAT;
         int64_t fin = json_uint(nj_get(cfg, "in_features"));
         int64_t fout = json_uint(nj_get(cfg, "out_features"));
         const nj_node *bias = nj_get(cfg, "bias");
@@ -120,6 +140,7 @@ static int layer_spec(const nj_node *cfg, nn_layer_spec *s) {
     }
     if (nj_str_eq(type, "Dropout")) {
         double p = 0.5;
+        if (!only_keys(cfg, dropout_keys)) return NN_ERR_FORMAT;
         if (json_num(cfg, "p", &p) || !(p >= 0.0 && p < 1.0)) return NN_ERR_FORMAT;
         s->kind = NN_LAYER_DROPOUT;
         s->param = p;
@@ -129,6 +150,10 @@ static int layer_spec(const nj_node *cfg, nn_layer_spec *s) {
         if (!nj_str_eq(type, acts[i].name)) continue;
         s->kind = NN_LAYER_ACT;
         s->act = acts[i].act;
+        const char *const *keys = acts[i].act == NN_ACT_LEAKY_RELU ? slope_keys
+                                : acts[i].act == NN_ACT_ELU ? alpha_keys
+                                : acts[i].act == NN_ACT_GELU ? gelu_keys : no_keys;
+        if (!only_keys(cfg, keys)) return NN_ERR_FORMAT;
         double param = 0.0;
         if (acts[i].act == NN_ACT_LEAKY_RELU) {
             param = 0.01;

@@ -439,3 +439,30 @@ def test_matches_torch():
         for t, p in zip(tparams, model.parameters()):
             np.testing.assert_allclose(p.data, t.detach().numpy(), rtol=1e-10, atol=1e-12,
                                        err_msg=f"{name} {kw} {p.name}")
+
+
+@pytest.mark.parametrize("kind,kw", [
+    ("sgd", dict(lr=0.1, momentum=0.9, nesterov=True, weight_decay=0.01, l1=0.001)),
+    ("rmsprop", dict(lr=0.01, momentum=0.5, centered=True, weight_decay=0.01)),
+    ("adagrad", dict(lr=0.1, lr_decay=0.01, initial_accumulator_value=0.1)),
+    ("adam", dict(lr=0.01, amsgrad=True, weight_decay=0.01)),
+    ("adamw", dict(lr=0.01, weight_decay=0.1, l1=0.001)),
+])
+def test_same_bits_with_every_kernel_family(kind, kw, dtype):
+    """The CPU-specific build of the updates does the same IEEE operations as the portable one."""
+    results = []
+    for name in config.available_archs():
+        model = FakeModel((300, 100, 7), dtype=dtype, seed=4)
+        old = config.get_arch()
+        config.set_arch(name)
+        try:
+            opt = optim.get(kind, model.parameters(), **kw)
+            rng = np.random.default_rng(6)
+            for _ in range(3):
+                model.fill_grads(rng)
+                opt.step()
+        finally:
+            config.set_arch(old)
+        results.append(model.flat_params.copy())
+    for r in results[1:]:
+        assert np.array_equal(results[0], r)

@@ -38,6 +38,78 @@ def _matmul(cnp.ndarray a, cnp.ndarray b, cnp.ndarray out, double alpha, double 
     return out
 
 
+cdef inline bint _extent(cnp.ndarray x, char **lo, char **hi):
+    """Byte range [lo, hi) the array can touch; False if it has no elements."""
+    cdef int d
+    cdef char *l = <char *>cnp.PyArray_DATA(x)
+    cdef char *h = l
+    cdef cnp.npy_intp n, s
+    for d in range(cnp.PyArray_NDIM(x)):
+        n = cnp.PyArray_DIMS(x)[d]
+        if n == 0:
+            return False
+        s = cnp.PyArray_STRIDES(x)[d] * (n - 1)
+        if s < 0:
+            l += s
+        else:
+            h += s
+    lo[0] = l
+    hi[0] = h + cnp.PyArray_ITEMSIZE(x)
+    return True
+
+
+cdef inline bint _disjoint(cnp.ndarray x, cnp.ndarray y):
+    cdef char *xl
+    cdef char *xh
+    cdef char *yl
+    cdef char *yh
+    if not _extent(x, &xl, &xh) or not _extent(y, &yl, &yh):
+        return True
+    return xh <= yl or yh <= xl
+
+
+cdef inline bint _plain(object x, int typenum):
+    """x is an exact ndarray, 2-D, of typenum, native byte order, aligned."""
+    if type(x) is not cnp.ndarray:
+        return False
+    cdef cnp.ndarray y = <cnp.ndarray>x
+    return (cnp.PyArray_NDIM(y) == 2 and cnp.PyArray_TYPE(y) == typenum
+            and not cnp.PyArray_ISBYTESWAPPED(y) and cnp.PyArray_ISALIGNED(y))
+
+
+def _matmul_fast(object a, object b, object out, object alpha, object beta):
+    """matmul for the common, unambiguous case, all checks in C; returns None
+    (having done nothing) whenever anything needs the full Python validation."""
+    if type(a) is not cnp.ndarray or type(alpha) is not float:
+        return None
+    cdef int typenum = cnp.PyArray_TYPE(<cnp.ndarray>a)
+    if typenum != cnp.NPY_FLOAT32 and typenum != cnp.NPY_FLOAT64:
+        return None
+    if not _plain(a, typenum) or not _plain(b, typenum):
+        return None
+    cdef cnp.ndarray A = <cnp.ndarray>a
+    cdef cnp.ndarray B = <cnp.ndarray>b
+    cdef cnp.npy_intp dims[2]
+    dims[0] = cnp.PyArray_DIMS(A)[0]
+    dims[1] = cnp.PyArray_DIMS(B)[1]
+    if cnp.PyArray_DIMS(A)[1] != cnp.PyArray_DIMS(B)[0]:
+        return None
+    cdef cnp.ndarray C
+    cdef double be = 0.0
+    if out is None:
+        C = cnp.PyArray_EMPTY(2, dims, typenum, 0)
+    else:
+        if type(beta) is not float or not _plain(out, typenum):
+            return None
+        C = <cnp.ndarray>out
+        if (cnp.PyArray_DIMS(C)[0] != dims[0] or cnp.PyArray_DIMS(C)[1] != dims[1]
+                or not cnp.PyArray_IS_C_CONTIGUOUS(C) or not cnp.PyArray_ISWRITEABLE(C)
+                or not _disjoint(C, A) or not _disjoint(C, B)):
+            return None
+        be = beta
+    return _matmul(A, B, C, alpha, be)
+
+
 def _fma_peak_probe(int64_t iters, int width=8):
     """Run the FMA-peak loop (24 * width * iters fp32 flops); time it from the caller.
     Returns NaN if the CPU lacks that vector width."""

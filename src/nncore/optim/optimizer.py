@@ -62,6 +62,7 @@ class Optimizer:
         self._model: Any = None
         self._c: Any = None
         self._seg_key: tuple | None = None
+        self._sig: tuple | None = None
         self._seg_cache: tuple[list[int], list[int]] = ([], [])
         self._initialized: set[int] = set()
         for g in self._as_groups(params):
@@ -178,6 +179,12 @@ class Optimizer:
         if c.n_elements != flat.shape[0] or c.dtype != flat.dtype:
             raise ValueError(f"{type(self).__name__}: the model's parameter buffer changed "
                              f"({c.n_elements} {c.dtype} -> {flat.shape[0]} {flat.dtype})")
+        # fast path (every train_step): nothing changed since the last call
+        sig = tuple(tuple((k, tuple(v) if isinstance(v, list) else v)
+                          for k, v in g.items() if k != "params") for g in self.param_groups)
+        key = tuple(tuple(map(id, g["params"])) for g in self.param_groups)
+        if sig == self._sig and key == self._seg_key:
+            return c
         cgroups = []
         for g in self.param_groups:
             self._check_group(g)
@@ -191,15 +198,13 @@ class Optimizer:
             hb["max_norm"] = 0.0  # biases are not max-norm constrained
             cgroups.append(hb)
         if len(cgroups) != c.n_groups:
-            c.set_groups(cgroups)
-            self._seg_key = None
-        else:
-            c.set_groups(cgroups)
-        key = tuple(tuple(map(id, g["params"])) for g in self.param_groups)
+            self._seg_key = None  # C group indices of the segments change with the count
+        c.set_groups(cgroups)
         if key != self._seg_key:
             self._set_segments(c)
             self._seg_key = key
         self._ensure_state(c)
+        self._sig = sig
         return c
 
     def _set_segments(self, c) -> None:

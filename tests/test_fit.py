@@ -391,3 +391,34 @@ def test_verbose_2_prints_one_line_per_epoch(capsys):
     mlp([4, 8, 3]).fit(X, y, loss="ce", epochs=3, verbose=2, validation_split=0.25)
     lines = [ln for ln in capsys.readouterr().err.splitlines() if ln.startswith("Epoch")]
     assert len(lines) == 3 and "val_loss=" in lines[-1]
+
+
+@pytest.mark.parametrize("kind,kw", [("sgd", dict(lr=0.05, momentum=0.9)),
+                                     ("adamw", dict(lr=0.01, weight_decay=0.1))])
+def test_fit_matches_reference_trainer_with_dropout_and_clipping(kind, kw):
+    """fit (shuffle, validation split, dropout, clipping) vs nncore.reference's trainer
+    driven through the documented batching, float64."""
+    from nncore import reference as ref
+    X, y = blobs(70, d=6, k=3, seed=2)
+    model = nn.Sequential(nn.Linear(6, 16), nn.ReLU(), nn.Dropout(0.2), nn.Linear(16, 3),
+                          dtype="float64", seed=9)
+    twin = ref.ReferenceNetwork.from_model(model)
+    params = model.parameters()
+    r_opt = ref.RefOptimizer(kind, twin.param_list(), [dict(kw, params=list(range(len(params))))],
+                             [p.is_bias for p in params])
+    h = model.fit(X, y, loss="cross_entropy", optimizer=optim.get(kind, params, **kw), epochs=3,
+                  batch_size=16, validation_split=0.2, clip_norm=0.5, verbose=0)
+    n = int(70 * 0.8)
+    ce = losses.CrossEntropyLoss()
+    want = []
+    for e in range(3):
+        perm = np.random.default_rng([9, e]).permutation(n)
+        tot = 0.0
+        for s in range(0, n, 16):
+            idx = perm[s:s + 16]
+            v, _ = ref.train_step(twin, X[idx], y[idx], ce, r_opt, clip_norm=0.5)
+            tot += v * len(idx)
+        want.append(tot / n)
+    np.testing.assert_allclose(model.flat_params, twin.flat_params(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(h.history["loss"], want, rtol=1e-10)
+    assert model.dropout_step == twin.step

@@ -6,8 +6,8 @@ Three MLPs (ReLU, softmax cross-entropy with integer labels, Adam lr 1e-3, float
 Every implementation starts from nncore's initial weights; before timing, a few
 steps on the same batches must give the same losses (float32 tolerance),
 otherwise the run stops. Then the implementations are timed side by side,
-interleaved in rounds, and the best round (min; robust to other load on a shared machine) is reported in microseconds per
-step, with ratios to nncore. "nncore fit" is ``model.fit(..., metrics=[])`` over the
+interleaved in rounds, and the best round (min: robust to other load on a
+shared machine) is reported in microseconds per step, with ratios to nncore. "nncore fit" is ``model.fit(..., metrics=[])`` over the
 same batches, one epoch per round (the loop's overhead on top of ``train_step``).
 
 Run: python benchmarks/_bench_train.py [--quick] [--rounds 5]
@@ -197,7 +197,7 @@ def main(argv=None) -> None:
     configs = CONFIGS[:2] if args.quick else CONFIGS
     rounds = 3 if args.quick else args.rounds
     print(f"nncore {nncore.__version__}, arch {nncore.config.get_arch()}, {threads} threads; "
-          f"best of {rounds} interleaved rounds (min: the least disturbed by other load), us per train step (ratio = time / nncore)")
+          f"best of {rounds} interleaved rounds, us per train step (ratio = time / nncore)")
     rows = []
     for sizes, batch in configs:
         work = sum(a * b for a, b in zip(sizes[:-1], sizes[1:])) * batch

@@ -7,10 +7,16 @@ Every implementation starts from nncore's initial weights; before timing, a few
 steps on the same batches must give the same losses (float32 tolerance),
 otherwise the run stops. Then the implementations are timed side by side,
 interleaved in rounds, and the best round (min: robust to other load on a
-shared machine) is reported in microseconds per step, with ratios to nncore. "nncore fit" is ``model.fit(..., metrics=[])`` over the
-same batches, one epoch per round (the loop's overhead on top of ``train_step``).
+shared machine) is reported in microseconds per step, with ratios to nncore.
 
-Run: python benchmarks/_bench_train.py [--quick] [--rounds 5]
+Columns: "nncore" = ``model.train_step``; "nncore fit" = ``model.fit(...,
+metrics=[])`` over the same batches, one epoch per round (the loop's overhead on
+top of ``train_step``); "numpy" = a lean hand-written NumPy trainer (below);
+"reference" = ``nncore.reference.train_step`` (the test oracle, float32);
+"torch" = PyTorch eager, if installed. JAX is not included.
+
+Run: python benchmarks/_bench_train.py [--quick] [--rounds 5] [--threads N]
+(with --threads 1, also set OPENBLAS_NUM_THREADS=1 so NumPy runs on one core too)
 (For fair NumPy numbers, unset OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE in that command.)
 """
 from __future__ import annotations
@@ -97,6 +103,26 @@ class NumpyMLP:
         return loss
 
 
+def make_reference(model):
+    """nncore.reference's trainer on a float32 twin of ``model`` (None if unavailable)."""
+    try:
+        from nncore import losses
+        from nncore import reference as ref
+        twin = ref.ReferenceNetwork.from_model(model, dtype=np.float32)
+        params = model.parameters()
+        opt = ref.RefOptimizer("adam", twin.param_list(),
+                               [{"params": list(range(len(params))), "lr": LR}],
+                               [p.is_bias for p in params])
+    except (ImportError, AttributeError, TypeError):
+        return None
+    ce = losses.CrossEntropyLoss()
+
+    def step(x, y):
+        return ref.train_step(twin, x, y, ce, opt)[0]
+
+    return step
+
+
 # -------------------------------------------------------------- PyTorch
 
 def make_torch(weights, threads):
@@ -143,6 +169,9 @@ def bench_config(sizes, batch, rounds, steps, threads):
     impls = {"nncore": (nstep, lambda x, y: (x, y))}
     npm = NumpyMLP(w0)
     impls["numpy"] = (npm.step, lambda x, y: (x, y))
+    rstep = make_reference(model)
+    if rstep is not None:
+        impls["reference"] = (rstep, lambda x, y: (x, y))
     try:
         tstep, tconv = make_torch(w0, threads)
         impls["torch"] = (tstep, tconv)
@@ -201,10 +230,10 @@ def main(argv=None) -> None:
     rows = []
     for sizes, batch in configs:
         work = sum(a * b for a, b in zip(sizes[:-1], sizes[1:])) * batch
-        steps = max(2, min(200, int(2e8 / (6 * work))))
+        steps = max(5, min(200, int(2e9 / (6 * work))))
         r = bench_config(sizes, batch, rounds, steps, threads)
         rows.append(("-".join(map(str, sizes)) + f" b{batch}", r))
-    names = ["nncore", "nncore fit", "numpy", "torch"]
+    names = ["nncore", "nncore fit", "numpy", "reference", "torch"]
     names = [n for n in names if any(n in r for _, r in rows)]
     ratios = [n for n in names if n != "nncore"]
     head = f"| {'MLP':<24} |" + "".join(f" {n + ' us':>14} |" for n in names) + "".join(

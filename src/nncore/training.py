@@ -265,7 +265,22 @@ class TrainingMixin:
         Raises
         ------
         ValueError, TypeError
-            For bad inputs, before any training step.
+            For bad inputs, before any training step: X and y of different
+            lengths, NaN/Inf in X or y, labels that do not fit the loss (floats
+            or out-of-range classes for cross-entropy), batch_size <= 0,
+            epochs < 0, validation_split outside [0, 1), an optimizer built on
+            another model, unknown loss/optimizer/metric names.
+
+        Notes
+        -----
+        - Ctrl-C (KeyboardInterrupt) stops after the current batch (each step is
+          one C call, never cut in half) and returns the history of the
+          completed epochs with ``history.interrupted = True``;
+          ``on_train_end`` still runs (EarlyStopping restores its best weights).
+        - A callback stops training with ``model.stop_training = True``; the
+          current epoch is finished (validation, logs) with the batches done.
+        - Reproducibility: see the module docstring (shuffle order from
+          ``model.seed`` and the epoch index).
         """
         # ---- scalar arguments
         if not _is_int(epochs) or epochs < 0:

@@ -422,3 +422,16 @@ def test_fit_matches_reference_trainer_with_dropout_and_clipping(kind, kw):
     np.testing.assert_allclose(model.flat_params, twin.flat_params(), rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(h.history["loss"], want, rtol=1e-10)
     assert model.dropout_step == twin.step
+
+
+def test_predict_and_evaluate_bad_input():
+    X, y = blobs(20)
+    m = mlp([4, 8, 3])
+    with pytest.raises(ValueError, match="shape"):
+        m.predict(X[:, :2])
+    with pytest.raises(ValueError, match="batch_size"):
+        m.predict(X, batch_size=0)
+    with pytest.raises(ValueError, match="lengths"):
+        m.evaluate(X, y[:5], loss="ce")
+    with pytest.raises(TypeError, match="integer"):
+        m.evaluate(X, y.astype(float), loss="ce")

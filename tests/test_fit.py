@@ -435,3 +435,33 @@ def test_predict_and_evaluate_bad_input():
         m.evaluate(X, y[:5], loss="ce")
     with pytest.raises(TypeError, match="integer"):
         m.evaluate(X, y.astype(float), loss="ce")
+
+
+def test_callback_hook_order_and_params():
+    X, y = blobs(25)
+    calls = []
+
+    class Rec(C.Callback):
+        def on_train_begin(self, logs=None):
+            calls.append(("train_begin", self.params["steps"], self.params["samples"]))
+
+        def on_epoch_begin(self, epoch, logs=None):
+            calls.append(("epoch_begin", epoch))
+
+        def on_batch_begin(self, batch, logs=None):
+            calls.append(("batch_begin", batch))
+
+        def on_batch_end(self, batch, logs=None):
+            calls.append(("batch_end", batch))
+
+        def on_epoch_end(self, epoch, logs=None):
+            calls.append(("epoch_end", epoch, "val_loss" in logs))
+
+        def on_train_end(self, logs=None):
+            calls.append(("train_end",))
+
+    mlp([4, 8, 3]).fit(X, y, loss="ce", epochs=2, batch_size=10, validation_split=0.2,
+                       callbacks=[Rec()], verbose=0)
+    epoch = lambda e: [("epoch_begin", e), ("batch_begin", 0), ("batch_end", 0),  # noqa: E731
+                       ("batch_begin", 1), ("batch_end", 1), ("epoch_end", e, True)]
+    assert calls == [("train_begin", 2, 20)] + epoch(0) + epoch(1) + [("train_end",)]

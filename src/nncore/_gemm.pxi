@@ -9,6 +9,14 @@ cnp.import_array()
 
 cdef extern from "gemm_internal.h" nogil:
     double nn_fma_peak_probe(int64_t iters, int width)
+    int nn_sgemm_ex(int64_t m, int64_t n, int64_t k, float alpha,
+                    const float *a, int64_t rsa, int64_t csa,
+                    const float *b, int64_t rsb, int64_t csb,
+                    float beta, float *c, int64_t rsc, const float *bias)
+    int nn_dgemm_ex(int64_t m, int64_t n, int64_t k, double alpha,
+                    const double *a, int64_t rsa, int64_t csa,
+                    const double *b, int64_t rsb, int64_t csb,
+                    double beta, double *c, int64_t rsc, const double *bias)
 
 
 def _matmul(cnp.ndarray a, cnp.ndarray b, cnp.ndarray out, double alpha, double beta):
@@ -108,6 +116,45 @@ def _matmul_fast(object a, object b, object out, object alpha, object beta):
             return None
         be = beta
     return _matmul(A, B, C, alpha, be)
+
+
+def _matmul_bias(cnp.ndarray a, cnp.ndarray b, cnp.ndarray out, cnp.ndarray bias,
+                 double alpha, double beta):
+    """Internal (tests, network engine prototypes): out = alpha*a@b + beta*out + bias[None, :]
+    through nn_*gemm_ex. Checks only what keeps C memory-safe; no friendly messages."""
+    if a.ndim != 2 or b.ndim != 2 or out.ndim != 2 or bias.ndim != 1:
+        raise ValueError("a, b, out must be 2-D and bias 1-D")
+    cdef int t = cnp.PyArray_TYPE(a)
+    if (t not in (cnp.NPY_FLOAT32, cnp.NPY_FLOAT64) or cnp.PyArray_TYPE(b) != t
+            or cnp.PyArray_TYPE(out) != t or cnp.PyArray_TYPE(bias) != t):
+        raise TypeError("a, b, out, bias must share one float dtype")
+    if (a.shape[1] != b.shape[0] or out.shape[0] != a.shape[0] or out.shape[1] != b.shape[1]
+            or bias.shape[0] != b.shape[1]):
+        raise ValueError("shapes do not agree")
+    if not (cnp.PyArray_IS_C_CONTIGUOUS(out) and cnp.PyArray_IS_C_CONTIGUOUS(bias)
+            and cnp.PyArray_ISALIGNED(a) and cnp.PyArray_ISALIGNED(b)):
+        raise ValueError("out and bias must be C-contiguous, a and b aligned")
+    cdef int64_t m = a.shape[0], k = a.shape[1], n = b.shape[1]
+    cdef int64_t isz = a.itemsize
+    cdef int64_t rsa = a.strides[0] // isz, csa = a.strides[1] // isz
+    cdef int64_t rsb = b.strides[0] // isz, csb = b.strides[1] // isz
+    cdef void *pa = cnp.PyArray_DATA(a)
+    cdef void *pb = cnp.PyArray_DATA(b)
+    cdef void *pc = cnp.PyArray_DATA(out)
+    cdef void *pz = cnp.PyArray_DATA(bias)
+    cdef int status
+    with nogil:
+        if isz == 4:
+            status = nn_sgemm_ex(m, n, k, <float>alpha, <const float *>pa, rsa, csa,
+                                 <const float *>pb, rsb, csb, <float>beta, <float *>pc, n,
+                                 <const float *>pz)
+        else:
+            status = nn_dgemm_ex(m, n, k, alpha, <const double *>pa, rsa, csa,
+                                 <const double *>pb, rsb, csb, beta, <double *>pc, n,
+                                 <const double *>pz)
+    if status != 0:
+        raise ValueError(f"nn_gemm_ex: {nn_strerror(status).decode()} (status {status})")
+    return out
 
 
 def _fma_peak_probe(int64_t iters, int width=8):

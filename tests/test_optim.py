@@ -163,6 +163,18 @@ def test_large_buffer_matches_reference():
     assert_params_close(model, arrays, np.float64)
 
 
+@pytest.mark.parametrize("kind,kw", [
+    ("sgd", dict(lr=0.1, momentum=0.9, weight_decay=0.01)),
+    ("adam", dict(lr=0.01, amsgrad=True, l1=0.001, max_norm=2.0)),
+])
+def test_segments_straddling_chunk_boundaries(kind, kw, threads):
+    """Segment sizes around the 8192-element chunks, threaded (> 2e5 elements)."""
+    shapes = [(8191,), (8193, 3), (1,), (16385,), (4095, 65), (3, 7), (150001,)]
+    model = FakeModel(shapes=shapes, pad=5)
+    model, opt, arrays = run_both(kind, kw, np.float64, steps=3, model=model)
+    assert_params_close(model, arrays, np.float64)
+
+
 def test_lr_settable_between_steps(dtype):
     model = FakeModel((4, 3), dtype=dtype)
     params = model.parameters()

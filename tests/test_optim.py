@@ -245,6 +245,17 @@ def test_state_dict_resume_continues_identically(kind, kw, dtype):
     assert not any(np.any(v == 123.0) for v in opt_b.state.values())
 
 
+def test_state_dict_is_json_able_apart_from_arrays():
+    import json
+
+    a = FakeModel((5, 7, 3))
+    opt = optim.Adam(a.parameters(), lr=np.float32(0.01), betas=(np.float64(0.9), 0.99))
+    sd = opt.state_dict()
+    json.dumps({k: v for k, v in sd.items() if k != "state"}, allow_nan=False)
+    assert sd["param_groups"][0]["betas"] == (0.9, 0.99)
+    assert type(sd["param_groups"][0]["lr"]) is float
+
+
 def test_load_state_dict_rejects_mismatches():
     a = FakeModel((5, 7, 3))
     opt = optim.Adam(a.parameters(), lr=0.01, amsgrad=True)

@@ -10,7 +10,15 @@
  * for any thread count.
  * Not here: the dense layer (net.c), losses (loss.c), dropout (dropout.c).
  */
+/* Loops with selects (x > 0 ? a : b) only vectorize when GCC may evaluate both
+ * sides, which -ftrapping-math (the default) forbids. nncore never reads FP
+ * exception flags, so allow it here; results are unchanged (no reassociation).
+ * Placed before every include so inline helpers get the same options. */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("no-trapping-math")
+#endif
 #include "internal.h"
+#include "vmath.h"
 
 /* rough cost per element, in "simple flops", for nn_threads_for */
 #define NN_ACT_COST_EXP 20.0
@@ -35,15 +43,31 @@ static int nn_act_check(nn_act kind, double param, int64_t rows, int64_t cols, i
 #define real float
 #define NN_FN(name) nn_s##name
 #define RM(fn) fn##f
+#define RV_EXP(v) nn_vexpf(v)
+#define RV_LOG1P(v) nn_vlog1pf(v)
+#define RV_EXPM1(v) nn_vexpm1f(v)
+#define RV_TANH(v) nn_vtanhf(v)
 #include "activation_tmpl.h"
 #undef real
 #undef NN_FN
 #undef RM
+#undef RV_EXP
+#undef RV_LOG1P
+#undef RV_EXPM1
+#undef RV_TANH
 
 #define real double
 #define NN_FN(name) nn_d##name
 #define RM(fn) fn
+#define RV_EXP(v) exp(v)
+#define RV_LOG1P(v) log1p(v)
+#define RV_EXPM1(v) expm1(v)
+#define RV_TANH(v) tanh(v)
 #include "activation_tmpl.h"
 #undef real
 #undef NN_FN
 #undef RM
+#undef RV_EXP
+#undef RV_LOG1P
+#undef RV_EXPM1
+#undef RV_TANH

@@ -1,7 +1,8 @@
 /* activation_tmpl.h — elementwise activations and row-wise (log-)softmax,
  * forward and backward, written once for `real` (float or double).
  * Included twice by activation.c; see internal.h for the template scheme.
- * RM(f) names the libm function of the right precision (expf / exp ...).
+ * RM(f) names the libm function of the right precision (expf / exp ...);
+ * RV_EXP / RV_EXPM1 / RV_LOG1P / RV_TANH vectorize in float (vmath.h); libm in double.
  *
  * Stability rules (mirrored exactly by nncore.reference):
  *   sigmoid(x) = 1/(1+e) for x >= 0, e/(1+e) for x < 0, with e = exp(-|x|);
@@ -17,7 +18,7 @@
 
 /* s = sigmoid(x), t = s (1 - s) */
 NN_INLINE void NN_FN(_sig)(real x, real *s, real *t) {
-    real e = RM(exp)(-RM(fabs)(x));
+    real e = RV_EXP(-RM(fabs)(x));
     real r = (real)1 / ((real)1 + e);
     *s = x >= 0 ? r : e * r;
     *t = e * r * r;
@@ -34,7 +35,7 @@ NN_INLINE real NN_FN(_fwd1)(nn_act kind, real p, real x) {
     case NN_ACT_IDENTITY: return x;
     case NN_ACT_RELU: return x < 0 ? (real)0 : x; /* NaN passes through */
     case NN_ACT_LEAKY_RELU: return x > 0 ? x : x * p;
-    case NN_ACT_ELU: return x > 0 ? x : p * RM(expm1)(x);
+    case NN_ACT_ELU: return x > 0 ? x : p * RV_EXPM1(x);
     case NN_ACT_GELU: {
         real phi = (real)0.5 * RM(erfc)(-x * NN_INV_SQRT2);
         return phi > 0 ? x * phi : (real)0;
@@ -48,11 +49,11 @@ NN_INLINE real NN_FN(_fwd1)(nn_act kind, real p, real x) {
         NN_FN(_sig)(x, &s, &t);
         return s > 0 ? x * s : (real)0;
     case NN_ACT_SOFTPLUS:
-        return (x > 0 ? x : (real)0) + RM(log1p)(RM(exp)(-RM(fabs)(x)));
+        return (x > 0 ? x : (real)0) + RV_LOG1P(RV_EXP(-RM(fabs)(x)));
     case NN_ACT_SIGMOID:
         NN_FN(_sig)(x, &s, &t);
         return s;
-    case NN_ACT_TANH: return RM(tanh)(x);
+    case NN_ACT_TANH: return RV_TANH(x);
     default: return x;
     }
 }
@@ -64,10 +65,10 @@ NN_INLINE real NN_FN(_der1)(nn_act kind, real p, real x) {
     case NN_ACT_IDENTITY: return (real)1;
     case NN_ACT_RELU: return x > 0 ? (real)1 : (real)0;
     case NN_ACT_LEAKY_RELU: return x > 0 ? (real)1 : p;
-    case NN_ACT_ELU: return x > 0 ? (real)1 : p * RM(exp)(x);
+    case NN_ACT_ELU: return x > 0 ? (real)1 : p * RV_EXP(x);
     case NN_ACT_GELU: {
         real cdf = (real)0.5 * RM(erfc)(-x * NN_INV_SQRT2);
-        real pdf = NN_INV_SQRT_2PI * RM(exp)((real)-0.5 * x * x);
+        real pdf = NN_INV_SQRT_2PI * RV_EXP((real)-0.5 * x * x);
         return cdf + (pdf > 0 ? x * pdf : (real)0);
     }
     case NN_ACT_GELU_TANH: {
@@ -87,7 +88,7 @@ NN_INLINE real NN_FN(_der1)(nn_act kind, real p, real x) {
         NN_FN(_sig)(x, &s, &t);
         return t;
     case NN_ACT_TANH: {
-        real e = RM(exp)((real)-2 * RM(fabs)(x));
+        real e = RV_EXP((real)-2 * RM(fabs)(x));
         real r = (real)1 / ((real)1 + e);
         return (real)4 * e * r * r;
     }
@@ -142,48 +143,7 @@ static void NN_FN(_ew_bwd_i)(nn_act kind, real p, real *dx, const real *NN_RESTR
 /* ---- row-wise softmax / log-softmax (8 fixed lanes: vectorizable, and the
  * summation order depends only on cols, never on the thread count) ---- */
 
-NN_INLINE real NN_FN(_rowmax)(const real *x, int64_t n) {
-    real m[8];
-    for (int k = 0; k < 8; k++) m[k] = -INFINITY;
-    int64_t j = 0;
-    for (; j + 8 <= n; j += 8)
-        for (int k = 0; k < 8; k++) m[k] = x[j + k] > m[k] ? x[j + k] : m[k];
-    real r = -INFINITY;
-    for (int k = 0; k < 8; k++) r = m[k] > r ? m[k] : r;
-    for (; j < n; j++) r = x[j] > r ? x[j] : r;
-    return r;
-}
-
-NN_INLINE real NN_FN(_lanesum)(const real *v, int64_t n) {
-    real a[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-    int64_t j = 0;
-    for (; j + 8 <= n; j += 8)
-        for (int k = 0; k < 8; k++) a[k] += v[j + k];
-    real r = ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]));
-    for (; j < n; j++) r += v[j];
-    return r;
-}
-
-NN_INLINE real NN_FN(_lanedot)(const real *u, const real *v, int64_t n) {
-    real a[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-    int64_t j = 0;
-    for (; j + 8 <= n; j += 8)
-        for (int k = 0; k < 8; k++) a[k] += u[j + k] * v[j + k];
-    real r = ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]));
-    for (; j < n; j++) r += u[j] * v[j];
-    return r;
-}
-
-/* sum_j exp(x_j - m), same lane order as _lanesum */
-NN_INLINE real NN_FN(_lanesumexp)(const real *x, real m, int64_t n) {
-    real a[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-    int64_t j = 0;
-    for (; j + 8 <= n; j += 8)
-        for (int k = 0; k < 8; k++) a[k] += RM(exp)(x[j + k] - m);
-    real r = ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]));
-    for (; j < n; j++) r += RM(exp)(x[j] - m);
-    return r;
-}
+#include "lanes_tmpl.h"
 
 /* one row: y (n) = softmax(x) or log_softmax(x); y may alias x */
 static void NN_FN(_softmax_row)(int logsm, real *y, const real *x, int64_t n) {
@@ -192,7 +152,7 @@ static void NN_FN(_softmax_row)(int logsm, real *y, const real *x, int64_t n) {
         real lse = RM(log)(NN_FN(_lanesumexp)(x, m, n));
         for (int64_t j = 0; j < n; j++) y[j] = (x[j] - m) - lse;
     } else {
-        for (int64_t j = 0; j < n; j++) y[j] = RM(exp)(x[j] - m);
+        for (int64_t j = 0; j < n; j++) y[j] = RV_EXP(x[j] - m);
         real s = NN_FN(_lanesum)(y, n);
         for (int64_t j = 0; j < n; j++) y[j] = y[j] / s;
     }
@@ -203,7 +163,7 @@ static void NN_FN(_softmax_row_bwd)(int logsm, real *dx, const real *dy, const r
                                     int64_t n) {
     if (logsm) {
         real s = NN_FN(_lanesum)(dy, n);
-        for (int64_t j = 0; j < n; j++) dx[j] = dy[j] - RM(exp)(y[j]) * s;
+        for (int64_t j = 0; j < n; j++) dx[j] = dy[j] - RV_EXP(y[j]) * s;
     } else {
         real d = NN_FN(_lanedot)(dy, y, n);
         for (int64_t j = 0; j < n; j++) dx[j] = y[j] * (dy[j] - d);

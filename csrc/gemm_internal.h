@@ -33,13 +33,22 @@ typedef struct {
     int64_t nc;     /* columns of packed B per block (kc x nc in L3), multiple of nr */
 } nn_gemm_blocking;
 
-/* One kernel family: a name, the CPU test, the float and double kernels. */
+/* Optional fast packing of a full sliver from a source contiguous along k
+ * (row-major A, or transposed B such as W.T): w "rows" of kc elements, row r
+ * at src + r*ld, into d[p*w + r] (a transpose). Returns 1 if it handled this
+ * width, 0 to let the portable packer do it. NULL: always portable. */
+typedef int (*nn_spackt_fn)(float *d, const float *src, int64_t ld, int64_t kc, int64_t w);
+typedef int (*nn_dpackt_fn)(double *d, const double *src, int64_t ld, int64_t kc, int64_t w);
+
+/* One kernel family: a name, the float and double kernels and their packers. */
 typedef struct {
     const char *name;
     nn_sgemm_ukr_fn sukr;
     nn_gemm_blocking sblk;
     nn_dgemm_ukr_fn dukr;
     nn_gemm_blocking dblk;
+    nn_spackt_fn spackt;
+    nn_dpackt_fn dpackt;
 } nn_gemm_kernels;
 
 /* The table selected by nn_select_arch (never NULL; starts as "ref"). */

@@ -264,7 +264,7 @@ cdef class _Net:
             lp = <int64_t *>_net_ptr(labels, cnp.NPY_INT64, batch, "labels")
         else:
             tp = _net_ptr(target, self.typenum, batch * self.n_out, "target")
-        if opt.c.dtype != self.dtype_code:
+        if <int>opt.c.dtype != self.dtype_code:
             raise TypeError(f"the optimizer works on {opt.dtype}, the model on {self.dtype}")
         if opt.n_elements != self.n_params or opt._seg_end > self.n_params:
             raise ValueError(f"the optimizer was built for {opt.n_elements} parameters, the "

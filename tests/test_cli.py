@@ -60,8 +60,13 @@ def _accuracy(out):
 
 def test_demo_short(capsys, tmp_path):
     code, out, err = run(capsys, "demo", "--epochs", 2, "--out-dir", tmp_path, "--verbose", 0,
-                         "--no-plot")
+                         "--no-plot", "--threads", 1)
     assert code == 0, err
+    first = (tmp_path / cli.DEMO_MODEL).read_bytes()
+    # same model file, bit for bit, at 2 threads
+    assert run(capsys, "demo", "--epochs", 2, "--out-dir", tmp_path, "--verbose", 0,
+               "--no-plot", "--threads", 2)[0] == 0
+    assert (tmp_path / cli.DEMO_MODEL).read_bytes() == first
     path = tmp_path / cli.DEMO_MODEL
     assert path.exists() and str(path) in out and "training time:" in out
     # the printed accuracy is the saved model's on the fixed digits test split
@@ -76,13 +81,17 @@ def test_demo_short(capsys, tmp_path):
 
 @pytest.mark.slow
 def test_demo_default_config_reaches_95_percent(capsys, tmp_path):
-    code, out, err = run(capsys, "demo", "--out-dir", tmp_path, "--verbose", 0, "--no-plot")
+    # one thread: fastest for this small MLP on a busy 2-core machine; results are
+    # bit-identical at any thread count
+    code, out, err = run(capsys, "demo", "--out-dir", tmp_path, "--verbose", 0, "--no-plot",
+                         "--threads", 1)
     assert code == 0, err
     assert _accuracy(out) >= 0.95
 
 
 def test_demo_bad_out_dir(capsys, tmp_path):
     assert_error(capsys, "demo", "--out-dir", tmp_path / "nope", match="not a directory")
+    assert_error(capsys, "demo", "--threads", 0, match="threads")
 
 
 # ------------------------------------------------------------ train & co

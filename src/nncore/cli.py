@@ -102,6 +102,11 @@ def _target(s: str) -> int | str:
         return s
 
 
+def _add_threads(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--threads", type=_positive_int, default=None,
+                   help="threads for the C core (default: nncore's setting)")
+
+
 def _add_data_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--target", type=_target, default=None,
                    help="label column of a CSV (name or index; default: the last column)")
@@ -120,6 +125,7 @@ def _build_parser() -> argparse.ArgumentParser:
     d.add_argument("--out-dir", default=".", help="where to write the model and the plot")
     d.add_argument("--seed", type=_nonneg_int, default=0)
     d.add_argument("--no-plot", action="store_true")
+    _add_threads(d)
     d.add_argument("--verbose", type=int, choices=(0, 1, 2), default=1)
 
     t = sub.add_parser("train", help="train an MLP on digits, a CSV or an NPZ file")
@@ -142,18 +148,21 @@ def _build_parser() -> argparse.ArgumentParser:
     t.add_argument("--no-standardize", action="store_true")
     t.add_argument("--out", default="model.safetensors")
     t.add_argument("--plot", default=None, help="write the training curves to this PNG")
+    _add_threads(t)
     t.add_argument("--verbose", type=int, choices=(0, 1, 2), default=1)
 
     e = sub.add_parser("evaluate", help="loss and accuracy of a saved model on data")
     e.add_argument("model")
     e.add_argument("data", help="'digits' (the test split), FILE.csv or FILE.npz")
     _add_data_options(e)
+    _add_threads(e)
 
     r = sub.add_parser("predict", help="predictions of a saved model, one per line")
     r.add_argument("model")
     r.add_argument("data", help="'digits', FILE.csv or FILE.npz (a label column is ignored)")
     _add_data_options(r)
     r.add_argument("--out", default=None, help="write predictions to this CSV (default stdout)")
+    _add_threads(r)
 
     i = sub.add_parser("info", help="architecture, parameter count and version of a model file")
     i.add_argument("model")
@@ -522,6 +531,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if a.command is None:
             parser.print_help()
             return 2
+        if getattr(a, "threads", None) is not None:
+            from .config import num_threads
+            with num_threads(a.threads):
+                return _COMMANDS[a.command](a)
         return _COMMANDS[a.command](a)
     except SystemExit as e:          # --version / --help
         return e.code if isinstance(e.code, int) else 0

@@ -5,7 +5,8 @@ copy (np.copyto of a large array) moves 2 x its size (read + write). Both are
 timed side by side, interleaved, in one run; the target is Adam >= 80% of the
 copy's GB/s. The update is verified against nncore.reference first.
 
-Run: python benchmarks/_bench_adam.py [--n 10000000] [--reps 15]
+Run: python benchmarks/compare.py adam [--n 10000000] [--reps 15] [--no-torch]
+(or python benchmarks/_bench_adam.py with the same options).
 """
 from __future__ import annotations
 
@@ -65,7 +66,7 @@ def _torch_adam(p, g, fused):
     return opt, torch.get_num_threads()
 
 
-def run(n=10_000_000, reps=15, copy_elems=None, torch_too=True):
+def measure(n=10_000_000, reps=15, copy_elems=None, torch_too=True):
     """Time np.copyto, fused Adam (1 thread, all threads) and torch's fused Adam
     interleaved rep by rep (side by side); slow unfused variants after. Rows of a table."""
     import nncore
@@ -132,29 +133,49 @@ def run(n=10_000_000, reps=15, copy_elems=None, torch_too=True):
     return rows
 
 
-def print_table(rows, n):
-    print(f"Adam step on {n / 1e6:.0f}M float32 parameters (28 B/param) vs memory copy "
-          f"(2 x bytes copied); GB/s and % of copy from the median and from the best rep")
-    print(f"| {'what':<38} | {'median ms':>9} | {'best ms':>8} | {'GB/s med':>8} | "
-          f"{'GB/s best':>9} | {'% copy med':>10} | {'% copy best':>11} |")
-    print(f"|{'-' * 40}|{'-' * 11}|{'-' * 10}|{'-' * 10}|{'-' * 11}|{'-' * 12}|{'-' * 13}|")
+def table(rows, n):
+    """The result as Markdown lines."""
+    out = [f"Adam step on {n / 1e6:g}M float32 parameters (28 B/param) vs memory copy "
+           f"(2 x bytes copied); GB/s and % of copy from the median and from the best rep",
+           "",
+           f"| {'what':<38} | {'median ms':>9} | {'best ms':>8} | {'GB/s med':>8} | "
+           f"{'GB/s best':>9} | {'% copy med':>10} | {'% copy best':>11} |",
+           f"|{'-' * 40}|{'-' * 11}|{'-' * 10}|{'-' * 10}|{'-' * 11}|{'-' * 12}|{'-' * 13}|"]
     for name, med, best, gbs, gbs_best, pct, pct_best in rows:
-        print(f"| {name:<38} | {med * 1e3:9.2f} | {best * 1e3:8.2f} | {gbs:8.1f} | "
-              f"{gbs_best:9.1f} | {pct:9.0f}% | {pct_best:10.0f}% |")
+        out.append(f"| {name:<38} | {med * 1e3:9.2f} | {best * 1e3:8.2f} | {gbs:8.1f} | "
+                   f"{gbs_best:9.1f} | {pct:9.0f}% | {pct_best:10.0f}% |")
+    return out
 
 
-def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--n", type=int, default=10_000_000, help="parameters (float32)")
-    ap.add_argument("--reps", type=int, default=15)
-    ap.add_argument("--no-torch", action="store_true", help="skip the PyTorch rows")
-    args = ap.parse_args(argv)
-    verify()
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """Options of `compare.py adam`."""
+    p.add_argument("--n", type=int, default=10_000_000, help="parameters (float32)")
+    p.add_argument("--reps", type=int, default=15, help="interleaved repetitions")
+    p.add_argument("--no-torch", action="store_true", help="skip the PyTorch rows")
+    p.add_argument("--markdown", metavar="FILE", help="also write the table as Markdown")
+
+
+def run(args) -> int:
+    """Verify, measure, print the table; 1 if the verification failed."""
+    try:
+        verify()
+    except AssertionError as e:
+        print(f"VERIFY FAILED: fused Adam differs from nncore.reference\n{e}")
+        return 1
     print("verified: fused Adam matches nncore.reference")
-    rows = run(args.n, args.reps, torch_too=not args.no_torch)
-    print_table(rows, args.n)
-    return rows
+    lines = table(measure(args.n, args.reps, torch_too=not args.no_torch), args.n)
+    print("\n".join(lines))
+    if args.markdown:
+        with open(args.markdown, "a", encoding="utf-8") as f:
+            f.write("\n".join(lines) + "\n\n")
+    return 0
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_arguments(ap)
+    return run(ap.parse_args(argv))
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

@@ -59,7 +59,7 @@ static int nn_act_check(nn_act kind, double param, int64_t rows, int64_t cols, i
 #define real double
 #define NN_FN(name) nn_d##name
 #define RM(fn) fn
-#define RV_EXP(v) exp(v)
+#define RV_EXP(v) nn_vexp(v)
 #define RV_LOG1P(v) log1p(v)
 #define RV_EXPM1(v) expm1(v)
 #define RV_TANH(v) tanh(v)

@@ -52,7 +52,7 @@ static int nn_loss_check(nn_loss_kind kind, nn_reduction red, double param, doub
 #define real double
 #define NN_FN(name) nn_d##name
 #define RM(fn) fn
-#define RV_EXP(v) exp(v)
+#define RV_EXP(v) nn_vexp(v)
 #define RV_LOG1P(v) log1p(v)
 #define RV_EXPM1(v) expm1(v)
 #define RV_TANH(v) tanh(v)

@@ -1,24 +1,30 @@
-/* vmath.h — float32 exp and log1p written as straight-line code, so loops that
- * call them auto-vectorize at -O3 on any x86-64/ARM baseline (libm calls do
- * not). Used by activation.c, loss.c through the RV_EXP / RV_LOG1P macros,
- * which map to libm for double. Accuracy (checked in tests/test_activations.py
- * against float64): nn_vexpf <= 2 ulp on [-87, 88], exact 0 / inf / NaN at
- * -inf / +inf / NaN; nn_vlog1pf <= 2 ulp on [0, 1] (the only range we use).
+/* vmath.h — exp, expm1, log1p and tanh for float (and exp for double) written
+ * as straight-line code with selects, so loops calling them auto-vectorize at
+ * -O3 on the baseline ISA (SSE2 / NEON); libm calls do not. activation.c and
+ * loss.c reach them through RV_EXP / RV_EXPM1 / RV_LOG1P / RV_TANH (libm for the
+ * double versions of the last three). Those files compile with
+ * no-trapping-math so GCC may if-convert the selects.
+ * Accuracy (tests/test_activations.py checks the float kernels in ulp against
+ * float64): nn_vexpf <= 1 ulp, nn_vexpm1f <= 3.5 ulp, nn_vtanhf <= 2.5 ulp,
+ * nn_vlog1pf <= 2.5 ulp on [0, 1] (the only range used), nn_vexp <= 1 ulp;
+ * exact 0 / inf / NaN at -inf / +inf / NaN.
  * Not a general libm: no errno, no other ranges for log1p.
  */
 #ifndef NNCORE_VMATH_H
 #define NNCORE_VMATH_H
 
+#include "internal.h"
+
 #include <stdint.h>
 #include <math.h>
 #include <string.h>
 
-static inline __attribute__((always_inline)) uint32_t nn_f2u(float f) {
+NN_INLINE uint32_t nn_f2u(float f) {
     uint32_t u;
     memcpy(&u, &f, 4);
     return u;
 }
-static inline __attribute__((always_inline)) float nn_u2f(uint32_t u) {
+NN_INLINE float nn_u2f(uint32_t u) {
     float f;
     memcpy(&f, &u, 4);
     return f;
@@ -30,7 +36,7 @@ static inline __attribute__((always_inline)) float nn_u2f(uint32_t u) {
  * by two selects at the end (x > 89: inf, x < -110: 0; NaN passes through);
  * selects, not a clamp at the start, so the compiler cannot fold the clamped
  * constants into branches and the loop vectorizes. */
-static inline __attribute__((always_inline)) float nn_vexpf(float x) {
+NN_INLINE float nn_vexpf(float x) {
     const float magic = 12582912.0f; /* 1.5 * 2^23: adding it rounds to an integer */
     float t = x * 1.44269504088896341f + magic;
     uint32_t n = nn_f2u(t) - nn_f2u(magic); /* two's complement n, garbage if |x| huge */
@@ -54,7 +60,7 @@ static inline __attribute__((always_inline)) float nn_vexpf(float x) {
 }
 
 /* e^r - 1 for |r| <= ln2/2 by the same polynomial, without the cancelling 1. */
-static inline __attribute__((always_inline)) float nn_vexpm1f_small(float r) {
+NN_INLINE float nn_vexpm1f_small(float r) {
     float p = 1.9875691500e-4f;
     p = p * r + 1.3981999507e-3f;
     p = p * r + 8.3334519073e-3f;
@@ -66,7 +72,7 @@ static inline __attribute__((always_inline)) float nn_vexpm1f_small(float r) {
 
 /* e^x - 1: the polynomial near 0, e^x - 1 elsewhere (|e^x - 1| >= 0.29 there,
  * so the subtraction loses at most a bit). */
-static inline __attribute__((always_inline)) float nn_vexpm1f(float x) {
+NN_INLINE float nn_vexpm1f(float x) {
     float small = nn_vexpm1f_small(x);
     float big = nn_vexpf(x) - 1.0f;
     return fabsf(x) <= 0.34657359f ? small : big;
@@ -74,7 +80,7 @@ static inline __attribute__((always_inline)) float nn_vexpm1f(float x) {
 
 /* tanh(x) = sign(x) (1 - e) / (1 + e), e = e^-2|x|; for |x| <= ln2/4 through
  * expm1 instead: t = -expm1(-2|x|) / (2 + expm1(-2|x|)). Exact +-1 at +-inf. */
-static inline __attribute__((always_inline)) float nn_vtanhf(float x) {
+NN_INLINE float nn_vtanhf(float x) {
     float a = fabsf(x);
     float em = nn_vexpm1f_small(-2.0f * a);
     float e = nn_vexpf(-2.0f * a);
@@ -86,7 +92,7 @@ static inline __attribute__((always_inline)) float nn_vtanhf(float x) {
 /* log(1 + e) for e in [0, 1] (NaN passes through): u = 1 + e rounded, then
  * log(u) = k ln2 + 2 atanh((m - 1)/(m + 1)) with m = u / 2^k in [0.75, 1.5),
  * plus the rounding of u corrected to first order: (e - (u - 1)) / u. */
-static inline __attribute__((always_inline)) float nn_vlog1pf(float e) {
+NN_INLINE float nn_vlog1pf(float e) {
     float u = 1.0f + e;
     float c = (e - (u - 1.0f)) / u;
     int big = u >= 1.5f;
@@ -100,6 +106,49 @@ static inline __attribute__((always_inline)) float nn_vlog1pf(float e) {
     q = q * z + 1.0f / 5.0f;
     q = q * z + 1.0f / 3.0f;
     return k + (2.0f * s + 2.0f * s * z * q) + c;
+}
+
+NN_INLINE uint64_t nn_d2u(double f) {
+    uint64_t u;
+    memcpy(&u, &f, 8);
+    return u;
+}
+NN_INLINE double nn_u2d(uint64_t u) {
+    double f;
+    memcpy(&f, &u, 8);
+    return f;
+}
+
+/* e^x in double, same scheme as nn_vexpf: x = n ln2 + r with fdlibm's two-part
+ * ln2 (n*ln2_hi exact), e^r by its Taylor polynomial to degree 13 (remainder
+ * < 5e-18 on |r| <= ln2/2), 2^n in two halves; x > 709.79: inf, x < -746: 0. */
+NN_INLINE double nn_vexp(double x) {
+    const double magic = 6755399441055744.0; /* 1.5 * 2^52 */
+    double t = x * 1.4426950408889634 + magic;
+    uint64_t n = nn_d2u(t) - nn_d2u(magic);
+    double nf = t - magic;
+    double r = x - nf * 6.93147180369123816490e-01;
+    r = r - nf * 1.90821492927058770002e-10;
+    double p = 1.0 / 6227020800.0; /* 1/13! */
+    p = p * r + 1.0 / 479001600.0;
+    p = p * r + 1.0 / 39916800.0;
+    p = p * r + 1.0 / 3628800.0;
+    p = p * r + 1.0 / 362880.0;
+    p = p * r + 1.0 / 40320.0;
+    p = p * r + 1.0 / 5040.0;
+    p = p * r + 1.0 / 720.0;
+    p = p * r + 1.0 / 120.0;
+    p = p * r + 1.0 / 24.0;
+    p = p * r + 1.0 / 6.0;
+    p = p * r + 0.5;
+    p = p * (r * r) + r + 1.0;
+    uint64_t n1 = (uint64_t)((int64_t)n >> 1), n2 = n - n1;
+    double s1 = nn_u2d((n1 + 1023u) << 52);
+    double s2 = nn_u2d((n2 + 1023u) << 52);
+    double y = p * s1 * s2;
+    y = x > 709.79 ? (double)INFINITY : y;
+    y = x < -746.0 ? 0.0 : y;
+    return y;
 }
 
 #endif /* NNCORE_VMATH_H */

@@ -20,6 +20,15 @@ from ._params import ParameterTypeError, check_parameter, describe, is_parameter
 __all__ = ["Optimizer"]
 
 
+def _plain(v: Any) -> Any:
+    """A copy of a hyperparameter with NumPy scalars as Python numbers (JSON-able)."""
+    if isinstance(v, np.generic):
+        return v.item()
+    if isinstance(v, (tuple, list)):
+        return type(v)(_plain(x) for x in v)
+    return copy.deepcopy(v)
+
+
 class Optimizer:
     """Base class of nncore's optimizers.
 
@@ -319,7 +328,7 @@ class Optimizer:
         c = self._prepare()
         groups, layout = [], []
         for g in self.param_groups:
-            d = {k: copy.deepcopy(v) for k, v in g.items() if k != "params"}
+            d = {k: _plain(v) for k, v in g.items() if k != "params"}
             d["params"] = list(range(len(layout), len(layout) + len(g["params"])))
             layout.extend([int(p.offset), int(p.size)] for p in g["params"])
             groups.append(d)

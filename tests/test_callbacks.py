@@ -1,0 +1,183 @@
+"""Callbacks: EarlyStopping / TerminateOnNaN / LearningRateScheduler logic, hook order, History."""
+import math
+
+import numpy as np
+import pytest
+
+from nncore import callbacks as C
+from nncore.history import History
+
+
+class _Stub:
+    """A model stand-in for unit tests of the callback logic: flat params + grad norms."""
+
+    def __init__(self, n=4, norms=None):
+        self.flat_params = np.arange(n, dtype=np.float64)
+        self.stop_training = False
+        self._norms = norms or {}
+        self.layers = []
+
+    def grad_norms(self):
+        return dict(self._norms)
+
+
+def _drive(cb, values, key="val_loss", model=None, step_params=None):
+    """Run on_epoch_end over ``values``; params change each epoch (params = epoch index)."""
+    model = model or _Stub()
+    cb.set_model(model)
+    cb.set_params({"has_validation": True})
+    cb.on_train_begin()
+    done = 0
+    for e, v in enumerate(values):
+        model.flat_params[...] = e
+        cb.on_epoch_end(e, {key: v})
+        done = e + 1
+        if model.stop_training:
+            break
+    cb.on_train_end()
+    return model, done
+
+
+def test_early_stopping_patience_and_restore():
+    es = C.EarlyStopping(patience=2)
+    model, done = _drive(es, [5.0, 4.0, 3.0, 3.5, 3.2, 1.0, 0.5])
+    # best 3.0 at epoch 2; epochs 3, 4 do not improve -> stop after epoch 4
+    assert done == 5 and es.stopped_epoch == 4 and es.best_epoch == 2
+    assert np.all(model.flat_params == 2)  # weights of epoch 2 restored
+
+
+def test_early_stopping_patience_zero_and_min_delta():
+    es = C.EarlyStopping(patience=0, min_delta=0.5)
+    _, done = _drive(es, [5.0, 4.7, 1.0])  # 4.7 is not better by > 0.5
+    assert done == 2 and es.best_epoch == 0
+
+
+def test_early_stopping_max_mode_auto_for_accuracy():
+    es = C.EarlyStopping(monitor="val_accuracy", patience=1)
+    assert es.mode == "max"
+    model, done = _drive(es, [0.5, 0.8, 0.7, 0.9], key="val_accuracy")
+    assert done == 3 and np.all(model.flat_params == 1)
+
+
+def test_early_stopping_restores_even_without_stopping():
+    es = C.EarlyStopping(patience=10)
+    model, done = _drive(es, [3.0, 1.0, 2.0])
+    assert done == 3 and es.stopped_epoch == -1 and np.all(model.flat_params == 1)
+
+
+def test_early_stopping_needs_validation():
+    es = C.EarlyStopping()
+    es.set_model(_Stub())
+    es.set_params({"has_validation": False})
+    with pytest.raises(ValueError, match="validation"):
+        es.on_train_begin()
+
+
+def test_early_stopping_bad_args():
+    with pytest.raises(ValueError):
+        C.EarlyStopping(patience=-1)
+    with pytest.raises(ValueError):
+        C.EarlyStopping(mode="sideways")
+
+
+def test_terminate_on_nan_names_output_side_layer():
+    norms = {"0.weight": 1.0, "0.bias": math.inf, "2.weight": math.nan, "2.bias": 1.0}
+    model = _Stub(norms=norms)
+    cb = C.TerminateOnNaN()
+    cb.set_model(model)
+    cb.on_train_begin()
+    cb.on_epoch_begin(3)
+    cb.on_batch_end(0, {"loss": 1.0, "grad_norm": 2.0})
+    assert not model.stop_training
+    with pytest.warns(RuntimeWarning, match="2.weight"):
+        cb.on_batch_end(7, {"loss": math.nan, "grad_norm": math.nan})
+    assert model.stop_training
+    assert cb.layer == "2.weight" and cb.bad_parameters == ["2.weight", "0.bias"]
+    assert (cb.stopped_epoch, cb.stopped_batch) == (3, 7)
+
+
+def test_lr_scheduler_callable_sets_every_group():
+    class Opt:
+        param_groups = [{"lr": 1.0}, {"lr": 1.0}]
+    opt = Opt()
+    cb = C.LearningRateScheduler(lambda e, lr: 0.5 ** e)
+    cb.set_params({"optimizer": opt, "has_validation": False})
+    cb.on_train_begin()
+    for e in range(4):
+        cb.on_epoch_begin(e)
+        assert [g["lr"] for g in opt.param_groups] == [0.5 ** e] * 2
+    bad = C.LearningRateScheduler(lambda e, lr: float("nan"))
+    bad.set_params({"optimizer": opt})
+    with pytest.raises(ValueError, match="lr"):
+        bad.on_epoch_begin(0)
+
+
+def test_lr_scheduler_rejects_non_schedules():
+    with pytest.raises(TypeError):
+        C.LearningRateScheduler(3.0)
+
+
+def test_history_records_and_fills_missing_keys():
+    h = History()
+    h.on_epoch_end(0, {"loss": 1.0})
+    h.on_epoch_end(1, {"loss": 0.5, "val_loss": 0.7})
+    h.on_epoch_end(2, {"val_loss": 0.6})
+    assert h.epoch == [0, 1, 2] and len(h) == 3
+    np.testing.assert_equal(h.history["loss"], [1.0, 0.5, np.nan])
+    np.testing.assert_equal(h.history["val_loss"], [np.nan, 0.7, 0.6])
+    assert h.last() == {"loss": h["loss"][-1], "val_loss": 0.6}
+
+
+def test_callback_base_is_a_noop():
+    cb = C.Callback()
+    cb.on_train_begin()
+    cb.on_epoch_begin(0)
+    cb.on_batch_begin(0)
+    cb.on_batch_end(0, {})
+    cb.on_epoch_end(0, {})
+    cb.on_train_end()
+    assert not C._overrides(cb, "on_batch_end")
+    assert C._overrides(C.TerminateOnNaN(), "on_batch_end")
+
+
+def test_model_checkpoint_args():
+    with pytest.raises(TypeError):
+        C.ModelCheckpoint(3)
+    assert C.ModelCheckpoint("m.safetensors", monitor="val_accuracy").mode == "max"
+
+
+
+def test_progress_bar_builtin():
+    import io
+
+    from nncore.progress import ProgressBar
+    s = io.StringIO()
+    bar = ProgressBar(3, 2, 5, stream=s, min_interval=0.0, backend="builtin")
+    for b in range(3):
+        bar.update(b + 1, 10 * (b + 1), {"loss": 1.0 / (b + 1)})
+    bar.close({"loss": 0.25, "val_loss": 0.5})
+    out = s.getvalue()
+    assert out.count("\r") == 4 and out.endswith("\n")
+    assert "Epoch 2/5" in out and "3/3" in out and "samples/s" in out
+    assert "loss=0.25" in out and "val_loss=0.5" in out
+    with pytest.raises(ValueError):
+        ProgressBar(3, 1, 1, backend="rich")
+
+
+def test_history_plot_delegates_or_explains(tmp_path):
+    h = History()
+    h.on_epoch_end(0, {"loss": 1.0})
+    try:
+        import nncore.plotting  # noqa: F401
+    except ImportError:
+        with pytest.raises(ImportError, match="plotting"):
+            h.plot(tmp_path / "h.png")
+        return
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        with pytest.raises(ImportError, match="matplotlib"):
+            h.plot(tmp_path / "h.png")
+        return
+    h.plot(str(tmp_path / "h.png"))
+    assert (tmp_path / "h.png").stat().st_size > 0

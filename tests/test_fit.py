@@ -1,0 +1,467 @@
+"""The fit loop: equals a hand-written loop over train_step, matches a NumPy trainer in
+float64, is reproducible at 1 and 2 threads, handles Ctrl-C, and rejects bad input
+before training."""
+import os
+import signal
+
+import numpy as np
+import pytest
+
+import nncore.nn as nn
+from nncore import callbacks as C
+from nncore import config, losses, optim
+from nncore.optim import lr_scheduler as S
+
+
+def mlp(sizes, act=None, dtype="float64", seed=0, dropout=0.0):
+    act = act or nn.ReLU
+    layers = []
+    for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
+        layers.append(nn.Linear(a, b))
+        if i < len(sizes) - 2:
+            layers.append(act())
+            if dropout:
+                layers.append(nn.Dropout(dropout))
+    return nn.Sequential(*layers, dtype=dtype, seed=seed)
+
+
+def blobs(n=120, d=4, k=3, seed=0):
+    rng = np.random.default_rng(seed)
+    centers = rng.normal(scale=3.0, size=(k, d))
+    y = rng.integers(0, k, size=n)
+    return centers[y] + rng.normal(size=(n, d)), y
+
+
+def _copy_weights(dst, src):
+    dst.flat_params[...] = src.flat_params
+
+
+# ------------------------------------------------------------ the loop itself
+
+def test_fit_equals_hand_loop_over_train_step():
+    """Documented batching: last 25% held out, epoch e shuffled by
+    default_rng([seed, e]).permutation, batches in order, last one smaller."""
+    X, y = blobs(90)
+    a, b = mlp([4, 16, 3], seed=3), mlp([4, 16, 3], seed=3)
+    _copy_weights(b, a)
+    opt_a = optim.Adam(a.parameters(), lr=0.01)
+    opt_b = optim.Adam(b.parameters(), lr=0.01)
+    seen = []
+
+    class Rec(C.Callback):
+        def on_batch_end(self, batch, logs=None):
+            seen.append((logs["loss"], logs["size"], logs["grad_norm"]))
+
+    h = a.fit(X, y, loss="cross_entropy", optimizer=opt_a, epochs=3, batch_size=16,
+              validation_split=0.25, callbacks=[Rec()], verbose=0)
+    split = int(90 * 0.75)
+    Xt, yt, Xv, yv = X[:split], y[:split], X[split:], y[split:]
+    ce = losses.CrossEntropyLoss()
+    want_loss, want_gn, k = [], [], 0
+    for e in range(3):
+        perm = np.random.default_rng([b.seed, e]).permutation(split)
+        tot, gns = 0.0, []
+        for s in range(0, split, 16):
+            idx = perm[s:s + 16]
+            lv = b.train_step(np.ascontiguousarray(Xt[idx]), yt[idx].astype(np.int64), ce, opt_b)
+            assert seen[k][0] == lv and seen[k][1] == len(idx)
+            k += 1
+            tot += lv * len(idx)
+            gns.append(b.last_grad_norm)
+        want_loss.append(tot / split)
+        want_gn.append(np.mean(gns))
+    assert k == len(seen) == 3 * 5   # 67 samples: 4 batches of 16 + 1 of 3
+    np.testing.assert_array_equal(a.flat_params, b.flat_params)
+    np.testing.assert_allclose(h.history["loss"], want_loss, rtol=1e-12)
+    np.testing.assert_allclose(h.history["grad_norm"], want_gn, rtol=1e-12)
+    # validation loss and accuracy: recomputed in NumPy from the outputs
+    out = b.forward(Xv)
+    z = out - out.max(axis=1, keepdims=True)
+    logp = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+    np.testing.assert_allclose(h.history["val_loss"][-1], -logp[np.arange(len(yv)), yv].mean(),
+                               rtol=1e-10)
+    assert h.history["val_accuracy"][-1] == np.mean(out.argmax(1) == yv)
+    # per-layer gradient norms: of the last batch's gradients
+    g = {name: p.grad for name, p in a.named_parameters()}
+    for layer in ("0", "2"):
+        want = np.sqrt(np.sum(g[f"{layer}.weight"] ** 2) + np.sum(g[f"{layer}.bias"] ** 2))
+        np.testing.assert_allclose(h.history[f"grad_norm/{layer}"][-1], want, rtol=1e-10)
+    assert h.history["lr"] == [0.01] * 3 and len(h.history["time"]) == 3
+
+
+def _np_mlp_train(Ws, bs, X, Y, batch, epochs, lr, betas=(0.9, 0.999), eps=1e-8):
+    """Independent float64 trainer: tanh MLP, MSE (mean over elements), Adam (PyTorch's
+    documented rule), contiguous batches, no shuffle."""
+    Ws = [w.copy() for w in Ws]
+    bs = [b.copy() for b in bs]
+    params = Ws + bs
+    m = [np.zeros_like(p) for p in params]
+    v = [np.zeros_like(p) for p in params]
+    t = 0
+    for _ in range(epochs):
+        for s in range(0, len(X), batch):
+            x, yt = X[s:s + batch], Y[s:s + batch]
+            hs = [x]
+            for i, (w, b) in enumerate(zip(Ws, bs)):
+                z = hs[-1] @ w.T + b
+                hs.append(np.tanh(z) if i < len(Ws) - 1 else z)
+            d = 2.0 * (hs[-1] - yt) / yt.size
+            gW, gb = [None] * len(Ws), [None] * len(Ws)
+            for i in reversed(range(len(Ws))):
+                gW[i] = d.T @ hs[i]
+                gb[i] = d.sum(axis=0)
+                if i:
+                    d = (d @ Ws[i]) * (1 - hs[i] ** 2)
+            t += 1
+            grads = gW + gb
+            for j, (p, g) in enumerate(zip(params, grads)):
+                m[j] = betas[0] * m[j] + (1 - betas[0]) * g
+                v[j] = betas[1] * v[j] + (1 - betas[1]) * g * g
+                mh = m[j] / (1 - betas[0] ** t)
+                vh = v[j] / (1 - betas[1] ** t)
+                p -= lr * mh / (np.sqrt(vh) + eps)
+    return Ws, bs
+
+
+def test_fit_matches_numpy_trainer_float64():
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(50, 3))
+    Y = np.stack([np.sin(X[:, 0]), X[:, 1] * X[:, 2]], axis=1)
+    model = mlp([3, 8, 6, 2], act=nn.Tanh, seed=5)
+    lin = [p for p in model.parameters()]
+    Ws0 = [p.data.copy() for p in lin if not p.is_bias]
+    bs0 = [p.data.copy() for p in lin if p.is_bias]
+    model.fit(X, Y, loss="mse", optimizer=optim.Adam(model.parameters(), lr=0.02), epochs=4,
+              batch_size=12, shuffle=False, verbose=0)
+    Ws, bs = _np_mlp_train(Ws0, bs0, X, Y, 12, 4, 0.02)
+    got = dict(model.named_parameters())
+    for i, layer in enumerate(("0", "2", "4")):
+        np.testing.assert_allclose(got[f"{layer}.weight"].data, Ws[i], rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(got[f"{layer}.bias"].data, bs[i], rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_same_seed_bit_identical_at_1_and_2_threads(dtype):
+    X, y = blobs(200, d=8, k=4)
+    results = []
+    for t in (1, 2, 1):
+        with config.num_threads(t):
+            m = mlp([8, 64, 64, 4], dtype=dtype, seed=11, dropout=0.2)
+            m.fit(X, y, loss="cross_entropy", optimizer="adam", epochs=3, batch_size=32,
+                  validation_split=0.1, verbose=0)
+            results.append(m.flat_params.copy())
+    np.testing.assert_array_equal(results[0], results[1])
+    np.testing.assert_array_equal(results[0], results[2])
+
+
+def test_two_fits_equal_one_longer_fit():
+    X, y = blobs(64)
+    a, b = mlp([4, 8, 3], seed=2), mlp([4, 8, 3], seed=2)
+    oa, ob = optim.SGD(a.parameters(), lr=0.05, momentum=0.9), \
+        optim.SGD(b.parameters(), lr=0.05, momentum=0.9)
+    a.fit(X, y, loss="ce", optimizer=oa, epochs=5, batch_size=10, verbose=0)
+    b.fit(X, y, loss="ce", optimizer=ob, epochs=3, batch_size=10, verbose=0)
+    b.fit(X, y, loss="ce", optimizer=ob, epochs=2, batch_size=10, verbose=0)
+    assert a.epochs_trained == b.epochs_trained == 5
+    np.testing.assert_array_equal(a.flat_params, b.flat_params)
+
+
+def test_validation_data_equals_split():
+    X, y = blobs(80)
+    a, b = mlp([4, 8, 3], seed=4), mlp([4, 8, 3], seed=4)
+    ha = a.fit(X, y, loss="ce", epochs=2, validation_split=0.25, verbose=0)
+    hb = b.fit(X[:60], y[:60], loss="ce", epochs=2, validation_data=(X[60:], y[60:]),
+               verbose=0)
+    assert ha.history["val_loss"] == hb.history["val_loss"]
+    np.testing.assert_array_equal(a.flat_params, b.flat_params)
+
+
+# ---------------------------------------------------------------- Ctrl-C
+
+class _InterruptAt(C.Callback):
+    def __init__(self, epoch, batch, real_signal=False):
+        self.at = (epoch, batch)
+        self.real = real_signal
+        self.epoch = -1
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+
+    def on_batch_end(self, batch, logs=None):
+        if (self.epoch, batch) == self.at:
+            if self.real:
+                os.kill(os.getpid(), signal.SIGINT)
+            else:
+                raise KeyboardInterrupt
+
+
+@pytest.mark.parametrize("real_signal", [False, True])
+def test_ctrl_c_returns_history_and_consistent_model(real_signal):
+    X, y = blobs(60)
+    a, b = mlp([4, 8, 3], seed=6), mlp([4, 8, 3], seed=6)
+    h = a.fit(X, y, loss="ce", optimizer="sgd", epochs=5, batch_size=10, shuffle=False,
+              callbacks=[_InterruptAt(1, 2, real_signal)], verbose=0)
+    assert h.interrupted and len(h.history["loss"]) == 1
+    # the model holds exactly the steps done: epoch 0 (6 batches) + 3 batches of epoch 1
+    ob = optim.SGD(b.parameters(), lr=0.01)
+    ce = losses.CrossEntropyLoss()
+    for k in range(6 + 3):
+        s = (k % 6) * 10
+        b.train_step(X[s:s + 10], y[s:s + 10].astype(np.int64), ce, ob)
+    np.testing.assert_array_equal(a.flat_params, b.flat_params)
+    assert np.isfinite(a.predict(X)).all()
+
+
+# ------------------------------------------------------------ inference
+
+def test_evaluate_and_predict():
+    X, y = blobs(70)
+    m = mlp([4, 16, 3], seed=1)
+    m.fit(X, y, loss="cross_entropy", epochs=3, verbose=0)
+    out = m.predict(X, batch_size=16)
+    np.testing.assert_allclose(out, m.forward(X), rtol=1e-12, atol=1e-14)
+    r = m.evaluate(X, y, batch_size=7)
+    z = out - out.max(axis=1, keepdims=True)
+    logp = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+    assert r["loss"] == pytest.approx(-logp[np.arange(70), y].mean(), rel=1e-10)
+    assert r["accuracy"] == np.mean(out.argmax(1) == y)
+    np.testing.assert_array_equal(m.predict_classes(X), out.argmax(1))
+    assert m.evaluate(X, y, loss="cross_entropy") == r
+
+
+def test_verbose_output(capsys):
+    X, y = blobs(40)
+    m = mlp([4, 8, 3])
+    m.fit(X, y, loss="ce", epochs=2, verbose=1)
+    err = capsys.readouterr().err
+    assert "Epoch 2/2" in err and "samples/s" in err and "loss=" in err
+    m.fit(X, y, loss="ce", epochs=2, verbose=0)
+    cap = capsys.readouterr()
+    assert cap.err == "" and cap.out == ""
+
+
+def test_zero_epochs_is_a_noop():
+    X, y = blobs(20)
+    m = mlp([4, 8, 3])
+    before = m.flat_params.copy()
+    h = m.fit(X, y, loss="ce", epochs=0, verbose=0)
+    assert len(h) == 0
+    np.testing.assert_array_equal(before, m.flat_params)
+
+
+# ------------------------------------------------------------- bad input
+
+def _bad_cases():
+    X, y = blobs(30)
+    other = mlp([4, 8, 3], seed=9)
+    Xnan = X.copy()
+    Xnan[3, 1] = np.nan
+    yreg = np.zeros((30, 3))
+    yreg[5, 0] = np.inf
+    return [
+        ("different lengths", dict(X=X, y=y[:-1], loss="ce"), ValueError, "lengths"),
+        ("nan in X", dict(X=Xnan, y=y, loss="ce"), ValueError, "NaN"),
+        ("inf in y", dict(X=X, y=yreg, loss="mse"), ValueError, "NaN or Inf"),
+        ("float labels for ce", dict(X=X, y=y.astype(float), loss="ce"), TypeError, "integer"),
+        ("label out of range", dict(X=X, y=y + 1, loss="ce"), ValueError, r"\[0, 3\)"),
+        ("negative label", dict(X=X, y=y - 1, loss="ce"), ValueError, r"\[0, 3\)"),
+        ("batch_size 0", dict(X=X, y=y, loss="ce", batch_size=0), ValueError, "batch_size"),
+        ("epochs -1", dict(X=X, y=y, loss="ce", epochs=-1), ValueError, "epochs"),
+        ("split 1.0", dict(X=X, y=y, loss="ce", validation_split=1.0), ValueError,
+         "validation_split"),
+        ("split -0.1", dict(X=X, y=y, loss="ce", validation_split=-0.1), ValueError,
+         "validation_split"),
+        ("other model's optimizer", dict(X=X, y=y, loss="ce",
+                                         optimizer=optim.Adam(other.parameters())),
+         ValueError, "another model"),
+        ("unknown loss", dict(X=X, y=y, loss="hinge-ish"), ValueError, "loss"),
+        ("unknown optimizer", dict(X=X, y=y, loss="ce", optimizer="adamax9"), ValueError,
+         "optimizer"),
+        ("no loss", dict(X=X, y=y), TypeError, "loss"),
+        ("wrong X width", dict(X=X[:, :3], y=y, loss="ce"), ValueError, "shape"),
+        ("bad clip", dict(X=X, y=y, loss="ce", clip_norm=-1.0), ValueError, "clip_norm"),
+        ("regression target shape", dict(X=X, y=np.zeros((30, 2)), loss="mse"), ValueError,
+         "shape"),
+        ("bce targets out of [0,1]", dict(X=X, y=np.full((30, 3), 2.0), loss="bce"),
+         ValueError, r"\[0, 1\]"),
+        ("accuracy for regression", dict(X=X, y=np.zeros((30, 3)), loss="mse",
+                                         metrics=["accuracy"]), ValueError, "accuracy"),
+        ("not a callback", dict(X=X, y=y, loss="ce", callbacks=[print]), TypeError, "Callback"),
+    ]
+
+
+@pytest.mark.parametrize("case", _bad_cases(), ids=lambda c: c[0])
+def test_bad_input_rejected_before_training(case):
+    _, kw, exc, match = case
+    m = mlp([4, 8, 3], seed=9)
+    before = m.flat_params.copy()
+    step = m.dropout_step
+    X, y = kw.pop("X"), kw.pop("y")
+    with pytest.raises(exc, match=match):
+        m.fit(X, y, epochs=kw.pop("epochs", 2), verbose=0, **kw)
+    np.testing.assert_array_equal(before, m.flat_params)
+    assert m.dropout_step == step
+
+
+def test_early_stopping_without_validation_rejected_before_training():
+    X, y = blobs(30)
+    m = mlp([4, 8, 3])
+    before = m.flat_params.copy()
+    with pytest.raises(ValueError, match="validation"):
+        m.fit(X, y, loss="ce", epochs=3, callbacks=[C.EarlyStopping()], verbose=0)
+    np.testing.assert_array_equal(before, m.flat_params)
+
+
+def test_evaluate_needs_a_loss_before_fit():
+    X, y = blobs(10)
+    with pytest.raises(ValueError, match="loss"):
+        mlp([4, 8, 3]).evaluate(X, y)
+
+
+
+# ------------------------------------------------------- checkpoint / resume
+
+def _resume_setup(seed=8):
+    m = mlp([4, 16, 3], seed=seed, dropout=0.25)
+    opt = optim.Adam(m.parameters(), lr=0.01)
+    sched = S.StepLR(opt, step_size=2, gamma=0.5)
+    return m, opt, [C.LearningRateScheduler(sched)]
+
+
+def test_resume_from_checkpoint_is_bit_identical(tmp_path):
+    X, y = blobs(80)
+    kw = dict(loss="ce", batch_size=16, validation_split=0.2, verbose=0)
+    ref, oref, cref = _resume_setup()
+    href = ref.fit(X, y, optimizer=oref, epochs=5, callbacks=cref, **kw)
+    ck = tmp_path / "ck.safetensors"
+    a, oa, ca = _resume_setup()
+    a.fit(X, y, optimizer=oa, epochs=3, callbacks=ca, checkpoint=ck, **kw)   # "crashes" here
+    b, ob, cb = _resume_setup()
+    b.flat_params[...] = 0.0                # nothing of b's own state may leak through
+    hb = b.fit(X, y, optimizer=ob, epochs=5, callbacks=cb, resume=ck, **kw)
+    assert hb.epoch == [3, 4]
+    np.testing.assert_array_equal(b.flat_params, ref.flat_params)
+    assert b.dropout_step == ref.dropout_step
+    assert hb.history["loss"] == href.history["loss"][3:]
+    assert hb.history["lr"] == href.history["lr"][3:]
+
+
+def test_resume_needs_same_seed(tmp_path):
+    X, y = blobs(40)
+    ck = tmp_path / "ck.safetensors"
+    a, oa, _ = _resume_setup(seed=1)
+    a.fit(X, y, loss="ce", optimizer=oa, epochs=1, checkpoint=ck, verbose=0)
+    b, ob, _ = _resume_setup(seed=2)
+    with pytest.raises(ValueError, match="seed"):
+        b.fit(X, y, loss="ce", optimizer=ob, epochs=2, resume=ck, verbose=0)
+
+
+def test_model_checkpoint_saves_best(tmp_path):
+    from nncore import io
+    X, y = blobs(60)
+    m = mlp([4, 8, 3], seed=3)
+    cb = C.ModelCheckpoint(str(tmp_path / "m-{epoch:02d}.safetensors"), save_best_only=True)
+    snaps = []
+
+    class Snap(C.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            snaps.append(self.model.flat_params.copy())
+
+    h = m.fit(X, y, loss="ce", epochs=4, validation_split=0.3, callbacks=[Snap(), cb],
+              verbose=0)
+    val = h.history["val_loss"]
+    best_so_far = [e for e in range(4) if val[e] < min(val[:e], default=np.inf)]
+    assert cb.saved == [str(tmp_path / f"m-{e + 1:02d}.safetensors") for e in best_so_far]
+    last = io.load(cb.saved[-1])
+    np.testing.assert_array_equal(last.flat_params, snaps[best_so_far[-1]])
+
+
+def test_train_accuracy_is_end_of_epoch_inference_accuracy():
+    X, y = blobs(50)
+    m = mlp([4, 8, 3], seed=5, dropout=0.3)
+    h = m.fit(X, y, loss="ce", epochs=2, batch_size=8, verbose=0)
+    out = m.predict(X)
+    assert h.history["accuracy"][-1] == np.mean(out.argmax(1) == y)
+    h2 = m.fit(X, y, loss="ce", epochs=1, metrics=[], verbose=0)
+    assert "accuracy" not in h2.history
+
+
+def test_verbose_2_prints_one_line_per_epoch(capsys):
+    X, y = blobs(40)
+    mlp([4, 8, 3]).fit(X, y, loss="ce", epochs=3, verbose=2, validation_split=0.25)
+    lines = [ln for ln in capsys.readouterr().err.splitlines() if ln.startswith("Epoch")]
+    assert len(lines) == 3 and "val_loss=" in lines[-1]
+
+
+@pytest.mark.parametrize("kind,kw", [("sgd", dict(lr=0.05, momentum=0.9)),
+                                     ("adamw", dict(lr=0.01, weight_decay=0.1))])
+def test_fit_matches_reference_trainer_with_dropout_and_clipping(kind, kw):
+    """fit (shuffle, validation split, dropout, clipping) vs nncore.reference's trainer
+    driven through the documented batching, float64."""
+    from nncore import reference as ref
+    X, y = blobs(70, d=6, k=3, seed=2)
+    model = nn.Sequential(nn.Linear(6, 16), nn.ReLU(), nn.Dropout(0.2), nn.Linear(16, 3),
+                          dtype="float64", seed=9)
+    twin = ref.ReferenceNetwork.from_model(model)
+    params = model.parameters()
+    r_opt = ref.RefOptimizer(kind, twin.param_list(), [dict(kw, params=list(range(len(params))))],
+                             [p.is_bias for p in params])
+    h = model.fit(X, y, loss="cross_entropy", optimizer=optim.get(kind, params, **kw), epochs=3,
+                  batch_size=16, validation_split=0.2, clip_norm=0.5, verbose=0)
+    n = int(70 * 0.8)
+    ce = losses.CrossEntropyLoss()
+    want = []
+    for e in range(3):
+        perm = np.random.default_rng([9, e]).permutation(n)
+        tot = 0.0
+        for s in range(0, n, 16):
+            idx = perm[s:s + 16]
+            v, _ = ref.train_step(twin, X[idx], y[idx], ce, r_opt, clip_norm=0.5)
+            tot += v * len(idx)
+        want.append(tot / n)
+    np.testing.assert_allclose(model.flat_params, twin.flat_params(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(h.history["loss"], want, rtol=1e-10)
+    assert model.dropout_step == twin.step
+
+
+def test_predict_and_evaluate_bad_input():
+    X, y = blobs(20)
+    m = mlp([4, 8, 3])
+    with pytest.raises(ValueError, match="shape"):
+        m.predict(X[:, :2])
+    with pytest.raises(ValueError, match="batch_size"):
+        m.predict(X, batch_size=0)
+    with pytest.raises(ValueError, match="lengths"):
+        m.evaluate(X, y[:5], loss="ce")
+    with pytest.raises(TypeError, match="integer"):
+        m.evaluate(X, y.astype(float), loss="ce")
+
+
+def test_callback_hook_order_and_params():
+    X, y = blobs(25)
+    calls = []
+
+    class Rec(C.Callback):
+        def on_train_begin(self, logs=None):
+            calls.append(("train_begin", self.params["steps"], self.params["samples"]))
+
+        def on_epoch_begin(self, epoch, logs=None):
+            calls.append(("epoch_begin", epoch))
+
+        def on_batch_begin(self, batch, logs=None):
+            calls.append(("batch_begin", batch))
+
+        def on_batch_end(self, batch, logs=None):
+            calls.append(("batch_end", batch))
+
+        def on_epoch_end(self, epoch, logs=None):
+            calls.append(("epoch_end", epoch, "val_loss" in logs))
+
+        def on_train_end(self, logs=None):
+            calls.append(("train_end",))
+
+    mlp([4, 8, 3]).fit(X, y, loss="ce", epochs=2, batch_size=10, validation_split=0.2,
+                       callbacks=[Rec()], verbose=0)
+    epoch = lambda e: [("epoch_begin", e), ("batch_begin", 0), ("batch_end", 0),  # noqa: E731
+                       ("batch_begin", 1), ("batch_end", 1), ("epoch_end", e, True)]
+    assert calls == [("train_begin", 2, 20)] + epoch(0) + epoch(1) + [("train_end",)]

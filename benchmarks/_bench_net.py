@@ -133,7 +133,9 @@ def fwd_bwd_rows(threads: int, quick: bool) -> list[dict]:
             fns.append(run_torch)
             names.append("torch")
         times = _interleaved(fns, rounds, budget)
-        flops = 3 * 2 * batch * sum(a * b for a, b in zip(sizes[:-1], sizes[1:]))
+        # forward, dW, and dX for every layer but the first
+        macs = [a * b for a, b in zip(sizes[:-1], sizes[1:])]
+        flops = 2 * batch * (3 * sum(macs) - macs[0])
         row = {"mlp": "-".join(map(str, sizes)), "batch": batch, "threads": threads}
         for n, t in zip(names, times):
             row[n] = t

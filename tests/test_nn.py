@@ -171,6 +171,7 @@ def test_inputs_cast_and_strided(dtype):
     np.testing.assert_array_equal(m(base[:, 2:7].astype(dtype)), want)  # row stride 12
     np.testing.assert_array_equal(m(np.asfortranarray(x)), want)
     np.testing.assert_array_equal(m(x.tolist()), want)
+    np.testing.assert_array_equal(m(x.astype(x.dtype.newbyteorder())), want)  # big-endian
     tol = 1e-12 if dtype == np.float64 else 1e-5
     np.testing.assert_allclose(m(x[::2]), want[::2], rtol=tol, atol=tol)  # 4 rows: dot path
     np.testing.assert_array_equal(m(x[::2][:, ::-1][:, ::-1]), m(np.ascontiguousarray(x[::2])))
@@ -351,3 +352,58 @@ def test_no_allocation_per_inference_call():
     per_call = grown / 50
     # each call's only allocation is the returned array (32 x 10 floats + header)
     assert per_call <= outs[0].nbytes + 200, per_call
+
+
+# ------------------------------------------------- the C object validates too
+
+def test_c_network_validates_everything():
+    from nncore import _core
+    lin = (0, 3, 4, 1, 0, 0.0)
+    bad_specs = [
+        [lin, (0, 5, 2, 1, 0, 0.0)],            # sizes do not chain
+        [lin, (2, 4, 4, 0, 0, 1.0)],            # dropout p = 1
+        [lin, (2, 4, 4, 0, 0, -0.5)],           # dropout p < 0
+        [(1, 3, 3, 0, 99, 0.0)],                # unknown activation
+        [(1, 3, 4, 0, 1, 0.0)],                 # activation changing the size
+        [(7, 3, 3, 0, 0, 0.0)],                 # unknown layer kind
+        [(0, 0, 3, 1, 0, 0.0)],                 # empty layer
+        [(1, 3, 3, 0, 2, float("nan"))],        # NaN parameter
+    ]
+    for specs in bad_specs:
+        with pytest.raises(ValueError):
+            _core._Net(0, specs, 0)
+    with pytest.raises(ValueError):
+        _core._Net(5, [lin], 0)                 # unknown dtype
+    with pytest.raises(ValueError):
+        _core._Net(0, [], 0)
+    with pytest.raises(MemoryError):
+        _core._Net(0, [(0, 2 ** 40, 2 ** 40, 1, 0, 0.0)], 0)  # byte count overflows
+    with pytest.raises(MemoryError):
+        nn.Sequential(nn.Linear(2 ** 33, 2 ** 33))
+    net = _core._Net(0, [lin], 0)
+    assert net.infer([[1.0, 2.0, 3.0]]) is None          # not an ndarray: caller prepares
+    assert net.infer(np.zeros((2, 3))) is None           # float64 for a float32 net
+    assert net.infer(np.zeros((2, 4), np.float32)) is None
+    with pytest.raises(ValueError):
+        net.forward(np.zeros((2, 3)), True)
+    with pytest.raises(ValueError, match="training forward first"):
+        net.backward(np.zeros((2, 4), np.float32))
+    net.forward(np.zeros((2, 3), np.float32), True)
+    with pytest.raises(ValueError):
+        net.backward(np.zeros((2, 4), np.float64))
+    with pytest.raises(ValueError):
+        net.backward(np.zeros((4, 2), np.float32).T)     # not C-contiguous
+    with pytest.raises(ValueError):
+        _core._net_loss(0, 0, 0.0, np.zeros((2, 4), np.float32), np.zeros((2, 3), np.float32),
+                        None, True)
+    with pytest.raises(ValueError):
+        _core._net_loss(4, 0, 0.0, np.zeros((2, 4)), None, np.array([0, 9]), True)
+
+
+def test_optimizer_of_other_dtype_rejected():
+    m32, m64 = mlp("float32"), mlp("float64")
+    opt64 = optim.SGD(m64.parameters(), lr=0.1)
+    x, y = np.ones((2, 6)), np.array([0, 1])
+    k, r, p, t, labels = losses.CrossEntropyLoss()._prepare_target(y, (2, 3), m32.dtype)
+    with pytest.raises(TypeError, match="float64"):
+        m32._net.train_step(x.astype(np.float32), t, labels, k, r, p, opt64._prepare(), 0.0, 0.0)

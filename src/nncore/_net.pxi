@@ -132,7 +132,7 @@ cdef class _Net:
         cdef int64_t isz
         if cnp.PyArray_TYPE(x) != self.typenum or cnp.PyArray_NDIM(x) != 2:
             return -1
-        if not cnp.PyArray_ISALIGNED(x):
+        if not cnp.PyArray_ISBEHAVED_RO(x):  # aligned, native byte order
             return -1
         st = cnp.PyArray_STRIDES(x)
         isz = cnp.PyArray_ITEMSIZE(x)
@@ -220,7 +220,7 @@ cdef class _Net:
             raise TypeError(f"dout must be a NumPy array, got {type(dout).__name__}")
         a = <cnp.ndarray>dout
         if (cnp.PyArray_TYPE(a) != self.typenum or cnp.PyArray_NDIM(a) != 2
-                or not cnp.PyArray_IS_C_CONTIGUOUS(a) or not cnp.PyArray_ISALIGNED(a)):
+                or not cnp.PyArray_IS_C_CONTIGUOUS(a) or not cnp.PyArray_ISBEHAVED_RO(a)):
             raise ValueError(f"dout must be a C-contiguous 2-D {self.dtype} array, got "
                              f"{dout.dtype} with shape {dout.shape}")
         if cnp.PyArray_DIMS(a)[0] != self.last_batch or cnp.PyArray_DIMS(a)[1] != self.n_out:
@@ -289,7 +289,7 @@ cdef inline void *_net_ptr(object arr, int typenum, int64_t n, str what) except 
         raise TypeError(f"{what} must be a NumPy array, got {type(arr).__name__}")
     a = <cnp.ndarray>arr
     if (cnp.PyArray_TYPE(a) != typenum or not cnp.PyArray_IS_C_CONTIGUOUS(a)
-            or not cnp.PyArray_ISALIGNED(a)):
+            or not cnp.PyArray_ISBEHAVED_RO(a)):
         raise ValueError(f"{what} must be C-contiguous with the model's dtype, got {arr.dtype}")
     if cnp.PyArray_SIZE(a) != n:
         raise ValueError(f"{what} must have {n} elements, got {cnp.PyArray_SIZE(a)}")

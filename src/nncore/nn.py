@@ -23,6 +23,13 @@ with a uniform stride (e.g. ``x[:, :n]`` slices of a wider C-ordered array)
 are read in place, any other layout is copied once. NaN/Inf in ``x`` are not
 checked: they propagate through inference like in NumPy. Targets are checked
 by the losses (NaN/Inf rejected).
+
+Determinism: for a given batch size every result (outputs, gradients, a whole
+train_step) has the same bits at any thread count. Batches of at most 4 rows
+(single-sample inference) take a dot-product path instead of the GEMM, so a
+row's output may differ in the last bits between a tiny and a large batch.
+Each call returns a new output array; nothing else is allocated once the
+workspace holds the largest batch seen.
 """
 from __future__ import annotations
 

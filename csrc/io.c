@@ -14,6 +14,9 @@
 #if !defined(_WIN32) && !defined(_FILE_OFFSET_BITS)
 #define _FILE_OFFSET_BITS 64
 #endif
+#if !defined(_WIN32) && !defined(_POSIX_C_SOURCE) && !defined(_GNU_SOURCE) && !defined(__APPLE__)
+#define _POSIX_C_SOURCE 200809L /* fileno, fseeko, ftello under -std=c99 */
+#endif
 #include "internal.h"
 #include "json_mini.h"
 
@@ -24,6 +27,7 @@
 #define nn_fseek _fseeki64
 #define nn_ftell _ftelli64
 #else
+#include <sys/stat.h>
 #include <sys/types.h>
 #define nn_fseek fseeko
 #define nn_ftell ftello
@@ -185,6 +189,10 @@ static int load_impl(io_state *st, nn_net **out, const char *path) {
     int s;
     st->f = fopen(path, "rb");
     if (!st->f) return NN_ERR_IO;
+#if !defined(_WIN32)
+    struct stat sb;   /* a directory or a device has no meaningful size */
+    if (fstat(fileno(st->f), &sb) != 0 || !S_ISREG(sb.st_mode)) return NN_ERR_IO;
+#endif
 
     /* ---- the header length, checked against the file size */
     if (nn_fseek(st->f, 0, SEEK_END) != 0) return NN_ERR_IO;

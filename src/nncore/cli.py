@@ -340,7 +340,7 @@ def _train(X, y, *, task, hidden, activation, dropout, optimizer, lr, epochs, ba
     if plot:
         try:
             history.plot(plot)
-            plot_msg = f"saved training curves to {plot}"
+            plot_msg = f"saved training curves to {os.path.abspath(plot)}"
         except ImportError as e:
             plot_msg = f"no plot: {e}"
     return {"result": result, "seconds": seconds, "n_test": len(yte), "task": task,

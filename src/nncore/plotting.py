@@ -67,6 +67,8 @@ def plot_history(history: Any, path: str | os.PathLike | None = None,
     panels = []
     for name, keys in _PANELS:
         lines = [(label, s) for key, label in keys if (s := _series(h, key)) is not None]
+        if name == "learning rate" and lines and len(set(lines[0][1])) == 1:
+            continue   # a constant learning rate says nothing a curve would add
         if lines:
             panels.append((name, lines))
     if not any(name in ("loss", "accuracy") for name, _ in panels):
@@ -77,10 +79,14 @@ def plot_history(history: Any, path: str | os.PathLike | None = None,
     except ImportError:
         raise ImportError(MATPLOTLIB_HINT) from None
 
-    fig = Figure(figsize=(4.2 * len(panels), 3.4), dpi=dpi)
+    from matplotlib.ticker import MaxNLocator
+    rows = 2 if len(panels) == 4 else 1
+    cols = (len(panels) + rows - 1) // rows
+    fig = Figure(figsize=(4.4 * cols, 3.4 * rows), dpi=dpi)
     FigureCanvasAgg(fig)
     for i, (name, lines) in enumerate(panels):
-        ax = fig.add_subplot(1, len(panels), i + 1)
+        ax = fig.add_subplot(rows, cols, i + 1)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         for label, vals in lines:
             ax.plot(range(1, len(vals) + 1), vals, marker="o" if len(vals) <= 30 else None,
                     markersize=3, label=label)

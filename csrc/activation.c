@@ -47,6 +47,7 @@ static int nn_act_check(nn_act kind, double param, int64_t rows, int64_t cols, i
 #define RV_LOG1P(v) nn_vlog1pf(v)
 #define RV_EXPM1(v) nn_vexpm1f(v)
 #define RV_TANH(v) nn_vtanhf(v)
+#define RV_ERFC(v) nn_verfcf(v)
 #include "activation_tmpl.h"
 #undef real
 #undef NN_FN
@@ -55,6 +56,7 @@ static int nn_act_check(nn_act kind, double param, int64_t rows, int64_t cols, i
 #undef RV_LOG1P
 #undef RV_EXPM1
 #undef RV_TANH
+#undef RV_ERFC
 
 #define real double
 #define NN_FN(name) nn_d##name
@@ -63,6 +65,7 @@ static int nn_act_check(nn_act kind, double param, int64_t rows, int64_t cols, i
 #define RV_LOG1P(v) log1p(v)
 #define RV_EXPM1(v) expm1(v)
 #define RV_TANH(v) tanh(v)
+#define RV_ERFC(v) erfc(v)
 #include "activation_tmpl.h"
 #undef real
 #undef NN_FN
@@ -71,3 +74,4 @@ static int nn_act_check(nn_act kind, double param, int64_t rows, int64_t cols, i
 #undef RV_LOG1P
 #undef RV_EXPM1
 #undef RV_TANH
+#undef RV_ERFC

@@ -2,7 +2,8 @@
  * forward and backward, written once for `real` (float or double).
  * Included twice by activation.c; see internal.h for the template scheme.
  * RM(f) names the libm function of the right precision (expf / exp ...);
- * RV_EXP / RV_EXPM1 / RV_LOG1P / RV_TANH vectorize in float (vmath.h); libm in double.
+ * RV_EXP / RV_EXPM1 / RV_LOG1P / RV_TANH / RV_ERFC vectorize in float (vmath.h);
+ * double uses libm, except RV_EXP (nn_vexp).
  *
  * Stability rules (mirrored exactly by nncore.reference):
  *   sigmoid(x) = 1/(1+e) for x >= 0, e/(1+e) for x < 0, with e = exp(-|x|);
@@ -16,12 +17,17 @@
 
 /* ---- scalar building blocks (inlined into the loops) ---- */
 
-/* s = sigmoid(x), t = s (1 - s) */
-NN_INLINE void NN_FN(_sig)(real x, real *s, real *t) {
+/* sigmoid(x) and sigmoid'(x) = s (1 - s) = e/(1+e)^2, e = exp(-|x|), as two
+ * value-returning helpers (out-pointers kept some loops from vectorizing). */
+NN_INLINE real NN_FN(_sigv)(real x) {
     real e = RV_EXP(-RM(fabs)(x));
     real r = (real)1 / ((real)1 + e);
-    *s = x >= 0 ? r : e * r;
-    *t = e * r * r;
+    return x >= 0 ? r : e * r;
+}
+NN_INLINE real NN_FN(_sigd)(real x) {
+    real e = RV_EXP(-RM(fabs)(x));
+    real r = (real)1 / ((real)1 + e);
+    return e * r * r;
 }
 
 #define NN_GELU_K ((real)0.7978845608028654)   /* sqrt(2/pi) */
@@ -30,29 +36,27 @@ NN_INLINE void NN_FN(_sig)(real x, real *s, real *t) {
 #define NN_INV_SQRT_2PI ((real)0.3989422804014327)
 
 NN_INLINE real NN_FN(_fwd1)(nn_act kind, real p, real x) {
-    real s, t;
+    real s;
     switch (kind) {
     case NN_ACT_IDENTITY: return x;
     case NN_ACT_RELU: return x < 0 ? (real)0 : x; /* NaN passes through */
     case NN_ACT_LEAKY_RELU: return x > 0 ? x : x * p;
     case NN_ACT_ELU: return x > 0 ? x : p * RV_EXPM1(x);
     case NN_ACT_GELU: {
-        real phi = (real)0.5 * RM(erfc)(-x * NN_INV_SQRT2);
+        real phi = (real)0.5 * RV_ERFC(-x * NN_INV_SQRT2);
         return phi > 0 ? x * phi : (real)0;
     }
     case NN_ACT_GELU_TANH: {
         real u = NN_GELU_K * (x + NN_GELU_C * x * x * x);
-        NN_FN(_sig)((real)2 * u, &s, &t);
+        s = NN_FN(_sigv)((real)2 * u);
         return s > 0 ? x * s : (real)0;
     }
     case NN_ACT_SILU:
-        NN_FN(_sig)(x, &s, &t);
+        s = NN_FN(_sigv)(x);
         return s > 0 ? x * s : (real)0;
     case NN_ACT_SOFTPLUS:
         return (x > 0 ? x : (real)0) + RV_LOG1P(RV_EXP(-RM(fabs)(x)));
-    case NN_ACT_SIGMOID:
-        NN_FN(_sig)(x, &s, &t);
-        return s;
+    case NN_ACT_SIGMOID: return NN_FN(_sigv)(x);
     case NN_ACT_TANH: return RV_TANH(x);
     default: return x;
     }
@@ -67,26 +71,29 @@ NN_INLINE real NN_FN(_der1)(nn_act kind, real p, real x) {
     case NN_ACT_LEAKY_RELU: return x > 0 ? (real)1 : p;
     case NN_ACT_ELU: return x > 0 ? (real)1 : p * RV_EXP(x);
     case NN_ACT_GELU: {
-        real cdf = (real)0.5 * RM(erfc)(-x * NN_INV_SQRT2);
+        real cdf = (real)0.5 * RV_ERFC(-x * NN_INV_SQRT2);
         real pdf = NN_INV_SQRT_2PI * RV_EXP((real)-0.5 * x * x);
         return cdf + (pdf > 0 ? x * pdf : (real)0);
     }
     case NN_ACT_GELU_TANH: {
         real x2 = x * x;
         real u = NN_GELU_K * (x + NN_GELU_C * x2 * x);
-        NN_FN(_sig)((real)2 * u, &s, &t);
+        real e = RV_EXP((real)-2 * RM(fabs)(u)); /* sigmoid(2u) and its s(1-s) */
+        real r = (real)1 / ((real)1 + e);
+        s = u >= 0 ? r : e * r;
+        t = e * r * r;
         real du = (real)2 * NN_GELU_K * ((real)1 + (real)3 * NN_GELU_C * x2);
         return s + (t > 0 ? x * t * du : (real)0);
     }
-    case NN_ACT_SILU:
-        NN_FN(_sig)(x, &s, &t);
+    case NN_ACT_SILU: {
+        real e = RV_EXP(-RM(fabs)(x));
+        real r = (real)1 / ((real)1 + e);
+        s = x >= 0 ? r : e * r;
+        t = e * r * r;
         return s + (t > 0 ? x * t : (real)0);
-    case NN_ACT_SOFTPLUS:
-        NN_FN(_sig)(x, &s, &t);
-        return s;
-    case NN_ACT_SIGMOID:
-        NN_FN(_sig)(x, &s, &t);
-        return t;
+    }
+    case NN_ACT_SOFTPLUS: return NN_FN(_sigv)(x);
+    case NN_ACT_SIGMOID: return NN_FN(_sigd)(x);
     case NN_ACT_TANH: {
         real e = RV_EXP((real)-2 * RM(fabs)(x));
         real r = (real)1 / ((real)1 + e);

@@ -7,6 +7,11 @@
  * element passes nothing back, even a NaN); dx may alias dy.
  * Not here: inference mode (the caller skips dropout), the RNG itself (rng.c).
  */
+/* Selects (kept ? x * scale : 0) vectorize only without -ftrapping-math; see
+ * activation.c. Before every include so inline helpers share the options. */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("no-trapping-math")
+#endif
 #include "internal.h"
 #include "rng_internal.h"
 

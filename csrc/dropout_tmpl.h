@@ -19,9 +19,10 @@ static void NN_FN(_dropout_chunk)(real *y, uint8_t *mask, const real *x, int64_t
         words[4 * b + 3] = w[3];
     }
     for (int64_t j = 0; j < len; j++) {
+        real v = x[lo + j] * scale; /* unconditional load: the select vectorizes */
         int keep = (words[j] >> 8) >= thr;
         mask[lo + j] = (uint8_t)keep;
-        y[lo + j] = keep ? x[lo + j] * scale : (real)0;
+        y[lo + j] = keep ? v : (real)0;
     }
 }
 
@@ -54,6 +55,9 @@ int NN_FN(dropout_backward)(real *dx, const real *dy, const uint8_t *mask, int64
     real scale = (real)1 / ((real)1 - p);
     int nt = nn_threads_for((double)n);
 #pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
-    for (int64_t i = 0; i < n; i++) dx[i] = mask[i] ? dy[i] * scale : (real)0;
+    for (int64_t i = 0; i < n; i++) {
+        real v = dy[i] * scale;
+        dx[i] = mask[i] ? v : (real)0;
+    }
     return NN_OK;
 }

@@ -25,7 +25,12 @@ typedef void (*nn_sgemm_ukr_fn)(float *c, int64_t rsc, const float *ap, const fl
 typedef void (*nn_dgemm_ukr_fn)(double *c, int64_t rsc, const double *ap, const double *bp,
                                 int64_t k, int64_t mr, int64_t nr, double alpha, double beta);
 
-/* Register tile and cache blocks of one micro-kernel. */
+/* Register tile and cache blocks of one micro-kernel.
+ * Blocks are L2-centric: the B panel (kc x nc) and the A block (mc x kc) both
+ * fit in a 1 MB L2 with room to spare, rather than parking B in the shared L3
+ * as classic BLIS does — on a shared machine a neighbour's traffic evicts L3,
+ * and measured side by side this choice held up far better under load
+ * (benchmarks: nncore._core._gemm_tune_blocking). */
 typedef struct {
     int64_t mr, nr; /* register tile */
     int64_t kc;     /* depth of one packed panel (B sliver kc x nr stays in L1) */
@@ -75,6 +80,11 @@ int nn_dgemm_ex(int64_t m, int64_t n, int64_t k, double alpha,
                 const double *a, int64_t rsa, int64_t csa,
                 const double *b, int64_t rsb, int64_t csb,
                 double beta, double *c, int64_t rsc, const double *bias);
+
+/* Tuning hook (benchmarks only): override the cache blocks of the active
+ * family for one dtype; 0 keeps that field's default. kc, mc, nc are rounded
+ * to multiples of the register tile. Not thread-safe against running GEMMs. */
+void nn_gemm_tune_blocking(nn_dtype dtype, int64_t kc, int64_t mc, int64_t nc);
 
 /* Benchmark probe: `iters` rounds of 12 independent fp32 FMA chains of
  * `width` lanes (8: AVX2+FMA ymm, 16: AVX-512 zmm) — 24 * width * iters flops. Returns a value depending on the result so

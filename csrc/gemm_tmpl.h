@@ -204,7 +204,7 @@ int NN_FN(gemm_ex)(int64_t m, int64_t n, int64_t k, real alpha, const real *a, i
     x.c = c, x.rsc = rsc, x.bias = bias;
     x.ukr = kt->NN_UKR_FIELD;
     x.packt = kt->NN_PACKT_FIELD;
-    x.blk = kt->NN_BLK_FIELD;
+    x.blk = tuned(kt->NN_BLK_FIELD, NN_DTYPE);
     const int64_t mr = x.blk.mr, nr = x.blk.nr;
 
     /* Threads only where fork/join pays. Each thread computes whole blocks of C

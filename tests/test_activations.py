@@ -258,6 +258,12 @@ def test_bad_input_raises_clear_errors():
 def test_c_rejects_bad_arguments():
     x = np.ones(4)
     y = np.empty(4)
+    with pytest.raises(ValueError, match="C-contiguous"):  # never a silent temporary copy
+        _core._act_forward(1, 0.0, np.empty(8)[::2], x, 1, 4)
+    with pytest.raises(ValueError, match="needs 8"):  # never a read past the end
+        _core._act_forward(1, 0.0, y, x, 2, 4)
+    with pytest.raises(ValueError):  # dtype mismatch at the binding
+        _core._act_forward(1, 0.0, np.empty(4, np.float32), x, 1, 4)
     assert _core._act_forward(99, 0.0, y, x, 1, 4) == -1
     assert _core._act_forward(-1, 0.0, y, x, 1, 4) == -1
     assert _core._act_forward(1, 0.0, y, x, -1, 4) == -1
@@ -303,3 +309,14 @@ def test_float32_accuracy_in_ulp(name, fwd_ulp, bwd_ulp):
     if bwd_ulp is not None:  # (silu' crosses 0: relative error is meaningless there)
         got = ops.activation_backward(np.ones_like(x), x, None, name)
         assert worst(got, ref.activation_backward(np.ones_like(x64), x64, None, name)) <= bwd_ulp
+
+
+def test_float32_gelu_accuracy_in_ulp():
+    """GELU's float32 erfc (csrc/vmath.h) on [-2, 30]; further left, rounding x / sqrt(2)
+    alone costs ~x^2 ulp (the condition number), which the reference tests allow for."""
+    x = np.linspace(-2, 30, 200_001).astype(np.float32)
+    x = x[np.abs(x) > 1e-3]
+    got = ops.activation(x, "gelu").astype(np.float64)
+    want = ref.activation(x.astype(np.float64), "gelu")
+    err = np.abs(got - want) / np.spacing(np.abs(want.astype(np.float32)))
+    assert err.max() <= 10

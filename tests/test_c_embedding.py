@@ -42,10 +42,8 @@ def built(tmp_path_factory):
     if not (os.path.isdir(CSRC) and os.path.isdir(EXAMPLE)):
         pytest.skip("source tree (csrc/, examples/c/) not available")
     tmp = str(tmp_path_factory.mktemp("cbuild"))
-    # net_stubs_tmp.c: the net branch's temporary weak stand-ins; in a static archive they
-    # shadow the real kernels (the linker stops at the first definition). To be deleted there.
     shutil.copytree(CSRC, os.path.join(tmp, "csrc"),
-                    ignore=shutil.ignore_patterns("*.o", "*.a", "*.so", "net_stubs_tmp.c"))
+                    ignore=shutil.ignore_patterns("*.o", "*.a", "*.so"))
     shutil.copytree(EXAMPLE, os.path.join(tmp, "c"), ignore=shutil.ignore_patterns("classify"))
     omp = _openmp(tmp)
     env = dict(os.environ, CC=CC)

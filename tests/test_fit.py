@@ -465,3 +465,39 @@ def test_callback_hook_order_and_params():
     epoch = lambda e: [("epoch_begin", e), ("batch_begin", 0), ("batch_end", 0),  # noqa: E731
                        ("batch_begin", 1), ("batch_end", 1), ("epoch_end", e, True)]
     assert calls == [("train_begin", 2, 20)] + epoch(0) + epoch(1) + [("train_end",)]
+
+
+def _targets(kind, rng, n, k):
+    if kind == "labels":
+        return rng.integers(0, k, n)
+    if kind == "probs":
+        p = rng.uniform(0, 1, (n, k))
+        return p / p.sum(axis=1, keepdims=True)
+    if kind == "binary":
+        return rng.integers(0, 2, (n, k))        # integer 0/1 targets are fine for BCE
+    return rng.standard_normal((n, k))
+
+
+@pytest.mark.parametrize("loss,kind", [("mse", "real"), ("l1", "real"), ("huber", "real"),
+                                       ("bce", "binary"), ("cross_entropy", "labels"),
+                                       ("cross_entropy", "probs")])
+def test_fit_every_loss_matches_reference(loss, kind):
+    from nncore import reference as ref
+    rng = np.random.default_rng(7)
+    X = rng.standard_normal((40, 5))
+    y = _targets(kind, rng, 40, 3)
+    model = nn.Sequential(nn.Linear(5, 8), nn.Tanh(), nn.Linear(8, 3), dtype="float64", seed=1)
+    twin = ref.ReferenceNetwork.from_model(model)
+    params = model.parameters()
+    r_opt = ref.RefOptimizer("adam", twin.param_list(),
+                             [{"params": list(range(len(params))), "lr": 0.01}],
+                             [p.is_bias for p in params])
+    h = model.fit(X, y, loss=loss, optimizer=optim.Adam(params, lr=0.01), epochs=2,
+                  batch_size=16, shuffle=False, verbose=0)
+    lf = losses.get(loss)
+    yr = y.astype(np.float64) if kind == "binary" else y
+    for _ in range(2):
+        for s in range(0, 40, 16):
+            ref.train_step(twin, X[s:s + 16], yr[s:s + 16], lf, r_opt)
+    np.testing.assert_allclose(model.flat_params, twin.flat_params(), rtol=1e-10, atol=1e-12)
+    assert ("accuracy" in h.history) == (kind != "real")

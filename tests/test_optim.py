@@ -349,6 +349,15 @@ def test_bad_params_raise():
     opt = optim.Adam(a.parameters())
     with pytest.raises(ValueError, match="one model"):
         opt.add_param_group({"params": b.parameters()})
+    # editing a group's list by hand is checked at the next step
+    opt.param_groups[0]["params"].append(b.parameters()[0])
+    with pytest.raises(ValueError, match="one model"):
+        opt.step()
+    opt.param_groups[0]["params"][-1] = a.parameters()[0]
+    with pytest.raises(ValueError, match="overlap"):
+        opt.step()
+    opt.param_groups[0]["params"].pop()
+    opt.step()
 
 
 def test_get_and_add_param_group():

@@ -148,8 +148,8 @@ NN_AVX512 static int dpackt_avx512(double *d, const double *src, int64_t ld, int
 
 const nn_gemm_kernels nn_gemm_kernels_avx512 = {
     "avx512",
-    nn_sgemm_ukr_avx512_16x16, {16, 16, 256, 128, 4096},
-    nn_dgemm_ukr_avx512_16x8, {16, 8, 256, 64, 4096},
+    nn_sgemm_ukr_avx512_16x16, {16, 16, 384, 128, 512},
+    nn_dgemm_ukr_avx512_16x8, {16, 8, 256, 96, 384},
     spackt_avx512, dpackt_avx512,
 };
 #endif

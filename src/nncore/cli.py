@@ -541,6 +541,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("nncore: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:          # e.g. `nncore predict ... | head`: stop quietly
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+        except (OSError, ValueError):
+            pass
+        return 1
     except (CLIError, ValueError, TypeError, OSError, ImportError,
             NotImplementedError) as e:
         msg = " ".join(str(e).split()) or type(e).__name__

@@ -35,8 +35,8 @@ from typing import Any, Iterable, Mapping
 
 import numpy as np
 
-__all__ = ["save", "load", "save_checkpoint", "load_checkpoint", "save_tensors",
-           "load_tensors", "read_header", "MODEL_FORMAT", "CHECKPOINT_FORMAT"]
+__all__ = ["save", "load", "load_metadata", "save_checkpoint", "load_checkpoint",
+           "save_tensors", "load_tensors", "read_header", "MODEL_FORMAT", "CHECKPOINT_FORMAT"]
 
 MODEL_FORMAT = "nncore"
 CHECKPOINT_FORMAT = "nncore-checkpoint"

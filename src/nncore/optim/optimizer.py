@@ -221,6 +221,9 @@ class Optimizer:
         for gi, g in enumerate(self.param_groups):
             for p in g["params"]:
                 check_parameter(p, type(self).__name__)
+                if p.model is not self._model:
+                    raise ValueError(f"{type(self).__name__}: all parameters must belong to one "
+                                     f"model; {getattr(p, 'name', '?')!r} belongs to another")
                 size = int(p.size)
                 rows = int(getattr(p, "rows", p.shape[0] if len(p.shape) > 1 else 1))
                 cols = int(getattr(p, "cols", size // max(rows, 1)))

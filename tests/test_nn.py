@@ -407,3 +407,24 @@ def test_optimizer_of_other_dtype_rejected():
     k, r, p, t, labels = losses.CrossEntropyLoss()._prepare_target(y, (2, 3), m32.dtype)
     with pytest.raises(TypeError, match="float64"):
         m32._net.train_step(x.astype(np.float32), t, labels, k, r, p, opt64._prepare(), 0.0, 0.0)
+
+
+def test_calls_from_several_threads_are_serialized():
+    import threading
+    m = nn.Sequential(nn.Linear(256, 512), nn.ReLU(), nn.Linear(512, 10))
+    xs = {b: np.random.default_rng(b).standard_normal((b, 256)).astype(np.float32)
+          for b in (1, 40, 300)}
+    want = {b: m(x) for b, x in xs.items()}
+    bad = []
+
+    def work(b):
+        for _ in range(30):
+            if not np.array_equal(m(xs[b]), want[b]):
+                bad.append(b)  # list.append is atomic under the GIL
+
+    threads = [threading.Thread(target=work, args=(b,)) for b in xs]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert bad == []

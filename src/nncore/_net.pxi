@@ -11,6 +11,7 @@ from cpython.mem cimport PyMem_Malloc, PyMem_Free
 cnp.import_array()
 
 import numpy as _np_net
+import threading as _net_threading
 
 _NET_DTYPES = {NN_F32: _np_net.dtype(_np_net.float32), NN_F64: _np_net.dtype(_np_net.float64)}
 
@@ -39,7 +40,7 @@ cdef class _Net:
     cdef int typenum
     cdef readonly int64_t n_in, n_out, n_params
     cdef readonly int64_t last_batch   # batch of the last training forward, 0 if none
-    cdef bint busy                     # a call is running with the GIL released
+    cdef object _lock                  # serializes calls that release the GIL
     cdef object _params, _grads
 
     def __cinit__(self, dtype_code, layers, uint64_t seed):
@@ -76,7 +77,7 @@ cdef class _Net:
         self.n_out = nn_net_num_outputs(self.net)
         self.n_params = nn_net_num_params(self.net)
         self.last_batch = 0
-        self.busy = False
+        self._lock = _net_threading.Lock()
         self._params = self._view(nn_net_params(self.net))
         self._grads = self._view(nn_net_grads(self.net))
 
@@ -121,9 +122,9 @@ cdef class _Net:
         nn_net_set_step(self.net, <uint64_t>value)
 
     cdef inline int _enter(self) except -1:
-        if self.busy:
-            raise RuntimeError("this network is already running a call in another thread")
-        self.busy = True
+        """Take the network (another Python thread may be inside C with the GIL released:
+        the workspace is shared, so calls on one network run one at a time)."""
+        self._lock.acquire()
         return 0
 
     cdef int64_t _rows_stride(self, cnp.ndarray x) except -2:
@@ -170,7 +171,7 @@ cdef class _Net:
         self._enter()
         with nogil:
             st = nn_net_forward(self.net, op, xp, rsx, batch, 0)
-        self.busy = False
+        self._lock.release()
         self.last_batch = 0
         if st != NN_OK:
             _net_raise(st, "forward")
@@ -201,7 +202,7 @@ cdef class _Net:
         self._enter()
         with nogil:
             st = nn_net_forward(self.net, op, xp, rsx, batch, tr)
-        self.busy = False
+        self._lock.release()
         self.last_batch = batch if (training and st == NN_OK) else 0
         if st != NN_OK:
             _net_raise(st, "forward")
@@ -230,7 +231,7 @@ cdef class _Net:
         self._enter()
         with nogil:
             st = nn_net_backward(self.net, dp)
-        self.busy = False
+        self._lock.release()
         if st != NN_OK:
             _net_raise(st, "backward")
 
@@ -275,7 +276,7 @@ cdef class _Net:
             st = nn_net_train_step(self.net, xp, rsx, batch, <nn_loss_kind>kind,
                                    <nn_reduction>red, param, tp, lp, &opt.c, clip_norm,
                                    clip_value, &loss, &norm)
-        self.busy = False
+        self._lock.release()
         self.last_batch = 0
         if st != NN_OK:
             _net_raise(st, "train_step")

@@ -428,3 +428,19 @@ def test_calls_from_several_threads_are_serialized():
     for t in threads:
         t.join()
     assert bad == []
+
+
+def test_model_memory_is_freed():
+    import gc
+    import weakref
+    m = mlp()
+    opt = optim.Adam(m.parameters(), lr=1e-3)
+    m.train_step(np.ones((4, 6)), np.array([0, 1, 2, 0]), "ce", opt)
+    views = (m.flat_params, m.parameters()[0].grad)
+    net = weakref.ref(m._net)
+    del m, opt
+    gc.collect()
+    assert net() is not None  # the views still use the C buffers
+    del views
+    gc.collect()
+    assert net() is None  # the C network (and its buffers) is gone

@@ -41,7 +41,7 @@ cdef class _Net:
     cdef readonly int64_t n_in, n_out, n_params
     cdef readonly int64_t last_batch   # batch of the last training forward, 0 if none
     cdef object _lock                  # serializes calls that release the GIL
-    cdef object _params, _grads
+    cdef object __weakref__
 
     def __cinit__(self, dtype_code, layers, uint64_t seed):
         cdef int n = len(layers)
@@ -78,8 +78,6 @@ cdef class _Net:
         self.n_params = nn_net_num_params(self.net)
         self.last_batch = 0
         self._lock = _net_threading.Lock()
-        self._params = self._view(nn_net_params(self.net))
-        self._grads = self._view(nn_net_grads(self.net))
 
     def __dealloc__(self):
         if self.net != NULL:
@@ -94,15 +92,18 @@ cdef class _Net:
         cnp.set_array_base(arr, self)
         return arr
 
+    # The views are made on demand and not stored here: an ndarray does not take
+    # part in garbage collection, so a view held by this object (its base) would
+    # form a cycle that is never freed.
     @property
     def params(self):
-        """The flat parameter buffer (n_params,), a zero-copy view."""
-        return self._params
+        """A new zero-copy view (n_params,) of the flat parameter buffer."""
+        return self._view(nn_net_params(self.net))
 
     @property
     def grads(self):
-        """The flat gradient buffer (n_params,), a zero-copy view."""
-        return self._grads
+        """A new zero-copy view (n_params,) of the flat gradient buffer."""
+        return self._view(nn_net_grads(self.net))
 
     def weight_offset(self, int layer):
         return nn_net_weight_offset(self.net, layer)

@@ -374,6 +374,8 @@ class Sequential(TrainingMixin):
             self._shapes.append(n)
         self.out_features = n
         self._net = _core._Net(_F32 if self.dtype == np.float32 else _F64, specs, self.seed)
+        self._flat_params = self._net.params  # views keep the C network alive
+        self._flat_grads = self._net.grads
         self.num_parameters = int(self._net.n_params)
         self.last_grad_norm: float | None = None
 
@@ -412,11 +414,13 @@ class Sequential(TrainingMixin):
 
     @property
     def flat_params(self) -> np.ndarray:
-        return self._net.params
+        """1-D zero-copy view (num_parameters,) of the C network's ONE parameter buffer."""
+        return self._flat_params
 
     @property
     def flat_grads(self) -> np.ndarray:
-        return self._net.grads
+        """1-D zero-copy view (num_parameters,) of the C network's ONE gradient buffer."""
+        return self._flat_grads
 
     def parameters(self) -> list[Parameter]:
         """Every weight and bias, in layer order."""

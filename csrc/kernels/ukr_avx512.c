@@ -20,7 +20,7 @@
 
 /* NAME: C (MR, NV lanes) tile; ap: k x MR, bp: k x NV (64-byte aligned). */
 #define NN_UKR_AVX512(NAME, real, MR, NV, V, LOAD, SET1, FMA, MUL, ZERO, LOADU_M, STOREU_M,   \
-                      MASKT)                                                                 \
+                      MASKT, LOADU, STOREU)                                                  \
     NN_AVX512 void NAME(real *c, int64_t rsc, const real *ap, const real *bp, int64_t k,      \
                         int64_t mr, int64_t nr, real alpha, real beta) {                     \
         V acc[MR];                                                                           \
@@ -47,6 +47,16 @@
             bp += NV;                                                                        \
         }                                                                                    \
         const V va = SET1(alpha), vb = SET1(beta);                                           \
+        if (mr == MR && nr == NV) { /* full tile: plain unaligned moves */                   \
+            if (beta == 0) {                                                                 \
+                _Pragma("GCC unroll 32") for (int i = 0; i < MR; i++)                        \
+                    STOREU(c + i * rsc, MUL(va, acc[i]));                                    \
+            } else {                                                                         \
+                _Pragma("GCC unroll 32") for (int i = 0; i < MR; i++) STOREU(                \
+                    c + i * rsc, FMA(vb, LOADU(c + i * rsc), MUL(va, acc[i])));              \
+            }                                                                                \
+            return;                                                                          \
+        }                                                                                    \
         const MASKT mask = (MASKT)(nr >= NV ? ~0u : (1u << nr) - 1u);                        \
         _Pragma("GCC unroll 32") for (int i = 0; i < MR; i++) {                              \
             if (i < mr) {                                                                    \
@@ -60,10 +70,10 @@
 
 NN_UKR_AVX512(nn_sgemm_ukr_avx512_16x16, float, 16, 16, __m512, _mm512_load_ps, _mm512_set1_ps,
               _mm512_fmadd_ps, _mm512_mul_ps, _mm512_setzero_ps, _mm512_mask_loadu_ps,
-              _mm512_mask_storeu_ps, __mmask16)
+              _mm512_mask_storeu_ps, __mmask16, _mm512_loadu_ps, _mm512_storeu_ps)
 NN_UKR_AVX512(nn_dgemm_ukr_avx512_16x8, double, 16, 8, __m512d, _mm512_load_pd, _mm512_set1_pd,
               _mm512_fmadd_pd, _mm512_mul_pd, _mm512_setzero_pd, _mm512_mask_loadu_pd,
-              _mm512_mask_storeu_pd, __mmask8)
+              _mm512_mask_storeu_pd, __mmask8, _mm512_loadu_pd, _mm512_storeu_pd)
 
 /* 16x16 fp32 transpose: r[i] holds row i (16 columns) -> o[q] holds column q. */
 NN_AVX512 static inline void transpose16_ps(__m512 r[16]) {

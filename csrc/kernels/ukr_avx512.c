@@ -32,6 +32,8 @@
         for (; p + 4 <= k; p += 4) {                                                         \
             _Pragma("GCC unroll 4") for (int u = 0; u < 4; u++) {                            \
                 _mm_prefetch((const char *)(ap + NN_PF_A * MR), _MM_HINT_T0);                \
+                if (MR * sizeof(real) > 64) /* fp64: two lines of A per k step */            \
+                    _mm_prefetch((const char *)(ap + NN_PF_A * MR) + 64, _MM_HINT_T0);       \
                 const V b = LOAD(bp);                                                        \
                 _Pragma("GCC unroll 32") for (int i = 0; i < MR; i++) acc[i] =               \
                     FMA(SET1(ap[i]), b, acc[i]);                                             \
@@ -159,7 +161,7 @@ NN_AVX512 static int dpackt_avx512(double *d, const double *src, int64_t ld, int
 const nn_gemm_kernels nn_gemm_kernels_avx512 = {
     "avx512",
     nn_sgemm_ukr_avx512_16x16, {16, 16, 384, 128, 512},
-    nn_dgemm_ukr_avx512_16x8, {16, 8, 256, 96, 384},
+    nn_dgemm_ukr_avx512_16x8, {16, 8, 384, 64, 384},
     spackt_avx512, dpackt_avx512,
 };
 #endif

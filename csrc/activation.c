@@ -17,61 +17,30 @@
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC optimize("no-trapping-math")
 #endif
-#include "internal.h"
+#include "elementwise_internal.h"
 #include "vmath.h"
 
-/* rough cost per element, in "simple flops", for nn_threads_for */
-#define NN_ACT_COST_EXP 20.0
+#define NN_SFX _port
+#define NN_INST_ACT
+#include "elementwise_inst.h"
 
-static double nn_act_cost(nn_act kind) {
-    switch (kind) {
-    case NN_ACT_IDENTITY:
-    case NN_ACT_RELU:
-    case NN_ACT_LEAKY_RELU: return 1.0;
-    default: return NN_ACT_COST_EXP;
-    }
+int nn_sact_forward(nn_act kind, float param, float *y, const float *x, int64_t rows,
+                    int64_t cols) {
+    NN_EW_DISPATCH(nn_sact_forward, kind, param, y, x, rows, cols)
+    return nn_sact_forward_port(kind, param, y, x, rows, cols);
 }
-
-/* Validates kind, param and sizes; writes n = rows * cols. */
-static int nn_act_check(nn_act kind, double param, int64_t rows, int64_t cols, int64_t *n) {
-    if ((int)kind < NN_ACT_IDENTITY || (int)kind > NN_ACT_LOG_SOFTMAX) return NN_ERR_ARG;
-    if (rows < 0 || cols < 0) return NN_ERR_ARG;
-    if ((kind == NN_ACT_LEAKY_RELU || kind == NN_ACT_ELU) && !isfinite(param)) return NN_ERR_ARG;
-    return nn_mul_size(rows, cols, n);
+int nn_dact_forward(nn_act kind, double param, double *y, const double *x, int64_t rows,
+                    int64_t cols) {
+    NN_EW_DISPATCH(nn_dact_forward, kind, param, y, x, rows, cols)
+    return nn_dact_forward_port(kind, param, y, x, rows, cols);
 }
-
-#define real float
-#define NN_FN(name) nn_s##name
-#define RM(fn) fn##f
-#define RV_EXP(v) nn_vexpf(v)
-#define RV_LOG1P(v) nn_vlog1pf(v)
-#define RV_EXPM1(v) nn_vexpm1f(v)
-#define RV_TANH(v) nn_vtanhf(v)
-#define RV_ERFC(v) nn_verfcf(v)
-#include "activation_tmpl.h"
-#undef real
-#undef NN_FN
-#undef RM
-#undef RV_EXP
-#undef RV_LOG1P
-#undef RV_EXPM1
-#undef RV_TANH
-#undef RV_ERFC
-
-#define real double
-#define NN_FN(name) nn_d##name
-#define RM(fn) fn
-#define RV_EXP(v) nn_vexp(v)
-#define RV_LOG1P(v) log1p(v)
-#define RV_EXPM1(v) expm1(v)
-#define RV_TANH(v) tanh(v)
-#define RV_ERFC(v) erfc(v)
-#include "activation_tmpl.h"
-#undef real
-#undef NN_FN
-#undef RM
-#undef RV_EXP
-#undef RV_LOG1P
-#undef RV_EXPM1
-#undef RV_TANH
-#undef RV_ERFC
+int nn_sact_backward(nn_act kind, float param, float *dx, const float *dy, const float *x,
+                     const float *y, int64_t rows, int64_t cols) {
+    NN_EW_DISPATCH(nn_sact_backward, kind, param, dx, dy, x, y, rows, cols)
+    return nn_sact_backward_port(kind, param, dx, dy, x, y, rows, cols);
+}
+int nn_dact_backward(nn_act kind, double param, double *dx, const double *dy, const double *x,
+                     const double *y, int64_t rows, int64_t cols) {
+    NN_EW_DISPATCH(nn_dact_backward, kind, param, dx, dy, x, y, rows, cols)
+    return nn_dact_backward_port(kind, param, dx, dy, x, y, rows, cols);
+}

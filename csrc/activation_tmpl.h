@@ -150,8 +150,6 @@ static void NN_FN(_ew_bwd_i)(nn_act kind, real p, real *dx, const real *NN_RESTR
 /* ---- row-wise softmax / log-softmax (8 fixed lanes: vectorizable, and the
  * summation order depends only on cols, never on the thread count) ---- */
 
-#include "lanes_tmpl.h"
-
 /* one row: y (n) = softmax(x) or log_softmax(x); y may alias x */
 static void NN_FN(_softmax_row)(int logsm, real *y, const real *x, int64_t n) {
     real m = NN_FN(_rowmax)(x, n);
@@ -178,8 +176,6 @@ static void NN_FN(_softmax_row_bwd)(int logsm, real *dx, const real *dy, const r
 }
 
 /* ---- public entry points ---- */
-
-#define NN_ACT_CHUNK 4096
 
 int NN_FN(act_forward)(nn_act kind, real param, real *y, const real *x,
                        int64_t rows, int64_t cols) {
@@ -254,4 +250,3 @@ int NN_FN(act_backward)(nn_act kind, real param, real *dx, const real *dy,
 #undef NN_GELU_C
 #undef NN_INV_SQRT2
 #undef NN_INV_SQRT_2PI
-#undef NN_ACT_CHUNK

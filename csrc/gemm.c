@@ -8,7 +8,12 @@
 
 /* Below this many multiply-adds (m*n*k) a GEMM runs on the calling thread:
  * ~1e6 FMAs is tens of microseconds, where waking a second thread stops paying. */
-#define NN_GEMM_MIN_PAR_MNK 1.0e6
+static double g_min_par_mnk = 1.0e6;
+#define NN_GEMM_MIN_PAR_MNK g_min_par_mnk
+
+void nn_gemm_tune_threshold(double min_par_mnk) {
+    g_min_par_mnk = min_par_mnk > 0 ? min_par_mnk : 1.0e6;
+}
 
 /* Block-size overrides from nn_gemm_tune_blocking, per dtype (0: default). */
 static nn_gemm_blocking g_tune[2];

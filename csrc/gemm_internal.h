@@ -85,6 +85,8 @@ int nn_dgemm_ex(int64_t m, int64_t n, int64_t k, double alpha,
  * family for one dtype; 0 keeps that field's default. kc, mc, nc are rounded
  * to multiples of the register tile. Not thread-safe against running GEMMs. */
 void nn_gemm_tune_blocking(nn_dtype dtype, int64_t kc, int64_t mc, int64_t nc);
+/* Tuning hook (benchmarks only): m*n*k from which a GEMM may use threads (<= 0: default). */
+void nn_gemm_tune_threshold(double min_par_mnk);
 
 /* Benchmark probe: `iters` rounds of 12 independent fp32 FMA chains of
  * `width` lanes (8: AVX2+FMA ymm, 16: AVX-512 zmm) — 24 * width * iters flops. Returns a value depending on the result so

@@ -16,51 +16,22 @@
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC optimize("no-trapping-math")
 #endif
-#include "internal.h"
+#include "elementwise_internal.h"
 #include "vmath.h"
 
-#define NN_LOSS_BLOCK 2048
+#define NN_SFX _port
+#define NN_INST_LOSS
+#include "elementwise_inst.h"
 
-static int nn_loss_check(nn_loss_kind kind, nn_reduction red, double param, double *loss,
-                         int64_t rows, int64_t cols, int64_t *n) {
-    if ((int)kind < NN_LOSS_MSE || (int)kind > NN_LOSS_CE_PROBS) return NN_ERR_ARG;
-    if (red != NN_REDUCE_MEAN && red != NN_REDUCE_SUM) return NN_ERR_ARG;
-    if (loss == NULL || rows < 0 || cols < 0) return NN_ERR_ARG;
-    if (kind == NN_LOSS_HUBER && !(param > 0 && isfinite(param))) return NN_ERR_ARG;
-    if ((kind == NN_LOSS_CE_LABELS || kind == NN_LOSS_CE_PROBS) &&
-        (!(param >= 0 && param <= 1) || (rows > 0 && cols == 0)))
-        return NN_ERR_ARG;
-    return nn_mul_size(rows, cols, n);
+int nn_sloss(nn_loss_kind kind, nn_reduction red, double param, double *loss, float *grad,
+             const float *out, const float *target, const int64_t *labels, int64_t rows,
+             int64_t cols) {
+    NN_EW_DISPATCH(nn_sloss, kind, red, param, loss, grad, out, target, labels, rows, cols)
+    return nn_sloss_port(kind, red, param, loss, grad, out, target, labels, rows, cols);
 }
-
-#define real float
-#define NN_FN(name) nn_s##name
-#define RM(fn) fn##f
-#define RV_EXP(v) nn_vexpf(v)
-#define RV_LOG1P(v) nn_vlog1pf(v)
-#define RV_EXPM1(v) nn_vexpm1f(v)
-#define RV_TANH(v) nn_vtanhf(v)
-#include "loss_tmpl.h"
-#undef real
-#undef NN_FN
-#undef RM
-#undef RV_EXP
-#undef RV_LOG1P
-#undef RV_EXPM1
-#undef RV_TANH
-
-#define real double
-#define NN_FN(name) nn_d##name
-#define RM(fn) fn
-#define RV_EXP(v) nn_vexp(v)
-#define RV_LOG1P(v) log1p(v)
-#define RV_EXPM1(v) expm1(v)
-#define RV_TANH(v) tanh(v)
-#include "loss_tmpl.h"
-#undef real
-#undef NN_FN
-#undef RM
-#undef RV_EXP
-#undef RV_LOG1P
-#undef RV_EXPM1
-#undef RV_TANH
+int nn_dloss(nn_loss_kind kind, nn_reduction red, double param, double *loss, double *grad,
+             const double *out, const double *target, const int64_t *labels, int64_t rows,
+             int64_t cols) {
+    NN_EW_DISPATCH(nn_dloss, kind, red, param, loss, grad, out, target, labels, rows, cols)
+    return nn_dloss_port(kind, red, param, loss, grad, out, target, labels, rows, cols);
+}

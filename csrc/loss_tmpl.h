@@ -18,8 +18,6 @@
  *          (labels: l = -(qy - qo) lp_y - qo sum_j lp_j, the same sum regrouped)
  */
 
-#include "lanes_tmpl.h"
-
 /* one block (n <= NN_LOSS_BLOCK) of elementwise terms: the terms go to a local
  * buffer in one vectorizable loop, then are summed in double over 8 lanes. */
 NN_INLINE double NN_FN(_ew_block)(nn_loss_kind kind, real delta, real gs, real *grad,

@@ -77,7 +77,7 @@ def test_elementwise_backward_matches_reference(name, dtype, threads, arch):
 
 
 @pytest.mark.parametrize("name", STABLE)
-def test_stable_functions_stay_finite_at_extremes(name, dtype):
+def test_stable_functions_stay_finite_at_extremes(name, dtype, arch):
     big = np.finfo(dtype).max
     x = np.array([-np.inf, -big, -1e4, -88, 88, 1e4, big, np.inf], dtype=dtype)
     y = ops.activation(x, name)
@@ -126,7 +126,7 @@ def test_closed_forms(dtype):
 
 @pytest.mark.parametrize("name", ROWWISE)
 @pytest.mark.parametrize("cols", [1, 3, 8, 13, 64])
-def test_rowwise_matches_reference(name, cols, dtype, threads):
+def test_rowwise_matches_reference(name, cols, dtype, threads, arch):
     rng = np.random.default_rng(cols)
     x = (rng.standard_normal((37, cols)) * 5).astype(dtype)
     x[0, 0] = 1e4  # a row the shift must rescue
@@ -186,7 +186,7 @@ def test_gradient_check_float64(name):
 # --------------------------------------------------------------- threading
 
 @pytest.mark.parametrize("name", ["relu", "sigmoid", "gelu", "softmax", "log_softmax"])
-def test_bit_identical_at_1_and_2_threads(name, dtype):
+def test_bit_identical_at_1_and_2_threads(name, dtype, arch):
     rng = np.random.default_rng(3)
     x = (rng.standard_normal((600, 500)) * 4).astype(dtype)  # large enough to thread
     dy = rng.standard_normal(x.shape).astype(dtype)
@@ -200,7 +200,7 @@ def test_bit_identical_at_1_and_2_threads(name, dtype):
 
 
 @pytest.mark.parametrize("name", ["relu", "tanh", "softmax"])
-def test_in_place_c_call(name, dtype):
+def test_in_place_c_call(name, dtype, arch):
     """y may alias x and dx may alias dy in the C contract (the network uses that)."""
     x = sample(dtype, n=300, extremes=False).reshape(-1, 5)
     code = ops.ACT_CODES[name]
@@ -291,7 +291,7 @@ def test_torch_oracle(dtype):
 @pytest.mark.parametrize("name,fwd_ulp,bwd_ulp", [("sigmoid", 4, 6), ("tanh", 4, 6),
                                                   ("softplus", 4, 4), ("elu", 4, 4),
                                                   ("silu", 4, None)])
-def test_float32_accuracy_in_ulp(name, fwd_ulp, bwd_ulp):
+def test_float32_accuracy_in_ulp(name, fwd_ulp, bwd_ulp, arch):
     """The float32 kernels use their own vectorizable exp/expm1/log1p/tanh
     (csrc/vmath.h): check them on a dense grid against float64, in units in the
     last place of the correctly rounded float32 result."""
@@ -311,7 +311,7 @@ def test_float32_accuracy_in_ulp(name, fwd_ulp, bwd_ulp):
         assert worst(got, ref.activation_backward(np.ones_like(x64), x64, None, name)) <= bwd_ulp
 
 
-def test_float32_gelu_accuracy_in_ulp():
+def test_float32_gelu_accuracy_in_ulp(arch):
     """GELU's float32 erfc (csrc/vmath.h) on [-2, 30]; further left, rounding x / sqrt(2)
     alone costs ~x^2 ulp (the condition number), which the reference tests allow for."""
     x = np.linspace(-2, 30, 200_001).astype(np.float32)

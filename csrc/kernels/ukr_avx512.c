@@ -20,7 +20,7 @@
 
 /* NAME: C (MR, NV lanes) tile; ap: k x MR, bp: k x NV (64-byte aligned). */
 #define NN_UKR_AVX512(NAME, real, MR, NV, V, LOAD, SET1, FMA, MUL, ZERO, LOADU_M, STOREU_M,   \
-                      MASKT)                                                                 \
+                      MASKT, LOADU, STOREU)                                                  \
     NN_AVX512 void NAME(real *c, int64_t rsc, const real *ap, const real *bp, int64_t k,      \
                         int64_t mr, int64_t nr, real alpha, real beta) {                     \
         V acc[MR];                                                                           \
@@ -32,6 +32,8 @@
         for (; p + 4 <= k; p += 4) {                                                         \
             _Pragma("GCC unroll 4") for (int u = 0; u < 4; u++) {                            \
                 _mm_prefetch((const char *)(ap + NN_PF_A * MR), _MM_HINT_T0);                \
+                if (MR * sizeof(real) > 64) /* fp64: two lines of A per k step */            \
+                    _mm_prefetch((const char *)(ap + NN_PF_A * MR) + 64, _MM_HINT_T0);       \
                 const V b = LOAD(bp);                                                        \
                 _Pragma("GCC unroll 32") for (int i = 0; i < MR; i++) acc[i] =               \
                     FMA(SET1(ap[i]), b, acc[i]);                                             \
@@ -47,6 +49,16 @@
             bp += NV;                                                                        \
         }                                                                                    \
         const V va = SET1(alpha), vb = SET1(beta);                                           \
+        if (mr == MR && nr == NV) { /* full tile: plain unaligned moves */                   \
+            if (beta == 0) {                                                                 \
+                _Pragma("GCC unroll 32") for (int i = 0; i < MR; i++)                        \
+                    STOREU(c + i * rsc, MUL(va, acc[i]));                                    \
+            } else {                                                                         \
+                _Pragma("GCC unroll 32") for (int i = 0; i < MR; i++) STOREU(                \
+                    c + i * rsc, FMA(vb, LOADU(c + i * rsc), MUL(va, acc[i])));              \
+            }                                                                                \
+            return;                                                                          \
+        }                                                                                    \
         const MASKT mask = (MASKT)(nr >= NV ? ~0u : (1u << nr) - 1u);                        \
         _Pragma("GCC unroll 32") for (int i = 0; i < MR; i++) {                              \
             if (i < mr) {                                                                    \
@@ -60,10 +72,10 @@
 
 NN_UKR_AVX512(nn_sgemm_ukr_avx512_16x16, float, 16, 16, __m512, _mm512_load_ps, _mm512_set1_ps,
               _mm512_fmadd_ps, _mm512_mul_ps, _mm512_setzero_ps, _mm512_mask_loadu_ps,
-              _mm512_mask_storeu_ps, __mmask16)
+              _mm512_mask_storeu_ps, __mmask16, _mm512_loadu_ps, _mm512_storeu_ps)
 NN_UKR_AVX512(nn_dgemm_ukr_avx512_16x8, double, 16, 8, __m512d, _mm512_load_pd, _mm512_set1_pd,
               _mm512_fmadd_pd, _mm512_mul_pd, _mm512_setzero_pd, _mm512_mask_loadu_pd,
-              _mm512_mask_storeu_pd, __mmask8)
+              _mm512_mask_storeu_pd, __mmask8, _mm512_loadu_pd, _mm512_storeu_pd)
 
 /* 16x16 fp32 transpose: r[i] holds row i (16 columns) -> o[q] holds column q. */
 NN_AVX512 static inline void transpose16_ps(__m512 r[16]) {
@@ -149,7 +161,7 @@ NN_AVX512 static int dpackt_avx512(double *d, const double *src, int64_t ld, int
 const nn_gemm_kernels nn_gemm_kernels_avx512 = {
     "avx512",
     nn_sgemm_ukr_avx512_16x16, {16, 16, 384, 128, 512},
-    nn_dgemm_ukr_avx512_16x8, {16, 8, 256, 96, 384},
+    nn_dgemm_ukr_avx512_16x8, {16, 8, 384, 64, 384},
     spackt_avx512, dpackt_avx512,
 };
 #endif

@@ -10,6 +10,7 @@ cnp.import_array()
 cdef extern from "gemm_internal.h" nogil:
     double nn_fma_peak_probe(int64_t iters, int width)
     void nn_gemm_tune_blocking(nn_dtype dtype, int64_t kc, int64_t mc, int64_t nc)
+    void nn_gemm_tune_threshold(double min_par_mnk)
     int nn_sgemm_ex(int64_t m, int64_t n, int64_t k, float alpha,
                     const float *a, int64_t rsa, int64_t csa,
                     const float *b, int64_t rsb, int64_t csb,
@@ -161,6 +162,11 @@ def _matmul_bias(cnp.ndarray a, cnp.ndarray b, cnp.ndarray out, cnp.ndarray bias
 def _gemm_tune_blocking(bint f64, int64_t kc=0, int64_t mc=0, int64_t nc=0):
     """Benchmark-only: override KC/MC/NC of the active kernel family (0 = default)."""
     nn_gemm_tune_blocking(NN_F64 if f64 else NN_F32, kc, mc, nc)
+
+
+def _gemm_tune_threshold(double min_par_mnk=0):
+    """Benchmark-only: m*n*k from which GEMM may use threads (0 = default)."""
+    nn_gemm_tune_threshold(min_par_mnk)
 
 
 def _fma_peak_probe(int64_t iters, int width=8):

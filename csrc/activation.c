@@ -8,42 +8,42 @@
  * Threads split chunks of 4096 elements (elementwise) or rows (softmax);
  * every output depends on one chunk/row only, so results are bit-identical
  * for any thread count.
+ * Built here portably (suffix _port); on x86-64 also for AVX2 / AVX-512 in
+ * kernels/elementwise_x86.c, the public functions below picking the build at
+ * run time (elementwise_internal.h).
  * Not here: the dense layer (net.c), losses (loss.c), dropout (dropout.c).
  */
-#include "internal.h"
+/* Loops with selects (x > 0 ? a : b) only vectorize when GCC may evaluate both
+ * sides, which -ftrapping-math (the default) forbids. nncore never reads FP
+ * exception flags, so allow it here; results are unchanged (no reassociation).
+ * Placed before every include so inline helpers get the same options. */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("no-trapping-math")
+#endif
+#include "elementwise_internal.h"
+#include "vmath.h"
 
-/* rough cost per element, in "simple flops", for nn_threads_for */
-#define NN_ACT_COST_EXP 20.0
+#define NN_SFX _port
+#define NN_INST_ACT
+#include "elementwise_inst.h"
 
-static double nn_act_cost(nn_act kind) {
-    switch (kind) {
-    case NN_ACT_IDENTITY:
-    case NN_ACT_RELU:
-    case NN_ACT_LEAKY_RELU: return 1.0;
-    default: return NN_ACT_COST_EXP;
-    }
+int nn_sact_forward(nn_act kind, float param, float *y, const float *x, int64_t rows,
+                    int64_t cols) {
+    NN_EW_DISPATCH(nn_sact_forward, kind, param, y, x, rows, cols)
+    return nn_sact_forward_port(kind, param, y, x, rows, cols);
 }
-
-/* Validates kind, param and sizes; writes n = rows * cols. */
-static int nn_act_check(nn_act kind, double param, int64_t rows, int64_t cols, int64_t *n) {
-    if ((int)kind < NN_ACT_IDENTITY || (int)kind > NN_ACT_LOG_SOFTMAX) return NN_ERR_ARG;
-    if (rows < 0 || cols < 0) return NN_ERR_ARG;
-    if ((kind == NN_ACT_LEAKY_RELU || kind == NN_ACT_ELU) && !isfinite(param)) return NN_ERR_ARG;
-    return nn_mul_size(rows, cols, n);
+int nn_dact_forward(nn_act kind, double param, double *y, const double *x, int64_t rows,
+                    int64_t cols) {
+    NN_EW_DISPATCH(nn_dact_forward, kind, param, y, x, rows, cols)
+    return nn_dact_forward_port(kind, param, y, x, rows, cols);
 }
-
-#define real float
-#define NN_FN(name) nn_s##name
-#define RM(fn) fn##f
-#include "activation_tmpl.h"
-#undef real
-#undef NN_FN
-#undef RM
-
-#define real double
-#define NN_FN(name) nn_d##name
-#define RM(fn) fn
-#include "activation_tmpl.h"
-#undef real
-#undef NN_FN
-#undef RM
+int nn_sact_backward(nn_act kind, float param, float *dx, const float *dy, const float *x,
+                     const float *y, int64_t rows, int64_t cols) {
+    NN_EW_DISPATCH(nn_sact_backward, kind, param, dx, dy, x, y, rows, cols)
+    return nn_sact_backward_port(kind, param, dx, dy, x, y, rows, cols);
+}
+int nn_dact_backward(nn_act kind, double param, double *dx, const double *dy, const double *x,
+                     const double *y, int64_t rows, int64_t cols) {
+    NN_EW_DISPATCH(nn_dact_backward, kind, param, dx, dy, x, y, rows, cols)
+    return nn_dact_backward_port(kind, param, dx, dy, x, y, rows, cols);
+}

@@ -1,7 +1,9 @@
 /* activation_tmpl.h — elementwise activations and row-wise (log-)softmax,
  * forward and backward, written once for `real` (float or double).
  * Included twice by activation.c; see internal.h for the template scheme.
- * RM(f) names the libm function of the right precision (expf / exp ...).
+ * RM(f) names the libm function of the right precision (expf / exp ...);
+ * RV_EXP / RV_EXPM1 / RV_LOG1P / RV_TANH / RV_ERFC are the vectorizable versions
+ * of vmath.h (see elementwise_inst.h).
  *
  * Stability rules (mirrored exactly by nncore.reference):
  *   sigmoid(x) = 1/(1+e) for x >= 0, e/(1+e) for x < 0, with e = exp(-|x|);
@@ -15,12 +17,17 @@
 
 /* ---- scalar building blocks (inlined into the loops) ---- */
 
-/* s = sigmoid(x), t = s (1 - s) */
-NN_INLINE void NN_FN(_sig)(real x, real *s, real *t) {
-    real e = RM(exp)(-RM(fabs)(x));
+/* sigmoid(x) and sigmoid'(x) = s (1 - s) = e/(1+e)^2, e = exp(-|x|), as two
+ * value-returning helpers (out-pointers kept some loops from vectorizing). */
+NN_INLINE real NN_FN(_sigv)(real x) {
+    real e = RV_EXP(-RM(fabs)(x));
     real r = (real)1 / ((real)1 + e);
-    *s = x >= 0 ? r : e * r;
-    *t = e * r * r;
+    return x >= 0 ? r : e * r;
+}
+NN_INLINE real NN_FN(_sigd)(real x) {
+    real e = RV_EXP(-RM(fabs)(x));
+    real r = (real)1 / ((real)1 + e);
+    return e * r * r;
 }
 
 #define NN_GELU_K ((real)0.7978845608028654)   /* sqrt(2/pi) */
@@ -29,30 +36,28 @@ NN_INLINE void NN_FN(_sig)(real x, real *s, real *t) {
 #define NN_INV_SQRT_2PI ((real)0.3989422804014327)
 
 NN_INLINE real NN_FN(_fwd1)(nn_act kind, real p, real x) {
-    real s, t;
+    real s;
     switch (kind) {
     case NN_ACT_IDENTITY: return x;
     case NN_ACT_RELU: return x < 0 ? (real)0 : x; /* NaN passes through */
     case NN_ACT_LEAKY_RELU: return x > 0 ? x : x * p;
-    case NN_ACT_ELU: return x > 0 ? x : p * RM(expm1)(x);
+    case NN_ACT_ELU: return x > 0 ? x : p * RV_EXPM1(x);
     case NN_ACT_GELU: {
-        real phi = (real)0.5 * RM(erfc)(-x * NN_INV_SQRT2);
+        real phi = (real)0.5 * RV_ERFC(-x * NN_INV_SQRT2);
         return phi > 0 ? x * phi : (real)0;
     }
     case NN_ACT_GELU_TANH: {
         real u = NN_GELU_K * (x + NN_GELU_C * x * x * x);
-        NN_FN(_sig)((real)2 * u, &s, &t);
+        s = NN_FN(_sigv)((real)2 * u);
         return s > 0 ? x * s : (real)0;
     }
     case NN_ACT_SILU:
-        NN_FN(_sig)(x, &s, &t);
+        s = NN_FN(_sigv)(x);
         return s > 0 ? x * s : (real)0;
     case NN_ACT_SOFTPLUS:
-        return (x > 0 ? x : (real)0) + RM(log1p)(RM(exp)(-RM(fabs)(x)));
-    case NN_ACT_SIGMOID:
-        NN_FN(_sig)(x, &s, &t);
-        return s;
-    case NN_ACT_TANH: return RM(tanh)(x);
+        return (x > 0 ? x : (real)0) + RV_LOG1P(RV_EXP(-RM(fabs)(x)));
+    case NN_ACT_SIGMOID: return NN_FN(_sigv)(x);
+    case NN_ACT_TANH: return RV_TANH(x);
     default: return x;
     }
 }
@@ -64,30 +69,33 @@ NN_INLINE real NN_FN(_der1)(nn_act kind, real p, real x) {
     case NN_ACT_IDENTITY: return (real)1;
     case NN_ACT_RELU: return x > 0 ? (real)1 : (real)0;
     case NN_ACT_LEAKY_RELU: return x > 0 ? (real)1 : p;
-    case NN_ACT_ELU: return x > 0 ? (real)1 : p * RM(exp)(x);
+    case NN_ACT_ELU: return x > 0 ? (real)1 : p * RV_EXP(x);
     case NN_ACT_GELU: {
-        real cdf = (real)0.5 * RM(erfc)(-x * NN_INV_SQRT2);
-        real pdf = NN_INV_SQRT_2PI * RM(exp)((real)-0.5 * x * x);
+        real cdf = (real)0.5 * RV_ERFC(-x * NN_INV_SQRT2);
+        real pdf = NN_INV_SQRT_2PI * RV_EXP((real)-0.5 * x * x);
         return cdf + (pdf > 0 ? x * pdf : (real)0);
     }
     case NN_ACT_GELU_TANH: {
         real x2 = x * x;
         real u = NN_GELU_K * (x + NN_GELU_C * x2 * x);
-        NN_FN(_sig)((real)2 * u, &s, &t);
+        real e = RV_EXP((real)-2 * RM(fabs)(u)); /* sigmoid(2u) and its s(1-s) */
+        real r = (real)1 / ((real)1 + e);
+        s = u >= 0 ? r : e * r;
+        t = e * r * r;
         real du = (real)2 * NN_GELU_K * ((real)1 + (real)3 * NN_GELU_C * x2);
         return s + (t > 0 ? x * t * du : (real)0);
     }
-    case NN_ACT_SILU:
-        NN_FN(_sig)(x, &s, &t);
+    case NN_ACT_SILU: {
+        real e = RV_EXP(-RM(fabs)(x));
+        real r = (real)1 / ((real)1 + e);
+        s = x >= 0 ? r : e * r;
+        t = e * r * r;
         return s + (t > 0 ? x * t : (real)0);
-    case NN_ACT_SOFTPLUS:
-        NN_FN(_sig)(x, &s, &t);
-        return s;
-    case NN_ACT_SIGMOID:
-        NN_FN(_sig)(x, &s, &t);
-        return t;
+    }
+    case NN_ACT_SOFTPLUS: return NN_FN(_sigv)(x);
+    case NN_ACT_SIGMOID: return NN_FN(_sigd)(x);
     case NN_ACT_TANH: {
-        real e = RM(exp)((real)-2 * RM(fabs)(x));
+        real e = RV_EXP((real)-2 * RM(fabs)(x));
         real r = (real)1 / ((real)1 + e);
         return (real)4 * e * r * r;
     }
@@ -142,49 +150,6 @@ static void NN_FN(_ew_bwd_i)(nn_act kind, real p, real *dx, const real *NN_RESTR
 /* ---- row-wise softmax / log-softmax (8 fixed lanes: vectorizable, and the
  * summation order depends only on cols, never on the thread count) ---- */
 
-NN_INLINE real NN_FN(_rowmax)(const real *x, int64_t n) {
-    real m[8];
-    for (int k = 0; k < 8; k++) m[k] = -INFINITY;
-    int64_t j = 0;
-    for (; j + 8 <= n; j += 8)
-        for (int k = 0; k < 8; k++) m[k] = x[j + k] > m[k] ? x[j + k] : m[k];
-    real r = -INFINITY;
-    for (int k = 0; k < 8; k++) r = m[k] > r ? m[k] : r;
-    for (; j < n; j++) r = x[j] > r ? x[j] : r;
-    return r;
-}
-
-NN_INLINE real NN_FN(_lanesum)(const real *v, int64_t n) {
-    real a[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-    int64_t j = 0;
-    for (; j + 8 <= n; j += 8)
-        for (int k = 0; k < 8; k++) a[k] += v[j + k];
-    real r = ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]));
-    for (; j < n; j++) r += v[j];
-    return r;
-}
-
-NN_INLINE real NN_FN(_lanedot)(const real *u, const real *v, int64_t n) {
-    real a[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-    int64_t j = 0;
-    for (; j + 8 <= n; j += 8)
-        for (int k = 0; k < 8; k++) a[k] += u[j + k] * v[j + k];
-    real r = ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]));
-    for (; j < n; j++) r += u[j] * v[j];
-    return r;
-}
-
-/* sum_j exp(x_j - m), same lane order as _lanesum */
-NN_INLINE real NN_FN(_lanesumexp)(const real *x, real m, int64_t n) {
-    real a[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-    int64_t j = 0;
-    for (; j + 8 <= n; j += 8)
-        for (int k = 0; k < 8; k++) a[k] += RM(exp)(x[j + k] - m);
-    real r = ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]));
-    for (; j < n; j++) r += RM(exp)(x[j] - m);
-    return r;
-}
-
 /* one row: y (n) = softmax(x) or log_softmax(x); y may alias x */
 static void NN_FN(_softmax_row)(int logsm, real *y, const real *x, int64_t n) {
     real m = NN_FN(_rowmax)(x, n);
@@ -192,7 +157,7 @@ static void NN_FN(_softmax_row)(int logsm, real *y, const real *x, int64_t n) {
         real lse = RM(log)(NN_FN(_lanesumexp)(x, m, n));
         for (int64_t j = 0; j < n; j++) y[j] = (x[j] - m) - lse;
     } else {
-        for (int64_t j = 0; j < n; j++) y[j] = RM(exp)(x[j] - m);
+        for (int64_t j = 0; j < n; j++) y[j] = RV_EXP(x[j] - m);
         real s = NN_FN(_lanesum)(y, n);
         for (int64_t j = 0; j < n; j++) y[j] = y[j] / s;
     }
@@ -203,7 +168,7 @@ static void NN_FN(_softmax_row_bwd)(int logsm, real *dx, const real *dy, const r
                                     int64_t n) {
     if (logsm) {
         real s = NN_FN(_lanesum)(dy, n);
-        for (int64_t j = 0; j < n; j++) dx[j] = dy[j] - RM(exp)(y[j]) * s;
+        for (int64_t j = 0; j < n; j++) dx[j] = dy[j] - RV_EXP(y[j]) * s;
     } else {
         real d = NN_FN(_lanedot)(dy, y, n);
         for (int64_t j = 0; j < n; j++) dx[j] = y[j] * (dy[j] - d);
@@ -211,8 +176,6 @@ static void NN_FN(_softmax_row_bwd)(int logsm, real *dx, const real *dy, const r
 }
 
 /* ---- public entry points ---- */
-
-#define NN_ACT_CHUNK 4096
 
 int NN_FN(act_forward)(nn_act kind, real param, real *y, const real *x,
                        int64_t rows, int64_t cols) {
@@ -228,6 +191,10 @@ int NN_FN(act_forward)(nn_act kind, real param, real *y, const real *x,
 #pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
         for (int64_t r = 0; r < rows; r++)
             NN_FN(_softmax_row)(logsm, y + r * cols, x + r * cols, cols);
+        return NN_OK;
+    }
+    if (kind == NN_ACT_IDENTITY) {
+        if (y != x) memcpy(y, x, (size_t)n * sizeof(real));
         return NN_OK;
     }
     int64_t nchunks = (n + NN_ACT_CHUNK - 1) / NN_ACT_CHUNK;
@@ -263,8 +230,7 @@ int NN_FN(act_backward)(nn_act kind, real param, real *dx, const real *dy,
         return NN_OK;
     }
     if (kind == NN_ACT_IDENTITY) {
-        if (dx != dy)
-            for (int64_t i = 0; i < n; i++) dx[i] = dy[i];
+        if (dx != dy) memcpy(dx, dy, (size_t)n * sizeof(real));
         return NN_OK;
     }
     if (x == NULL) return NN_ERR_ARG;
@@ -287,4 +253,3 @@ int NN_FN(act_backward)(nn_act kind, real param, real *dx, const real *dy,
 #undef NN_GELU_C
 #undef NN_INV_SQRT2
 #undef NN_INV_SQRT_2PI
-#undef NN_ACT_CHUNK

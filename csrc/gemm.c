@@ -4,30 +4,67 @@
  */
 #include "gemm_internal.h"
 
+#include <string.h>
+
 /* Below this many multiply-adds (m*n*k) a GEMM runs on the calling thread:
  * ~1e6 FMAs is tens of microseconds, where waking a second thread stops paying. */
-#define NN_GEMM_MIN_PAR_MNK 1.0e6
+static double g_min_par_mnk = 1.0e6;
+#define NN_GEMM_MIN_PAR_MNK g_min_par_mnk
+
+void nn_gemm_tune_threshold(double min_par_mnk) {
+    g_min_par_mnk = min_par_mnk > 0 ? min_par_mnk : 1.0e6;
+}
+
+/* Block-size overrides from nn_gemm_tune_blocking, per dtype (0: default). */
+static nn_gemm_blocking g_tune[2];
+
+void nn_gemm_tune_blocking(nn_dtype dtype, int64_t kc, int64_t mc, int64_t nc) {
+    if (dtype != NN_F32 && dtype != NN_F64) return;
+    g_tune[dtype].kc = kc > 0 ? kc : 0;
+    g_tune[dtype].mc = mc > 0 ? mc : 0;
+    g_tune[dtype].nc = nc > 0 ? nc : 0;
+}
+
+static nn_gemm_blocking tuned(nn_gemm_blocking b, nn_dtype dtype) {
+    const nn_gemm_blocking *t = &g_tune[dtype];
+    if (t->kc) b.kc = t->kc;
+    if (t->mc) b.mc = (t->mc + b.mr - 1) / b.mr * b.mr;
+    if (t->nc) b.nc = (t->nc + b.nr - 1) / b.nr * b.nr;
+    return b;
+}
 
 #define real float
 #define NN_FN(name) nn_s##name
 #define NN_UKR nn_sgemm_ukr_fn
+#define NN_PACKT nn_spackt_fn
+#define NN_PACKT_FIELD spackt
+#define NN_DTYPE NN_F32
 #define NN_UKR_FIELD sukr
 #define NN_BLK_FIELD sblk
 #include "gemm_tmpl.h"
 #undef real
 #undef NN_FN
 #undef NN_UKR
+#undef NN_PACKT
+#undef NN_PACKT_FIELD
+#undef NN_DTYPE
 #undef NN_UKR_FIELD
 #undef NN_BLK_FIELD
 
 #define real double
 #define NN_FN(name) nn_d##name
 #define NN_UKR nn_dgemm_ukr_fn
+#define NN_PACKT nn_dpackt_fn
+#define NN_PACKT_FIELD dpackt
+#define NN_DTYPE NN_F64
 #define NN_UKR_FIELD dukr
 #define NN_BLK_FIELD dblk
 #include "gemm_tmpl.h"
 #undef real
 #undef NN_FN
 #undef NN_UKR
+#undef NN_PACKT
+#undef NN_PACKT_FIELD
+#undef NN_DTYPE
 #undef NN_UKR_FIELD
 #undef NN_BLK_FIELD

@@ -25,7 +25,12 @@ typedef void (*nn_sgemm_ukr_fn)(float *c, int64_t rsc, const float *ap, const fl
 typedef void (*nn_dgemm_ukr_fn)(double *c, int64_t rsc, const double *ap, const double *bp,
                                 int64_t k, int64_t mr, int64_t nr, double alpha, double beta);
 
-/* Register tile and cache blocks of one micro-kernel. */
+/* Register tile and cache blocks of one micro-kernel.
+ * Blocks are L2-centric: the B panel (kc x nc) and the A block (mc x kc) both
+ * fit in a 1 MB L2 with room to spare, rather than parking B in the shared L3
+ * as classic BLIS does — on a shared machine a neighbour's traffic evicts L3,
+ * and measured side by side this choice held up far better under load
+ * (benchmarks: nncore._core._gemm_tune_blocking). */
 typedef struct {
     int64_t mr, nr; /* register tile */
     int64_t kc;     /* depth of one packed panel (B sliver kc x nr stays in L1) */
@@ -33,13 +38,22 @@ typedef struct {
     int64_t nc;     /* columns of packed B per block (kc x nc in L3), multiple of nr */
 } nn_gemm_blocking;
 
-/* One kernel family: a name, the CPU test, the float and double kernels. */
+/* Optional fast packing of a full sliver from a source contiguous along k
+ * (row-major A, or transposed B such as W.T): w "rows" of kc elements, row r
+ * at src + r*ld, into d[p*w + r] (a transpose). Returns 1 if it handled this
+ * width, 0 to let the portable packer do it. NULL: always portable. */
+typedef int (*nn_spackt_fn)(float *d, const float *src, int64_t ld, int64_t kc, int64_t w);
+typedef int (*nn_dpackt_fn)(double *d, const double *src, int64_t ld, int64_t kc, int64_t w);
+
+/* One kernel family: a name, the float and double kernels and their packers. */
 typedef struct {
     const char *name;
     nn_sgemm_ukr_fn sukr;
     nn_gemm_blocking sblk;
     nn_dgemm_ukr_fn dukr;
     nn_gemm_blocking dblk;
+    nn_spackt_fn spackt;
+    nn_dpackt_fn dpackt;
 } nn_gemm_kernels;
 
 /* The table selected by nn_select_arch (never NULL; starts as "ref"). */
@@ -66,6 +80,13 @@ int nn_dgemm_ex(int64_t m, int64_t n, int64_t k, double alpha,
                 const double *a, int64_t rsa, int64_t csa,
                 const double *b, int64_t rsb, int64_t csb,
                 double beta, double *c, int64_t rsc, const double *bias);
+
+/* Tuning hook (benchmarks only): override the cache blocks of the active
+ * family for one dtype; 0 keeps that field's default. kc, mc, nc are rounded
+ * to multiples of the register tile. Not thread-safe against running GEMMs. */
+void nn_gemm_tune_blocking(nn_dtype dtype, int64_t kc, int64_t mc, int64_t nc);
+/* Tuning hook (benchmarks only): m*n*k from which a GEMM may use threads (<= 0: default). */
+void nn_gemm_tune_threshold(double min_par_mnk);
 
 /* Benchmark probe: `iters` rounds of 12 independent fp32 FMA chains of
  * `width` lanes (8: AVX2+FMA ymm, 16: AVX-512 zmm) — 24 * width * iters flops. Returns a value depending on the result so

@@ -3,11 +3,11 @@
  * (see internal.h). Not for: micro-kernels (csrc/kernels/) or dispatch (cpu.c).
  *
  * Loops (outer to inner): jc over N by NC | pc over K by KC -> pack B panel |
- * ic over M by MC -> pack A block | tiles (jr over NC by NR, ir over MC by MR)
- * -> micro-kernel. Threads share the packed panels: each packs a slice of the
- * slivers, then each computes a contiguous range of tiles. K is never split,
- * and every C element is accumulated in the same order whatever the thread
- * count, so results are bit-identical for 1, 2, ... threads.
+ * ic over M by MC -> pack A block | jr over NC by NR | ir over MC by MR ->
+ * micro-kernel. Threads take whole blocks of C (columns, or rows for tall and
+ * narrow C), each packing what it needs. K is never split, the KC blocking
+ * depends only on k, and every C element is accumulated in the same order
+ * whatever the thread count, so results are bit-identical for 1, 2, ... threads.
  */
 
 typedef struct {
@@ -21,22 +21,25 @@ typedef struct {
     int64_t rsc;
     const real *bias;
     NN_UKR ukr;
+    NN_PACKT packt; /* may be NULL */
     nn_gemm_blocking blk;
-    real *bpack; /* kc x ceil(nc / nr) * nr */
-    real *apack; /* 2 buffers of ceil(mc / mr) * mr x kc (double-buffered) */
-    int64_t asize;
 } NN_FN(gemm_ctx);
 
 /* Packs slivers [s0, s1) of A (mc, kc) (rows of MR, zero-padded). */
 static void NN_FN(gemm_pack_a)(real *NN_RESTRICT dst, const real *NN_RESTRICT a, int64_t rsa,
                                int64_t csa, int64_t mc, int64_t kc, int64_t mr, int64_t s0,
-                               int64_t s1) {
+                               int64_t s1, NN_PACKT packt) {
     for (int64_t s = s0; s < s1; s++) {
         int64_t i0 = s * mr;
         int64_t rows = mc - i0 < mr ? mc - i0 : mr;
         real *d = dst + s * mr * kc;
         const real *src = a + i0 * rsa;
-        if (rows == mr && csa == 1) {
+        if (rows == mr && csa == 1 && packt && packt(d, src, rsa, kc, mr)) {
+            /* done by the kernel family's SIMD transpose */
+        } else if (rows == mr && rsa == 1) {
+            /* column-major A (e.g. x.T): each k step is MR contiguous values */
+            for (int64_t p = 0; p < kc; p++) memcpy(d + p * mr, src + p * csa, sizeof(real) * mr);
+        } else if (rows == mr && csa == 1) {
             /* row-major A: read rows, write strided into the sliver */
             for (int64_t i = 0; i < mr; i++) {
                 const real *r = src + i * rsa;
@@ -61,17 +64,22 @@ static void NN_FN(gemm_pack_a)(real *NN_RESTRICT dst, const real *NN_RESTRICT a,
 /* Packs slivers [s0, s1) of B (kc, nc) (columns of NR, zero-padded). */
 static void NN_FN(gemm_pack_b)(real *NN_RESTRICT dst, const real *NN_RESTRICT b, int64_t rsb,
                                int64_t csb, int64_t kc, int64_t nc, int64_t nr, int64_t s0,
-                               int64_t s1) {
+                               int64_t s1, NN_PACKT packt) {
     for (int64_t s = s0; s < s1; s++) {
         int64_t j0 = s * nr;
         int64_t cols = nc - j0 < nr ? nc - j0 : nr;
         real *d = dst + s * nr * kc;
         const real *src = b + j0 * csb;
         if (cols == nr && csb == 1) {
-            for (int64_t p = 0; p < kc; p++) {
-                const real *r = src + p * rsb;
-                for (int64_t j = 0; j < nr; j++) d[p * nr + j] = r[j];
-            }
+            /* fixed-size copies the compiler inlines as vector moves */
+            if (nr * sizeof(real) == 64)
+                for (int64_t p = 0; p < kc; p++) memcpy(d + p * nr, src + p * rsb, 64);
+            else if (nr * sizeof(real) == 32)
+                for (int64_t p = 0; p < kc; p++) memcpy(d + p * nr, src + p * rsb, 32);
+            else
+                for (int64_t p = 0; p < kc; p++) memcpy(d + p * nr, src + p * rsb, sizeof(real) * nr);
+        } else if (cols == nr && rsb == 1 && packt && packt(d, src, csb, kc, nr)) {
+            /* transposed B (e.g. W.T) by the kernel family's SIMD transpose */
         } else if (cols == nr && rsb == 1) {
             /* transposed B (e.g. W.T): read columns contiguously */
             for (int64_t j = 0; j < nr; j++) {
@@ -89,30 +97,42 @@ static void NN_FN(gemm_pack_b)(real *NN_RESTRICT dst, const real *NN_RESTRICT b,
     }
 }
 
-/* Splits [0, total) into nt nearly equal contiguous ranges; range of thread t. */
-NN_INLINE void NN_FN(gemm_range)(int64_t total, int tid, int nt, int64_t *lo, int64_t *hi) {
-    *lo = total * tid / nt;
-    *hi = total * (tid + 1) / nt;
+/* Pack buffers of the calling thread, reused across calls (grow-only): a
+ * malloc of this size would otherwise be an mmap + page faults every call.
+ * OpenMP workers keep theirs between parallel regions. */
+static _Thread_local real *NN_FN(gemm_tl_buf) = NULL;
+static _Thread_local size_t NN_FN(gemm_tl_cap) = 0;
+
+static real *NN_FN(gemm_workspace)(size_t elems) {
+    if (elems > NN_FN(gemm_tl_cap)) {
+        nn_free(NN_FN(gemm_tl_buf));
+        NN_FN(gemm_tl_cap) = 0;
+        NN_FN(gemm_tl_buf) = (real *)nn_alloc(elems * sizeof(real));
+        if (!NN_FN(gemm_tl_buf)) return NULL;
+        NN_FN(gemm_tl_cap) = elems;
+    }
+    return NN_FN(gemm_tl_buf);
 }
 
-#if defined(NN_HAVE_OPENMP)
-#define NN_GEMM_BARRIER(nt)                                                                  \
-    do {                                                                                     \
-        if ((nt) > 1) {                                                                      \
-            _Pragma("omp barrier")                                                           \
-        }                                                                                    \
-    } while (0)
-#else
-#define NN_GEMM_BARRIER(nt) ((void)0)
-#endif
-
-/* The work of thread tid of nt (nt == 1: the whole product, no OpenMP). */
-static void NN_FN(gemm_run)(const NN_FN(gemm_ctx) *x, int tid, int nt) {
+/* C[m0:m1, n0:n1] on the calling thread: the five BLIS loops. Block edges are
+ * multiples of MR / NR, so the tile grid (and every element's arithmetic) is
+ * the same whichever blocks the threads take. */
+static int NN_FN(gemm_block)(const NN_FN(gemm_ctx) *x, int64_t m0, int64_t m1, int64_t n0,
+                             int64_t n1) {
     const int64_t mr = x->blk.mr, nr = x->blk.nr;
     const int64_t KC = x->blk.kc, MC = x->blk.mc, NC = x->blk.nc;
-    const int64_t m = x->m, n = x->n, k = x->k;
-    int buf = 0;
-    int need_barrier = 0;
+    const int64_t m = m1 - m0, n = n1 - n0, k = x->k;
+    /* buffers only as large as this block needs */
+    const int64_t kcmax = k < KC ? k : KC;
+    const int64_t mcmax = m < MC ? m : MC;
+    const int64_t ncmax = n < NC ? n : NC;
+    const int64_t bsize = (kcmax * ((ncmax + nr - 1) / nr) * nr + 15) & ~(int64_t)15;
+    const int64_t asize = kcmax * ((mcmax + mr - 1) / mr) * mr;
+    real *bpack = NN_FN(gemm_workspace)((size_t)(bsize + asize));
+    if (!bpack) return NN_ERR_NOMEM;
+    real *apack = bpack + bsize; /* 64-byte aligned: bsize is a multiple of 16 elements */
+    const real *a = x->a + m0 * x->rsa, *b = x->b + n0 * x->csb;
+    real *cb = x->c + m0 * x->rsc + n0;
     for (int64_t jc = 0; jc < n; jc += NC) {
         const int64_t nc = n - jc < NC ? n - jc : NC;
         const int64_t njs = (nc + nr - 1) / nr;
@@ -120,43 +140,33 @@ static void NN_FN(gemm_run)(const NN_FN(gemm_ctx) *x, int tid, int nt) {
             const int64_t kc = k - pc < KC ? k - pc : KC;
             const real beta = pc == 0 ? x->beta : (real)1;
             const int last = pc + kc == k;
-            int64_t lo, hi;
-            /* everyone must be done with the previous B panel before we overwrite it */
-            if (need_barrier) NN_GEMM_BARRIER(nt);
-            need_barrier = 1;
-            NN_FN(gemm_range)(njs, tid, nt, &lo, &hi);
-            NN_FN(gemm_pack_b)(x->bpack, x->b + pc * x->rsb + jc * x->csb, x->rsb, x->csb, kc,
-                               nc, nr, lo, hi);
+            NN_FN(gemm_pack_b)(bpack, b + pc * x->rsb + jc * x->csb, x->rsb, x->csb, kc, nc, nr,
+                               0, njs, x->packt);
             for (int64_t ic = 0; ic < m; ic += MC) {
                 const int64_t mc = m - ic < MC ? m - ic : MC;
                 const int64_t nis = (mc + mr - 1) / mr;
-                real *ap = x->apack + buf * x->asize;
-                buf ^= 1;
-                NN_FN(gemm_range)(nis, tid, nt, &lo, &hi);
-                NN_FN(gemm_pack_a)(ap, x->a + ic * x->rsa + pc * x->csa, x->rsa, x->csa, mc, kc,
-                                   mr, lo, hi);
-                NN_GEMM_BARRIER(nt); /* packed A (and B) complete */
-                /* tiles in jr-major order; this thread takes a contiguous range */
-                NN_FN(gemm_range)(njs * nis, tid, nt, &lo, &hi);
-                for (int64_t t = lo; t < hi; t++) {
-                    const int64_t js = t / nis, is = t % nis;
-                    const int64_t j0 = js * nr, i0 = is * mr;
+                NN_FN(gemm_pack_a)(apack, a + ic * x->rsa + pc * x->csa, x->rsa, x->csa, mc, kc,
+                                   mr, 0, nis, x->packt);
+                for (int64_t js = 0; js < njs; js++) {
+                    const int64_t j0 = js * nr;
                     const int64_t nrr = nc - j0 < nr ? nc - j0 : nr;
-                    const int64_t mrr = mc - i0 < mr ? mc - i0 : mr;
-                    real *c = x->c + (ic + i0) * x->rsc + jc + j0;
-                    x->ukr(c, x->rsc, ap + is * mr * kc, x->bpack + js * nr * kc, kc, mrr, nrr,
-                           x->alpha, beta);
-                    if (last && x->bias) {
-                        const real *bias = x->bias + jc + j0;
-                        for (int64_t i = 0; i < mrr; i++)
-                            for (int64_t j = 0; j < nrr; j++) c[i * x->rsc + j] += bias[j];
+                    for (int64_t is = 0; is < nis; is++) {
+                        const int64_t i0 = is * mr;
+                        const int64_t mrr = mc - i0 < mr ? mc - i0 : mr;
+                        real *c = cb + (ic + i0) * x->rsc + jc + j0;
+                        x->ukr(c, x->rsc, apack + is * mr * kc, bpack + js * nr * kc, kc, mrr,
+                               nrr, x->alpha, beta);
+                        if (last && x->bias) {
+                            const real *bias = x->bias + n0 + jc + j0;
+                            for (int64_t i = 0; i < mrr; i++)
+                                for (int64_t j = 0; j < nrr; j++) c[i * x->rsc + j] += bias[j];
+                        }
                     }
                 }
-                /* A is double-buffered: the barrier after the next packing
-                 * orders this compute before the buffer is reused. */
             }
         }
     }
+    return NN_OK;
 }
 
 /* C = beta * C (+ bias) for k == 0; C is not read when beta == 0. */
@@ -171,22 +181,6 @@ static void NN_FN(gemm_scale)(real *c, int64_t rsc, int64_t m, int64_t n, real b
         if (bias)
             for (int64_t j = 0; j < n; j++) r[j] += bias[j];
     }
-}
-
-/* Pack buffers of the calling thread, reused across calls (grow-only): a
- * malloc of this size would otherwise be an mmap + page faults every call. */
-static _Thread_local real *NN_FN(gemm_tl_buf) = NULL;
-static _Thread_local size_t NN_FN(gemm_tl_cap) = 0;
-
-static real *NN_FN(gemm_workspace)(size_t elems) {
-    if (elems > NN_FN(gemm_tl_cap)) {
-        nn_free(NN_FN(gemm_tl_buf));
-        NN_FN(gemm_tl_cap) = 0;
-        NN_FN(gemm_tl_buf) = (real *)nn_alloc(elems * sizeof(real));
-        if (!NN_FN(gemm_tl_buf)) return NULL;
-        NN_FN(gemm_tl_cap) = elems;
-    }
-    return NN_FN(gemm_tl_buf);
 }
 
 int NN_FN(gemm_ex)(int64_t m, int64_t n, int64_t k, real alpha, const real *a, int64_t rsa,
@@ -209,35 +203,53 @@ int NN_FN(gemm_ex)(int64_t m, int64_t n, int64_t k, real alpha, const real *a, i
     x.a = a, x.rsa = rsa, x.csa = csa, x.b = b, x.rsb = rsb, x.csb = csb;
     x.c = c, x.rsc = rsc, x.bias = bias;
     x.ukr = kt->NN_UKR_FIELD;
-    x.blk = kt->NN_BLK_FIELD;
+    x.packt = kt->NN_PACKT_FIELD;
+    x.blk = tuned(kt->NN_BLK_FIELD, NN_DTYPE);
     const int64_t mr = x.blk.mr, nr = x.blk.nr;
-    /* buffers only as large as this problem needs */
-    const int64_t kc = k < x.blk.kc ? k : x.blk.kc;
-    const int64_t mc = m < x.blk.mc ? m : x.blk.mc;
-    const int64_t nc = n < x.blk.nc ? n : x.blk.nc;
-    const int64_t bsize = kc * ((nc + nr - 1) / nr) * nr;
-    x.asize = kc * ((mc + mr - 1) / mr) * mr;
-    real *ws = NN_FN(gemm_workspace)((size_t)(bsize + 2 * x.asize + 64 / sizeof(real)));
-    if (!ws) return NN_ERR_NOMEM;
-    x.bpack = ws;
-    x.apack = ws + ((bsize + 15) & ~(int64_t)15); /* keep 64-byte alignment */
 
-    /* Threads only where fork/join pays: enough flops and at least one tile each. */
+    /* Threads only where fork/join pays. Each thread computes whole blocks of C
+     * (column blocks, or row blocks when C is tall and narrow) with its own
+     * packing: no barriers, so a thread delayed by another process holds up
+     * nobody until the end; blocks are handed out dynamically. */
     int nt = 1;
 #if defined(NN_HAVE_OPENMP)
-    int64_t tiles = ((m + mr - 1) / mr) * ((n + nr - 1) / nr);
-    if ((double)mnk >= NN_GEMM_MIN_PAR_MNK && tiles >= 2) {
-        nt = nn_threads();
-        if (nt > tiles) nt = (int)tiles;
-    }
-    if (nt > 1) {
-#pragma omp parallel num_threads(nt)
-        NN_FN(gemm_run)(&x, omp_get_thread_num(), omp_get_num_threads());
-        return NN_OK;
-    }
+    if ((double)mnk >= NN_GEMM_MIN_PAR_MNK) nt = nn_threads();
 #endif
-    NN_FN(gemm_run)(&x, 0, nt);
-    return NN_OK;
+    if (nt > 1) {
+        const int by_cols = (n + nr - 1) / nr >= (m + mr - 1) / mr || (n + nr - 1) / nr >= 4 * nt;
+        const int64_t unit = by_cols ? nr : mr, len = by_cols ? n : m;
+        const int64_t units = (len + unit - 1) / unit;
+        /* ~4 blocks per thread for balance, but >= 256 rows/cols so the
+         * re-packing of the shared operand stays a few percent */
+        int64_t per = (units + 4 * nt - 1) / (4 * nt);
+        const int64_t minper = (256 + unit - 1) / unit;
+        if (per < minper) per = minper;
+        int64_t nblocks = (units + per - 1) / per;
+        if (nblocks < nt) {
+            nblocks = units < nt ? units : nt;
+            per = (units + nblocks - 1) / nblocks;
+            nblocks = (units + per - 1) / per;
+        }
+        if (nblocks > 1) {
+            int status = NN_OK;
+            if (nt > nblocks) nt = (int)nblocks;
+#if defined(NN_HAVE_OPENMP)
+#pragma omp parallel for schedule(dynamic, 1) num_threads(nt)
+            for (int64_t blk = 0; blk < nblocks; blk++) {
+                const int64_t lo = blk * per * unit;
+                const int64_t hi = lo + per * unit < len ? lo + per * unit : len;
+                int st = by_cols ? NN_FN(gemm_block)(&x, 0, m, lo, hi)
+                                 : NN_FN(gemm_block)(&x, lo, hi, 0, n);
+                if (st != NN_OK) {
+#pragma omp atomic write
+                    status = st;
+                }
+            }
+#endif
+            return status;
+        }
+    }
+    return NN_FN(gemm_block)(&x, 0, m, 0, n);
 }
 
 int NN_FN(gemm)(int64_t m, int64_t n, int64_t k, real alpha, const real *a, int64_t rsa,

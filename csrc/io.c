@@ -14,6 +14,9 @@
 #if !defined(_WIN32) && !defined(_FILE_OFFSET_BITS)
 #define _FILE_OFFSET_BITS 64
 #endif
+#if !defined(_WIN32) && !defined(_POSIX_C_SOURCE) && !defined(_GNU_SOURCE) && !defined(__APPLE__)
+#define _POSIX_C_SOURCE 200809L /* fileno, fseeko, ftello under -std=c99 */
+#endif
 #include "internal.h"
 #include "json_mini.h"
 
@@ -24,6 +27,7 @@
 #define nn_fseek _fseeki64
 #define nn_ftell _ftelli64
 #else
+#include <sys/stat.h>
 #include <sys/types.h>
 #define nn_fseek fseeko
 #define nn_ftell ftello
@@ -94,6 +98,18 @@ static int parse_param_name(const char *s, size_t len, int64_t *layer, int *kind
     return 0;
 }
 
+/* 1 if every key of `cfg` is "type" or one of `allowed` (NULL-terminated): the
+ * Python loader refuses unknown keys too, so both readers accept the same files. */
+static int only_keys(const nj_node *cfg, const char *const *allowed) {
+    for (const nj_node *m = cfg->child; m; m = m->next) {
+        int ok = m->key_len == 4 && memcmp(m->key, "type", 4) == 0;
+        for (const char *const *a = allowed; *a && !ok; a++)
+            ok = m->key_len == strlen(*a) && memcmp(m->key, *a, m->key_len) == 0;
+        if (!ok) return 0;
+    }
+    return 1;
+}
+
 /* One layer's config object -> spec. `features` is the width flowing in
  * (0 if not known yet). Returns NN_OK or NN_ERR_FORMAT. */
 static int layer_spec(const nj_node *cfg, nn_layer_spec *s) {
@@ -106,7 +122,15 @@ static int layer_spec(const nj_node *cfg, nn_layer_spec *s) {
     const nj_node *type = nj_get(cfg, "type");
     memset(s, 0, sizeof *s);
     if (!type || type->type != NJ_STRING) return NN_ERR_FORMAT;
+    static const char *const linear_keys[] = {"in_features", "out_features", "bias", "init",
+                                              "bias_init", NULL};
+    static const char *const dropout_keys[] = {"p", NULL};
+    static const char *const slope_keys[] = {"negative_slope", NULL};
+    static const char *const alpha_keys[] = {"alpha", NULL};
+    static const char *const gelu_keys[] = {"approximate", NULL};
+    static const char *const no_keys[] = {NULL};
     if (nj_str_eq(type, "Linear")) {
+        if (!only_keys(cfg, linear_keys)) return NN_ERR_FORMAT;
         int64_t fin = json_uint(nj_get(cfg, "in_features"));
         int64_t fout = json_uint(nj_get(cfg, "out_features"));
         const nj_node *bias = nj_get(cfg, "bias");
@@ -120,6 +144,7 @@ static int layer_spec(const nj_node *cfg, nn_layer_spec *s) {
     }
     if (nj_str_eq(type, "Dropout")) {
         double p = 0.5;
+        if (!only_keys(cfg, dropout_keys)) return NN_ERR_FORMAT;
         if (json_num(cfg, "p", &p) || !(p >= 0.0 && p < 1.0)) return NN_ERR_FORMAT;
         s->kind = NN_LAYER_DROPOUT;
         s->param = p;
@@ -129,6 +154,10 @@ static int layer_spec(const nj_node *cfg, nn_layer_spec *s) {
         if (!nj_str_eq(type, acts[i].name)) continue;
         s->kind = NN_LAYER_ACT;
         s->act = acts[i].act;
+        const char *const *keys = acts[i].act == NN_ACT_LEAKY_RELU ? slope_keys
+                                : acts[i].act == NN_ACT_ELU ? alpha_keys
+                                : acts[i].act == NN_ACT_GELU ? gelu_keys : no_keys;
+        if (!only_keys(cfg, keys)) return NN_ERR_FORMAT;
         double param = 0.0;
         if (acts[i].act == NN_ACT_LEAKY_RELU) {
             param = 0.01;
@@ -160,6 +189,10 @@ static int load_impl(io_state *st, nn_net **out, const char *path) {
     int s;
     st->f = fopen(path, "rb");
     if (!st->f) return NN_ERR_IO;
+#if !defined(_WIN32)
+    struct stat sb;   /* a directory or a device has no meaningful size */
+    if (fstat(fileno(st->f), &sb) != 0 || !S_ISREG(sb.st_mode)) return NN_ERR_IO;
+#endif
 
     /* ---- the header length, checked against the file size */
     if (nn_fseek(st->f, 0, SEEK_END) != 0) return NN_ERR_IO;

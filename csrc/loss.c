@@ -6,37 +6,36 @@
  * Math once in loss_tmpl.h. Reductions: mean (over all elements for
  * MSE/L1/Huber/BCE, over rows for CE) or sum. An empty input gives NaN (mean) or
  * 0 (sum). The loss is a fixed-order sum of fixed blocks: bit-identical at any
- * thread count. Not here: activations (activation.c), whole-network training
+ * thread count.
+ * Built here portably (suffix _port); on x86-64 also for AVX2 / AVX-512 in
+ * kernels/elementwise_x86.c, the public functions below picking the build at
+ * run time (elementwise_internal.h).
+ * Not here: activations (activation.c), whole-network training
  * (net.c).
  */
-#include "internal.h"
+/* Loops with selects (x > 0 ? a : b) only vectorize when GCC may evaluate both
+ * sides, which -ftrapping-math (the default) forbids. nncore never reads FP
+ * exception flags, so allow it here; results are unchanged (no reassociation).
+ * Placed before every include so inline helpers get the same options. */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("no-trapping-math")
+#endif
+#include "elementwise_internal.h"
+#include "vmath.h"
 
-#define NN_LOSS_BLOCK 2048
+#define NN_SFX _port
+#define NN_INST_LOSS
+#include "elementwise_inst.h"
 
-static int nn_loss_check(nn_loss_kind kind, nn_reduction red, double param, double *loss,
-                         int64_t rows, int64_t cols, int64_t *n) {
-    if ((int)kind < NN_LOSS_MSE || (int)kind > NN_LOSS_CE_PROBS) return NN_ERR_ARG;
-    if (red != NN_REDUCE_MEAN && red != NN_REDUCE_SUM) return NN_ERR_ARG;
-    if (loss == NULL || rows < 0 || cols < 0) return NN_ERR_ARG;
-    if (kind == NN_LOSS_HUBER && !(param > 0 && isfinite(param))) return NN_ERR_ARG;
-    if ((kind == NN_LOSS_CE_LABELS || kind == NN_LOSS_CE_PROBS) &&
-        (!(param >= 0 && param <= 1) || (rows > 0 && cols == 0)))
-        return NN_ERR_ARG;
-    return nn_mul_size(rows, cols, n);
+int nn_sloss(nn_loss_kind kind, nn_reduction red, double param, double *loss, float *grad,
+             const float *out, const float *target, const int64_t *labels, int64_t rows,
+             int64_t cols) {
+    NN_EW_DISPATCH(nn_sloss, kind, red, param, loss, grad, out, target, labels, rows, cols)
+    return nn_sloss_port(kind, red, param, loss, grad, out, target, labels, rows, cols);
 }
-
-#define real float
-#define NN_FN(name) nn_s##name
-#define RM(fn) fn##f
-#include "loss_tmpl.h"
-#undef real
-#undef NN_FN
-#undef RM
-
-#define real double
-#define NN_FN(name) nn_d##name
-#define RM(fn) fn
-#include "loss_tmpl.h"
-#undef real
-#undef NN_FN
-#undef RM
+int nn_dloss(nn_loss_kind kind, nn_reduction red, double param, double *loss, double *grad,
+             const double *out, const double *target, const int64_t *labels, int64_t rows,
+             int64_t cols) {
+    NN_EW_DISPATCH(nn_dloss, kind, red, param, loss, grad, out, target, labels, rows, cols)
+    return nn_dloss_port(kind, red, param, loss, grad, out, target, labels, rows, cols);
+}

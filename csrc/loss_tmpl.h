@@ -15,88 +15,115 @@
  *          g = (sigmoid(x) - t) * s    (no inf - inf at x = +-inf, no log(0))
  *   ce     lp = x - m - log(sum exp(x - m)), m = row max; q = smoothed target;
  *          l = -sum_j [q_j != 0] q_j lp_j,  g = (p_j * sum_k q_k - q_j) * s, p = softmax(x)
+ *          (labels: l = -(qy - qo) lp_y - qo sum_j lp_j, the same sum regrouped)
  */
 
-/* one block of elementwise terms; returns the block's loss sum in double */
+/* one block (n <= NN_LOSS_BLOCK) of elementwise terms: the terms go to a local
+ * buffer in one vectorizable loop, then are summed in double over 8 lanes. */
 NN_INLINE double NN_FN(_ew_block)(nn_loss_kind kind, real delta, real gs, real *grad,
                                   const real *out, const real *tgt, int64_t n) {
-    double a[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-    for (int64_t j0 = 0; j0 < n; j0 += 8) {
-        int64_t m = n - j0 < 8 ? n - j0 : 8;
-        for (int64_t k = 0; k < m; k++) {
-            int64_t j = j0 + k;
-            real l, g;
-            switch (kind) {
-            case NN_LOSS_MSE: {
-                real d = out[j] - tgt[j];
-                l = d * d;
-                g = d * gs; /* gs = 2 s */
-                break;
-            }
-            case NN_LOSS_L1: {
-                real d = out[j] - tgt[j];
-                l = RM(fabs)(d);
-                g = (real)((d > 0) - (d < 0)) * gs;
-                break;
-            }
-            case NN_LOSS_HUBER: {
-                real d = out[j] - tgt[j];
-                real ad = RM(fabs)(d);
-                l = ad <= delta ? (real)0.5 * d * d : delta * (ad - (real)0.5 * delta);
-                real c = d > delta ? delta : (d < -delta ? -delta : d);
-                g = c * gs;
-                break;
-            }
-            default: { /* NN_LOSS_BCE_LOGITS */
-                real x = out[j], t = tgt[j];
-                real e = RM(exp)(-RM(fabs)(x));
-                real r = (real)1 / ((real)1 + e);
-                real sg = x >= 0 ? r : e * r;
-                real pos = x > 0 ? x : (real)0, neg = x < 0 ? -x : (real)0;
-                l = RM(log1p)(e) + (t > 0 ? t * neg : (real)0) +
-                    (t < 1 ? ((real)1 - t) * pos : (real)0);
-                g = (sg - t) * gs;
-                break;
-            }
-            }
-            a[k] += (double)l;
-            if (grad) grad[j] = g;
+    real term[NN_LOSS_BLOCK], scratch[NN_LOSS_BLOCK];
+    real *NN_RESTRICT gd = grad ? grad : scratch; /* unconditional stores vectorize */
+    for (int64_t j = 0; j < n; j++) {
+        real l, g;
+        switch (kind) {
+        case NN_LOSS_MSE: {
+            real d = out[j] - tgt[j];
+            l = d * d;
+            g = d * gs; /* gs = 2 s */
+            break;
         }
+        case NN_LOSS_L1: {
+            real d = out[j] - tgt[j];
+            l = RM(fabs)(d);
+            g = d > 0 ? gs : (d < 0 ? -gs : (real)0);
+            break;
+        }
+        case NN_LOSS_HUBER: {
+            real d = out[j] - tgt[j];
+            real ad = RM(fabs)(d);
+            l = ad <= delta ? (real)0.5 * d * d : delta * (ad - (real)0.5 * delta);
+            real c = d > delta ? delta : (d < -delta ? -delta : d);
+            g = c * gs;
+            break;
+        }
+        default: { /* NN_LOSS_BCE_LOGITS */
+            real x = out[j], t = tgt[j];
+            real e = RV_EXP(-RM(fabs)(x));
+            real r = (real)1 / ((real)1 + e);
+            real sg = x >= 0 ? r : e * r;
+            real pos = x > 0 ? x : (real)0, neg = x < 0 ? -x : (real)0;
+            l = RV_LOG1P(e) + (t > 0 ? t * neg : (real)0) +
+                (t < 1 ? ((real)1 - t) * pos : (real)0);
+            g = (sg - t) * gs;
+            break;
+        }
+        }
+        term[j] = l;
+        gd[j] = g;
     }
-    return ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]));
+    double a[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    int64_t j = 0;
+    for (; j + 8 <= n; j += 8)
+        for (int k = 0; k < 8; k++) a[k] += (double)term[j + k];
+    double r = ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]));
+    for (; j < n; j++) r += (double)term[j];
+    return r;
 }
 
 /* one row of softmax cross-entropy; label >= 0 selects the labels form,
  * otherwise tgt is the probability row. eps = label smoothing. */
 static double NN_FN(_ce_row)(real eps, real gs, real *grad, const real *x, const real *tgt,
                              int64_t label, int64_t n) {
-    real m = -INFINITY;
-    for (int64_t j = 0; j < n; j++) m = x[j] > m ? x[j] : m;
-    real s;
-    {
-        real a[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    real m = NN_FN(_rowmax)(x, n);
+    real s = NN_FN(_lanesumexp)(x, m, n);
+    real logs = RM(log)(s);
+    real qo = eps / (real)n;        /* smoothing mass of every class */
+    real qy = ((real)1 - eps) + qo; /* labels form: the true class */
+    real ce = (real)1 - eps;
+    double loss;
+    real qs = 1;
+    if (label >= 0) {
+        /* -sum_j q_j lp_j = -(qy - qo) lp_y - qo sum_j lp_j */
+        real lpy = (x[label] - m) - logs;
+        loss = -(double)((qy - qo) * lpy);
+        if (qo != 0) {
+            double a[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+            int64_t j = 0;
+            for (; j + 8 <= n; j += 8)
+                for (int k = 0; k < 8; k++) a[k] += (double)((x[j + k] - m) - logs);
+            double r = ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]));
+            for (; j < n; j++) r += (double)((x[j] - m) - logs);
+            loss -= (double)qo * r;
+        }
+    } else {
+        double a[8] = {0, 0, 0, 0, 0, 0, 0, 0}, b[8] = {0, 0, 0, 0, 0, 0, 0, 0};
         int64_t j = 0;
         for (; j + 8 <= n; j += 8)
-            for (int k = 0; k < 8; k++) a[k] += RM(exp)(x[j + k] - m);
-        s = ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]));
-        for (; j < n; j++) s += RM(exp)(x[j] - m);
-    }
-    real logs = RM(log)(s);
-    real qo = eps / (real)n;                 /* smoothing mass of every class */
-    real qy = ((real)1 - eps) + qo;          /* labels form: the true class */
-    double loss = 0, qsum = 0;
-    for (int64_t j = 0; j < n; j++) {
-        real q = label >= 0 ? (j == label ? qy : qo) : ((real)1 - eps) * tgt[j] + qo;
-        real lp = (x[j] - m) - logs;
-        if (q != 0) loss -= (double)(q * lp);
-        qsum += (double)q;
+            for (int k = 0; k < 8; k++) {
+                real q = ce * tgt[j + k] + qo;
+                real lp = (x[j + k] - m) - logs;
+                a[k] += (double)(q != 0 ? q * lp : (real)0);
+                b[k] += (double)q;
+            }
+        double r = ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]));
+        double qsd = ((b[0] + b[1]) + (b[2] + b[3])) + ((b[4] + b[5]) + (b[6] + b[7]));
+        for (; j < n; j++) {
+            real q = ce * tgt[j] + qo;
+            real lp = (x[j] - m) - logs;
+            r += (double)(q != 0 ? q * lp : (real)0);
+            qsd += (double)q;
+        }
+        qs = (real)qsd;
+        loss = -r;
     }
     if (grad) {
-        real qs = label >= 0 ? (real)1 : (real)qsum;
-        for (int64_t j = 0; j < n; j++) {
-            real q = label >= 0 ? (j == label ? qy : qo) : ((real)1 - eps) * tgt[j] + qo;
-            real p = RM(exp)(x[j] - m) / s;
-            grad[j] = (p * qs - q) * gs;
+        if (label >= 0) {
+            for (int64_t j = 0; j < n; j++) grad[j] = (RV_EXP(x[j] - m) / s - qo) * gs;
+            grad[label] = (RV_EXP(x[label] - m) / s - qy) * gs;
+        } else {
+            for (int64_t j = 0; j < n; j++)
+                grad[j] = (RV_EXP(x[j] - m) / s * qs - (ce * tgt[j] + qo)) * gs;
         }
     }
     return loss;

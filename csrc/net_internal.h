@@ -18,6 +18,7 @@
 #define NNCORE_NET_INTERNAL_H
 
 #include "internal.h"
+#include "gemm_internal.h" /* nn_?gemm_ex: GEMM with a bias epilogue */
 
 typedef struct {
     nn_layer_spec spec;

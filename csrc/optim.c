@@ -12,6 +12,7 @@
 #include "optim_internal.h"
 
 #include <math.h>
+#include <string.h>
 
 /* ------------------------------------------------------------ threading */
 
@@ -148,6 +149,18 @@ static int check_state(const nn_optim *opt) {
 
 /* ------------------------------------------------------------ public */
 
+/* The AVX2 build of the updates when the selected kernel family has AVX2
+ * (cpu.c checked the CPU and the OS when it was selected); NNCORE_ARCH=ref
+ * keeps the portable build. */
+static int use_avx2(void) {
+#if NN_OPTIM_HAVE_AVX2
+    const char *a = nn_current_arch();
+    return a != NULL && (strcmp(a, "avx2") == 0 || strcmp(a, "avx512") == 0);
+#else
+    return 0;
+#endif
+}
+
 int nn_optim_step(nn_optim *opt, void *params, const void *grads) {
     if (opt == NULL || params == NULL || grads == NULL) return NN_ERR_ARG;
     if (opt->dtype != NN_F32 && opt->dtype != NN_F64) return NN_ERR_ARG;
@@ -165,13 +178,23 @@ int nn_optim_step(nn_optim *opt, void *params, const void *grads) {
     if (st != NN_OK) return st;
 
     opt->step += 1;
+    const int avx2 = use_avx2();
     if (opt->dtype == NN_F32) {
-        nn_soptim_update(opt, (float *)params, (const float *)grads);
+#if NN_OPTIM_HAVE_AVX2
+        if (avx2) nn_soptim_update_avx2(opt, (float *)params, (const float *)grads);
+        else
+#endif
+            nn_soptim_update(opt, (float *)params, (const float *)grads);
         nn_soptim_max_norm(opt, (float *)params);
     } else {
-        nn_doptim_update(opt, (double *)params, (const double *)grads);
+#if NN_OPTIM_HAVE_AVX2
+        if (avx2) nn_doptim_update_avx2(opt, (double *)params, (const double *)grads);
+        else
+#endif
+            nn_doptim_update(opt, (double *)params, (const double *)grads);
         nn_doptim_max_norm(opt, (double *)params);
     }
+    (void)avx2;
     return NN_OK;
 }
 
@@ -187,7 +210,7 @@ int nn_grad_norm(double *norm, nn_dtype dtype, const void *grads,
     int64_t parts = (total + NN_NORM_MIN_PART - 1) / NN_NORM_MIN_PART;
     if (parts > NN_NORM_PARTS) parts = NN_NORM_PARTS;
     double partial[NN_NORM_PARTS];
-    const int nt = parts > 1 ? nn_threads_for(2.0 * (double)total) : 1;
+    const int nt = parts > 1 ? nn_threads_for(NN_OPTIM_WORK_ELEM * (double)total) : 1;
 #ifdef NN_HAVE_OPENMP
 #pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
 #endif

@@ -38,6 +38,13 @@
  * thread boundaries fall on 32 KiB (float) / 64 KiB (double) borders. */
 #define NN_OPTIM_CHUNK 8192
 
+/* Work units per element passed to nn_threads_for (threads from 2e5 units):
+ * an update is worth threading from ~2e5 parameters (~0.1-0.2 ms on one
+ * core, well above a fork/join), a scale/clamp/sum-of-squares from ~4e5.
+ * Below that, one thread: small MLPs step without any fork/join. */
+#define NN_OPTIM_WORK_UPDATE 1.0
+#define NN_OPTIM_WORK_ELEM 0.5
+
 /* Sum-of-squares partials for the grad norm: the concatenated segments are
  * cut into at most NN_NORM_PARTS equal parts (of at least NN_NORM_MIN_PART
  * elements); each part is summed in a fixed order and the parts are added in
@@ -63,6 +70,17 @@ void nn_soptim_update(const nn_optim *opt, float *params, const float *grads);
 void nn_doptim_update(const nn_optim *opt, double *params, const double *grads);
 void nn_soptim_max_norm(const nn_optim *opt, float *params);
 void nn_doptim_max_norm(const nn_optim *opt, double *params);
+/* The same updates compiled for AVX2 (csrc/kernels/optim_avx2.c): 8 floats /
+ * 4 doubles per instruction, no FMA, so every element gets exactly the same
+ * IEEE operations as the portable build (same bits). Used when the selected
+ * kernel family (nn_current_arch) is an AVX2-capable one. */
+#if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
+#define NN_OPTIM_HAVE_AVX2 1
+void nn_soptim_update_avx2(const nn_optim *opt, float *params, const float *grads);
+void nn_doptim_update_avx2(const nn_optim *opt, double *params, const double *grads);
+#else
+#define NN_OPTIM_HAVE_AVX2 0
+#endif
 /* Sum of squares of elements [lo, hi) of the concatenated segments. */
 double nn_ssumsq_span(const float *x, const nn_optim_segment *segs, int64_t n_segments,
                       int64_t lo, int64_t hi);

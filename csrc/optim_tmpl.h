@@ -209,9 +209,11 @@ static void NN_FN(update_range)(void *vctx, int64_t s, int64_t start, int64_t en
 
 void NN_FN(optim_update)(const nn_optim *opt, real *params, const real *grads) {
     NN_FN(upd_ctx) ctx = {opt, params, grads};
-    nn_optim_for_ranges(opt->segments, opt->n_segments, 7.0 * sizeof(real),
+    nn_optim_for_ranges(opt->segments, opt->n_segments, NN_OPTIM_WORK_UPDATE,
                         NN_FN(update_range), &ctx);
 }
+
+#ifndef NN_OPTIM_UPDATE_ONLY /* the AVX2 build (kernels/optim_avx2.c) stops here */
 
 /* ----------------------------------------------------------- max-norm */
 
@@ -227,7 +229,7 @@ void NN_FN(optim_max_norm)(const nn_optim *opt, real *params) {
         }
     }
     if (total_rows == 0) return;
-    const int nt = nn_threads_for(2.0 * (double)total_elems);
+    const int nt = nn_threads_for(NN_OPTIM_WORK_UPDATE * (double)total_elems);
 #ifdef NN_HAVE_OPENMP
 #pragma omp parallel num_threads(nt) if (nt > 1)
 #endif
@@ -316,10 +318,12 @@ static void NN_FN(clamp_range)(void *vctx, int64_t s, int64_t start, int64_t end
 
 void NN_FN(scale_segments)(real *x, const nn_optim_segment *segs, int64_t n_segments, real f) {
     NN_FN(elem_ctx) c = {x, segs, f};
-    nn_optim_for_ranges(segs, n_segments, 2.0 * sizeof(real), NN_FN(scale_range), &c);
+    nn_optim_for_ranges(segs, n_segments, NN_OPTIM_WORK_ELEM, NN_FN(scale_range), &c);
 }
 
 void NN_FN(clamp_segments)(real *x, const nn_optim_segment *segs, int64_t n_segments, real v) {
     NN_FN(elem_ctx) c = {x, segs, v};
-    nn_optim_for_ranges(segs, n_segments, 2.0 * sizeof(real), NN_FN(clamp_range), &c);
+    nn_optim_for_ranges(segs, n_segments, NN_OPTIM_WORK_ELEM, NN_FN(clamp_range), &c);
 }
+
+#endif /* NN_OPTIM_UPDATE_ONLY */

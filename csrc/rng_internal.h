@@ -4,6 +4,8 @@
 #ifndef NNCORE_RNG_INTERNAL_H
 #define NNCORE_RNG_INTERNAL_H
 
+#include "internal.h"
+
 #include <stdint.h>
 
 #define NN_PHILOX_M0 0xD2511F53u
@@ -12,7 +14,7 @@
 #define NN_PHILOX_W1 0xBB67AE85u
 
 /* out = Philox4x32 with 10 rounds of counter (c0..c3) under key (k0, k1). */
-static inline __attribute__((always_inline)) void
+NN_INLINE void
 nn_philox4x32_10(uint32_t out[4], uint32_t c0, uint32_t c1, uint32_t c2, uint32_t c3,
                  uint32_t k0, uint32_t k1) {
     for (int r = 0; r < 10; r++) {

@@ -30,12 +30,16 @@ class FakeParameter:
 class FakeModel:
     """Linear layers of the given sizes: weight (out, in) then bias (out) per layer."""
 
-    def __init__(self, sizes=(5, 7, 3), dtype=np.float64, seed=0, bias=True, pad=0):
-        shapes = []
-        for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
-            shapes.append((f"{i}.weight", (b, a), False))
-            if bias:
-                shapes.append((f"{i}.bias", (b,), True))
+    def __init__(self, sizes=(5, 7, 3), dtype=np.float64, seed=0, bias=True, pad=0, shapes=None):
+        if shapes is not None:  # explicit parameter shapes: 1-D = bias, 2-D = weight
+            shapes = [(f"{i}.{'bias' if len(s) == 1 else 'weight'}", tuple(s), len(s) == 1)
+                      for i, s in enumerate(shapes)]
+        else:
+            shapes = []
+            for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
+                shapes.append((f"{i}.weight", (b, a), False))
+                if bias:
+                    shapes.append((f"{i}.bias", (b,), True))
         n = sum(int(np.prod(s)) for _, s, _ in shapes) + pad
         self.dtype = np.dtype(dtype)
         self.flat_params = np.zeros(n, self.dtype)

@@ -77,7 +77,7 @@ def test_elementwise_backward_matches_reference(name, dtype, threads, arch):
 
 
 @pytest.mark.parametrize("name", STABLE)
-def test_stable_functions_stay_finite_at_extremes(name, dtype):
+def test_stable_functions_stay_finite_at_extremes(name, dtype, arch):
     big = np.finfo(dtype).max
     x = np.array([-np.inf, -big, -1e4, -88, 88, 1e4, big, np.inf], dtype=dtype)
     y = ops.activation(x, name)
@@ -126,7 +126,7 @@ def test_closed_forms(dtype):
 
 @pytest.mark.parametrize("name", ROWWISE)
 @pytest.mark.parametrize("cols", [1, 3, 8, 13, 64])
-def test_rowwise_matches_reference(name, cols, dtype, threads):
+def test_rowwise_matches_reference(name, cols, dtype, threads, arch):
     rng = np.random.default_rng(cols)
     x = (rng.standard_normal((37, cols)) * 5).astype(dtype)
     x[0, 0] = 1e4  # a row the shift must rescue
@@ -186,7 +186,7 @@ def test_gradient_check_float64(name):
 # --------------------------------------------------------------- threading
 
 @pytest.mark.parametrize("name", ["relu", "sigmoid", "gelu", "softmax", "log_softmax"])
-def test_bit_identical_at_1_and_2_threads(name, dtype):
+def test_bit_identical_at_1_and_2_threads(name, dtype, arch):
     rng = np.random.default_rng(3)
     x = (rng.standard_normal((600, 500)) * 4).astype(dtype)  # large enough to thread
     dy = rng.standard_normal(x.shape).astype(dtype)
@@ -200,7 +200,7 @@ def test_bit_identical_at_1_and_2_threads(name, dtype):
 
 
 @pytest.mark.parametrize("name", ["relu", "tanh", "softmax"])
-def test_in_place_c_call(name, dtype):
+def test_in_place_c_call(name, dtype, arch):
     """y may alias x and dx may alias dy in the C contract (the network uses that)."""
     x = sample(dtype, n=300, extremes=False).reshape(-1, 5)
     code = ops.ACT_CODES[name]
@@ -258,6 +258,12 @@ def test_bad_input_raises_clear_errors():
 def test_c_rejects_bad_arguments():
     x = np.ones(4)
     y = np.empty(4)
+    with pytest.raises(ValueError, match="C-contiguous"):  # never a silent temporary copy
+        _core._act_forward(1, 0.0, np.empty(8)[::2], x, 1, 4)
+    with pytest.raises(ValueError, match="needs 8"):  # never a read past the end
+        _core._act_forward(1, 0.0, y, x, 2, 4)
+    with pytest.raises(ValueError):  # dtype mismatch at the binding
+        _core._act_forward(1, 0.0, np.empty(4, np.float32), x, 1, 4)
     assert _core._act_forward(99, 0.0, y, x, 1, 4) == -1
     assert _core._act_forward(-1, 0.0, y, x, 1, 4) == -1
     assert _core._act_forward(1, 0.0, y, x, -1, 4) == -1
@@ -280,3 +286,51 @@ def test_torch_oracle(dtype):
         np.testing.assert_allclose(ops.activation(x, name), f(tx).numpy(),
                                    rtol=1e-5 if dtype == np.float32 else 1e-12, atol=1e-6
                                    if dtype == np.float32 else 1e-13, err_msg=name)
+
+
+@pytest.mark.parametrize("name,fwd_ulp,bwd_ulp", [("sigmoid", 4, 6), ("tanh", 4, 6),
+                                                  ("softplus", 4, 4), ("elu", 4, 4),
+                                                  ("silu", 4, None)])
+def test_float32_accuracy_in_ulp(name, fwd_ulp, bwd_ulp, arch):
+    """The float32 kernels use their own vectorizable exp/expm1/log1p/tanh
+    (csrc/vmath.h): check them on a dense grid against float64, in units in the
+    last place of the correctly rounded float32 result."""
+    x = np.linspace(-30, 30, 300_001).astype(np.float32)
+    x = x[np.abs(x) > 1e-3]
+
+    def worst(got, want):
+        want32 = want.astype(np.float32)
+        keep = np.abs(want) > 1e-30
+        err = np.abs(got.astype(np.float64) - want) / np.spacing(np.abs(want32))
+        return err[keep].max()
+
+    x64 = x.astype(np.float64)
+    assert worst(ops.activation(x, name), ref.activation(x64, name)) <= fwd_ulp
+    if bwd_ulp is not None:  # (silu' crosses 0: relative error is meaningless there)
+        got = ops.activation_backward(np.ones_like(x), x, None, name)
+        assert worst(got, ref.activation_backward(np.ones_like(x64), x64, None, name)) <= bwd_ulp
+
+
+def test_float32_gelu_accuracy_in_ulp(arch):
+    """GELU's float32 erfc (csrc/vmath.h) on [-2, 30]; further left, rounding x / sqrt(2)
+    alone costs ~x^2 ulp (the condition number), which the reference tests allow for."""
+    x = np.linspace(-2, 30, 200_001).astype(np.float32)
+    x = x[np.abs(x) > 1e-3]
+    got = ops.activation(x, "gelu").astype(np.float64)
+    want = ref.activation(x.astype(np.float64), "gelu")
+    err = np.abs(got - want) / np.spacing(np.abs(want.astype(np.float32)))
+    assert err.max() <= 10
+
+
+@pytest.mark.parametrize("name", ["sigmoid", "tanh", "softplus", "elu", "silu", "gelu_tanh"])
+def test_float64_accuracy_in_ulp(name, arch):
+    """The float64 kernels' own exp/expm1/log1p/tanh (csrc/vmath.h) against the NumPy
+    reference (itself within ~1 ulp), on a grid where the functions are well conditioned."""
+    x = np.linspace(-30, 30, 100_001)
+    x = x[np.abs(x) > 1e-3]
+    got, want = ops.activation(x, name), ref.activation(x, name)
+    keep = np.abs(want) > 1e-300
+    if name in ("silu", "gelu_tanh"):  # left tails are ill-conditioned (x * sigmoid(2u(x)):
+        keep &= x > (-3 if name == "silu" else -1.5)  # rounding u costs ~4|u| ulp)
+    err = np.abs(got - want)[keep] / np.spacing(np.abs(want[keep]))
+    assert err.max() <= 6

@@ -15,7 +15,7 @@ def rtol(dtype):
     return 1e-12 if dtype == np.float64 else 2e-6
 
 
-@pytest.mark.parametrize("sizes", [(5, 7, 3), (300, 200, 10)], ids=["small", "threaded"])
+@pytest.mark.parametrize("sizes", [(5, 7, 3), (700, 600, 10)], ids=["small", "threaded"])
 @pytest.mark.parametrize("max_norm", [0.5, 1e6])
 def test_clip_grad_norm_matches_reference(sizes, max_norm, dtype, threads, arch):
     model = FakeModel(sizes, dtype=dtype, pad=2)
@@ -58,7 +58,7 @@ def test_clip_grad_norm_over_a_subset(dtype):
     assert utils.clip_grad_norm([], 1.0) == 0.0
 
 
-@pytest.mark.parametrize("sizes", [(5, 7, 3), (300, 200, 10)], ids=["small", "threaded"])
+@pytest.mark.parametrize("sizes", [(5, 7, 3), (700, 600, 10)], ids=["small", "threaded"])
 def test_clip_grad_value_matches_reference(sizes, dtype, threads):
     model = FakeModel(sizes, dtype=dtype, pad=1)
     model.fill_grads(np.random.default_rng(2))
@@ -71,6 +71,18 @@ def test_clip_grad_value_matches_reference(sizes, dtype, threads):
         np.testing.assert_array_equal(p.grad, w)  # clamping is exact
     assert np.isnan(model.flat_grads[5])
     assert model.flat_grads[0] == pad
+
+
+def test_norm_over_segments_straddling_chunks_and_parts(threads):
+    """Many segments whose sizes straddle the 8192-element chunks and the norm's parts."""
+    shapes = [(8191,), (8193, 3), (1,), (16385,), (4095, 65), (3, 7), (200003,)]
+    model = FakeModel(shapes=shapes, pad=5)
+    model.fill_grads(np.random.default_rng(7))
+    ps = model.parameters()[::-1]  # any order: segments are taken in buffer order
+    want_norm, want = ref.clip_grad_norm([p.grad.copy() for p in ps], 3.0)
+    assert utils.clip_grad_norm(ps, 3.0) == pytest.approx(want_norm, rel=1e-12)
+    for p, w in zip(ps, want):
+        np.testing.assert_allclose(p.grad, w, rtol=1e-12)
 
 
 def test_nonfinite_gradients_propagate_like_torch():

@@ -112,7 +112,7 @@ def test_mask_of_element_depends_only_on_its_index(dtype):
             ops.dropout(np.ones(n, dtype), 0.4, seed=1, step=2, layer=3)[1], long_mask[:n])
 
 
-def test_bit_identical_at_1_and_2_threads(dtype):
+def test_bit_identical_at_1_and_2_threads(dtype, arch):
     x = np.random.default_rng(4).standard_normal((301, 1001)).astype(dtype)
     out = []
     for t in (1, 2):
@@ -123,7 +123,7 @@ def test_bit_identical_at_1_and_2_threads(dtype):
         np.testing.assert_array_equal(a, b)
 
 
-def test_shapes_inference_and_in_place(dtype):
+def test_shapes_inference_and_in_place(dtype, arch):
     x = np.random.default_rng(6).standard_normal((4, 5, 6)).astype(dtype)
     y, m = ops.dropout(x, 0.5, seed=1)
     assert y.shape == m.shape == x.shape

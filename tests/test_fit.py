@@ -10,6 +10,7 @@ import pytest
 import nncore.nn as nn
 from nncore import callbacks as C
 from nncore import config, losses, optim
+from nncore.optim import lr_scheduler as S
 
 
 def mlp(sizes, act=None, dtype="float64", seed=0, dropout=0.0):
@@ -316,3 +317,187 @@ def test_evaluate_needs_a_loss_before_fit():
     with pytest.raises(ValueError, match="loss"):
         mlp([4, 8, 3]).evaluate(X, y)
 
+
+
+# ------------------------------------------------------- checkpoint / resume
+
+def _resume_setup(seed=8):
+    m = mlp([4, 16, 3], seed=seed, dropout=0.25)
+    opt = optim.Adam(m.parameters(), lr=0.01)
+    sched = S.StepLR(opt, step_size=2, gamma=0.5)
+    return m, opt, [C.LearningRateScheduler(sched)]
+
+
+def test_resume_from_checkpoint_is_bit_identical(tmp_path):
+    X, y = blobs(80)
+    kw = dict(loss="ce", batch_size=16, validation_split=0.2, verbose=0)
+    ref, oref, cref = _resume_setup()
+    href = ref.fit(X, y, optimizer=oref, epochs=5, callbacks=cref, **kw)
+    ck = tmp_path / "ck.safetensors"
+    a, oa, ca = _resume_setup()
+    a.fit(X, y, optimizer=oa, epochs=3, callbacks=ca, checkpoint=ck, **kw)   # "crashes" here
+    b, ob, cb = _resume_setup()
+    b.flat_params[...] = 0.0                # nothing of b's own state may leak through
+    hb = b.fit(X, y, optimizer=ob, epochs=5, callbacks=cb, resume=ck, **kw)
+    assert hb.epoch == [3, 4]
+    np.testing.assert_array_equal(b.flat_params, ref.flat_params)
+    assert b.dropout_step == ref.dropout_step
+    assert hb.history["loss"] == href.history["loss"][3:]
+    assert hb.history["lr"] == href.history["lr"][3:]
+
+
+def test_resume_needs_same_seed(tmp_path):
+    X, y = blobs(40)
+    ck = tmp_path / "ck.safetensors"
+    a, oa, _ = _resume_setup(seed=1)
+    a.fit(X, y, loss="ce", optimizer=oa, epochs=1, checkpoint=ck, verbose=0)
+    b, ob, _ = _resume_setup(seed=2)
+    with pytest.raises(ValueError, match="seed"):
+        b.fit(X, y, loss="ce", optimizer=ob, epochs=2, resume=ck, verbose=0)
+
+
+def test_model_checkpoint_saves_best(tmp_path):
+    from nncore import io
+    X, y = blobs(60)
+    m = mlp([4, 8, 3], seed=3)
+    cb = C.ModelCheckpoint(str(tmp_path / "m-{epoch:02d}.safetensors"), save_best_only=True)
+    snaps = []
+
+    class Snap(C.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            snaps.append(self.model.flat_params.copy())
+
+    h = m.fit(X, y, loss="ce", epochs=4, validation_split=0.3, callbacks=[Snap(), cb],
+              verbose=0)
+    val = h.history["val_loss"]
+    best_so_far = [e for e in range(4) if val[e] < min(val[:e], default=np.inf)]
+    assert cb.saved == [str(tmp_path / f"m-{e + 1:02d}.safetensors") for e in best_so_far]
+    last = io.load(cb.saved[-1])
+    np.testing.assert_array_equal(last.flat_params, snaps[best_so_far[-1]])
+
+
+def test_train_accuracy_is_end_of_epoch_inference_accuracy():
+    X, y = blobs(50)
+    m = mlp([4, 8, 3], seed=5, dropout=0.3)
+    h = m.fit(X, y, loss="ce", epochs=2, batch_size=8, verbose=0)
+    out = m.predict(X)
+    assert h.history["accuracy"][-1] == np.mean(out.argmax(1) == y)
+    h2 = m.fit(X, y, loss="ce", epochs=1, metrics=[], verbose=0)
+    assert "accuracy" not in h2.history
+
+
+def test_verbose_2_prints_one_line_per_epoch(capsys):
+    X, y = blobs(40)
+    mlp([4, 8, 3]).fit(X, y, loss="ce", epochs=3, verbose=2, validation_split=0.25)
+    lines = [ln for ln in capsys.readouterr().err.splitlines() if ln.startswith("Epoch")]
+    assert len(lines) == 3 and "val_loss=" in lines[-1]
+
+
+@pytest.mark.parametrize("kind,kw", [("sgd", dict(lr=0.05, momentum=0.9)),
+                                     ("adamw", dict(lr=0.01, weight_decay=0.1))])
+def test_fit_matches_reference_trainer_with_dropout_and_clipping(kind, kw):
+    """fit (shuffle, validation split, dropout, clipping) vs nncore.reference's trainer
+    driven through the documented batching, float64."""
+    from nncore import reference as ref
+    X, y = blobs(70, d=6, k=3, seed=2)
+    model = nn.Sequential(nn.Linear(6, 16), nn.ReLU(), nn.Dropout(0.2), nn.Linear(16, 3),
+                          dtype="float64", seed=9)
+    twin = ref.ReferenceNetwork.from_model(model)
+    params = model.parameters()
+    r_opt = ref.RefOptimizer(kind, twin.param_list(), [dict(kw, params=list(range(len(params))))],
+                             [p.is_bias for p in params])
+    h = model.fit(X, y, loss="cross_entropy", optimizer=optim.get(kind, params, **kw), epochs=3,
+                  batch_size=16, validation_split=0.2, clip_norm=0.5, verbose=0)
+    n = int(70 * 0.8)
+    ce = losses.CrossEntropyLoss()
+    want = []
+    for e in range(3):
+        perm = np.random.default_rng([9, e]).permutation(n)
+        tot = 0.0
+        for s in range(0, n, 16):
+            idx = perm[s:s + 16]
+            v, _ = ref.train_step(twin, X[idx], y[idx], ce, r_opt, clip_norm=0.5)
+            tot += v * len(idx)
+        want.append(tot / n)
+    np.testing.assert_allclose(model.flat_params, twin.flat_params(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(h.history["loss"], want, rtol=1e-10)
+    assert model.dropout_step == twin.step
+
+
+def test_predict_and_evaluate_bad_input():
+    X, y = blobs(20)
+    m = mlp([4, 8, 3])
+    with pytest.raises(ValueError, match="shape"):
+        m.predict(X[:, :2])
+    with pytest.raises(ValueError, match="batch_size"):
+        m.predict(X, batch_size=0)
+    with pytest.raises(ValueError, match="lengths"):
+        m.evaluate(X, y[:5], loss="ce")
+    with pytest.raises(TypeError, match="integer"):
+        m.evaluate(X, y.astype(float), loss="ce")
+
+
+def test_callback_hook_order_and_params():
+    X, y = blobs(25)
+    calls = []
+
+    class Rec(C.Callback):
+        def on_train_begin(self, logs=None):
+            calls.append(("train_begin", self.params["steps"], self.params["samples"]))
+
+        def on_epoch_begin(self, epoch, logs=None):
+            calls.append(("epoch_begin", epoch))
+
+        def on_batch_begin(self, batch, logs=None):
+            calls.append(("batch_begin", batch))
+
+        def on_batch_end(self, batch, logs=None):
+            calls.append(("batch_end", batch))
+
+        def on_epoch_end(self, epoch, logs=None):
+            calls.append(("epoch_end", epoch, "val_loss" in logs))
+
+        def on_train_end(self, logs=None):
+            calls.append(("train_end",))
+
+    mlp([4, 8, 3]).fit(X, y, loss="ce", epochs=2, batch_size=10, validation_split=0.2,
+                       callbacks=[Rec()], verbose=0)
+    epoch = lambda e: [("epoch_begin", e), ("batch_begin", 0), ("batch_end", 0),  # noqa: E731
+                       ("batch_begin", 1), ("batch_end", 1), ("epoch_end", e, True)]
+    assert calls == [("train_begin", 2, 20)] + epoch(0) + epoch(1) + [("train_end",)]
+
+
+def _targets(kind, rng, n, k):
+    if kind == "labels":
+        return rng.integers(0, k, n)
+    if kind == "probs":
+        p = rng.uniform(0, 1, (n, k))
+        return p / p.sum(axis=1, keepdims=True)
+    if kind == "binary":
+        return rng.integers(0, 2, (n, k))        # integer 0/1 targets are fine for BCE
+    return rng.standard_normal((n, k))
+
+
+@pytest.mark.parametrize("loss,kind", [("mse", "real"), ("l1", "real"), ("huber", "real"),
+                                       ("bce", "binary"), ("cross_entropy", "labels"),
+                                       ("cross_entropy", "probs")])
+def test_fit_every_loss_matches_reference(loss, kind):
+    from nncore import reference as ref
+    rng = np.random.default_rng(7)
+    X = rng.standard_normal((40, 5))
+    y = _targets(kind, rng, 40, 3)
+    model = nn.Sequential(nn.Linear(5, 8), nn.Tanh(), nn.Linear(8, 3), dtype="float64", seed=1)
+    twin = ref.ReferenceNetwork.from_model(model)
+    params = model.parameters()
+    r_opt = ref.RefOptimizer("adam", twin.param_list(),
+                             [{"params": list(range(len(params))), "lr": 0.01}],
+                             [p.is_bias for p in params])
+    h = model.fit(X, y, loss=loss, optimizer=optim.Adam(params, lr=0.01), epochs=2,
+                  batch_size=16, shuffle=False, verbose=0)
+    lf = losses.get(loss)
+    yr = y.astype(np.float64) if kind == "binary" else y
+    for _ in range(2):
+        for s in range(0, 40, 16):
+            ref.train_step(twin, X[s:s + 16], yr[s:s + 16], lf, r_opt)
+    np.testing.assert_allclose(model.flat_params, twin.flat_params(), rtol=1e-10, atol=1e-12)
+    assert ("accuracy" in h.history) == (kind != "real")

@@ -176,6 +176,25 @@ def test_accepts_array_likes_and_subclasses(dtype):
     assert type(ops.matmul(m, m)) is np.ndarray
 
 
+@pytest.mark.parametrize("shape", [(1, 1, 1), (7, 5, 19), (130, 300, 70), (300, 0, 33),
+                                   (200, 400, 150)])
+def test_gemm_ex_bias_epilogue(arch, threads, dtype, shape):
+    # internal nn_*gemm_ex (for the network engine): out = alpha a@b + beta out + bias
+    from nncore import _core
+    m, k, n = shape
+    rng = np.random.default_rng(10)
+    a, b = rand(rng, (k, m), dtype).T, rand(rng, (k, n), dtype)
+    bias = rand(rng, (n,), dtype)
+    for alpha, beta in [(1.0, 0.0), (0.5, 2.0)]:
+        out = rand(rng, (m, n), dtype)
+        out0 = out.copy()
+        want = ref.matmul(a, b, out0.copy(), alpha, beta).astype(np.float64) + bias
+        got = _core._matmul_bias(a, b, out, bias, alpha, beta)
+        assert got is out
+        bnd = bound(a, b, out0, alpha, beta, dtype) + 4 * np.finfo(dtype).eps * np.abs(want)
+        assert (np.abs(got - want) <= bnd).all()
+
+
 # ----------------------------------------------------------- hypothesis
 
 dims = st.integers(0, 40)

@@ -86,6 +86,10 @@ def test_save_load_tensors_round_trip_all_dtypes(tmp_path):
     (n,) = struct.unpack("<Q", raw[:8])
     assert (8 + n) % 8 == 0  # data section aligned
     assert not [f for f in os.listdir(tmp_path) if f.endswith(".tmp")]
+    if os.name == "posix":   # plain-open permissions, not mkstemp's 0600
+        umask = os.umask(0)
+        os.umask(umask)
+        assert os.stat(p).st_mode & 0o777 == 0o666 & ~umask
 
 
 def test_safetensors_package_agrees(tmp_path):

@@ -61,7 +61,7 @@ def test_loss_matches_reference(kind, reduction, dtype, threads, arch):
 
 
 @pytest.mark.parametrize("kind", KINDS)
-def test_loss_stable_at_extreme_logits(kind, dtype):
+def test_loss_stable_at_extreme_logits(kind, dtype, arch):
     name, out, target, prm = make_case(kind, dtype, rows=12, cols=5, seed=3, scale=1e4)
     out[0, :] = 1e4
     if name in ("bce_logits", "cross_entropy"):  # logits up to the dtype's limit
@@ -75,7 +75,7 @@ def test_loss_stable_at_extreme_logits(kind, dtype):
     np.testing.assert_allclose(grad, rg, rtol=1e-5, atol=1e-6 * np.abs(rg).max())
 
 
-def test_bce_infinite_logits_give_exact_limits(dtype):
+def test_bce_infinite_logits_give_exact_limits(dtype, arch):
     x = np.array([[np.inf, -np.inf, np.inf, -np.inf, np.inf]], dtype=dtype)
     t = np.array([[1, 0, 0, 1, 0.5]], dtype=dtype)
     value, grad = ops.loss("bce_logits", x[:, :2], t[:, :2], "sum")
@@ -159,7 +159,7 @@ def test_gradient_check_float64(kind, reduction):
 # --------------------------------------------------------------- threading
 
 @pytest.mark.parametrize("kind", ["mse", "huber", "bce_logits", "ce_labels", "ce_probs_smooth"])
-def test_bit_identical_at_1_and_2_threads(kind, dtype):
+def test_bit_identical_at_1_and_2_threads(kind, dtype, arch):
     name, out, target, prm = make_case(kind, dtype, rows=3000, cols=97, seed=5)
     res = []
     for t in (1, 2):

@@ -163,6 +163,18 @@ def test_large_buffer_matches_reference():
     assert_params_close(model, arrays, np.float64)
 
 
+@pytest.mark.parametrize("kind,kw", [
+    ("sgd", dict(lr=0.1, momentum=0.9, weight_decay=0.01)),
+    ("adam", dict(lr=0.01, amsgrad=True, l1=0.001, max_norm=2.0)),
+])
+def test_segments_straddling_chunk_boundaries(kind, kw, threads):
+    """Segment sizes around the 8192-element chunks, threaded (> 2e5 elements)."""
+    shapes = [(8191,), (8193, 3), (1,), (16385,), (4095, 65), (3, 7), (150001,)]
+    model = FakeModel(shapes=shapes, pad=5)
+    model, opt, arrays = run_both(kind, kw, np.float64, steps=3, model=model)
+    assert_params_close(model, arrays, np.float64)
+
+
 def test_lr_settable_between_steps(dtype):
     model = FakeModel((4, 3), dtype=dtype)
     params = model.parameters()
@@ -231,6 +243,17 @@ def test_state_dict_resume_continues_identically(kind, kw, dtype):
     sd["state"][next(iter(sd["state"]))][...] = 123.0
     assert np.array_equal(a.flat_params, b.flat_params)
     assert not any(np.any(v == 123.0) for v in opt_b.state.values())
+
+
+def test_state_dict_is_json_able_apart_from_arrays():
+    import json
+
+    a = FakeModel((5, 7, 3))
+    opt = optim.Adam(a.parameters(), lr=np.float32(0.01), betas=(np.float64(0.9), 0.99))
+    sd = opt.state_dict()
+    json.dumps({k: v for k, v in sd.items() if k != "state"}, allow_nan=False)
+    assert sd["param_groups"][0]["betas"] == (0.9, 0.99)
+    assert type(sd["param_groups"][0]["lr"]) is float
 
 
 def test_load_state_dict_rejects_mismatches():
@@ -326,6 +349,15 @@ def test_bad_params_raise():
     opt = optim.Adam(a.parameters())
     with pytest.raises(ValueError, match="one model"):
         opt.add_param_group({"params": b.parameters()})
+    # editing a group's list by hand is checked at the next step
+    opt.param_groups[0]["params"].append(b.parameters()[0])
+    with pytest.raises(ValueError, match="one model"):
+        opt.step()
+    opt.param_groups[0]["params"][-1] = a.parameters()[0]
+    with pytest.raises(ValueError, match="overlap"):
+        opt.step()
+    opt.param_groups[0]["params"].pop()
+    opt.step()
 
 
 def test_get_and_add_param_group():
@@ -439,3 +471,69 @@ def test_matches_torch():
         for t, p in zip(tparams, model.parameters()):
             np.testing.assert_allclose(p.data, t.detach().numpy(), rtol=1e-10, atol=1e-12,
                                        err_msg=f"{name} {kw} {p.name}")
+
+
+@pytest.mark.parametrize("kind,kw", [
+    ("sgd", dict(lr=0.1, momentum=0.9, nesterov=True, weight_decay=0.01, l1=0.001)),
+    ("rmsprop", dict(lr=0.01, momentum=0.5, centered=True, weight_decay=0.01)),
+    ("adagrad", dict(lr=0.1, lr_decay=0.01, initial_accumulator_value=0.1)),
+    ("adam", dict(lr=0.01, amsgrad=True, weight_decay=0.01)),
+    ("adamw", dict(lr=0.01, weight_decay=0.1, l1=0.001)),
+])
+def test_same_bits_with_every_kernel_family(kind, kw, dtype):
+    """The CPU-specific build of the updates does the same IEEE operations as the portable one."""
+    results = []
+    for name in config.available_archs():
+        model = FakeModel((300, 100, 7), dtype=dtype, seed=4)
+        old = config.get_arch()
+        config.set_arch(name)
+        try:
+            opt = optim.get(kind, model.parameters(), **kw)
+            rng = np.random.default_rng(6)
+            for _ in range(3):
+                model.fill_grads(rng)
+                opt.step()
+        finally:
+            config.set_arch(old)
+        results.append(model.flat_params.copy())
+    for r in results[1:]:
+        assert np.array_equal(results[0], r)
+
+
+def test_random_settings_and_layouts_match_reference():
+    """Property test: any valid settings, any parameter shapes, float64 vs the reference."""
+    hyp = pytest.importorskip("hypothesis")
+    st = pytest.importorskip("hypothesis.strategies")
+
+    unit = st.floats(0.0, 0.999)
+    small = st.one_of(st.just(0.0), st.floats(1e-4, 0.3))
+    settings = st.one_of(
+        st.fixed_dictionaries({"kind": st.just("sgd"), "momentum": small, "dampening": small,
+                               "nesterov": st.just(False)}),
+        st.fixed_dictionaries({"kind": st.just("sgd"), "momentum": st.floats(0.1, 0.99),
+                               "nesterov": st.just(True)}),
+        st.fixed_dictionaries({"kind": st.just("rmsprop"), "alpha": unit, "momentum": small,
+                               "centered": st.booleans(), "eps": st.floats(1e-8, 1e-2)}),
+        st.fixed_dictionaries({"kind": st.just("adagrad"), "lr_decay": small,
+                               "initial_accumulator_value": small, "eps": st.floats(1e-10, 1e-2)}),
+        st.fixed_dictionaries({"kind": st.sampled_from(["adam", "adamw"]),
+                               "betas": st.tuples(unit, unit), "amsgrad": st.booleans(),
+                               "eps": st.floats(1e-8, 1e-2)}),
+    )
+    common = st.fixed_dictionaries({"lr": st.floats(1e-4, 0.5), "weight_decay": small,
+                                    "l1": small,
+                                    "max_norm": st.one_of(st.none(), st.floats(0.5, 3.0))})
+    shapes = st.lists(st.one_of(st.tuples(st.integers(1, 40)),
+                                st.tuples(st.integers(1, 12), st.integers(1, 12))),
+                      min_size=1, max_size=5)
+
+    @hyp.settings(max_examples=40, deadline=None)
+    @hyp.given(settings, common, shapes, st.integers(1, 4), st.integers(0, 3))
+    def check(s, c, shp, steps, pad):
+        kw = dict(s, **c)
+        kind = kw.pop("kind")
+        model = FakeModel(shapes=shp, pad=pad)
+        model, opt, arrays = run_both(kind, kw, np.float64, steps=steps, model=model)
+        assert_params_close(model, arrays, np.float64)
+
+    check()

@@ -150,8 +150,9 @@ NN_AVX2 void nn_dgemm_ukr_avx2_6x8(double *c, int64_t rsc, const double *ap, con
 
 const nn_gemm_kernels nn_gemm_kernels_avx2 = {
     "avx2",
-    nn_sgemm_ukr_avx2_6x16, {6, 16, 256, 144, 4080},
-    nn_dgemm_ukr_avx2_6x8, {6, 8, 256, 72, 4080},
+    nn_sgemm_ukr_avx2_6x16, {6, 16, 256, 144, 512},
+    nn_dgemm_ukr_avx2_6x8, {6, 8, 256, 72, 384},
+    NULL, NULL,
 };
 
 /* 12 independent chains hide the FMA latency (4 cycles x 2 pipes needs >= 8);

@@ -27,4 +27,5 @@ const nn_gemm_kernels nn_gemm_kernels_ref = {
     "ref",
     nn_sgemm_ukr_ref_4x8, {4, 8, 256, 128, 2048},
     nn_dgemm_ukr_ref_4x4, {4, 4, 256, 64, 2048},
+    NULL, NULL,
 };

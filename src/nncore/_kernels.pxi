@@ -3,20 +3,32 @@
 # of the right dtype and validated sizes; these functions only take pointers,
 # release the GIL and return the C status code.
 
+cdef inline object _kflat(object a):
+    """a as a flat view; never a copy (a copy would silently drop the C kernel's writes)."""
+    if not a.flags.c_contiguous:
+        raise ValueError("nncore kernels need C-contiguous arrays")
+    return a.reshape(-1)
+
+cdef inline int _kneed(object a, int64_t n, str what) except -1:
+    """Refuse an array smaller than the n elements the kernel will touch."""
+    if a is not None and a.size < n:
+        raise ValueError(f"{what} has {a.size} elements, the kernel needs {n}")
+    return 0
+
 cdef inline float *_kf32(object a) except NULL:
-    cdef float[::1] v = a.reshape(-1)
+    cdef float[::1] v = _kflat(a)
     return &v[0]
 
 cdef inline double *_kf64(object a) except NULL:
-    cdef double[::1] v = a.reshape(-1)
+    cdef double[::1] v = _kflat(a)
     return &v[0]
 
 cdef inline uint8_t *_ku8(object a) except NULL:
-    cdef uint8_t[::1] v = a.reshape(-1).view("u1")
+    cdef uint8_t[::1] v = _kflat(a).view("u1")
     return &v[0]
 
 cdef inline const int64_t *_ki64(object a) except NULL:
-    cdef const int64_t[::1] v = a.reshape(-1)
+    cdef const int64_t[::1] v = _kflat(a)
     return &v[0]
 
 
@@ -31,6 +43,7 @@ def _act_forward(int kind, double param, y, x, int64_t rows, int64_t cols):
     cdef float *xs
     cdef double *yd
     cdef double *xd
+    _kneed(y, rows * cols, "y"); _kneed(x, rows * cols, "x")
     if x.dtype.itemsize == 4:
         ys = _kf32(y); xs = _kf32(x)
         with nogil:
@@ -55,6 +68,8 @@ def _act_backward(int kind, double param, dx, dy, x, y, int64_t rows, int64_t co
     cdef double *d3 = NULL
     if rows * cols == 0:
         return 0
+    for a, nm in ((dx, "dx"), (dy, "dy"), (x, "x"), (y, "y")):
+        _kneed(a, rows * cols, nm)
     if dy.dtype.itemsize == 4:
         s0 = _kf32(dx); s1 = _kf32(dy)
         if x is not None: s2 = _kf32(x)
@@ -83,6 +98,8 @@ def _loss(int kind, int red, double param, grad, out, target, labels, int64_t ro
     cdef const double *dt = NULL
     cdef const int64_t *lab = NULL
     cdef bint empty = rows * cols == 0
+    _kneed(out, rows * cols, "out"); _kneed(grad, rows * cols, "grad")
+    _kneed(target, rows * cols, "target"); _kneed(labels, rows, "labels")
     if not empty and labels is not None:
         lab = _ki64(labels)
     if out.dtype.itemsize == 4:
@@ -128,6 +145,7 @@ def _dropout_forward(y, mask, x, int64_t n, double p, uint64_t seed, uint64_t st
     cdef uint8_t *m
     if n == 0:
         return nn_ddropout_forward(NULL, NULL, NULL, 0, p, seed, step, layer)
+    _kneed(y, n, "y"); _kneed(x, n, "x"); _kneed(mask, n, "mask")
     m = _ku8(mask)
     if x.dtype.itemsize == 4:
         sy = _kf32(y); sx = _kf32(x)
@@ -149,6 +167,7 @@ def _dropout_backward(dx, dy, mask, int64_t n, double p):
     cdef uint8_t *m
     if n == 0:
         return nn_ddropout_backward(NULL, NULL, NULL, 0, p)
+    _kneed(dx, n, "dx"); _kneed(dy, n, "dy"); _kneed(mask, n, "mask")
     m = _ku8(mask)
     if dy.dtype.itemsize == 4:
         s0 = _kf32(dx); s1 = _kf32(dy)

@@ -11,6 +11,7 @@ from cpython.mem cimport PyMem_Malloc, PyMem_Free
 cnp.import_array()
 
 import numpy as _np_net
+import threading as _net_threading
 
 _NET_DTYPES = {NN_F32: _np_net.dtype(_np_net.float32), NN_F64: _np_net.dtype(_np_net.float64)}
 
@@ -39,8 +40,8 @@ cdef class _Net:
     cdef int typenum
     cdef readonly int64_t n_in, n_out, n_params
     cdef readonly int64_t last_batch   # batch of the last training forward, 0 if none
-    cdef bint busy                     # a call is running with the GIL released
-    cdef object _params, _grads
+    cdef object _lock                  # serializes calls that release the GIL
+    cdef object __weakref__
 
     def __cinit__(self, dtype_code, layers, uint64_t seed):
         cdef int n = len(layers)
@@ -76,9 +77,7 @@ cdef class _Net:
         self.n_out = nn_net_num_outputs(self.net)
         self.n_params = nn_net_num_params(self.net)
         self.last_batch = 0
-        self.busy = False
-        self._params = self._view(nn_net_params(self.net))
-        self._grads = self._view(nn_net_grads(self.net))
+        self._lock = _net_threading.Lock()
 
     def __dealloc__(self):
         if self.net != NULL:
@@ -93,15 +92,18 @@ cdef class _Net:
         cnp.set_array_base(arr, self)
         return arr
 
+    # The views are made on demand and not stored here: an ndarray does not take
+    # part in garbage collection, so a view held by this object (its base) would
+    # form a cycle that is never freed.
     @property
     def params(self):
-        """The flat parameter buffer (n_params,), a zero-copy view."""
-        return self._params
+        """A new zero-copy view (n_params,) of the flat parameter buffer."""
+        return self._view(nn_net_params(self.net))
 
     @property
     def grads(self):
-        """The flat gradient buffer (n_params,), a zero-copy view."""
-        return self._grads
+        """A new zero-copy view (n_params,) of the flat gradient buffer."""
+        return self._view(nn_net_grads(self.net))
 
     def weight_offset(self, int layer):
         return nn_net_weight_offset(self.net, layer)
@@ -121,9 +123,9 @@ cdef class _Net:
         nn_net_set_step(self.net, <uint64_t>value)
 
     cdef inline int _enter(self) except -1:
-        if self.busy:
-            raise RuntimeError("this network is already running a call in another thread")
-        self.busy = True
+        """Take the network (another Python thread may be inside C with the GIL released:
+        the workspace is shared, so calls on one network run one at a time)."""
+        self._lock.acquire()
         return 0
 
     cdef int64_t _rows_stride(self, cnp.ndarray x) except -2:
@@ -132,7 +134,7 @@ cdef class _Net:
         cdef int64_t isz
         if cnp.PyArray_TYPE(x) != self.typenum or cnp.PyArray_NDIM(x) != 2:
             return -1
-        if not cnp.PyArray_ISALIGNED(x):
+        if not cnp.PyArray_ISBEHAVED_RO(x):  # aligned, native byte order
             return -1
         st = cnp.PyArray_STRIDES(x)
         isz = cnp.PyArray_ITEMSIZE(x)
@@ -170,7 +172,7 @@ cdef class _Net:
         self._enter()
         with nogil:
             st = nn_net_forward(self.net, op, xp, rsx, batch, 0)
-        self.busy = False
+        self._lock.release()
         self.last_batch = 0
         if st != NN_OK:
             _net_raise(st, "forward")
@@ -201,7 +203,7 @@ cdef class _Net:
         self._enter()
         with nogil:
             st = nn_net_forward(self.net, op, xp, rsx, batch, tr)
-        self.busy = False
+        self._lock.release()
         self.last_batch = batch if (training and st == NN_OK) else 0
         if st != NN_OK:
             _net_raise(st, "forward")
@@ -220,7 +222,7 @@ cdef class _Net:
             raise TypeError(f"dout must be a NumPy array, got {type(dout).__name__}")
         a = <cnp.ndarray>dout
         if (cnp.PyArray_TYPE(a) != self.typenum or cnp.PyArray_NDIM(a) != 2
-                or not cnp.PyArray_IS_C_CONTIGUOUS(a) or not cnp.PyArray_ISALIGNED(a)):
+                or not cnp.PyArray_IS_C_CONTIGUOUS(a) or not cnp.PyArray_ISBEHAVED_RO(a)):
             raise ValueError(f"dout must be a C-contiguous 2-D {self.dtype} array, got "
                              f"{dout.dtype} with shape {dout.shape}")
         if cnp.PyArray_DIMS(a)[0] != self.last_batch or cnp.PyArray_DIMS(a)[1] != self.n_out:
@@ -230,7 +232,7 @@ cdef class _Net:
         self._enter()
         with nogil:
             st = nn_net_backward(self.net, dp)
-        self.busy = False
+        self._lock.release()
         if st != NN_OK:
             _net_raise(st, "backward")
 
@@ -264,7 +266,7 @@ cdef class _Net:
             lp = <int64_t *>_net_ptr(labels, cnp.NPY_INT64, batch, "labels")
         else:
             tp = _net_ptr(target, self.typenum, batch * self.n_out, "target")
-        if opt.c.dtype != self.dtype_code:
+        if <int>opt.c.dtype != self.dtype_code:
             raise TypeError(f"the optimizer works on {opt.dtype}, the model on {self.dtype}")
         if opt.n_elements != self.n_params or opt._seg_end > self.n_params:
             raise ValueError(f"the optimizer was built for {opt.n_elements} parameters, the "
@@ -275,7 +277,7 @@ cdef class _Net:
             st = nn_net_train_step(self.net, xp, rsx, batch, <nn_loss_kind>kind,
                                    <nn_reduction>red, param, tp, lp, &opt.c, clip_norm,
                                    clip_value, &loss, &norm)
-        self.busy = False
+        self._lock.release()
         self.last_batch = 0
         if st != NN_OK:
             _net_raise(st, "train_step")
@@ -289,7 +291,7 @@ cdef inline void *_net_ptr(object arr, int typenum, int64_t n, str what) except 
         raise TypeError(f"{what} must be a NumPy array, got {type(arr).__name__}")
     a = <cnp.ndarray>arr
     if (cnp.PyArray_TYPE(a) != typenum or not cnp.PyArray_IS_C_CONTIGUOUS(a)
-            or not cnp.PyArray_ISALIGNED(a)):
+            or not cnp.PyArray_ISBEHAVED_RO(a)):
         raise ValueError(f"{what} must be C-contiguous with the model's dtype, got {arr.dtype}")
     if cnp.PyArray_SIZE(a) != n:
         raise ValueError(f"{what} must have {n} elements, got {cnp.PyArray_SIZE(a)}")

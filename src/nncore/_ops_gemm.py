@@ -20,6 +20,7 @@ _ndarray = np.ndarray
 _F32 = np.dtype(np.float32)
 _F64 = np.dtype(np.float64)
 _matmul_c = _core._matmul
+_matmul_fast = _core._matmul_fast
 
 
 def _operand(x, name: str) -> np.ndarray:
@@ -116,7 +117,11 @@ def matmul(a: np.ndarray, b: np.ndarray, out: Optional[np.ndarray] = None, *,
     columns of `out`, never the sum over k). The GIL is released during the
     product.
     """
-    # fast path: two native float ndarrays of one dtype, 2-D, matching (the common case)
+    # fast path, all checks in Cython: plain float ndarrays, float scalars, clean out
+    res = _matmul_fast(a, b, out, alpha, beta)
+    if res is not None:
+        return res
+    # everything else: full validation with precise messages
     if (type(a) is _ndarray and type(b) is _ndarray and a.ndim == 2 and b.ndim == 2
             and a.shape[1] == b.shape[0]):
         dt = a.dtype

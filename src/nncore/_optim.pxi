@@ -81,6 +81,12 @@ cdef class _COptim:
     cdef public int64_t n_elements # length of the flat buffers
     cdef object _states            # list of 3: ndarray or None
     cdef public object dtype
+    cdef bint _busy                # a step runs without the GIL: no changes meanwhile
+
+    cdef int _check_idle(self) except -1:
+        if self._busy:
+            raise RuntimeError("the optimizer is stepping in another thread; change it after")
+        return 0
 
     def __cinit__(self, str kind, object dtype, int64_t n_elements):
         import numpy as _np
@@ -104,6 +110,7 @@ cdef class _COptim:
         self._segs = NULL
         self._seg_end = 0
         self._states = [None, None, None]
+        self._busy = False
 
     def __dealloc__(self):
         free(self._groups)
@@ -114,6 +121,7 @@ cdef class _COptim:
         cdef int32_t n = len(groups)
         cdef int32_t i
         cdef nn_optim_group *gs
+        self._check_idle()
         if n != self.c.n_groups or self._groups == NULL:
             gs = <nn_optim_group *>calloc(max(n, 1), sizeof(nn_optim_group))
             if gs == NULL:
@@ -144,6 +152,7 @@ cdef class _COptim:
         """Segments (sequences of equal length): element offset, length, rows x cols, C group."""
         cdef int64_t n = 0, end = 0
         cdef int64_t i
+        self._check_idle()
         if not (len(offsets) == len(lengths) == len(rows) == len(cols) == len(groups)):
             raise ValueError("segment arrays differ in length")
         cdef nn_optim_segment *segs = _optim_make_segments(offsets, lengths, rows, cols, groups,
@@ -166,6 +175,7 @@ cdef class _COptim:
         """Hold `arr` (flat, n_elements, the optimizer's dtype) as state slot 0..2, or None."""
         if slot < 0 or slot > 2:
             raise ValueError(f"state slot must be 0, 1 or 2, got {slot}")
+        self._check_idle()
         if arr is None:
             self.c.state[slot] = NULL
             self._states[slot] = None
@@ -188,6 +198,7 @@ cdef class _COptim:
     def step_count(self, value):
         if value < 0:
             raise ValueError(f"step count must be >= 0, got {value}")
+        self._check_idle()
         self.c.step = value
 
     @property
@@ -203,8 +214,13 @@ cdef class _COptim:
         cdef void *p = _optim_ptr(params, self.c.dtype, self.n_elements, True)
         cdef const void *g = _optim_ptr(grads, self.c.dtype, self.n_elements, False)
         cdef int st
-        with nogil:
-            st = nn_optim_step(&self.c, p, g)
+        self._check_idle()
+        self._busy = True
+        try:
+            with nogil:
+                st = nn_optim_step(&self.c, p, g)
+        finally:
+            self._busy = False
         if st != NN_OK:
             raise ValueError(f"nn_optim_step: {nn_strerror(st).decode()} "
                              f"(hyperparameters, segments or state buffers)")

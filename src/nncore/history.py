@@ -4,9 +4,11 @@
 
 - ``loss``: mean of the batch losses of the epoch (training mode: dropout on,
   weights changing during the epoch — as in Keras);
-- ``accuracy`` (classification losses): fraction of training samples whose
-  prediction was right *during* the training step of their batch (outputs of
-  the training forward pass, dropout on);
+- ``accuracy`` (classification losses): on the training samples seen in the
+  epoch, computed AFTER the epoch in inference mode (dropout off) by one extra
+  forward pass (``train_step`` does not hand back its outputs) — so it is the
+  end-of-epoch accuracy, not Keras's running average; ``fit(metrics=[])``
+  skips it;
 - ``val_loss``, ``val_accuracy``: on the validation data after the epoch,
   inference mode (dropout off);
 - ``lr``: the first param group's learning rate used during the epoch;

@@ -35,8 +35,8 @@ from typing import Any, Iterable, Mapping
 
 import numpy as np
 
-__all__ = ["save", "load", "save_checkpoint", "load_checkpoint", "save_tensors",
-           "load_tensors", "read_header", "MODEL_FORMAT", "CHECKPOINT_FORMAT"]
+__all__ = ["save", "load", "load_metadata", "save_checkpoint", "load_checkpoint",
+           "save_tensors", "load_tensors", "read_header", "MODEL_FORMAT", "CHECKPOINT_FORMAT"]
 
 MODEL_FORMAT = "nncore"
 CHECKPOINT_FORMAT = "nncore-checkpoint"
@@ -74,8 +74,18 @@ def _atomic_write(path: str, chunks: Iterable[bytes]) -> None:
     A crash at any point leaves either the old file or the complete new one.
     """
     directory = os.path.dirname(os.path.abspath(path))
+    try:   # the permissions a plain open() would give (mkstemp makes 0600)
+        mode = os.stat(path).st_mode & 0o777
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        mode = 0o666 & ~umask
     fd, tmp = tempfile.mkstemp(prefix=".nncore-", suffix=".tmp", dir=directory)
     try:
+        try:
+            os.fchmod(fd, mode)
+        except (AttributeError, OSError):   # e.g. Windows: no fchmod
+            pass
         with os.fdopen(fd, "wb") as f:
             for c in chunks:
                 f.write(c)

@@ -23,6 +23,13 @@ with a uniform stride (e.g. ``x[:, :n]`` slices of a wider C-ordered array)
 are read in place, any other layout is copied once. NaN/Inf in ``x`` are not
 checked: they propagate through inference like in NumPy. Targets are checked
 by the losses (NaN/Inf rejected).
+
+Determinism: for a given batch size every result (outputs, gradients, a whole
+train_step) has the same bits at any thread count. Batches of at most 4 rows
+(single-sample inference) take a dot-product path instead of the GEMM, so a
+row's output may differ in the last bits between a tiny and a large batch.
+Each call returns a new output array; nothing else is allocated once the
+workspace holds the largest batch seen.
 """
 from __future__ import annotations
 
@@ -367,6 +374,8 @@ class Sequential(TrainingMixin):
             self._shapes.append(n)
         self.out_features = n
         self._net = _core._Net(_F32 if self.dtype == np.float32 else _F64, specs, self.seed)
+        self._flat_params = self._net.params  # views keep the C network alive
+        self._flat_grads = self._net.grads
         self.num_parameters = int(self._net.n_params)
         self.last_grad_norm: float | None = None
 
@@ -405,11 +414,13 @@ class Sequential(TrainingMixin):
 
     @property
     def flat_params(self) -> np.ndarray:
-        return self._net.params
+        """1-D zero-copy view (num_parameters,) of the C network's ONE parameter buffer."""
+        return self._flat_params
 
     @property
     def flat_grads(self) -> np.ndarray:
-        return self._net.grads
+        """1-D zero-copy view (num_parameters,) of the C network's ONE gradient buffer."""
+        return self._flat_grads
 
     def parameters(self) -> list[Parameter]:
         """Every weight and bias, in layer order."""

@@ -69,13 +69,17 @@ class ProgressBar:
                         raise
         self._n = 0
 
-    def update(self, n_batches: int, samples: int, logs: dict | None = None) -> None:
-        """Batches done so far in this epoch, samples done so far, running values."""
+    def update(self, n_batches: int, samples: int, logs: dict | None = None,
+               loss: float | None = None) -> None:
+        """Batches done so far in this epoch, samples done so far, running values
+        (``logs``, or just the running ``loss``: no dict is built unless drawing)."""
         self._samples = samples
         now = time.perf_counter()
         if n_batches < self.total and now - self._last_draw < self.min_interval:
             return
         self._last_draw = now
+        if logs is None and loss is not None:
+            logs = {"loss": loss}
         if self._tqdm is not None:
             self._tqdm.update(n_batches - self._n)
             self._n = n_batches

@@ -24,7 +24,7 @@ from typing import Any, Iterable
 
 import numpy as np
 
-from .callbacks import Callback, _overrides
+from .callbacks import Callback, LearningRateScheduler, _overrides
 from .history import History
 from .progress import ProgressBar, format_logs
 
@@ -265,7 +265,22 @@ class TrainingMixin:
         Raises
         ------
         ValueError, TypeError
-            For bad inputs, before any training step.
+            For bad inputs, before any training step: X and y of different
+            lengths, NaN/Inf in X or y, labels that do not fit the loss (floats
+            or out-of-range classes for cross-entropy), batch_size <= 0,
+            epochs < 0, validation_split outside [0, 1), an optimizer built on
+            another model, unknown loss/optimizer/metric names.
+
+        Notes
+        -----
+        - Ctrl-C (KeyboardInterrupt) stops after the current batch (each step is
+          one C call, never cut in half) and returns the history of the
+          completed epochs with ``history.interrupted = True``;
+          ``on_train_end`` still runs (EarlyStopping restores its best weights).
+        - A callback stops training with ``model.stop_training = True``; the
+          current epoch is finished (validation, logs) with the batches done.
+        - Reproducibility: see the module docstring (shuffle order from
+          ``model.seed`` and the epoch index).
         """
         # ---- scalar arguments
         if not _is_int(epochs) or epochs < 0:
@@ -338,8 +353,10 @@ class TrainingMixin:
 
         # ---- checkpoint / resume
         start = 0
+        schedulers = [cb.schedule for cb in cbs
+                      if isinstance(cb, LearningRateScheduler) and cb._is_scheduler()]
         if resume is not None:
-            start = _load_training_checkpoint(self, opt, resume)
+            start = _load_training_checkpoint(self, opt, resume, schedulers)
             if start > epochs:
                 raise ValueError(f"the checkpoint {resume!s} is at epoch {start}, past "
                                  f"epochs={epochs}")
@@ -350,7 +367,6 @@ class TrainingMixin:
         self._nc_fit_kind = kind
         self.stop_training = False
         want_acc = "accuracy" in metric_names
-        train_out = getattr(type(self), "last_output", None) is not None
 
         # reused buffers: the epoch's shuffled copy of the training data
         if shuffle and n > 0:
@@ -379,7 +395,6 @@ class TrainingMixin:
                 loss_sum = 0.0
                 gn_sum = 0.0
                 gn_max = 0.0
-                correct = 0.0
                 seen = 0
                 batch_logs: dict = {}
                 b = 0
@@ -397,8 +412,6 @@ class TrainingMixin:
                     gn_sum += gn
                     if gn > gn_max or gn != gn:
                         gn_max = gn
-                    if want_acc and train_out:
-                        correct += _accuracy(self.last_output, yb, kind) * m
                     if batch_end:
                         batch_logs["loss"] = lval
                         batch_logs["grad_norm"] = gn
@@ -406,18 +419,17 @@ class TrainingMixin:
                         for cb in batch_end:
                             cb.on_batch_end(b, batch_logs)
                     if bar is not None:
-                        bar.update(b + 1, e, {"loss": loss_sum / seen})
+                        bar.update(b + 1, e, loss=loss_sum / seen)
                     if self.stop_training:
                         break
                 nb = b + 1 if n_steps else 0
                 logs: dict[str, float] = {"loss": loss_sum / seen if seen else float("nan")}
-                if want_acc:
-                    if train_out:
-                        logs["accuracy"] = correct / seen if seen else float("nan")
-                    else:
-                        logs["accuracy"] = self.evaluate(
-                            bufX[:seen], bufY[:seen], loss_fn, batch_size=1024,
-                            _validated=True)["accuracy"]
+                if want_acc and seen:
+                    # one inference pass over the epoch's training samples (train_step
+                    # does not hand back its outputs); metrics=[] skips it
+                    logs["accuracy"] = self.evaluate(bufX[:seen], bufY[:seen], loss_fn,
+                                                     batch_size=1024,
+                                                     _validated=True)["accuracy"]
                 if Xv is not None:
                     self._forward_into(Xv, val_out, 1024)
                     logs["val_loss"] = float(loss_fn(val_out, Yv))
@@ -438,7 +450,7 @@ class TrainingMixin:
                     print(f"Epoch {epoch + 1}/{epochs} {format_logs(_short_logs(logs))} "
                           f"{logs['time']:.2f}s", file=sys.stderr)
                 if checkpoint is not None:
-                    _save_training_checkpoint(self, opt, checkpoint, epoch + 1)
+                    _save_training_checkpoint(self, opt, checkpoint, epoch + 1, schedulers)
                 if self.stop_training:
                     history.stopped_early = True
                     break
@@ -547,20 +559,70 @@ def _check_checkpoint_support() -> None:
             "this build lacks") from None
 
 
-def _save_training_checkpoint(model: Any, opt: Any, path: Any, epoch: int) -> None:
-    """Weights, optimizer state, dropout step (saved by io), epoch and the shuffle position."""
+def _jsonable(v: Any) -> Any:
+    """Scheduler state -> JSON-safe (non-finite floats become tagged strings)."""
+    if isinstance(v, dict):
+        return {str(k): _jsonable(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_jsonable(x) for x in v]
+    if isinstance(v, (float, np.floating)) and not math.isfinite(v):
+        return {"__float__": repr(float(v))}
+    if isinstance(v, np.integer):
+        return int(v)
+    if isinstance(v, np.floating):
+        return float(v)
+    return v
+
+
+def _unjsonable(v: Any) -> Any:
+    if isinstance(v, dict):
+        if set(v) == {"__float__"}:
+            return float(v["__float__"])
+        return {k: _unjsonable(x) for k, x in v.items()}
+    if isinstance(v, list):
+        return [_unjsonable(x) for x in v]
+    return v
+
+
+def _save_training_checkpoint(model: Any, opt: Any, path: Any, epoch: int,
+                              schedulers: list) -> None:
+    """Weights, optimizer state, dropout step (saved by io), epoch, the shuffle position
+    and the state of lr schedulers given to LearningRateScheduler callbacks."""
     _check_checkpoint_support()
     from . import io
     io.save_checkpoint(path, model, opt, epoch=epoch,
                        extra={"epochs_trained": model.epochs_trained,
-                              "seed": model.seed})
+                              "seed": model.seed,
+                              "schedulers": [_jsonable(s.state_dict()) for s in schedulers]})
 
 
-def _load_training_checkpoint(model: Any, opt: Any, path: Any) -> int:
+def _load_training_checkpoint(model: Any, opt: Any, path: Any, schedulers: list) -> int:
     _check_checkpoint_support()
     from . import io
+    meta_seed = _checkpoint_seed(io, path)
+    if meta_seed is not None and meta_seed != model.seed:
+        raise ValueError(f"the checkpoint {path!s} was made by a model with seed={meta_seed}; "
+                         f"this one has seed={model.seed} (the seed fixes the shuffle order "
+                         "and dropout masks): build the model with the same seed to resume")
     info = io.load_checkpoint(path, model, opt)   # sets weights, optimizer, dropout_step
     extra = info.get("extra") or {}
     epoch = int(info.get("epoch", 0))
     model.epochs_trained = int(extra.get("epochs_trained", epoch))
+    saved = extra.get("schedulers") or []
+    if len(saved) != len(schedulers):
+        raise ValueError(f"the checkpoint {path!s} holds {len(saved)} lr scheduler states, "
+                         f"fit has {len(schedulers)} LearningRateScheduler callbacks with "
+                         "scheduler objects")
+    for sched, st in zip(schedulers, saved):
+        sched.load_state_dict(_unjsonable(st))
     return epoch
+
+
+def _checkpoint_seed(io: Any, path: Any) -> int | None:
+    """The model seed stored in a checkpoint's config, or None if not found."""
+    import json
+    try:
+        meta = io.read_header(path)[0]
+        return int(json.loads(meta["config"])["seed"])
+    except Exception:  # unreadable here: load_checkpoint reports the real problem
+        return None

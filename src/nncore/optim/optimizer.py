@@ -20,6 +20,15 @@ from ._params import ParameterTypeError, check_parameter, describe, is_parameter
 __all__ = ["Optimizer"]
 
 
+def _plain(v: Any) -> Any:
+    """A copy of a hyperparameter with NumPy scalars as Python numbers (JSON-able)."""
+    if isinstance(v, np.generic):
+        return v.item()
+    if isinstance(v, (tuple, list)):
+        return type(v)(_plain(x) for x in v)
+    return copy.deepcopy(v)
+
+
 class Optimizer:
     """Base class of nncore's optimizers.
 
@@ -62,6 +71,7 @@ class Optimizer:
         self._model: Any = None
         self._c: Any = None
         self._seg_key: tuple | None = None
+        self._sig: tuple | None = None
         self._seg_cache: tuple[list[int], list[int]] = ([], [])
         self._initialized: set[int] = set()
         for g in self._as_groups(params):
@@ -178,6 +188,12 @@ class Optimizer:
         if c.n_elements != flat.shape[0] or c.dtype != flat.dtype:
             raise ValueError(f"{type(self).__name__}: the model's parameter buffer changed "
                              f"({c.n_elements} {c.dtype} -> {flat.shape[0]} {flat.dtype})")
+        # fast path (every train_step): nothing changed since the last call
+        sig = tuple(tuple((k, tuple(v) if isinstance(v, list) else v)
+                          for k, v in g.items() if k != "params") for g in self.param_groups)
+        key = tuple(tuple(map(id, g["params"])) for g in self.param_groups)
+        if sig == self._sig and key == self._seg_key:
+            return c
         cgroups = []
         for g in self.param_groups:
             self._check_group(g)
@@ -191,15 +207,13 @@ class Optimizer:
             hb["max_norm"] = 0.0  # biases are not max-norm constrained
             cgroups.append(hb)
         if len(cgroups) != c.n_groups:
-            c.set_groups(cgroups)
-            self._seg_key = None
-        else:
-            c.set_groups(cgroups)
-        key = tuple(tuple(map(id, g["params"])) for g in self.param_groups)
+            self._seg_key = None  # C group indices of the segments change with the count
+        c.set_groups(cgroups)
         if key != self._seg_key:
             self._set_segments(c)
             self._seg_key = key
         self._ensure_state(c)
+        self._sig = sig
         return c
 
     def _set_segments(self, c) -> None:
@@ -207,6 +221,9 @@ class Optimizer:
         for gi, g in enumerate(self.param_groups):
             for p in g["params"]:
                 check_parameter(p, type(self).__name__)
+                if p.model is not self._model:
+                    raise ValueError(f"{type(self).__name__}: all parameters must belong to one "
+                                     f"model; {getattr(p, 'name', '?')!r} belongs to another")
                 size = int(p.size)
                 rows = int(getattr(p, "rows", p.shape[0] if len(p.shape) > 1 else 1))
                 cols = int(getattr(p, "cols", size // max(rows, 1)))
@@ -314,7 +331,7 @@ class Optimizer:
         c = self._prepare()
         groups, layout = [], []
         for g in self.param_groups:
-            d = {k: copy.deepcopy(v) for k, v in g.items() if k != "params"}
+            d = {k: _plain(v) for k, v in g.items() if k != "params"}
             d["params"] = list(range(len(layout), len(layout) + len(g["params"])))
             layout.extend([int(p.offset), int(p.size)] for p in g["params"])
             groups.append(d)

@@ -1,0 +1,106 @@
+/* elementwise_internal.h — what activation.c, loss.c, dropout.c and their
+ * CPU-specific builds (kernels/elementwise_x86.c) share: argument checks,
+ * cost estimates, block sizes, and the run-time choice of build.
+ *
+ * The templates (activation_tmpl.h, loss_tmpl.h, dropout_tmpl.h) are compiled
+ * once portably (suffix _port, in activation.c / loss.c / dropout.c) and, on
+ * x86-64 with GCC, again with target("avx2,fma") (_avx2) and
+ * target("avx512f,avx512vl,avx2,fma") (_avx512). The public nn_s... / nn_d... entry
+ * points call the build matching the kernel family in use (nn_current_arch():
+ * "ref" = portable, so NNCORE_ARCH=ref tests the portable build).
+ */
+#ifndef NNCORE_ELEMENTWISE_INTERNAL_H
+#define NNCORE_ELEMENTWISE_INTERNAL_H
+
+#include "internal.h"
+
+#include <string.h>
+
+#if (defined(__x86_64__) || defined(_M_X64)) && defined(__GNUC__) && !defined(__clang__)
+#define NN_ELEMENTWISE_X86 1
+#endif
+
+#define NN_ACT_COST_EXP 20.0  /* rough cost per element, in simple flops */
+#define NN_ACT_CHUNK 4096     /* elements per task (elementwise activations) */
+#define NN_LOSS_BLOCK 2048    /* elements per partial sum (elementwise losses) */
+#define NN_DROPOUT_CHUNK 4096 /* elements per task; a multiple of 4 */
+
+NN_INLINE double nn_act_cost(nn_act kind) {
+    switch (kind) {
+    case NN_ACT_IDENTITY:
+    case NN_ACT_RELU:
+    case NN_ACT_LEAKY_RELU: return 1.0;
+    default: return NN_ACT_COST_EXP;
+    }
+}
+
+/* Validates kind, param and sizes; writes n = rows * cols. */
+NN_INLINE int nn_act_check(nn_act kind, double param, int64_t rows, int64_t cols, int64_t *n) {
+    if ((int)kind < NN_ACT_IDENTITY || (int)kind > NN_ACT_LOG_SOFTMAX) return NN_ERR_ARG;
+    if (rows < 0 || cols < 0) return NN_ERR_ARG;
+    if ((kind == NN_ACT_LEAKY_RELU || kind == NN_ACT_ELU) && !isfinite(param)) return NN_ERR_ARG;
+    return nn_mul_size(rows, cols, n);
+}
+
+NN_INLINE int nn_loss_check(nn_loss_kind kind, nn_reduction red, double param, double *loss,
+                            int64_t rows, int64_t cols, int64_t *n) {
+    if ((int)kind < NN_LOSS_MSE || (int)kind > NN_LOSS_CE_PROBS) return NN_ERR_ARG;
+    if (red != NN_REDUCE_MEAN && red != NN_REDUCE_SUM) return NN_ERR_ARG;
+    if (loss == NULL || rows < 0 || cols < 0) return NN_ERR_ARG;
+    if (kind == NN_LOSS_HUBER && !(param > 0 && isfinite(param))) return NN_ERR_ARG;
+    if ((kind == NN_LOSS_CE_LABELS || kind == NN_LOSS_CE_PROBS) &&
+        (!(param >= 0 && param <= 1) || (rows > 0 && cols == 0)))
+        return NN_ERR_ARG;
+    return nn_mul_size(rows, cols, n);
+}
+
+/* 2: the _avx512 build, 1: _avx2, 0: portable — following the kernel family
+ * selected for GEMM (which is only ever a family the CPU and OS support). */
+NN_INLINE int nn_elementwise_level(void) {
+#ifdef NN_ELEMENTWISE_X86
+    const char *a = nn_current_arch();
+    if (a == NULL) return 0;
+    if (strcmp(a, "avx512") == 0) return 2;
+    if (strcmp(a, "avx2") == 0) return 1;
+#endif
+    return 0;
+}
+
+/* the builds' entry points (same signatures as the public ones in nncore.h) */
+#define NN_EW_DECLARE(SFX)                                                                  \
+    int nn_sact_forward##SFX(nn_act, float, float *, const float *, int64_t, int64_t);     \
+    int nn_dact_forward##SFX(nn_act, double, double *, const double *, int64_t, int64_t);  \
+    int nn_sact_backward##SFX(nn_act, float, float *, const float *, const float *,        \
+                              const float *, int64_t, int64_t);                            \
+    int nn_dact_backward##SFX(nn_act, double, double *, const double *, const double *,    \
+                              const double *, int64_t, int64_t);                           \
+    int nn_sloss##SFX(nn_loss_kind, nn_reduction, double, double *, float *, const float *, \
+                      const float *, const int64_t *, int64_t, int64_t);                   \
+    int nn_dloss##SFX(nn_loss_kind, nn_reduction, double, double *, double *,              \
+                      const double *, const double *, const int64_t *, int64_t, int64_t);  \
+    int nn_sdropout_forward##SFX(float *, uint8_t *, const float *, int64_t, float,        \
+                                 uint64_t, uint64_t, uint32_t);                            \
+    int nn_ddropout_forward##SFX(double *, uint8_t *, const double *, int64_t, double,     \
+                                 uint64_t, uint64_t, uint32_t);                            \
+    int nn_sdropout_backward##SFX(float *, const float *, const uint8_t *, int64_t, float); \
+    int nn_ddropout_backward##SFX(double *, const double *, const uint8_t *, int64_t, double);
+
+NN_EW_DECLARE(_port)
+#ifdef NN_ELEMENTWISE_X86
+NN_EW_DECLARE(_avx2)
+NN_EW_DECLARE(_avx512)
+/* return the call of the build for this CPU's selected family, if not portable */
+#define NN_EW_DISPATCH(NAME, ...)                                                           \
+    switch (nn_elementwise_level()) {                                                      \
+    case 2: return NAME##_avx512(__VA_ARGS__);                                             \
+    case 1: return NAME##_avx2(__VA_ARGS__);                                               \
+    default: break;                                                                        \
+    }
+#else
+#define NN_EW_DISPATCH(NAME, ...)
+#endif
+
+#define NN_CAT3_(a, b, c) a##b##c
+#define NN_CAT3(a, b, c) NN_CAT3_(a, b, c)
+
+#endif /* NNCORE_ELEMENTWISE_INTERNAL_H */

@@ -1,0 +1,561 @@
+"""The ``nncore`` command line: demo, train, evaluate, predict, info, bench.
+
+What it is for: using nncore without writing Python — train an MLP on the bundled digits
+or the user's CSV/NPZ file, save it, evaluate it, predict with it, inspect a model file.
+What it is not: a configuration system. Every option maps to one argument of the Python
+API (``Sequential``, ``fit``, ``nncore.io``, ``nncore.datasets``).
+
+Errors (bad arguments, missing or broken files) print ONE line on stderr and exit with
+status 2; no traceback.
+
+Preprocessing: features are standardized with statistics of the training split, and the
+standardization is then folded into the first Linear layer (``W' = W / s``,
+``b' = b - W' m``), so the saved model takes raw features — in Python and from C alike.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from typing import Any, Sequence
+
+import numpy as np
+
+__all__ = ["main"]
+
+_ACTIVATIONS = {
+    "relu": ("ReLU", {}), "leaky_relu": ("LeakyReLU", {}), "elu": ("ELU", {}),
+    "gelu": ("GELU", {}), "gelu_tanh": ("GELU", {"approximate": "tanh"}),
+    "silu": ("SiLU", {}), "softplus": ("Softplus", {}), "sigmoid": ("Sigmoid", {}),
+    "tanh": ("Tanh", {}),
+}
+_OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop", "adagrad")
+DEMO_MODEL = "nncore_digits.safetensors"
+DEMO_PLOT = "nncore_digits_curve.png"
+
+
+class CLIError(Exception):
+    """A user error: printed as one line, exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, no usage block
+        raise CLIError(f"{message} (see '{self.prog} --help')")
+
+
+# ------------------------------------------------------------------ parsing
+
+def _positive_int(s: str) -> int:
+    try:
+        v = int(s)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer > 0, got {s!r}") from None
+    if v <= 0:
+        raise argparse.ArgumentTypeError(f"expected an integer > 0, got {s!r}")
+    return v
+
+
+def _nonneg_int(s: str) -> int:
+    try:
+        v = int(s)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {s!r}") from None
+    if v < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {s!r}")
+    return v
+
+
+def _float_in(lo: float, hi: float, lo_open: bool = False, hi_open: bool = True):
+    def conv(s: str) -> float:
+        try:
+            v = float(s)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number, got {s!r}") from None
+        ok = (v > lo if lo_open else v >= lo) and (v < hi if hi_open else v <= hi)
+        if not ok:
+            raise argparse.ArgumentTypeError(
+                f"expected a number in {'(' if lo_open else '['}{lo}, {hi}"
+                f"{')' if hi_open else ']'}, got {s!r}")
+        return v
+    return conv
+
+
+def _hidden(s: str) -> list[int]:
+    if s.strip() in ("", "none"):
+        return []
+    try:
+        sizes = [int(x) for x in s.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated layer sizes like 128,64, got {s!r}") from None
+    if any(v <= 0 for v in sizes):
+        raise argparse.ArgumentTypeError(f"layer sizes must be > 0, got {s!r}")
+    return sizes
+
+
+def _target(s: str) -> int | str:
+    try:
+        return int(s)
+    except ValueError:
+        return s
+
+
+def _add_threads(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--threads", type=_positive_int, default=None,
+                   help="threads for the C core (default: nncore's setting)")
+
+
+def _add_data_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--target", type=_target, default=None,
+                   help="label column of a CSV (name or index; default: the last column)")
+    p.add_argument("--no-header", action="store_true", help="the CSV has no header row")
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    from . import __version__
+    p = _Parser(prog="nncore", description="nncore: train, evaluate and use small neural "
+                "networks on the CPU.")
+    p.add_argument("--version", action="version", version=f"nncore {__version__}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    d = sub.add_parser("demo", help="train an MLP on the bundled handwritten digits")
+    d.add_argument("--epochs", type=_positive_int, default=30)
+    d.add_argument("--out-dir", default=".", help="where to write the model and the plot")
+    d.add_argument("--seed", type=_nonneg_int, default=0)
+    d.add_argument("--no-plot", action="store_true")
+    _add_threads(d)
+    d.add_argument("--verbose", type=int, choices=(0, 1, 2), default=1)
+
+    t = sub.add_parser("train", help="train an MLP on digits, a CSV or an NPZ file")
+    t.add_argument("--data", required=True, help="'digits', FILE.csv or FILE.npz")
+    _add_data_options(t)
+    t.add_argument("--task", choices=("auto", "classification", "regression"), default="auto",
+                   help="auto: classification for integer labels, regression otherwise")
+    t.add_argument("--hidden", type=_hidden, default=[128, 64],
+                   help="hidden layer sizes, comma-separated (default 128,64)")
+    t.add_argument("--activation", choices=sorted(_ACTIVATIONS), default="relu")
+    t.add_argument("--dropout", type=_float_in(0.0, 1.0), default=0.0)
+    t.add_argument("--optimizer", choices=_OPTIMIZERS, default="adam")
+    t.add_argument("--lr", type=_float_in(0.0, float("inf"), lo_open=True), default=1e-3)
+    t.add_argument("--epochs", type=_positive_int, default=30)
+    t.add_argument("--batch-size", type=_positive_int, default=32)
+    t.add_argument("--weight-decay", type=_float_in(0.0, float("inf")), default=0.0)
+    t.add_argument("--test-size", type=_float_in(0.0, 1.0, lo_open=True), default=0.2)
+    t.add_argument("--seed", type=_nonneg_int, default=0)
+    t.add_argument("--dtype", choices=("float32", "float64"), default="float32")
+    t.add_argument("--no-standardize", action="store_true")
+    t.add_argument("--out", default="model.safetensors")
+    t.add_argument("--plot", default=None, help="write the training curves to this PNG")
+    _add_threads(t)
+    t.add_argument("--verbose", type=int, choices=(0, 1, 2), default=1)
+
+    e = sub.add_parser("evaluate", help="loss and accuracy of a saved model on data")
+    e.add_argument("model")
+    e.add_argument("data", help="'digits' (the test split), FILE.csv or FILE.npz")
+    _add_data_options(e)
+    _add_threads(e)
+
+    r = sub.add_parser("predict", help="predictions of a saved model, one per line")
+    r.add_argument("model")
+    r.add_argument("data", help="'digits', FILE.csv or FILE.npz (a label column is ignored)")
+    _add_data_options(r)
+    r.add_argument("--out", default=None, help="write predictions to this CSV (default stdout)")
+    _add_threads(r)
+
+    i = sub.add_parser("info", help="architecture, parameter count and version of a model file")
+    i.add_argument("model")
+
+    b = sub.add_parser("bench", help="benchmark nncore against the other libraries installed")
+    b.add_argument("args", nargs=argparse.REMAINDER, help="passed to the benchmark")
+    return p
+
+
+# --------------------------------------------------------------------- data
+
+def _load_xy(spec: str, target: Any, header: bool, dtype: str, split: dict | None = None,
+             need_y: bool = True, n_features: int | None = None):
+    """X, y (y None when absent) from 'digits', a CSV or an NPZ file."""
+    from . import datasets as ds
+    if spec == "digits":
+        if split is not None:
+            _, X, _, y = ds.load_digits_split(test_size=split.get("test_size", 0.2),
+                                              seed=split.get("seed", 0), dtype=dtype)
+            return X, y
+        return ds.load_digits(dtype=dtype)
+    ext = os.path.splitext(spec)[1].lower()
+    if not os.path.exists(spec):
+        raise CLIError(f"no such data file: {spec}")
+    if ext == ".csv":
+        if n_features is not None and not need_y:
+            # predict: drop the label column if the file has one, else all are features
+            if target is not None:
+                try:
+                    X, y = ds.load_csv(spec, target=target, header=header, dtype=dtype)
+                    if X.shape[1] == n_features:
+                        return X, y
+                except ValueError:
+                    pass
+            X, _ = ds.load_csv(spec, target=None, header=header, dtype=dtype)
+            if X.shape[1] == n_features + 1:
+                X, y = ds.load_csv(spec, target=-1 if target is None else target,
+                                   header=header, dtype=dtype)
+                return X, y
+            return X, None
+        X, y, names = ds.load_csv(spec, target=-1 if target is None else target,
+                                  header=header, dtype=dtype, return_classes=True)
+        if names is not None:   # text labels: back to the names, mapped by the caller
+            y = np.array(names, dtype=object)[y]
+        return X, y
+    if ext == ".npz":
+        X, y = ds.load_npz(spec, y_key=target if isinstance(target, str) else None, dtype=dtype)
+        if need_y and y is None:
+            raise CLIError(f"{spec}: no target array (expected y, labels or target)")
+        return X, y
+    raise CLIError(f"unknown data {spec!r}: expected 'digits', a .csv or a .npz file")
+
+
+def _fold_scaler(model, scaler) -> None:
+    """Make the model take raw features: fold (x - mean) / scale into the first Linear."""
+    name, w = model.named_parameters()[0]
+    if not name.endswith(".weight"):
+        raise CLIError("cannot fold standardization: the first layer is not Linear")
+    W = w.data.astype(np.float64)
+    Wf = W / scaler.scale_[None, :]
+    w.data[...] = Wf
+    params = dict(model.named_parameters())
+    bname = name[: -len("weight")] + "bias"
+    if bname in params:
+        b = params[bname]
+        b.data[...] = b.data.astype(np.float64) - Wf @ scaler.mean_
+    elif np.any(scaler.mean_ != 0):
+        raise CLIError("cannot fold standardization into a Linear layer without bias")
+
+
+def _model_meta(path: str) -> dict:
+    from . import io as nio
+    meta = nio.load_metadata(path)
+    out = {}
+    for k in ("task", "classes", "split", "data", "target"):
+        if k in meta:
+            try:
+                out[k] = json.loads(meta[k])
+            except ValueError:
+                out[k] = meta[k]
+    return out
+
+
+def _labels_to_index(y: np.ndarray, classes: list | None) -> np.ndarray:
+    if classes is None:
+        return y
+    if y.dtype != object:   # numeric labels in the file, class names may be numbers
+        y = y.astype(object)
+    index = {c: i for i, c in enumerate(classes)}
+    try:
+        return np.array([index[v] for v in y.tolist()], dtype=np.int64)
+    except KeyError as e:
+        raise CLIError(f"label {e.args[0]!r} is not one of the model's classes {classes}") \
+            from None
+
+
+# ----------------------------------------------------------------- commands
+
+def _train(X, y, *, task, hidden, activation, dropout, optimizer, lr, epochs, batch_size,
+           weight_decay, test_size, seed, dtype, standardize, verbose, out, plot, data_name,
+           target, split_for_digits=None) -> dict:
+    from . import datasets as ds, nn, optim
+    from . import io as nio
+
+    if y is None:
+        raise CLIError("the data has no target column")
+    if task == "auto":
+        task = ("classification" if y.ndim == 1 and (y.dtype == np.int64 or y.dtype == object)
+                else "regression")
+    if y.dtype == object and task != "classification":
+        raise CLIError("text labels need --task classification")
+    classes = None
+    if task == "classification":
+        if y.ndim != 1:
+            raise CLIError(f"classification needs one label column, got targets of shape "
+                           f"{y.shape}")
+        uniq = np.unique(y)
+        if uniq.size < 2:
+            raise CLIError(f"classification needs at least 2 classes, found {uniq.tolist()}")
+        if y.dtype != np.int64 or not np.array_equal(uniq, np.arange(uniq.size)):
+            classes = uniq.tolist()
+            y = _labels_to_index(y, classes)
+        y = y.astype(np.int64)
+        n_out = int(uniq.size)
+        loss = "cross_entropy"
+    else:
+        y = y.astype(dtype)
+        n_out = 1 if y.ndim == 1 else y.shape[1]
+        loss = "mse"
+
+    strat = y if task == "classification" else None
+    try:
+        Xtr, Xte, ytr, yte = ds.train_test_split(X, y, test_size=test_size, seed=seed,
+                                                 stratify=strat)
+    except ValueError as e:
+        if strat is None:
+            raise
+        raise CLIError(f"cannot split the data by class ({e})") from None
+    scaler = ds.StandardScaler().fit(Xtr) if standardize else None
+    Ztr = scaler.transform(Xtr) if scaler else Xtr
+    Zte = scaler.transform(Xte) if scaler else Xte
+
+    act_name, act_kw = _ACTIVATIONS[activation]
+    layers: list = []
+    width = X.shape[1]
+    for h in hidden:
+        layers.append(nn.Linear(width, h))
+        layers.append(getattr(nn, act_name)(**act_kw))
+        if dropout > 0:
+            layers.append(nn.Dropout(dropout))
+        width = h
+    layers.append(nn.Linear(width, n_out))
+    model = nn.Sequential(*layers, dtype=dtype, seed=seed)
+    opt = optim.get(optimizer, model.parameters(), lr=lr, weight_decay=weight_decay)
+
+    t0 = time.perf_counter()
+    history = model.fit(Ztr, ytr, loss=loss, optimizer=opt, epochs=epochs,
+                        batch_size=batch_size, validation_data=(Zte, yte), verbose=verbose)
+    seconds = time.perf_counter() - t0
+    if scaler is not None:
+        _fold_scaler(model, scaler)
+    result = model.evaluate(Xte, yte, loss=loss)   # the saved model, on raw features
+
+    meta = {"task": json.dumps(task), "data": json.dumps(data_name),
+            "target": json.dumps(target)}
+    if classes is not None:
+        meta["classes"] = json.dumps(classes)
+    if split_for_digits is not None:
+        meta["split"] = json.dumps(split_for_digits)
+    out_dir = os.path.dirname(os.path.abspath(out))
+    if not os.path.isdir(out_dir):
+        raise CLIError(f"cannot save the model: no directory {out_dir}")
+    nio.save(model, out, metadata=meta)
+    plot_msg = None
+    if plot:
+        try:
+            history.plot(plot)
+            plot_msg = f"saved training curves to {os.path.abspath(plot)}"
+        except ImportError as e:
+            plot_msg = f"no plot: {e}"
+    return {"result": result, "seconds": seconds, "n_test": len(yte), "task": task,
+            "plot": plot_msg, "model": model}
+
+
+def _report(res: dict, out: str) -> None:
+    r = res["result"]
+    if "accuracy" in r:
+        print(f"test accuracy: {100 * r['accuracy']:.2f}%  (loss {r['loss']:.4f}, "
+              f"{res['n_test']} held-out samples)")
+    else:
+        print(f"test loss (mse): {r['loss']:.6g}  ({res['n_test']} held-out samples)")
+    print(f"training time: {res['seconds']:.2f} s")
+    print(f"saved model to {os.path.abspath(out)}")
+    if res["plot"]:
+        print(res["plot"])
+
+
+def _cmd_demo(a) -> int:
+    from . import datasets as ds
+    out_dir = a.out_dir
+    if not os.path.isdir(out_dir):
+        raise CLIError(f"--out-dir {out_dir!r} is not a directory")
+    X, y = ds.load_digits()
+    out = os.path.join(out_dir, DEMO_MODEL)
+    plot = None
+    if not a.no_plot:
+        try:
+            import matplotlib  # noqa: F401
+            plot = os.path.join(out_dir, DEMO_PLOT)
+        except ImportError:
+            plot = None
+    print(f"nncore demo: 64-128-64-10 MLP on the UCI handwritten digits "
+          f"({len(y)} images of 8x8 pixels, 10 classes), {a.epochs} epochs")
+    res = _train(X, y, task="classification", hidden=[128, 64], activation="relu",
+                 dropout=0.1, optimizer="adam", lr=1e-3, epochs=a.epochs, batch_size=32,
+                 weight_decay=0.0, test_size=0.2, seed=a.seed, dtype="float32",
+                 standardize=True, verbose=a.verbose, out=out, plot=plot, data_name="digits",
+                 target=None, split_for_digits={"test_size": 0.2, "seed": a.seed})
+    _report(res, out)
+    if plot is None and not a.no_plot:
+        from .plotting import MATPLOTLIB_HINT
+        print(f"no plot: {MATPLOTLIB_HINT}")
+    print(f"try: nncore info {out}   |   nncore evaluate {out} digits")
+    return 0
+
+
+def _cmd_train(a) -> int:
+    X, y = _load_xy(a.data, a.target, not a.no_header, a.dtype)
+    split = {"test_size": a.test_size, "seed": a.seed} if a.data == "digits" else None
+    res = _train(X, y, task=a.task, hidden=a.hidden, activation=a.activation,
+                 dropout=a.dropout, optimizer=a.optimizer, lr=a.lr, epochs=a.epochs,
+                 batch_size=a.batch_size, weight_decay=a.weight_decay, test_size=a.test_size,
+                 seed=a.seed, dtype=a.dtype, standardize=not a.no_standardize,
+                 verbose=a.verbose, out=a.out, plot=a.plot, data_name=a.data,
+                 target=a.target, split_for_digits=split)
+    _report(res, a.out)
+    return 0
+
+
+def _load_model(path: str):
+    from . import io as nio
+    if not os.path.exists(path):
+        raise CLIError(f"no such model file: {path}")
+    return nio.load(path), _model_meta(path)
+
+
+def _cmd_evaluate(a) -> int:
+    model, meta = _load_model(a.model)
+    X, y = _load_xy(a.data, _default_target(a, meta), not a.no_header, model.dtype.name, split=meta.get("split"))
+    _check_features(X, model, a.data)
+    if y is None:
+        raise CLIError(f"{a.data}: no target values to evaluate against")
+    task = meta.get("task") or ("classification" if y.dtype in (np.int64, object)
+                                and y.ndim == 1 and model.out_features > 1 else "regression")
+    if task == "classification":
+        if y.dtype == object and meta.get("classes") is None:
+            raise CLIError(f"{a.data}: text labels, but the model has no class names")
+        y = _labels_to_index(y, meta.get("classes"))
+        if y.ndim != 1 or (len(y) and (y.min() < 0 or y.max() >= model.out_features)):
+            raise CLIError(f"labels must be integers in [0, {model.out_features}) for this "
+                           "model")
+        r = model.evaluate(X, y, loss="cross_entropy")
+        print(f"accuracy: {100 * r['accuracy']:.2f}%")
+        print(f"loss (cross-entropy): {r['loss']:.6g}")
+    else:
+        r = model.evaluate(X, y.astype(model.dtype), loss="mse")
+        print(f"loss (mse): {r['loss']:.6g}")
+    print(f"samples: {len(X)}")
+    return 0
+
+
+def _default_target(a, meta: dict) -> Any:
+    """--target, else the column the model was trained on (stored in the file)."""
+    if a.target is not None:
+        return a.target
+    t = meta.get("target")
+    return t if isinstance(t, (int, str)) and not isinstance(t, bool) else None
+
+
+def _check_features(X: np.ndarray, model, data: str) -> None:
+    if X.shape[1] != model.in_features:
+        raise CLIError(f"{data}: {X.shape[1]} feature columns, the model expects "
+                       f"{model.in_features}")
+
+
+def _cmd_predict(a) -> int:
+    model, meta = _load_model(a.model)
+    X, _ = _load_xy(a.data, _default_target(a, meta), not a.no_header, model.dtype.name,
+                    split=meta.get("split"), need_y=False, n_features=model.in_features)
+    _check_features(X, model, a.data)
+    out = model.predict(X)
+    task = meta.get("task") or ("classification" if model.out_features > 1 else "regression")
+    if task == "classification":
+        idx = model.predict_classes(X) if hasattr(model, "predict_classes") else out.argmax(1)
+        classes = meta.get("classes")
+        lines = [str(classes[i]) if classes else str(int(i)) for i in idx]
+        head = "class"
+    else:
+        lines = [",".join(f"{v:.9g}" for v in row) for row in out]
+        head = "prediction" if out.shape[1] == 1 else ",".join(
+            f"prediction{j}" for j in range(out.shape[1]))
+    text = "\n".join(lines) + ("\n" if lines else "")
+    if a.out:
+        from .io import _atomic_write
+        _atomic_write(a.out, [(head + "\n" + text).encode()])
+        print(f"wrote {len(lines)} predictions to {a.out}")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def _cmd_info(a) -> int:
+    from . import io as nio
+    model, meta = _load_model(a.model)
+    raw = nio.load_metadata(a.model)
+    print(f"file: {a.model} ({os.path.getsize(a.model):,} bytes, safetensors)")
+    print(f"saved by: nncore {raw.get('nncore_version', '?')}")
+    if "task" in meta:
+        extra = f", classes {meta['classes']}" if "classes" in meta else ""
+        print(f"task: {meta['task']}{extra}")
+    if "data" in meta:
+        print(f"trained on: {meta['data']}")
+    print(f"inputs: {model.in_features}, outputs: {model.out_features}, "
+          f"parameters: {model.num_parameters:,}")
+    model.summary()
+    return 0
+
+
+def _cmd_bench(a) -> int:
+    try:
+        from . import _bench
+    except ImportError:
+        _bench = None
+    if _bench is not None and hasattr(_bench, "main"):
+        return int(_bench.main(a.args) or 0)
+    here = os.path.dirname(os.path.abspath(__file__))
+    script = os.path.join(here, os.pardir, os.pardir, "benchmarks", "compare.py")
+    if os.path.isfile(script):
+        import runpy
+        old = sys.argv
+        sys.argv = [script, *a.args]
+        try:
+            runpy.run_path(script, run_name="__main__")
+        except SystemExit as e:
+            return int(e.code or 0) if not isinstance(e.code, str) else 2
+        finally:
+            sys.argv = old
+        return 0
+    raise CLIError("no benchmark in this installation: run 'python benchmarks/compare.py' "
+                   "from a source checkout of nncore")
+
+
+_COMMANDS = {"demo": _cmd_demo, "train": _cmd_train, "evaluate": _cmd_evaluate,
+             "predict": _cmd_predict, "info": _cmd_info, "bench": _cmd_bench}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``nncore`` command line; returns the exit status (0 ok, 2 on errors)."""
+    parser = _build_parser()
+    try:
+        args = list(sys.argv[1:] if argv is None else argv)
+        if args[:1] == ["bench"] and args[1:2] not in (["-h"], ["--help"]):
+            # everything after 'bench' belongs to the benchmark's own options
+            return _cmd_bench(argparse.Namespace(args=args[1:]))
+        a = parser.parse_args(args)
+        if a.command is None:
+            parser.print_help()
+            return 2
+        if getattr(a, "threads", None) is not None:
+            from .config import num_threads
+            with num_threads(a.threads):
+                return _COMMANDS[a.command](a)
+        return _COMMANDS[a.command](a)
+    except SystemExit as e:          # --version / --help
+        return e.code if isinstance(e.code, int) else 0
+    except KeyboardInterrupt:
+        print("nncore: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:          # e.g. `nncore predict ... | head`: stop quietly
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+        except (OSError, ValueError):
+            pass
+        return 1
+    except (CLIError, ValueError, TypeError, OSError, ImportError,
+            NotImplementedError) as e:
+        msg = " ".join(str(e).split()) or type(e).__name__
+        if isinstance(e, OSError) and e.filename and str(e.filename) not in msg:
+            msg = f"{e.filename}: {msg}"
+        print(f"nncore: error: {msg}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

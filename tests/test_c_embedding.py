@@ -1,0 +1,270 @@
+"""Embedding from C: build examples/c (libnncore from csrc/ alone, no Python) with the
+system compiler; its predictions must equal Python's, and the C model reader must
+reject every hostile file with an error code (never crash).
+
+Skipped when no C compiler or make is available, or the source tree is absent
+(e.g. testing an installed wheel without the repository).
+"""
+import json
+import os
+import shutil
+import struct
+import subprocess
+
+import numpy as np
+import pytest
+
+nn = pytest.importorskip("nncore.nn")
+from nncore import datasets as ds  # noqa: E402
+from nncore import io as nio  # noqa: E402
+
+pytestmark = pytest.mark.slow
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CSRC = os.path.join(ROOT, "csrc")
+EXAMPLE = os.path.join(ROOT, "examples", "c")
+CC = os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc") or shutil.which("clang")
+
+
+def _openmp(tmp):
+    src = os.path.join(tmp, "omp.c")
+    with open(src, "w") as f:
+        f.write("int main(void){return 0;}\n")
+    r = subprocess.run([CC, "-fopenmp", src, "-o", os.path.join(tmp, "omp")],
+                       capture_output=True)
+    return r.returncode == 0
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    if CC is None or shutil.which("make") is None:
+        pytest.skip("no C compiler or make")
+    if not (os.path.isdir(CSRC) and os.path.isdir(EXAMPLE)):
+        pytest.skip("source tree (csrc/, examples/c/) not available")
+    tmp = str(tmp_path_factory.mktemp("cbuild"))
+    shutil.copytree(CSRC, os.path.join(tmp, "csrc"),
+                    ignore=shutil.ignore_patterns("*.o", "*.a", "*.so"))
+    shutil.copytree(EXAMPLE, os.path.join(tmp, "c"), ignore=shutil.ignore_patterns("classify"))
+    omp = _openmp(tmp)
+    env = dict(os.environ, CC=CC)
+    r = subprocess.run(["make", "-j2", "-C", os.path.join(tmp, "c"), "CSRC=../csrc",
+                        f"OPENMP={int(omp)}"], capture_output=True, text=True, env=env)
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-4000:]
+    checker = os.path.join(tmp, "load_check")
+    cmd = [CC, "-O1", "-I", os.path.join(tmp, "csrc"),
+           os.path.join(ROOT, "tests", "c", "load_check.c"),
+           os.path.join(tmp, "csrc", "libnncore.a"), "-lm", "-o", checker]
+    if omp:
+        cmd.insert(1, "-fopenmp")
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr[-4000:]
+    return {"classify": os.path.join(tmp, "c", "classify"), "load_check": checker, "dir": tmp}
+
+
+def _classify(built, model_path, csv_path):
+    return subprocess.run([built["classify"], str(model_path), str(csv_path)],
+                          capture_output=True, text=True)
+
+
+def _statuses(built, paths):
+    r = subprocess.run([built["load_check"], *map(str, paths)], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    return [int(line.split()[0]) for line in r.stdout.splitlines()]
+
+
+def _digits_csv(tmp_path, n=300):
+    X, y = ds.load_digits()
+    path = tmp_path / "digits.csv"
+    with open(path, "w") as f:
+        f.write(",".join(f"p{i}" for i in range(64)) + ",label\n")
+        for xi, yi in zip(X[:n], y[:n]):
+            f.write(",".join(f"{v:g}" for v in xi) + f",{yi}\n")
+    return path, X[:n]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_classify_matches_python(built, tmp_path, dtype):
+    model = nn.Sequential(nn.Linear(64, 32), nn.ReLU(), nn.Dropout(0.2), nn.Linear(32, 16),
+                          nn.GELU(approximate="tanh"), nn.Linear(16, 10), nn.LogSoftmax(),
+                          dtype=dtype, seed=3)
+    path = tmp_path / "m.safetensors"
+    model.save(path) if hasattr(model, "save") else nio.save(model, path)
+    csv_path, X = _digits_csv(tmp_path)
+    r = _classify(built, path, csv_path)
+    assert r.returncode == 0, r.stderr
+    got = np.array([int(s) for s in r.stdout.split()])
+    # the file round trip is exact, so Python's loaded model and C agree on every row
+    want = nio.load(path).forward(X.astype(dtype)).argmax(axis=1)
+    assert got.shape == (300,) and np.array_equal(got, want)
+    if hasattr(model, "predict"):
+        assert np.array_equal(got, np.asarray(model.predict(X.astype(dtype))).reshape(300, -1)
+                              .argmax(axis=1))
+
+
+def test_classify_one_output_exact_values(built, tmp_path):
+    model = nn.Sequential(nn.Linear(2, 8), nn.Tanh(), nn.Linear(8, 1), seed=1)
+    path = tmp_path / "r.safetensors"
+    nio.save(model, path)
+    X, _ = ds.make_circles(n_samples=600, seed=0)  # > 256 rows: two forward chunks
+    csv = tmp_path / "c.csv"
+    np.savetxt(csv, X.astype(np.float64), delimiter=",", fmt="%.9g")  # exact for float32
+    r = _classify(built, path, csv)
+    assert r.returncode == 0, r.stderr
+    got = np.array([np.float32(float(s)) for s in r.stdout.split()])
+    want = model.forward(X)[:, 0]
+    assert got.tobytes() == want.tobytes()
+
+
+def test_classify_errors(built, tmp_path):
+    model = nn.Sequential(nn.Linear(3, 2))
+    path = tmp_path / "m.safetensors"
+    nio.save(model, path)
+    bad_csv = tmp_path / "bad.csv"
+    bad_csv.write_text("1,2,3\n1,2\n")
+    r = _classify(built, path, bad_csv)
+    assert r.returncode == 65 and "line 2" in r.stderr
+    r = _classify(built, tmp_path / "missing.safetensors", bad_csv)
+    assert r.returncode == 3 and "i/o error" in r.stderr
+    (tmp_path / "junk.safetensors").write_bytes(b"\x10" + b"\0" * 7 + b"{}" + b" " * 14)
+    r = _classify(built, tmp_path / "junk.safetensors", bad_csv)
+    assert r.returncode == 4 and "malformed model file" in r.stderr
+    r = subprocess.run([built["classify"]], capture_output=True, text=True)
+    assert r.returncode == 64 and "usage" in r.stderr
+
+
+# ------------------------------------------------------------- hostile files
+
+def _split(raw):
+    (n,) = struct.unpack("<Q", raw[:8])
+    return json.loads(raw[8:8 + n]), raw[8 + n:]
+
+
+def _join(header, data, n=None):
+    hb = json.dumps(header).encode()
+    hb += b" " * (-(8 + len(hb)) % 8)
+    return struct.pack("<Q", len(hb) if n is None else n) + hb + data
+
+
+def _hostile_variants(raw):
+    """(name, bytes) of broken versions of a valid model file."""
+    header, data = _split(raw)
+    out = []
+
+    def mutate(name, fn, new_data=None):
+        h = json.loads(json.dumps(header))
+        fn(h)
+        out.append((name, _join(h, data if new_data is None else new_data)))
+
+    def cfg(fn):
+        def change(h):
+            c = json.loads(h["__metadata__"]["config"])
+            fn(c)
+            h["__metadata__"]["config"] = json.dumps(c)
+        return change
+
+    out.append(("empty", b""))
+    out.append(("short", raw[:5]))
+    out.append(("len-past-end", struct.pack("<Q", len(raw)) + raw[8:]))
+    out.append(("len-huge", struct.pack("<Q", 2 ** 64 - 1) + raw[8:]))
+    out.append(("len-zero", struct.pack("<Q", 0) + raw[8:]))
+    (n,) = struct.unpack("<Q", raw[:8])
+    out.append(("non-utf8", raw[:8] + b"\xff" + raw[9:]))
+    out.append(("non-json", raw[:8] + b"[" + raw[9:]))
+    out.append(("deep-json", _join_raw(b"[" * 10000 + b"]" * 10000)))
+    out.append(("dup-key", _join_raw(b'{"__metadata__": {}, "__metadata__": {}}')))
+    out.append(("appended", raw + b"\0" * 8))
+    out.append(("truncated-data", raw[:-4]))
+    mutate("unknown-dtype", lambda h: h["0.weight"].update(dtype="Q7"))
+    mutate("f16-dtype", lambda h: h["0.bias"].update(dtype="F16"))
+    mutate("shape-vs-bytes", lambda h: h["0.bias"].update(shape=[h["0.bias"]["shape"][0] + 1]))
+    mutate("offsets-past-end", lambda h: h["2.bias"].update(
+        data_offsets=[h["2.bias"]["data_offsets"][0], len(data) + 4]))
+    mutate("offsets-overlap", lambda h: h["0.bias"].update(
+        data_offsets=[h["0.bias"]["data_offsets"][0] - 4, h["0.bias"]["data_offsets"][1] - 4]))
+    mutate("offsets-reversed", lambda h: h["0.bias"].update(
+        data_offsets=h["0.bias"]["data_offsets"][::-1]))
+    mutate("offsets-negative", lambda h: h["0.weight"].update(data_offsets=[-8, 0]))
+    mutate("offsets-float", lambda h: h["0.weight"].update(
+        data_offsets=[float(o) + 0.5 for o in h["0.weight"]["data_offsets"]]))
+    mutate("huge-shape", lambda h: h["0.weight"].update(
+        shape=[2 ** 40, 2 ** 40], data_offsets=[0, 2 ** 62]))
+    mutate("shape-overflow", lambda h: h["0.weight"].update(shape=[2 ** 62, 2 ** 62, 16]))
+    mutate("missing-tensor", lambda h: h.pop("2.bias"))
+    mutate("extra-tensor", lambda h: h.update({"9.weight": h["2.bias"]}))
+    mutate("no-metadata", lambda h: h.pop("__metadata__"))
+    mutate("wrong-format", lambda h: h["__metadata__"].update(format="pt"))
+    mutate("meta-not-str", lambda h: h["__metadata__"].update(extra=1))
+    mutate("config-not-json", lambda h: h["__metadata__"].update(config="{oops"))
+    mutate("arch-width", cfg(lambda c: c["layers"][0].update(out_features=5)))
+    mutate("arch-huge", cfg(lambda c: c["layers"][0].update(in_features=2 ** 40,
+                                                            out_features=2 ** 40)))
+    mutate("arch-no-bias", cfg(lambda c: c["layers"][2].update(bias=False)))
+    mutate("arch-unknown-layer", cfg(lambda c: c["layers"][1].update(type="Mystery")))
+    mutate("arch-dtype", cfg(lambda c: c.update(dtype="float64")))
+    mutate("arch-empty", cfg(lambda c: c.update(layers=[])))
+    return out
+
+
+def _join_raw(hb):
+    hb += b" " * (-(8 + len(hb)) % 8)
+    return struct.pack("<Q", len(hb)) + hb
+
+
+def test_c_reader_rejects_hostile_files(built, tmp_path):
+    model = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2), seed=0)
+    good = tmp_path / "good.safetensors"
+    nio.save(model, good)
+    raw = good.read_bytes()
+    paths, names = [good], ["good"]
+    for name, blob in _hostile_variants(raw):
+        p = tmp_path / f"{name}.safetensors"
+        p.write_bytes(blob)
+        paths.append(p)
+        names.append(name)
+        with pytest.raises(ValueError):   # Python agrees the file is bad
+            nio.load(p)
+    st = _statuses(built, paths + [tmp_path / "does-not-exist"])
+    assert st[0] == 0
+    got = dict(zip(names, st[1:-1]))
+    assert all(s == -4 for s in got.values()), got   # NN_ERR_FORMAT
+    assert st[-1] == -3                                # NN_ERR_IO
+
+
+def test_c_reader_truncated_at_every_length(built, tmp_path):
+    model = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 2))
+    good = tmp_path / "good.safetensors"
+    nio.save(model, good)
+    raw = good.read_bytes()
+    paths = []
+    for k in range(len(raw)):
+        p = tmp_path / f"cut{k}"
+        p.write_bytes(raw[:k])
+        paths.append(p)
+    assert set(_statuses(built, paths)) == {-4}
+
+
+def test_c_reader_random_byte_flips(built, tmp_path):
+    """Flipped bytes: the C reader either loads (a flip in the weights) or says FORMAT,
+    exactly when Python's reader does."""
+    model = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2))
+    good = tmp_path / "good.safetensors"
+    nio.save(model, good)
+    raw = good.read_bytes()
+    rng = np.random.default_rng(0)
+    paths, py_ok = [], []
+    for i in range(200):
+        b = bytearray(raw)
+        for j in rng.integers(0, len(b), size=rng.integers(1, 3)):
+            b[j] = int(rng.integers(0, 256))
+        p = tmp_path / f"flip{i}"
+        p.write_bytes(bytes(b))
+        paths.append(p)
+        try:
+            nio.load(p)
+            py_ok.append(True)
+        except ValueError:
+            py_ok.append(False)
+    st = _statuses(built, paths)
+    assert all(s in (0, -4) for s in st)
+    # both readers accept the flips that only touch weights or padding
+    assert [s == 0 for s in st] == py_ok

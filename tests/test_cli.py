@@ -1,0 +1,243 @@
+"""The nncore command line, run in-process through main([...]) (one subprocess run of
+``python -m nncore --version``). Every command, its outputs checked against the Python
+API, and every kind of bad input: exit status 2, one line on stderr, no traceback."""
+import os
+import re
+import subprocess
+import sys
+import types
+
+import numpy as np
+import pytest
+
+nn = pytest.importorskip("nncore.nn")
+import nncore  # noqa: E402
+from nncore import cli  # noqa: E402
+from nncore import datasets as ds  # noqa: E402
+from nncore import io as nio  # noqa: E402
+
+
+def run(capsys, *argv):
+    code = cli.main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def assert_error(capsys, *argv, match=None):
+    code, out, err = run(capsys, *argv)
+    assert code == 2, (out, err)
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("nncore: error: "), err
+    assert "Traceback" not in err
+    if match:
+        assert re.search(match, lines[0]), lines[0]
+    return lines[0]
+
+
+# ---------------------------------------------------------------- version
+
+def test_version_in_process(capsys):
+    code, out, _ = run(capsys, "--version")
+    assert code == 0 and out.strip() == f"nncore {nncore.__version__}"
+
+
+def test_version_subprocess():
+    env = dict(os.environ)
+    src = os.path.dirname(os.path.dirname(nncore.__file__))
+    env["PYTHONPATH"] = src + os.pathsep + env.get("PYTHONPATH", "")
+    r = subprocess.run([sys.executable, "-m", "nncore", "--version"], capture_output=True,
+                       text=True, env=env, timeout=60)
+    assert r.returncode == 0 and r.stdout.strip() == f"nncore {nncore.__version__}"
+
+
+# ------------------------------------------------------------------- demo
+
+def _accuracy(out):
+    m = re.search(r"test accuracy: ([0-9.]+)%", out)
+    assert m, out
+    return float(m.group(1)) / 100
+
+
+def test_demo_short(capsys, tmp_path):
+    code, out, err = run(capsys, "demo", "--epochs", 2, "--out-dir", tmp_path, "--verbose", 0,
+                         "--no-plot", "--threads", 1)
+    assert code == 0, err
+    first = (tmp_path / cli.DEMO_MODEL).read_bytes()
+    # same model file, bit for bit, at 2 threads
+    assert run(capsys, "demo", "--epochs", 2, "--out-dir", tmp_path, "--verbose", 0,
+               "--no-plot", "--threads", 2)[0] == 0
+    assert (tmp_path / cli.DEMO_MODEL).read_bytes() == first
+    path = tmp_path / cli.DEMO_MODEL
+    assert path.exists() and str(path) in out and "training time:" in out
+    # the printed accuracy is the saved model's on the fixed digits test split
+    model = nio.load(path)
+    _, Xte, _, yte = ds.load_digits_split()
+    acc = float(np.mean(model.predict_classes(Xte) == yte))
+    assert abs(acc - _accuracy(out)) < 1e-4
+    # and `evaluate MODEL digits` uses the same split (stored in the file)
+    code, out2, _ = run(capsys, "evaluate", path, "digits")
+    assert code == 0 and f"accuracy: {100 * acc:.2f}%" in out2
+
+
+@pytest.mark.slow
+def test_demo_default_config_reaches_95_percent(capsys, tmp_path):
+    # one thread: fastest for this small MLP on a busy 2-core machine; results are
+    # bit-identical at any thread count
+    code, out, err = run(capsys, "demo", "--out-dir", tmp_path, "--verbose", 0, "--no-plot",
+                         "--threads", 1)
+    assert code == 0, err
+    assert _accuracy(out) >= 0.95
+
+
+def test_demo_bad_out_dir(capsys, tmp_path):
+    assert_error(capsys, "demo", "--out-dir", tmp_path / "nope", match="not a directory")
+    assert_error(capsys, "demo", "--threads", 0, match="threads")
+
+
+# ------------------------------------------------------------ train & co
+
+def _circles_csv(path, n=300, labels=None):
+    X, y = ds.make_circles(n_samples=n, noise=0.05, seed=1)
+    with open(path, "w") as f:
+        f.write("x0,label,x1\n")
+        for xi, yi in zip(X, y):
+            lab = labels[yi] if labels else yi
+            f.write(f"{float(xi[0])!r},{lab},{float(xi[1])!r}\n")
+    return X, y
+
+
+def test_train_evaluate_predict_info_csv(capsys, tmp_path):
+    data = tmp_path / "circles.csv"
+    X, y = _circles_csv(data)
+    model_path = tmp_path / "m.safetensors"
+    code, out, err = run(capsys, "train", "--data", data, "--target", "label", "--hidden", "16,16",
+                         "--activation", "tanh", "--epochs", 40, "--lr", 0.01, "--verbose", 0,
+                         "--out", model_path)
+    assert code == 0, err
+    assert _accuracy(out) > 0.9 and model_path.exists()
+    model = nio.load(model_path)
+    assert model.in_features == 2 and model.out_features == 2
+    # predict: one class per line, equal to the loaded model's predictions on raw features
+    X32 = X.astype(np.float32)
+    code, out, err = run(capsys, "predict", model_path, data, "--target", "label")
+    assert code == 0, err
+    got = np.array([int(s) for s in out.split()])
+    assert np.array_equal(got, model.predict_classes(X32))
+    assert np.mean(got == y) > 0.9
+    # --out writes a CSV with a header
+    preds = tmp_path / "preds.csv"
+    code, out, _ = run(capsys, "predict", model_path, data, "--out", preds)
+    assert code == 0 and "wrote 300 predictions" in out
+    lines = preds.read_text().split()
+    assert lines[0] == "class" and np.array_equal(np.array(lines[1:], int), got)
+    # a CSV of features only works too
+    feats = tmp_path / "feats.csv"
+    np.savetxt(feats, X.astype(np.float64), delimiter=",", fmt="%r" if False else "%.17g",
+               header="a,b", comments="")
+    code, out, _ = run(capsys, "predict", model_path, feats)
+    assert code == 0 and np.array_equal(np.array(out.split(), int), got)
+    # evaluate: accuracy of the model on the whole file
+    code, out, _ = run(capsys, "evaluate", model_path, data, "--target", "label")
+    acc = float(np.mean(model.predict_classes(X32) == y))
+    assert code == 0 and f"accuracy: {100 * acc:.2f}%" in out and "samples: 300" in out
+    # info: architecture and parameter count
+    code, out, _ = run(capsys, "info", model_path)
+    assert code == 0 and f"parameters: {model.num_parameters:,}" in out
+    assert "task: classification" in out and "nncore 0.1.0" in out
+
+
+def test_train_text_labels_and_plot_option(capsys, tmp_path):
+    data = tmp_path / "named.csv"
+    _, y = _circles_csv(data, labels=["outer", "inner"])
+    code, out, err = run(capsys, "train", "--data", data, "--target", "label", "--hidden", "8",
+                         "--epochs", 3, "--verbose", 0, "--out", tmp_path / "m.safetensors",
+                         "--plot", tmp_path / "c.png")
+    assert code == 0, err
+    try:
+        import matplotlib  # noqa: F401
+        assert (tmp_path / "c.png").read_bytes()[:4] == b"\x89PNG"
+    except ImportError:
+        assert "pip install 'nncore[plot]'" in out
+    code, out, _ = run(capsys, "predict", tmp_path / "m.safetensors", data)
+    assert code == 0 and set(out.split()) <= {"inner", "outer"} and len(out.split()) == 300
+    code, out, _ = run(capsys, "info", tmp_path / "m.safetensors")
+    assert "classes ['inner', 'outer']" in out
+
+
+def test_train_regression_npz(capsys, tmp_path):
+    X, y = ds.make_regression(n_samples=200, n_features=3, noise=0.01, seed=2)
+    data = tmp_path / "reg.npz"
+    np.savez(data, X=X, y=y)
+    mp = tmp_path / "r.safetensors"
+    code, out, err = run(capsys, "train", "--data", data, "--hidden", "", "--epochs", 60,
+                         "--lr", 0.05, "--verbose", 0, "--out", mp, "--optimizer", "sgd")
+    assert code == 0, err
+    assert "test loss (mse)" in out
+    model = nio.load(mp)
+    assert [type(layer).__name__ for layer in model.layers] == ["Linear"]
+    code, out, _ = run(capsys, "predict", mp, data)
+    vals = np.array([float(s) for s in out.split()], dtype=np.float32)
+    assert np.array_equal(vals, model.predict(X)[:, 0])
+    code, out, _ = run(capsys, "evaluate", mp, data)
+    mse = float(np.mean((model.predict(X)[:, 0].astype(np.float64) - y) ** 2))
+    got = float(re.search(r"loss \(mse\): (\S+)", out).group(1))
+    assert code == 0 and abs(got - mse) <= 1e-4 * max(mse, 1e-3)
+
+
+def test_fold_scaler_is_exact_in_float64():
+    rng = np.random.default_rng(0)
+    X = rng.normal(5.0, 3.0, (50, 4))
+    X[:, 2] = 1.0   # zero variance column
+    sc = ds.StandardScaler().fit(X)
+    model = nn.Sequential(nn.Linear(4, 6), nn.ReLU(), nn.Linear(6, 2), dtype="float64", seed=1)
+    want = model.forward(sc.transform(X))
+    cli._fold_scaler(model, sc)
+    np.testing.assert_allclose(model.forward(X), want, rtol=1e-10, atol=1e-12)
+
+
+def test_bench_uses_bench_module(capsys, monkeypatch):
+    seen = {}
+    fake = types.ModuleType("nncore._bench")
+    fake.main = lambda argv: seen.setdefault("argv", argv) and 0
+    monkeypatch.setitem(sys.modules, "nncore._bench", fake)
+    monkeypatch.setattr(nncore, "_bench", fake, raising=False)
+    code, _, _ = run(capsys, "bench", "--quick")
+    assert code == 0 and seen["argv"] == ["--quick"]
+
+
+# ----------------------------------------------------------------- errors
+
+def test_error_cases(capsys, tmp_path):
+    csv = tmp_path / "ok.csv"
+    _circles_csv(csv, n=40)
+    bad_csv = tmp_path / "bad.csv"
+    bad_csv.write_text("a,b\n1,2\n3\n")
+    model = nn.Sequential(nn.Linear(3, 2))
+    mp = tmp_path / "m3.safetensors"
+    nio.save(model, mp)
+    hostile = tmp_path / "hostile.safetensors"
+    hostile.write_bytes(mp.read_bytes()[:-3])
+
+    assert_error(capsys, "frobnicate", match="invalid choice")
+    assert_error(capsys, "train", match="--data")
+    assert_error(capsys, "train", "--data", "digits", "--hidden", "12,x", match="layer sizes")
+    assert_error(capsys, "train", "--data", "digits", "--lr", "-1", match="lr")
+    assert_error(capsys, "train", "--data", "digits", "--epochs", "0", match="epochs")
+    assert_error(capsys, "train", "--data", "digits", "--dropout", "1.5", match="dropout")
+    assert_error(capsys, "train", "--data", "digits", "--optimizer", "magic", match="optimizer")
+    assert_error(capsys, "train", "--data", tmp_path / "missing.csv", match="no such data file")
+    assert_error(capsys, "train", "--data", tmp_path, match="expected 'digits'")
+    assert_error(capsys, "train", "--data", bad_csv, match="row 3 has 1 fields")
+    assert_error(capsys, "train", "--data", csv, "--target", "nope", match="no column named")
+    assert_error(capsys, "train", "--data", csv, "--out", tmp_path / "no" / "m.safetensors",
+                 "--epochs", 1, "--verbose", 0, match="no directory")
+    assert_error(capsys, "evaluate", tmp_path / "none.safetensors", csv, match="no such model")
+    assert_error(capsys, "evaluate", hostile, csv, match="run past the end|truncated")
+    assert_error(capsys, "evaluate", mp, csv, "--target", "label", match="2 feature columns")
+    mp5 = tmp_path / "m5.safetensors"
+    nio.save(nn.Sequential(nn.Linear(5, 2)), mp5)
+    assert_error(capsys, "predict", mp5, csv, match="3 feature columns, the model expects 5")
+    assert_error(capsys, "info", hostile)
+    assert_error(capsys, "info", csv, match="header length|not an nncore|too short")
+    code, out, err = run(capsys)
+    assert code == 2 and "COMMAND" in out

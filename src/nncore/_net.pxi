@@ -304,19 +304,20 @@ cdef class _Net:
             raise ValueError(f"the optimizer was built for {opt.n_elements} parameters, the "
                              f"model has {self.n_params}")
         xp = cnp.PyArray_DATA(a)
-        # the optimizer's state is updated without the GIL: mark it busy so another
-        # thread can neither change it nor step it (through this or another model)
-        opt._check_idle()
-        opt._busy = True
+        # Calls on this model queue on its lock. The optimizer's state is then updated
+        # without the GIL: mark it busy so no other thread changes or steps it meanwhile
+        # (that thread gets a RuntimeError instead of a data race).
+        self._enter()
         try:
-            self._enter()
+            opt._check_idle()
+            opt._busy = True
             with nogil:
                 st = nn_net_train_step(self.net, xp, rsx, batch, <nn_loss_kind>kind,
                                        <nn_reduction>red, param, tp, lp, &opt.c, clip_norm,
                                        clip_value, &loss, &norm)
-            self._lock.release()
-        finally:
             opt._busy = False
+        finally:
+            self._lock.release()
         self.last_batch = 0
         if st != NN_OK:
             self._raise_batch(st, "train_step", batch)

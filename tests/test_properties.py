@@ -85,8 +85,11 @@ def views(draw, a):
         b.flags.writeable = False
         return b
     if kind == "sub":
-        return a.view(np.ma.MaskedArray) if draw(st.booleans()) else np.matrix(a) \
-            if a.ndim == 2 else a
+        if draw(st.booleans()) or a.ndim != 2:
+            return a.view(np.ma.MaskedArray)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", PendingDeprecationWarning)
+            return np.matrix(a)
     return a
 
 

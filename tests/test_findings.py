@@ -103,3 +103,39 @@ def test_c_reader_refuses_the_same_deep_small_file(tmp_path, built):  # noqa: F8
     import test_c_embedding as emb
     deep, ok = _deep_file(tmp_path / "a", 20_000), _deep_file(tmp_path / "b", 100)
     assert emb._statuses(built, [deep, ok]) == [-4, 0]   # NN_ERR_FORMAT, NN_OK
+
+
+def _unaligned(a):
+    buf = np.zeros(a.nbytes + 1, np.uint8)
+    u = np.frombuffer(buf.data, dtype=a.dtype, count=a.size, offset=1).reshape(a.shape)
+    u[...] = a
+    assert not u.flags.aligned
+    return u
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_ops_on_unaligned_arrays(dtype):
+    # UBSan (.ci/sanitize, property tests): ops.activation passed an unaligned array
+    # straight to C (misaligned float loads in the softmax row kernel: undefined
+    # behaviour; np.ascontiguousarray keeps unaligned arrays). Now copied first.
+    from nncore import ops
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((5, 7)).astype(dtype)
+    xu = _unaligned(x)
+    for name in ("softmax", "log_softmax", "gelu", "relu"):
+        assert np.array_equal(ops.activation(xu, name), ops.activation(x, name))
+        assert np.array_equal(ops.activation_backward(xu, xu, None, name),
+                              ops.activation_backward(x, x, None, name))
+    t = (rng.random((5, 7)) > 0.5).astype(dtype)
+    for name in ("mse", "bce_logits"):
+        a, ga = ops.loss(name, xu, _unaligned(t))
+        b, gb = ops.loss(name, x, t)
+        assert a == b and np.array_equal(ga, gb)
+    labels = np.array([0, 3, 6, 1, 2])
+    a, ga = ops.loss("cross_entropy", xu, _unaligned(labels))
+    b, gb = ops.loss("cross_entropy", x, labels)
+    assert a == b and np.array_equal(ga, gb)
+    y, mask = ops.dropout(xu, 0.3, seed=1)
+    y2, mask2 = ops.dropout(x, 0.3, seed=1)
+    assert np.array_equal(y, y2) and np.array_equal(mask, mask2)
+    assert np.array_equal(ops.dropout_backward(xu, mask, 0.3), ops.dropout_backward(x, mask, 0.3))

@@ -48,7 +48,18 @@ def _float_array(a: Any, what: str) -> np.ndarray:
     arr = np.asarray(a)
     if arr.dtype not in (np.float32, np.float64):
         raise TypeError(f"{what} must be a float32 or float64 array, got dtype {arr.dtype}")
-    return arr if arr.flags.c_contiguous else arr.copy(order="C")
+    return _behaved(arr)
+
+
+def _behaved(arr: np.ndarray, dtype: Any = None) -> np.ndarray:
+    """arr (cast to dtype) as C reads it: C-contiguous, aligned, native byte order.
+    np.ascontiguousarray keeps an unaligned array as is; C loads from it are undefined
+    behaviour (found by UBSan: misaligned float loads in the softmax row kernel)."""
+    arr = np.asarray(arr, dtype=dtype)
+    f = arr.flags
+    if f.c_contiguous and f.aligned and arr.dtype.isnative:
+        return arr
+    return np.array(arr, dtype=arr.dtype.newbyteorder("="), order="C", copy=True)
 
 
 def _act_code(name: Any) -> int:
@@ -292,7 +303,7 @@ def loss(name: str, out: np.ndarray, target: np.ndarray, reduction: str = "mean"
             if lo < 0 or hi >= cols:
                 bad = lo if lo < 0 else hi
                 raise ValueError(f"class labels must be in [0, {cols}), got {bad}")
-            labels = np.ascontiguousarray(t, dtype=np.int64)
+            labels = _behaved(t, np.int64)
             t = None
         else:
             if t.shape != o.shape:
@@ -301,13 +312,13 @@ def loss(name: str, out: np.ndarray, target: np.ndarray, reduction: str = "mean"
                                     f"(probability targets need shape {o.shape})")
                 raise ValueError(f"cross_entropy target must be labels ({rows},) or "
                                  f"probabilities {o.shape}, got shape {t.shape}")
-            t = np.ascontiguousarray(t, dtype=o.dtype)
+            t = _behaved(t, o.dtype)
             _check_finite_target(t, 0.0, 1.0, "probability targets")
             code = 5
     else:
         if t.shape != o.shape:
             raise ValueError(f"target must have the shape of out {o.shape}, got {t.shape}")
-        t = np.ascontiguousarray(t, dtype=o.dtype)
+        t = _behaved(t, o.dtype)
         if name == "bce_logits":
             _check_finite_target(t, 0.0, 1.0, "bce_logits targets")
         else:
@@ -399,7 +410,7 @@ def dropout_backward(dy: np.ndarray, mask: np.ndarray, p: float) -> np.ndarray:
         if not np.issubdtype(m.dtype, np.integer):
             raise TypeError(f"mask must be bool (or 0/1 integers), got dtype {m.dtype}")
         m = m != 0
-    m = np.ascontiguousarray(m)
+    m = _behaved(m)
     dx = np.empty_like(g)
     _check_status(_core._dropout_backward(dx, g, m, g.size, p), "dropout_backward")
     return dx

@@ -161,8 +161,9 @@ class CosineAnnealingLR(LRScheduler):
     (SGDR's formula without restarts; after ``T_max`` the cosine continues, so
     the lr rises again over the next ``T_max`` epochs, as in PyTorch).
     This is computed in closed form from ``last_epoch``, so a manual lr change
-    between steps is overwritten. nncore's optimizers currently reject lr = 0
-    (PyTorch accepts it): with ``eta_min=0`` keep ``T_max`` > the last epoch.
+    between steps is overwritten. With ``eta_min=0`` the lr reaches exactly 0
+    at epoch ``T_max``; the optimizers accept that (only their constructors
+    demand lr > 0).
     """
 
     def __init__(self, optimizer: Any, T_max: int, eta_min: float = 0.0,

@@ -133,12 +133,17 @@ def test_init_reproducible_and_seeded():
 
 @pytest.mark.parametrize("init,check", [
     ("he_normal", lambda w, fi, fo: abs(w.std() - math.sqrt(2 / fi)) < 0.02 * math.sqrt(2 / fi)),
-    ("kaiming_uniform", lambda w, fi, fo: np.abs(w).max() <= math.sqrt(6 / fi)),
+    ("kaiming_uniform", lambda w, fi, fo: 0.99 * math.sqrt(6 / fi) < np.abs(w).max() <= math.sqrt(6 / fi)
+     and abs(w.std() - math.sqrt(2 / fi)) < 0.02 * math.sqrt(2 / fi)),
     ("xavier_uniform", lambda w, fi, fo: np.abs(w).max() <= math.sqrt(6 / (fi + fo))
      and abs(w.std() - math.sqrt(2 / (fi + fo))) < 0.02 * math.sqrt(2 / (fi + fo))),
     ("glorot_normal", lambda w, fi, fo: abs(w.std() - math.sqrt(2 / (fi + fo))) < 0.02 * math.sqrt(2 / (fi + fo))),
     ("lecun_normal", lambda w, fi, fo: abs(w.std() - math.sqrt(1 / fi)) < 0.02 * math.sqrt(1 / fi)),
-    ("lecun_uniform", lambda w, fi, fo: np.abs(w).max() <= math.sqrt(3 / fi)),
+    ("lecun_uniform", lambda w, fi, fo: 0.99 * math.sqrt(3 / fi) < np.abs(w).max() <= math.sqrt(3 / fi)
+     and abs(w.std() - math.sqrt(1 / fi)) < 0.02 * math.sqrt(1 / fi)),
+    ("xavier_normal", lambda w, fi, fo: abs(w.mean()) < 0.01 * math.sqrt(2 / (fi + fo))
+     and abs(w.std() - math.sqrt(2 / (fi + fo))) < 0.02 * math.sqrt(2 / (fi + fo))),
+    ("he_uniform", lambda w, fi, fo: abs(w.std() - math.sqrt(2 / fi)) < 0.02 * math.sqrt(2 / fi)),
     ("zeros", lambda w, fi, fo: not w.any()),
 ])
 def test_init_statistics(init, check):

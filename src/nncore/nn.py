@@ -506,7 +506,8 @@ class Sequential(TrainingMixin):
         self._net.zero_grad()
 
     def train_step(self, x: Any, y: Any, loss: Any, optimizer: Any,
-                   clip_norm: float | None = None, clip_value: float | None = None) -> float:
+                   clip_norm: float | None = None, clip_value: float | None = None,
+                   include_penalty: bool = False) -> float:
         """One training step in ONE C call with the GIL released: zero_grad, forward
         (training), loss, backward, optional clipping (global norm ``clip_norm``, then
         element value ``clip_value``), optimizer update. Returns the batch loss.
@@ -514,6 +515,11 @@ class Sequential(TrainingMixin):
         Same result, bit for bit, as ``zero_grad(); out = forward(x, True); loss_fn(out, y);
         backward(loss_fn.backward()); [clip]; optimizer.step()``. Records
         ``last_grad_norm`` (global L2 norm over the optimizer's parameters, before clipping).
+
+        With ``include_penalty=True`` the returned loss adds the optimizer's L1/L2
+        regularization term (:meth:`nncore.optim.Optimizer.penalty`, taken at the
+        weights the loss was computed with, i.e. before the update); the update is
+        the same either way.
         """
         loss_fn = _losses.get(loss)
         if getattr(optimizer, "model", None) is not self:
@@ -529,9 +535,10 @@ class Sequential(TrainingMixin):
         kind, red, param, target, labels = loss_fn._prepare_target(
             y, (x.shape[0], self.out_features), self.dtype)
         copt = optimizer._prepare()
+        pen = optimizer.penalty() if include_penalty else 0.0
         value, norm = self._net.train_step(x, target, labels, kind, red, param, copt, cn, cv)
         self.last_grad_norm = norm
-        return value
+        return value + pen if include_penalty else value
 
     # ------------------------------------------------------------ diagnostics
     def grad_norms(self) -> dict[str, float]:

@@ -212,7 +212,7 @@ class TrainingMixin:
             validation_data: tuple | None = None, callbacks: Iterable[Callback] | None = None,
             verbose: int = 1, clip_norm: float | None = None, clip_value: float | None = None,
             metrics: Any = None, checkpoint: str | os.PathLike | None = None,
-            resume: str | os.PathLike | None = None) -> History:
+            resume: str | os.PathLike | None = None, include_penalty: bool = False) -> History:
         """Train the model on ``(X, y)`` with minibatches; returns the :class:`History`.
 
         Parameters
@@ -253,6 +253,11 @@ class TrainingMixin:
             step) there after every epoch.
         resume : path, optional
             Load such a checkpoint first and continue exactly where it ended.
+        include_penalty : bool
+            Report the training ``loss`` with the optimizer's L1/L2 term added
+            (``optimizer.penalty()`` at each batch's pre-update weights); the
+            epoch mean of that term is logged as ``penalty``. Validation loss
+            stays the data loss. Training itself is the same either way.
 
         Returns
         -------
@@ -295,6 +300,8 @@ class TrainingMixin:
             raise ValueError(f"verbose must be 0, 1 or 2, got {verbose!r}")
         clip_norm = _check_positive("clip_norm", clip_norm)
         clip_value = _check_positive("clip_value", clip_value)
+        if not isinstance(include_penalty, (bool, np.bool_)):
+            raise TypeError(f"include_penalty must be a bool, got {type(include_penalty).__name__}")
         epochs, batch_size = int(epochs), int(batch_size)
 
         # ---- loss, optimizer, metrics
@@ -393,6 +400,7 @@ class TrainingMixin:
                     np.take(Yt, perm, axis=0, out=bufY)
                 bar = (ProgressBar(n_steps, epoch + 1, epochs) if verbose == 1 else None)
                 loss_sum = 0.0
+                pen_sum = 0.0
                 gn_sum = 0.0
                 gn_max = 0.0
                 seen = 0
@@ -404,7 +412,12 @@ class TrainingMixin:
                     for cb in batch_begin:
                         cb.on_batch_begin(b, batch_logs)
                     yb = bufY[s:e]
+                    if include_penalty:
+                        pen = opt.penalty()
+                        pen_sum += pen * (e - s)
                     lval = train_step(bufX[s:e], yb, loss_fn, opt, clip_norm, clip_value)
+                    if include_penalty:
+                        lval += pen
                     gn = self.last_grad_norm
                     m = e - s
                     seen = e
@@ -424,6 +437,8 @@ class TrainingMixin:
                         break
                 nb = b + 1 if n_steps else 0
                 logs: dict[str, float] = {"loss": loss_sum / seen if seen else float("nan")}
+                if include_penalty:
+                    logs["penalty"] = pen_sum / seen if seen else float("nan")
                 if want_acc and seen:
                     # one inference pass over the epoch's training samples (train_step
                     # does not hand back its outputs); metrics=[] skips it

@@ -22,6 +22,8 @@ from typing import Any
 
 import numpy as np
 
+from ._validate import check_int
+
 __all__ = [
     "load_digits", "load_digits_split",
     "make_xor", "make_spirals", "make_circles", "make_regression",
@@ -40,11 +42,7 @@ def _float_dtype(dtype: Any) -> np.dtype:
 
 
 def _check_n(name: str, value: Any, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}")
-    return int(value)
+    return check_int(value, name, minimum)
 
 
 def _check_noise(noise: Any) -> float:

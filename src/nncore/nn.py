@@ -41,6 +41,7 @@ import numpy as np
 from . import _core, losses as _losses, nn_init
 from .parameter import Parameter
 from .training import TrainingMixin
+from ._validate import check_int, finite_float
 
 __all__ = ["Layer", "Linear", "ReLU", "LeakyReLU", "ELU", "GELU", "SiLU", "Softplus", "Sigmoid",
            "Tanh", "Softmax", "LogSoftmax", "Identity", "Dropout", "Sequential", "Parameter",
@@ -51,21 +52,6 @@ _LINEAR, _ACT, _DROPOUT = 0, 1, 2
 _F32, _F64 = 0, 1
 
 
-def _check_int(value: Any, what: str, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{what} must be an int, got {type(value).__name__}")
-    if value < minimum:
-        raise ValueError(f"{what} must be >= {minimum}, got {value}")
-    return int(value)
-
-
-def _check_float(value: Any, what: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise TypeError(f"{what} must be a number, got {type(value).__name__}")
-    v = float(value)
-    if not math.isfinite(v):
-        raise ValueError(f"{what} must be finite, got {v}")
-    return v
 
 
 # --------------------------------------------------------------------- layers
@@ -108,15 +94,15 @@ class Linear(Layer):
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True,
                  init: str | Callable | None = None, *, bias_init: float = 0.0) -> None:
-        self.in_features = _check_int(in_features, "in_features")
-        self.out_features = _check_int(out_features, "out_features")
+        self.in_features = check_int(in_features, "in_features")
+        self.out_features = check_int(out_features, "out_features")
         if not isinstance(bias, (bool, np.bool_)):
             raise TypeError(f"bias must be a bool, got {type(bias).__name__}")
         self.bias_enabled = bool(bias)
         if init is not None:
             nn_init.get(init)  # unknown names fail here, not at build time
         self.init = init
-        self.bias_init = _check_float(bias_init, "bias_init")
+        self.bias_init = finite_float(bias_init, "bias_init")
         self.weight: Parameter | None = None
         self.bias: Parameter | None = None
 
@@ -166,7 +152,7 @@ class LeakyReLU(_Activation):
     _code = 2
 
     def __init__(self, negative_slope: float = 0.01) -> None:
-        self.negative_slope = _check_float(negative_slope, "negative_slope")
+        self.negative_slope = finite_float(negative_slope, "negative_slope")
         self._param = self.negative_slope
         self._relu_gain = math.sqrt(2.0 / (1.0 + self.negative_slope ** 2))
 
@@ -183,7 +169,7 @@ class ELU(_Activation):
     _relu_gain = math.sqrt(2.0)
 
     def __init__(self, alpha: float = 1.0) -> None:
-        self.alpha = _check_float(alpha, "alpha")
+        self.alpha = finite_float(alpha, "alpha")
         self._param = self.alpha
 
     def get_config(self) -> dict:
@@ -253,7 +239,7 @@ class Dropout(Layer):
     """
 
     def __init__(self, p: float = 0.5) -> None:
-        p = _check_float(p, "p")
+        p = finite_float(p, "p")
         if not 0.0 <= p < 1.0:
             raise ValueError(f"Dropout probability p must be in [0, 1), got {p}")
         self.p = p
@@ -437,7 +423,7 @@ class Sequential(TrainingMixin):
 
     @dropout_step.setter
     def dropout_step(self, value: int) -> None:
-        self._net.step = _check_int(value, "dropout_step", 0)
+        self._net.step = check_int(value, "dropout_step", 0)
 
     # ---------------------------------------------------------- forward etc.
     def _prepare_x(self, x: Any, what: str = "x") -> np.ndarray:
@@ -525,8 +511,8 @@ class Sequential(TrainingMixin):
         if getattr(optimizer, "model", None) is not self:
             raise ValueError("optimizer was built on another model's parameters (or is not an "
                              "nncore.optim optimizer); build it with model.parameters()")
-        cn = 0.0 if clip_norm is None else _check_float(clip_norm, "clip_norm")
-        cv = 0.0 if clip_value is None else _check_float(clip_value, "clip_value")
+        cn = 0.0 if clip_norm is None else finite_float(clip_norm, "clip_norm")
+        cv = 0.0 if clip_value is None else finite_float(clip_value, "clip_value")
         if cn < 0 or (clip_norm is not None and cn == 0):
             raise ValueError(f"clip_norm must be > 0, got {clip_norm}")
         if cv < 0 or (clip_value is not None and cv == 0):

@@ -27,6 +27,7 @@ import numpy as np
 from .callbacks import Callback, LearningRateScheduler, _overrides
 from .history import History
 from .progress import ProgressBar, format_logs
+from ._validate import is_int
 
 __all__ = ["TrainingMixin"]
 
@@ -35,8 +36,6 @@ _SGD_DEFAULT_LR = 0.01  # "sgd" by name: SGD has no default lr (Keras uses 0.01)
 
 # ------------------------------------------------------------------ helpers
 
-def _is_int(v: Any) -> bool:
-    return isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_))
 
 
 def _get_loss(loss: Any) -> Any:
@@ -288,9 +287,9 @@ class TrainingMixin:
           ``model.seed`` and the epoch index).
         """
         # ---- scalar arguments
-        if not _is_int(epochs) or epochs < 0:
+        if not is_int(epochs) or epochs < 0:
             raise ValueError(f"epochs must be an int >= 0, got {epochs!r}")
-        if not _is_int(batch_size) or batch_size <= 0:
+        if not is_int(batch_size) or batch_size <= 0:
             raise ValueError(f"batch_size must be an int > 0, got {batch_size!r}")
         if isinstance(validation_split, bool) or not isinstance(
                 validation_split, (int, float, np.floating)) or not 0.0 <= validation_split < 1.0:
@@ -502,7 +501,7 @@ class TrainingMixin:
             Raw outputs (logits for cross-entropy / BCE models): take
             ``argmax(axis=1)`` for classes, or use :meth:`predict_classes`.
         """
-        if not _is_int(batch_size) or batch_size <= 0:
+        if not is_int(batch_size) or batch_size <= 0:
             raise ValueError(f"batch_size must be an int > 0, got {batch_size!r}")
         X = _as_inputs(self, X)
         out = np.empty((len(X), self.out_features), self.dtype)
@@ -540,7 +539,7 @@ class TrainingMixin:
         else:
             loss_fn = _get_loss(loss)
         kind = _loss_kind(loss_fn)
-        if not _is_int(batch_size) or batch_size <= 0:
+        if not is_int(batch_size) or batch_size <= 0:
             raise ValueError(f"batch_size must be an int > 0, got {batch_size!r}")
         if not _validated:
             X = _as_inputs(self, X)

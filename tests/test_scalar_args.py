@@ -1,0 +1,39 @@
+"""Scalar arguments of the Python layer (shared checks in nncore._validate):
+odd types give TypeError, odd values ValueError, never OverflowError or a crash."""
+import numpy as np
+import pytest
+
+import nncore as nc
+from nncore import nn
+
+
+@pytest.mark.parametrize("make", [
+    lambda v: nn.LeakyReLU(v), lambda v: nn.ELU(v), lambda v: nn.Dropout(v),
+    lambda v: nc.losses.HuberLoss(v), lambda v: nc.losses.CrossEntropyLoss(v),
+    lambda v: nn.Linear(2, 2, bias_init=v),
+])
+def test_float_arguments(make):
+    for bad in (10 ** 400, float("nan"), float("inf"), -10 ** 400):
+        with pytest.raises(ValueError):
+            make(bad)
+    for bad in ("0.1", None, True, np.bool_(True), [0.1], 1j):
+        with pytest.raises(TypeError):
+            make(bad)
+
+
+def test_numpy_scalars_accepted():
+    assert nn.Dropout(np.float32(0.25)).p == 0.25
+    lin = nn.Linear(np.int64(3), np.uint8(2))
+    assert (lin.in_features, lin.out_features) == (3, 2)
+    assert type(lin.in_features) is int
+
+
+@pytest.mark.parametrize("make", [lambda v: nn.Linear(v, 2), lambda v: nn.Linear(2, v),
+                                  lambda v: nc.datasets.make_xor(v)])
+def test_int_arguments(make):
+    for bad in (0, -1, -10 ** 400):
+        with pytest.raises(ValueError):
+            make(bad)
+    for bad in (2.0, "2", None, True, np.bool_(True), np.float64(2)):
+        with pytest.raises(TypeError):
+            make(bad)

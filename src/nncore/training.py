@@ -43,18 +43,15 @@ def _get_loss(loss: Any) -> Any:
     if loss is None:
         raise TypeError("fit() needs a loss: a name ('mse', 'cross_entropy', 'bce', 'l1', "
                         "'huber') or a loss object from nncore.losses")
-    try:
-        return losses.get(loss)
-    except (KeyError, ValueError) as e:
-        raise ValueError(f"unknown loss {loss!r}: {e}") from None
+    return losses.get(loss)  # its ValueError/TypeError already names the choices
 
 
 def _loss_kind(loss_fn: Any) -> str:
     """'ce' (cross-entropy), 'bce' or 'regression'."""
-    name = type(loss_fn).__name__
-    if name == "CrossEntropyLoss":
+    from . import losses
+    if isinstance(loss_fn, losses.CrossEntropyLoss):  # subclasses too
         return "ce"
-    if name == "BCEWithLogitsLoss":
+    if isinstance(loss_fn, losses.BCEWithLogitsLoss):
         return "bce"
     if getattr(loss_fn, "is_classification", False):
         return "ce"
@@ -64,11 +61,8 @@ def _loss_kind(loss_fn: Any) -> str:
 def _get_optimizer(model: Any, optimizer: Any) -> Any:
     from . import optim
     if isinstance(optimizer, str):
-        kw = {"lr": _SGD_DEFAULT_LR} if optimizer.lower() == "sgd" else {}
-        try:
-            return optim.get(optimizer, model.parameters(), **kw)
-        except (KeyError, ValueError) as e:
-            raise ValueError(f"unknown optimizer {optimizer!r}: {e}") from None
+        kw = {"lr": _SGD_DEFAULT_LR} if optimizer.strip().lower() == "sgd" else {}
+        return optim.get(optimizer, model.parameters(), **kw)  # names the choices
     if not hasattr(optimizer, "param_groups") or not hasattr(optimizer, "step"):
         raise TypeError("optimizer must be a name ('adam', 'sgd', 'adamw', 'rmsprop', "
                         "'adagrad') or an nncore.optim.Optimizer, got "
@@ -295,6 +289,8 @@ class TrainingMixin:
                 validation_split, (int, float, np.floating)) or not 0.0 <= validation_split < 1.0:
             raise ValueError(f"validation_split must be a number in [0, 1), got "
                              f"{validation_split!r}")
+        if not isinstance(shuffle, (bool, np.bool_)):
+            raise TypeError(f"shuffle must be a bool, got {type(shuffle).__name__}")
         if verbose not in (0, 1, 2):
             raise ValueError(f"verbose must be 0, 1 or 2, got {verbose!r}")
         clip_norm = _check_positive("clip_norm", clip_norm)
@@ -341,6 +337,11 @@ class TrainingMixin:
         # ---- callbacks
         history = History()
         cbs: list[Callback] = [history]
+        if isinstance(callbacks, Callback):
+            callbacks = [callbacks]
+        elif callbacks is not None and not isinstance(callbacks, (list, tuple)):
+            raise TypeError(f"callbacks must be a list of nncore.callbacks.Callback, got "
+                            f"{type(callbacks).__name__}")
         for cb in (callbacks or []):
             if not isinstance(cb, Callback):
                 raise TypeError(f"callbacks must be nncore.callbacks.Callback instances, got "

@@ -37,3 +37,18 @@ def test_int_arguments(make):
     for bad in (2.0, "2", None, True, np.bool_(True), np.float64(2)):
         with pytest.raises(TypeError):
             make(bad)
+
+
+@pytest.mark.parametrize("call", [
+    lambda v: nc.ops.activation(np.ones((2, 2)), "leaky_relu", v),
+    lambda v: nc.ops.activation(np.ones((2, 2)), "elu", v),
+    lambda v: nc.ops.loss("huber", np.ones((2, 2)), np.ones((2, 2)), delta=v),
+    lambda v: nc.ops.dropout(np.ones((2, 2)), v, seed=0),
+])
+def test_ops_parameters(call):
+    for bad in (10 ** 400, float("nan"), -float("inf")):
+        with pytest.raises(ValueError):
+            call(bad)
+    for bad in ("0.1", True, [0.1]):  # (None means "the default" here)
+        with pytest.raises(TypeError, match="real number"):
+            call(bad)

@@ -30,7 +30,7 @@ def finite_float(value: Any, what: str) -> float:
     """value as a finite float; TypeError for non-numbers (bools included)."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(
             value, (int, float, np.integer, np.floating)):
-        raise TypeError(f"{what} must be a number, got {type(value).__name__}")
+        raise TypeError(f"{what} must be a real number, got {type(value).__name__}")
     try:
         v = float(value)
     except OverflowError:  # an int beyond the float range

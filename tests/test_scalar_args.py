@@ -52,3 +52,17 @@ def test_ops_parameters(call):
     for bad in ("0.1", True, [0.1]):  # (None means "the default" here)
         with pytest.raises(TypeError, match="real number"):
             call(bad)
+
+
+def test_matmul_scalars():
+    a, b = np.ones((2, 3)), np.ones((3, 2))
+    out = np.ones((2, 2))
+    for kw in (dict(alpha=10 ** 400), dict(beta=-10 ** 400)):
+        with pytest.raises(ValueError, match="too large"):
+            nc.ops.matmul(a, b, out, **kw)
+    for kw in (dict(alpha="1"), dict(beta=True), dict(alpha=1j)):
+        with pytest.raises(TypeError, match="real number"):
+            nc.ops.matmul(a, b, out, **kw)
+    # int and NumPy scalars are fine; closed form: ones (2,3) @ ones (3,2) = 3
+    got = nc.ops.matmul(a, b, out, alpha=np.float32(2), beta=1)
+    np.testing.assert_array_equal(got, np.full((2, 2), 7.0))

@@ -272,8 +272,11 @@ def test_train_step_errors():
     m, other = mlp(), mlp()
     opt = optim.SGD(m.parameters(), lr=0.1)
     x, y = np.ones((4, 6)), np.array([0, 1, 2, 0])
+    before = m.flat_params.copy()
     with pytest.raises(ValueError, match="another model"):
         m.train_step(x, y, "ce", optim.SGD(other.parameters(), lr=0.1))
+    with pytest.raises(TypeError, match="needs an optimizer object, got the name 'adam'"):
+        m.train_step(x, y, "ce", "adam")
     with pytest.raises(ValueError, match="unknown loss 'hinge'"):
         m.train_step(x, y, "hinge", opt)
     with pytest.raises(ValueError, match="clip_norm"):
@@ -286,7 +289,6 @@ def test_train_step_errors():
         m.train_step(x, np.zeros((4, 2)), "mse", opt)
     with pytest.raises(ValueError, match="NaN or Inf"):
         m.train_step(x, np.full((4, 3), np.inf), "mse", opt)
-    before = m.flat_params.copy()
     assert np.array_equal(m.flat_params, before)  # nothing was updated by the failures
     loss = m.train_step(x, y, losses.CrossEntropyLoss(), opt)
     assert np.isfinite(loss) and m.last_grad_norm > 0

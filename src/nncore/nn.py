@@ -508,6 +508,11 @@ class Sequential(TrainingMixin):
         the same either way.
         """
         loss_fn = _losses.get(loss)
+        if isinstance(optimizer, str):
+            raise TypeError(f"train_step needs an optimizer object, got the name {optimizer!r}: "
+                            f"build it once, e.g. nncore.optim.get({optimizer!r}, "
+                            f"model.parameters()), and pass it to every step (its state "
+                            f"lives across steps)")
         if getattr(optimizer, "model", None) is not self:
             raise ValueError("optimizer was built on another model's parameters (or is not an "
                              "nncore.optim optimizer); build it with model.parameters()")

@@ -115,6 +115,25 @@ def test_classify_one_output_exact_values(built, tmp_path):
     assert got.tobytes() == want.tobytes()
 
 
+@pytest.mark.parametrize("act", [
+    nn.LeakyReLU(0.3), nn.ELU(0.5), nn.GELU(), nn.GELU(approximate="tanh"), nn.SiLU(),
+    nn.Softplus(), nn.Sigmoid(), nn.ReLU(), nn.Softmax(), nn.LogSoftmax(), nn.Identity(),
+], ids=repr)
+def test_c_reader_honours_every_layer_and_parameter(built, tmp_path, act):
+    """Every layer type read by the C loader, with non-default parameters: the C
+    program's one-output values equal Python's forward bit for bit."""
+    model = nn.Sequential(nn.Linear(2, 6), act, nn.Dropout(0.3), nn.Linear(6, 1), seed=2)
+    path = tmp_path / "a.safetensors"
+    nio.save(model, path)
+    X = np.random.default_rng(0).normal(0, 2, (40, 2)).astype(np.float32)
+    csv = tmp_path / "x.csv"
+    np.savetxt(csv, X.astype(np.float64), delimiter=",", fmt="%.9g")
+    r = _classify(built, path, csv)
+    assert r.returncode == 0, r.stderr
+    got = np.array([np.float32(float(s)) for s in r.stdout.split()])
+    assert got.tobytes() == model.forward(X)[:, 0].tobytes()
+
+
 def test_classify_errors(built, tmp_path):
     model = nn.Sequential(nn.Linear(3, 2))
     path = tmp_path / "m.safetensors"

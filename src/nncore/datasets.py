@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from ._files import open_regular
 from ._validate import check_int
 
 __all__ = [
@@ -267,7 +268,7 @@ def load_csv(path: str | os.PathLike, target: int | str | None = -1, header: boo
     dt = _float_dtype(dtype)
     path = os.fspath(path)
     try:
-        with open(path, newline="", encoding="utf-8-sig") as f:
+        with open_regular(path, "r", newline="", encoding="utf-8-sig") as f:
             rows = [r for r in csv.reader(f, delimiter=delimiter) if r and any(c.strip() for c in r)]
     except UnicodeDecodeError as e:
         raise ValueError(f"{path}: not a UTF-8 text CSV file ({e.reason} at byte {e.start})") from None
@@ -381,6 +382,8 @@ def load_npz(path: str | os.PathLike, x_key: str | None = None, y_key: str | Non
     dt = _float_dtype(dtype)
     path = os.fspath(path)
     try:
+        with open_regular(path):  # a FIFO or device would hang np.load
+            pass
         npz = np.load(path, allow_pickle=False)
     except OSError as e:
         raise ValueError(f"cannot read {path}: {e.strerror or e}") from None

@@ -35,6 +35,8 @@ from typing import Any, Iterable, Mapping
 
 import numpy as np
 
+from ._files import open_regular
+
 __all__ = ["save", "load", "load_metadata", "save_checkpoint", "load_checkpoint",
            "save_tensors", "load_tensors", "read_header", "MODEL_FORMAT", "CHECKPOINT_FORMAT"]
 
@@ -189,7 +191,7 @@ def read_header(path: str | os.PathLike, allowed_dtypes: Iterable[str] | None = 
     path = os.fspath(path)
     allowed = tuple(allowed_dtypes) if allowed_dtypes is not None else tuple(_DTYPES)
     try:
-        with open(path, "rb") as f:
+        with open_regular(path) as f:
             size = os.fstat(f.fileno()).st_size
             head = f.read(8)
             if len(head) < 8:
@@ -291,7 +293,7 @@ def load_tensors(path: str | os.PathLike, allowed_dtypes: Iterable[str] | None =
     metadata, entries, data_start = read_header(path, allowed_dtypes)
     total = max((e[3] for e in entries.values()), default=0)
     try:
-        with open(path, "rb") as f:
+        with open_regular(path) as f:
             f.seek(data_start)
             data = f.read(total)
     except OSError as e:

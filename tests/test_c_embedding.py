@@ -249,6 +249,17 @@ def test_c_reader_rejects_hostile_files(built, tmp_path):
     assert st[-1] == -3                                # NN_ERR_IO
 
 
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs POSIX FIFOs")
+def test_c_reader_refuses_fifo_devices_and_directories(built, tmp_path):
+    """fopen on a FIFO waits forever for a writer: the reader must not."""
+    fifo = tmp_path / "pipe.safetensors"
+    os.mkfifo(fifo)
+    paths = [fifo, tmp_path] + (["/dev/zero"] if os.path.exists("/dev/zero") else [])
+    r = subprocess.run([built["load_check"], *map(str, paths)], capture_output=True,
+                       text=True, timeout=20)
+    assert [int(s) for s in r.stdout.split()] == [-3] * len(paths)  # NN_ERR_IO
+
+
 def test_c_reader_truncated_at_every_length(built, tmp_path):
     model = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 2))
     good = tmp_path / "good.safetensors"

@@ -30,6 +30,13 @@ cdef inline int _net_raise(int st, str what) except -1:
     raise NetError(f"{what}: {nn_strerror(st).decode('ascii')} (status {st})")
 
 
+def _net_human(n):
+    for unit in ("bytes", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"):
+        if n < 1024 or unit == "EiB":
+            return f"{n:.4g} {unit}"
+        n /= 1024.0
+
+
 cdef class _Net:
     """A C network (nn_net). Layers are given as tuples
     ``(kind, in_features, out_features, bias, act, param)`` with the nn_layer_kind
@@ -41,6 +48,7 @@ cdef class _Net:
     cdef readonly int64_t n_in, n_out, n_params
     cdef readonly int64_t last_batch   # batch of the last training forward, 0 if none
     cdef object _lock                  # serializes calls that release the GIL
+    cdef object _row_bytes             # about how many workspace bytes one batch row needs
     cdef object __weakref__
 
     def __cinit__(self, dtype_code, layers, uint64_t seed):
@@ -69,6 +77,15 @@ cdef class _Net:
         finally:
             PyMem_Free(specs)
         if self.net == NULL:
+            if st == NN_ERR_NOMEM or st == NN_ERR_OVERFLOW:
+                # say how much was asked: params + grads, each n_params elements
+                n_par = sum(int(l[1]) * int(l[2]) + (int(l[2]) if l[3] else 0)
+                            for l in layers if l[0] == NN_LAYER_LINEAR)
+                esz = 4 if dtype_code == NN_F32 else 8
+                raise MemoryError(
+                    f"creating the network: cannot allocate {2 * n_par * esz} bytes "
+                    f"({_net_human(2 * n_par * esz)}: parameters and gradients, {n_par} "
+                    f"values of {esz} bytes each) ({nn_strerror(st).decode('ascii')})")
             _net_raise(st, "creating the network")
         self.dtype_code = dtype_code
         self.dtype = _NET_DTYPES[dtype_code]
@@ -78,6 +95,10 @@ cdef class _Net:
         self.n_params = nn_net_num_params(self.net)
         self.last_batch = 0
         self._lock = _net_threading.Lock()
+        # per-row workspace estimate, for MemoryError messages (see nn_net_reserve)
+        self._row_bytes = (sum(int(l[2]) for l in layers) + int(self.n_in)
+                           + 2 * max([int(self.n_in)] + [int(l[2]) for l in layers])) * (
+                               4 if dtype_code == NN_F32 else 8)
 
     def __dealloc__(self):
         if self.net != NULL:
@@ -121,6 +142,15 @@ cdef class _Net:
         if value < 0 or value >= 2 ** 64:
             raise ValueError(f"step must be in [0, 2**64), got {value}")
         nn_net_set_step(self.net, <uint64_t>value)
+
+    def _raise_batch(self, int st, str what, int64_t batch):
+        if st == NN_ERR_NOMEM or st == NN_ERR_OVERFLOW:
+            need = int(batch) * self._row_bytes
+            raise MemoryError(f"{what}: cannot allocate the workspace for a batch of {batch} "
+                              f"rows: about {need} bytes ({_net_human(need)}); use smaller "
+                              f"batches (e.g. predict(X, batch_size=...)) "
+                              f"({nn_strerror(st).decode('ascii')})")
+        _net_raise(st, what)
 
     cdef inline int _enter(self) except -1:
         """Take the network (another Python thread may be inside C with the GIL released:
@@ -175,7 +205,7 @@ cdef class _Net:
         self._lock.release()
         self.last_batch = 0
         if st != NN_OK:
-            _net_raise(st, "forward")
+            self._raise_batch(st, "forward", batch)
         return out
 
     def forward(self, x, bint training):
@@ -206,7 +236,7 @@ cdef class _Net:
         self._lock.release()
         self.last_batch = batch if (training and st == NN_OK) else 0
         if st != NN_OK:
-            _net_raise(st, "forward")
+            self._raise_batch(st, "forward", batch)
         return out
 
     def backward(self, dout):
@@ -237,8 +267,10 @@ cdef class _Net:
             _net_raise(st, "backward")
 
     def zero_grad(self):
+        self._enter()   # not while another thread's train_step writes the gradients
         with nogil:
             nn_net_zero_grad(self.net)
+        self._lock.release()
 
     def train_step(self, x, target, labels, int kind, int red, double param, _COptim opt,
                    double clip_norm, double clip_value):
@@ -272,15 +304,23 @@ cdef class _Net:
             raise ValueError(f"the optimizer was built for {opt.n_elements} parameters, the "
                              f"model has {self.n_params}")
         xp = cnp.PyArray_DATA(a)
+        # Calls on this model queue on its lock. The optimizer's state is then updated
+        # without the GIL: mark it busy so no other thread changes or steps it meanwhile
+        # (that thread gets a RuntimeError instead of a data race).
         self._enter()
-        with nogil:
-            st = nn_net_train_step(self.net, xp, rsx, batch, <nn_loss_kind>kind,
-                                   <nn_reduction>red, param, tp, lp, &opt.c, clip_norm,
-                                   clip_value, &loss, &norm)
-        self._lock.release()
+        try:
+            opt._check_idle()
+            opt._busy = True
+            with nogil:
+                st = nn_net_train_step(self.net, xp, rsx, batch, <nn_loss_kind>kind,
+                                       <nn_reduction>red, param, tp, lp, &opt.c, clip_norm,
+                                       clip_value, &loss, &norm)
+            opt._busy = False
+        finally:
+            self._lock.release()
         self.last_batch = 0
         if st != NN_OK:
-            _net_raise(st, "train_step")
+            self._raise_batch(st, "train_step", batch)
         return loss, norm
 
 

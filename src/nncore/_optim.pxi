@@ -160,10 +160,12 @@ cdef class _COptim:
         if end > self.n_elements:
             free(segs)
             raise ValueError(f"segments reach element {end}, the buffer has {self.n_elements}")
+        cdef int32_t bad_group
         for i in range(n):
             if segs[i].group < 0 or segs[i].group >= self.c.n_groups:
+                bad_group = segs[i].group   # read before free (ASan: use after free)
                 free(segs)
-                raise ValueError(f"segment {i}: group {segs[i].group} out of range "
+                raise ValueError(f"segment {i}: group {bad_group} out of range "
                                  f"[0, {self.c.n_groups})")
         free(self._segs)
         self._segs = segs

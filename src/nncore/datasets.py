@@ -16,7 +16,9 @@ import csv
 import io
 import math
 import os
+import struct
 import zipfile
+import zlib
 from importlib import resources
 from typing import Any
 
@@ -328,7 +330,7 @@ def load_csv(path: str | os.PathLike, target: int | str | None = -1, header: boo
         if yv is not None and np.all(np.isfinite(yv)):
             y = _target_array(yv)
             if y.dtype != np.int64:
-                y = y.astype(dt)
+                y = _cast_finite(y, dt, f"{path}: target column {tcol}")
         else:
             missing = [i for i, v in enumerate(raw) if v == ""]
             if missing:
@@ -336,10 +338,22 @@ def load_csv(path: str | os.PathLike, target: int | str | None = -1, header: boo
             classes = sorted(set(raw))
             index = {c: k for k, c in enumerate(classes)}
             y = np.array([index[v] for v in raw], dtype=np.int64)
-    X = X.astype(dt)
+    X = _cast_finite(X, dt, f"{path}: features")
     if return_classes:
         return X, y, classes
     return X, y
+
+
+def _cast_finite(a: np.ndarray, dt: np.dtype, what: str) -> np.ndarray:
+    """a (finite float64) cast to dt; ValueError if a value overflows dt (e.g. 1e39 in float32)."""
+    with np.errstate(over="ignore"):
+        out = a.astype(dt)
+    bad = ~np.isfinite(out)
+    if bad.any():
+        i = np.argwhere(bad)[0]
+        raise ValueError(f"{what}: value {a[tuple(i)]!r} at index {tuple(int(k) for k in i)} "
+                         f"overflows {dt} (largest {np.finfo(dt).max:g})")
+    return out
 
 
 def _parse_number(text: str, path: str, line: int, col: int, names) -> float:
@@ -354,6 +368,13 @@ def _parse_number(text: str, path: str, line: int, col: int, names) -> float:
         raise ValueError(f"{path}: row {line}, {where}: non-finite value {s!r}")
     return v
 
+
+# What a hostile archive can make zipfile / zlib / NumPy's .npy reader raise (all
+# become ValueError): unsupported zip versions or compression methods
+# (NotImplementedError), encrypted members (RuntimeError), corrupt deflate data
+# (zlib.error), short structures (struct.error, EOFError).
+_NPZ_ERRORS = (ValueError, zipfile.BadZipFile, EOFError, OSError, NotImplementedError,
+               RuntimeError, zlib.error, struct.error, OverflowError, KeyError)
 
 _X_KEYS = ("X", "x", "data", "features", "inputs")
 _Y_KEYS = ("y", "Y", "labels", "label", "target", "targets")
@@ -382,13 +403,18 @@ def load_npz(path: str | os.PathLike, x_key: str | None = None, y_key: str | Non
     dt = _float_dtype(dtype)
     path = os.fspath(path)
     try:
-        with open_regular(path):  # a FIFO or device would hang np.load
-            pass
+        with open_regular(path) as f:  # a FIFO or device would hang np.load
+            magic = f.read(6)
+    except OSError as e:
+        raise ValueError(f"cannot read {path}: {e.strerror or e}") from None
+    if magic == b"\x93NUMPY":  # checked first: np.load would read the whole array
+        raise ValueError(f"{path}: a single .npy array, expected an .npz archive with X and y")
+    try:
         npz = np.load(path, allow_pickle=False)
     except OSError as e:
         raise ValueError(f"cannot read {path}: {e.strerror or e}") from None
-    except (ValueError, zipfile.BadZipFile, EOFError) as e:
-        raise ValueError(f"{path}: not a valid .npz file ({e})") from None
+    except _NPZ_ERRORS as e:
+        raise ValueError(f"{path}: not a valid .npz file ({type(e).__name__}: {e})") from None
     if not isinstance(npz, np.lib.npyio.NpzFile):
         raise ValueError(f"{path}: a single .npy array, expected an .npz archive with X and y")
     with npz:
@@ -406,18 +432,22 @@ def load_npz(path: str | os.PathLike, x_key: str | None = None, y_key: str | Non
             if k is not None and k not in keys:
                 raise ValueError(f"{path}: no array named {k!r}; found {keys}")
         try:
+            _check_npy_size(npz, xk, path)
             X = npz[xk]
+            if yk is not None:
+                _check_npy_size(npz, yk, path)
             y = npz[yk] if yk is not None else None
-        except (ValueError, zipfile.BadZipFile, EOFError, OSError) as e:
-            raise ValueError(f"{path}: a corrupt or unsupported array ({e})") from None
+        except _NPZ_ERRORS as e:
+            raise ValueError(f"{path}: a corrupt or unsupported array ({type(e).__name__}: "
+                             f"{e})") from None
     if X.dtype.kind not in "biuf":
         raise ValueError(f"{path}: array {xk!r} has dtype {X.dtype}, expected numbers")
     if X.ndim != 2:
         raise ValueError(f"{path}: array {xk!r} must be 2-D (samples, features), "
                          f"got shape {X.shape}")
-    X = X.astype(dt)
-    if not np.all(np.isfinite(X)):
+    if X.dtype.kind == "f" and not np.all(np.isfinite(X)):
         raise ValueError(f"{path}: array {xk!r} contains NaN or infinity")
+    X = _cast_finite(X, dt, f"{path}: array {xk!r}")
     if y is not None:
         if y.dtype.kind not in "biuf":
             raise ValueError(f"{path}: array {yk!r} has dtype {y.dtype}, expected numbers")
@@ -429,8 +459,34 @@ def load_npz(path: str | os.PathLike, x_key: str | None = None, y_key: str | Non
             raise ValueError(f"{path}: array {yk!r} contains NaN or infinity")
         y = _target_array(y)
         if y.dtype != np.int64:
-            y = y.astype(dt)
+            y = _cast_finite(y, dt, f"{path}: array {yk!r}")
     return X, y
+
+
+def _check_npy_size(npz: Any, key: str, path: str) -> None:
+    """Refuse an array whose .npy header declares more bytes than its archive member
+    holds, BEFORE NumPy allocates the declared size (a 100-byte file could otherwise
+    ask for terabytes)."""
+    name = key if key in npz.zip.namelist() else key + ".npy"
+    try:
+        info = npz.zip.getinfo(name)
+    except KeyError:
+        return  # NumPy reports it
+    with npz.zip.open(name) as f:
+        version = np.lib.format.read_magic(f)
+        if version == (1, 0):
+            shape, _, dtype = np.lib.format.read_array_header_1_0(f)
+        elif version == (2, 0):
+            shape, _, dtype = np.lib.format.read_array_header_2_0(f)
+        else:
+            return  # NumPy reports unsupported versions itself
+    n = 1
+    for d in shape:
+        n *= int(d)
+    need = n * dtype.itemsize
+    if need > info.file_size:
+        raise ValueError(f"array {key!r} declares shape {shape} of {dtype} ({need} bytes) but "
+                         f"its archive member holds only {info.file_size} bytes")
 
 
 # --------------------------------------------------------------- splitting

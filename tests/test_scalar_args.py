@@ -66,3 +66,18 @@ def test_matmul_scalars():
     # int and NumPy scalars are fine; closed form: ones (2,3) @ ones (3,2) = 3
     got = nc.ops.matmul(a, b, out, alpha=np.float32(2), beta=1)
     np.testing.assert_array_equal(got, np.full((2, 2), 7.0))
+
+
+@pytest.mark.filterwarnings("ignore::PendingDeprecationWarning")  # np.matrix
+def test_ndarray_subclasses_and_lists_as_model_input():
+    """np.matrix / masked arrays / lists / memmaps are read as plain arrays (model(x) of an
+    np.matrix used to return None). Oracle: nncore.reference's network on the same weights."""
+    from nncore import reference as ref
+    m = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 2), dtype="float64", seed=1)
+    twin = ref.ReferenceNetwork.from_model(m)
+    x = np.random.default_rng(0).normal(size=(5, 3))
+    want = twin.forward(x)
+    for xv in (np.matrix(x), np.ma.array(x), x.tolist(), np.asfortranarray(x)):
+        for got in (m(xv), m.forward(xv), m.forward(xv, training=True), m.predict(xv)):
+            assert type(got) is np.ndarray
+            np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)

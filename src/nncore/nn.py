@@ -428,7 +428,7 @@ class Sequential(TrainingMixin):
     # ---------------------------------------------------------- forward etc.
     def _prepare_x(self, x: Any, what: str = "x") -> np.ndarray:
         """x as an array the C core reads as is (the model's dtype, uniform row stride)."""
-        if not isinstance(x, np.ndarray):
+        if type(x) is not np.ndarray:  # lists, and subclasses (np.matrix, masked) as plain arrays
             try:
                 x = np.asarray(x)
             except Exception as e:
@@ -456,8 +456,8 @@ class Sequential(TrainingMixin):
     def __call__(self, x: Any) -> np.ndarray:
         """Inference: ``forward(x, training=False)``; x (batch, in_features) -> (batch, out)."""
         out = self._net.infer(x)
-        if out is None:
-            out = self._net.infer(self._prepare_x(x))
+        if out is None:  # not readable as is: prepare (checks, casts), then run
+            out = self._net.forward(self._prepare_x(x), False)
         return out
 
     def forward(self, x: Any, training: bool = False) -> np.ndarray:

@@ -81,3 +81,15 @@ def test_ndarray_subclasses_and_lists_as_model_input():
         for got in (m(xv), m.forward(xv), m.forward(xv, training=True), m.predict(xv)):
             assert type(got) is np.ndarray
             np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+
+
+def test_fit_values_overflowing_the_model_dtype_are_one_clear_error():
+    import warnings
+    m = nn.Sequential(nn.Linear(2, 1))  # float32
+    X, y = np.ones((4, 2)), np.ones(4)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no RuntimeWarning from the cast on the way
+        with pytest.raises(ValueError, match="X contains NaN or Inf"):
+            m.fit(np.full((4, 2), 1e300), y, loss="mse", verbose=0)
+        with pytest.raises(ValueError, match="y contains NaN or Inf"):
+            m.fit(X, np.full(4, -1e300), loss="mse", verbose=0)

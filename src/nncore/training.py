@@ -87,7 +87,8 @@ def _as_inputs(model: Any, X: Any, what: str = "X") -> np.ndarray:
     if X.ndim != 2 or X.shape[1] != nin:
         raise ValueError(f"{what} must have shape (n_samples, {nin}) for this model, got "
                          f"{X.shape}")
-    X = np.ascontiguousarray(X, dtype=model.dtype)
+    with np.errstate(over="ignore"):  # 1e300 -> float32 inf: reported just below
+        X = np.ascontiguousarray(X, dtype=model.dtype)
     if not np.isfinite(X).all():
         bad = np.argwhere(~np.isfinite(X))[0]
         raise ValueError(f"{what} contains NaN or Inf (first at row {bad[0]}, column "
@@ -122,7 +123,8 @@ def _as_targets(model: Any, y: Any, kind: str, what: str = "y") -> np.ndarray:
     if y.ndim != 2 or y.shape[1] != nout:
         raise ValueError(f"targets {what} must have shape (n, {nout}) for a model with "
                          f"{nout} outputs, got {y.shape}")
-    y = np.ascontiguousarray(y, dtype=model.dtype)
+    with np.errstate(over="ignore"):  # reported just below
+        y = np.ascontiguousarray(y, dtype=model.dtype)
     if not np.isfinite(y).all():
         bad = np.argwhere(~np.isfinite(y))[0]
         raise ValueError(f"{what} contains NaN or Inf (first at row {bad[0]})")

@@ -383,6 +383,18 @@ def _parse_config(meta: Mapping[str, str], where: str) -> dict:
     return _strict_json(meta["config"], f"{where}: metadata 'config'")
 
 
+def _read_nncore_header(path: str, dtypes: Iterable[str], fmt: str, kind: str):
+    """Header of a model or checkpoint file: (metadata, entries, config, dtype, specs),
+    with the format tag, the architecture and the parameters it implies checked."""
+    meta, entries, _ = read_header(path, dtypes)
+    if meta.get("format") != fmt:
+        raise ValueError(f"{path}: not {kind} (metadata format is {meta.get('format')!r}, "
+                         f"expected {fmt!r})")
+    config = _parse_config(meta, path)
+    dtype, specs = _param_specs(config, path)
+    return meta, entries, config, dtype, specs
+
+
 def save(model, path: str | os.PathLike, metadata: Mapping[str, str] | None = None) -> None:
     """Save a model's architecture and weights to a safetensors file (atomic).
 
@@ -422,12 +434,8 @@ def load(path: str | os.PathLike):
         For any missing, truncated, hostile or inconsistent file, naming the problem.
     """
     path = os.fspath(path)
-    meta, entries, _ = read_header(path, MODEL_DTYPES)
-    if meta.get("format") != MODEL_FORMAT:
-        raise ValueError(f"{path}: not an nncore model file (metadata format is "
-                         f"{meta.get('format')!r}, expected {MODEL_FORMAT!r})")
-    config = _parse_config(meta, path)
-    dtype, specs = _param_specs(config, path)
+    meta, entries, config, dtype, specs = _read_nncore_header(
+        path, MODEL_DTYPES, MODEL_FORMAT, "an nncore model file")
     _check_tensors_match(path, dtype, specs, entries)
     tensors, _ = load_tensors(path, MODEL_DTYPES)
     model = _build(config, path)
@@ -555,12 +563,8 @@ def load_checkpoint(path: str | os.PathLike, model, optimizer=None) -> dict[str,
         optimizer of another class than the saved one.
     """
     path = os.fspath(path)
-    meta, entries, _ = read_header(path, _CHECKPOINT_DTYPES)
-    if meta.get("format") != CHECKPOINT_FORMAT:
-        raise ValueError(f"{path}: not an nncore checkpoint (metadata format is "
-                         f"{meta.get('format')!r}, expected {CHECKPOINT_FORMAT!r})")
-    config = _parse_config(meta, path)
-    dtype, specs = _param_specs(config, path)
+    meta, entries, config, dtype, specs = _read_nncore_header(
+        path, _CHECKPOINT_DTYPES, CHECKPOINT_FORMAT, "an nncore checkpoint")
     mine = model.get_config()
     if config.get("layers") != mine.get("layers") or config.get("dtype") != mine.get("dtype"):
         raise ValueError(f"{path}: the checkpoint's architecture differs from the model's")

@@ -148,11 +148,67 @@ NN_AVX2 void nn_dgemm_ukr_avx2_6x8(double *c, int64_t rsc, const double *ap, con
     }
 }
 
+/* Transposing packers for full slivers from a source contiguous along k
+ * (transposed B such as W.T: NR = 16 floats / 8 doubles). The 6-row A
+ * slivers are left to the portable packer (return 0). */
+NN_AVX2 static int spackt_avx2(float *d, const float *src, int64_t ld, int64_t kc, int64_t w) {
+    if (w != 8 && w != 16) return 0;
+    int64_t p = 0;
+    for (; p + 8 <= kc; p += 8) {
+        for (int64_t h = 0; h < w; h += 8) {
+            __m256 r[8], t[8], u[8];
+            for (int i = 0; i < 8; i++) r[i] = _mm256_loadu_ps(src + (h + i) * ld + p);
+            for (int i = 0; i < 4; i++) {
+                t[2 * i] = _mm256_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+                t[2 * i + 1] = _mm256_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+            }
+            /* u[4j + c], 128-bit lane l: column 4l + c of rows 4j..4j+3 */
+            for (int j = 0; j < 2; j++) {
+                u[4 * j + 0] = _mm256_shuffle_ps(t[4 * j + 0], t[4 * j + 2], 0x44);
+                u[4 * j + 1] = _mm256_shuffle_ps(t[4 * j + 0], t[4 * j + 2], 0xEE);
+                u[4 * j + 2] = _mm256_shuffle_ps(t[4 * j + 1], t[4 * j + 3], 0x44);
+                u[4 * j + 3] = _mm256_shuffle_ps(t[4 * j + 1], t[4 * j + 3], 0xEE);
+            }
+            for (int c = 0; c < 4; c++) {
+                _mm256_storeu_ps(d + (p + c) * w + h, _mm256_permute2f128_ps(u[c], u[4 + c], 0x20));
+                _mm256_storeu_ps(d + (p + 4 + c) * w + h,
+                                 _mm256_permute2f128_ps(u[c], u[4 + c], 0x31));
+            }
+        }
+    }
+    for (; p < kc; p++)
+        for (int64_t i = 0; i < w; i++) d[p * w + i] = src[i * ld + p];
+    return 1;
+}
+
+NN_AVX2 static int dpackt_avx2(double *d, const double *src, int64_t ld, int64_t kc, int64_t w) {
+    if (w != 4 && w != 8) return 0;
+    int64_t p = 0;
+    for (; p + 4 <= kc; p += 4) {
+        for (int64_t h = 0; h < w; h += 4) {
+            __m256d r0 = _mm256_loadu_pd(src + (h + 0) * ld + p);
+            __m256d r1 = _mm256_loadu_pd(src + (h + 1) * ld + p);
+            __m256d r2 = _mm256_loadu_pd(src + (h + 2) * ld + p);
+            __m256d r3 = _mm256_loadu_pd(src + (h + 3) * ld + p);
+            /* t0/t1, 128-bit lane l: column 2l / 2l+1 of rows 0,1; t2/t3 rows 2,3 */
+            __m256d t0 = _mm256_unpacklo_pd(r0, r1), t1 = _mm256_unpackhi_pd(r0, r1);
+            __m256d t2 = _mm256_unpacklo_pd(r2, r3), t3 = _mm256_unpackhi_pd(r2, r3);
+            _mm256_storeu_pd(d + (p + 0) * w + h, _mm256_permute2f128_pd(t0, t2, 0x20));
+            _mm256_storeu_pd(d + (p + 1) * w + h, _mm256_permute2f128_pd(t1, t3, 0x20));
+            _mm256_storeu_pd(d + (p + 2) * w + h, _mm256_permute2f128_pd(t0, t2, 0x31));
+            _mm256_storeu_pd(d + (p + 3) * w + h, _mm256_permute2f128_pd(t1, t3, 0x31));
+        }
+    }
+    for (; p < kc; p++)
+        for (int64_t i = 0; i < w; i++) d[p * w + i] = src[i * ld + p];
+    return 1;
+}
+
 const nn_gemm_kernels nn_gemm_kernels_avx2 = {
     "avx2",
     nn_sgemm_ukr_avx2_6x16, {6, 16, 256, 144, 512},
     nn_dgemm_ukr_avx2_6x8, {6, 8, 256, 72, 384},
-    NULL, NULL,
+    spackt_avx2, dpackt_avx2,
 };
 
 /* 12 independent chains hide the FMA latency (4 cycles x 2 pipes needs >= 8);

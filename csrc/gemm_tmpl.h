@@ -225,11 +225,10 @@ int NN_FN(gemm_ex)(int64_t m, int64_t n, int64_t k, real alpha, const real *a, i
         const int64_t minper = (256 + unit - 1) / unit;
         if (per < minper) per = minper;
         int64_t nblocks = (units + per - 1) / per;
-        if (nblocks < nt) {
-            nblocks = units < nt ? units : nt;
-            per = (units + nblocks - 1) / nblocks;
-            nblocks = (units + per - 1) / per;
-        }
+        if (nblocks < nt) nblocks = units < nt ? units : nt;
+        else nblocks = (nblocks + nt - 1) / nt * nt; /* whole rounds: even shares */
+        per = (units + nblocks - 1) / nblocks;
+        nblocks = (units + per - 1) / per;
         if (nblocks > 1) {
             int status = NN_OK;
             if (nt > nblocks) nt = (int)nblocks;

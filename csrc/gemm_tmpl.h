@@ -74,6 +74,8 @@ static void NN_FN(gemm_pack_b)(real *NN_RESTRICT dst, const real *NN_RESTRICT b,
             /* fixed-size copies the compiler inlines as vector moves */
             if (nr * sizeof(real) == 64)
                 for (int64_t p = 0; p < kc; p++) memcpy(d + p * nr, src + p * rsb, 64);
+            else if (nr * sizeof(real) == 96)
+                for (int64_t p = 0; p < kc; p++) memcpy(d + p * nr, src + p * rsb, 96);
             else if (nr * sizeof(real) == 32)
                 for (int64_t p = 0; p < kc; p++) memcpy(d + p * nr, src + p * rsb, 32);
             else

@@ -124,7 +124,31 @@ NN_AVX2 void nn_dgemm_ukr_avx2_4x12(double *c, int64_t rsc, const double *ap,
  * (row-major A, transposed B such as W.T), in 8x8 fp32 / 4x4 fp64 blocks:
  * widths that are multiples of 8 floats / 4 doubles; others return 0 and
  * use the portable packer. */
+/* 4 rows (the A sliver of the 4x24 kernel): 4x8 blocks -> 8 columns of 4. */
+NN_AVX2 static void spackt4_avx2(float *d, const float *src, int64_t ld, int64_t kc) {
+    int64_t p = 0;
+    for (; p + 8 <= kc; p += 8) {
+        __m256 r0 = _mm256_loadu_ps(src + p), r1 = _mm256_loadu_ps(src + ld + p);
+        __m256 r2 = _mm256_loadu_ps(src + 2 * ld + p), r3 = _mm256_loadu_ps(src + 3 * ld + p);
+        __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1);
+        __m256 t2 = _mm256_unpacklo_ps(r2, r3), t3 = _mm256_unpackhi_ps(r2, r3);
+        /* u_c, 128-bit lane l: column 4l + c (rows 0..3) */
+        __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE);
+        __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
+        _mm256_storeu_ps(d + p * 4 + 0, _mm256_permute2f128_ps(u0, u1, 0x20));
+        _mm256_storeu_ps(d + p * 4 + 8, _mm256_permute2f128_ps(u2, u3, 0x20));
+        _mm256_storeu_ps(d + p * 4 + 16, _mm256_permute2f128_ps(u0, u1, 0x31));
+        _mm256_storeu_ps(d + p * 4 + 24, _mm256_permute2f128_ps(u2, u3, 0x31));
+    }
+    for (; p < kc; p++)
+        for (int i = 0; i < 4; i++) d[p * 4 + i] = src[i * ld + p];
+}
+
 NN_AVX2 static int spackt_avx2(float *d, const float *src, int64_t ld, int64_t kc, int64_t w) {
+    if (w == 4) {
+        spackt4_avx2(d, src, ld, kc);
+        return 1;
+    }
     if (w % 8 != 0) return 0;
     int64_t p = 0;
     for (; p + 8 <= kc; p += 8) {

@@ -37,8 +37,19 @@ static void NN_FN(gemm_pack_a)(real *NN_RESTRICT dst, const real *NN_RESTRICT a,
         if (rows == mr && csa == 1 && packt && packt(d, src, rsa, kc, mr)) {
             /* done by the kernel family's SIMD transpose */
         } else if (rows == mr && rsa == 1) {
-            /* column-major A (e.g. x.T): each k step is MR contiguous values */
-            for (int64_t p = 0; p < kc; p++) memcpy(d + p * mr, src + p * csa, sizeof(real) * mr);
+            /* column-major A (e.g. x.T): each k step is MR contiguous values;
+             * fixed-size copies so the compiler inlines them as vector moves */
+            const size_t bytes = sizeof(real) * (size_t)mr;
+            if (bytes == 16)
+                for (int64_t p = 0; p < kc; p++) memcpy(d + p * mr, src + p * csa, 16);
+            else if (bytes == 32)
+                for (int64_t p = 0; p < kc; p++) memcpy(d + p * mr, src + p * csa, 32);
+            else if (bytes == 64)
+                for (int64_t p = 0; p < kc; p++) memcpy(d + p * mr, src + p * csa, 64);
+            else if (bytes == 128)
+                for (int64_t p = 0; p < kc; p++) memcpy(d + p * mr, src + p * csa, 128);
+            else
+                for (int64_t p = 0; p < kc; p++) memcpy(d + p * mr, src + p * csa, bytes);
         } else if (rows == mr && csa == 1) {
             /* row-major A: read rows, write strided into the sliver */
             for (int64_t i = 0; i < mr; i++) {

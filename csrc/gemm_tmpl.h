@@ -29,6 +29,28 @@ typedef struct {
 static void NN_FN(gemm_pack_a)(real *NN_RESTRICT dst, const real *NN_RESTRICT a, int64_t rsa,
                                int64_t csa, int64_t mc, int64_t kc, int64_t mr, int64_t s0,
                                int64_t s1, NN_PACKT packt) {
+    if (rsa == 1 && s1 - s0 > 1) {
+        /* column-major A (e.g. x.T): walk k once, each step's mc values are
+         * contiguous, so every cache line read feeds several slivers */
+        const int64_t sfull = mc / mr < s1 ? mc / mr : s1;
+        if (sfull > s0) {
+            const size_t bytes = sizeof(real) * (size_t)mr;
+#define NN_PACK_COLS(NB)                                                                     \
+    for (int64_t p = 0; p < kc; p++) {                                                       \
+        const real *col = a + p * csa;                                                       \
+        for (int64_t s = s0; s < sfull; s++)                                                 \
+            memcpy(dst + s * mr * kc + p * mr, col + s * mr, (NB));                          \
+    }
+            /* constant sizes: inlined vector moves, not a libc call per copy */
+            if (bytes == 16) { NN_PACK_COLS(16) }
+            else if (bytes == 32) { NN_PACK_COLS(32) }
+            else if (bytes == 64) { NN_PACK_COLS(64) }
+            else if (bytes == 128) { NN_PACK_COLS(128) }
+            else { NN_PACK_COLS(bytes) }
+#undef NN_PACK_COLS
+            s0 = sfull;
+        }
+    }
     for (int64_t s = s0; s < s1; s++) {
         int64_t i0 = s * mr;
         int64_t rows = mc - i0 < mr ? mc - i0 : mr;

@@ -134,7 +134,8 @@ def write_markdown(path: str, head: str, peak1: float, peak2: float, rows,
              "interleaved in one process, best of several runs; GFLOP/s = 2·M·N·K / time).",
              "`x.T@g` and `g@W.T` pass transposed *views*: no copies on either side.", "",
              "```", head.rstrip(), "```", "",
-             f"Measured fp32 FMA peak: **{peak1:.1f} GFLOP/s on 1 core, {peak2:.1f} on 2** "
+             f"Measured fp32 FMA peak: **{peak1:.1f} GFLOP/s on 1 core"
+             + (f", {peak2:.1f} on 2** " if peak2 == peak2 else "** ") +
              "(12 independent FMA chains, `nncore._core._fma_peak_probe`); fp64 peak is half. "
              "%peak below is against the peak for the row's dtype and thread count.", "",
              "| dtype | M x K x N | form | threads | nncore GFLOP/s | NumPy GFLOP/s | "

@@ -82,7 +82,7 @@ NN_UKR_AVX512(nn_sgemm_ukr_avx512_16x16, float, 16, 16, __m512, _mm512_load_ps, 
  * vbroadcast): half the A bytes per FMA of the one-vector tile, which is what
  * fp64 needs (its 16-row A sliver is two cache lines per k step). */
 #define NN_UKR_AVX512_2V(NAME, real, MR, NV, V, LOAD, SET1, FMA, MUL, ZERO, LOADU_M, STOREU_M, \
-                         MASKT)                                                              \
+                         MASKT, LOADU, STOREU)                                               \
     NN_AVX512 void NAME(real *c, int64_t rsc, const real *ap, const real *bp, int64_t k,      \
                         int64_t mr, int64_t nr, real alpha, real beta) {                     \
         V acc0[MR], acc1[MR];                                                                \
@@ -91,7 +91,7 @@ NN_UKR_AVX512(nn_sgemm_ukr_avx512_16x16, float, 16, 16, __m512, _mm512_load_ps, 
             acc1[i] = ZERO();                                                                \
             if (i < mr) _mm_prefetch((const char *)(c + i * rsc), _MM_HINT_T0);              \
         }                                                                                    \
-        for (int64_t p = 0; p < k; p++) {                                                    \
+        _Pragma("GCC unroll 2") for (int64_t p = 0; p < k; p++) {                           \
             const real *ap2 = ap;                                                            \
             __asm__("" : "+r"(ap2));                                                         \
             _mm_prefetch((const char *)(ap + NN_PF_A * MR), _MM_HINT_T0);                    \
@@ -104,6 +104,19 @@ NN_UKR_AVX512(nn_sgemm_ukr_avx512_16x16, float, 16, 16, __m512, _mm512_load_ps, 
             bp += 2 * NV;                                                                    \
         }                                                                                    \
         const V va = SET1(alpha), vb = SET1(beta);                                           \
+        if (mr == MR && nr == 2 * NV) { /* full tile: plain unaligned moves */               \
+            _Pragma("GCC unroll 32") for (int i = 0; i < MR; i++) {                          \
+                real *r = c + i * rsc;                                                       \
+                V t0 = MUL(va, acc0[i]), t1 = MUL(va, acc1[i]);                              \
+                if (beta != 0) {                                                             \
+                    t0 = FMA(vb, LOADU(r), t0);                                              \
+                    t1 = FMA(vb, LOADU(r + NV), t1);                                         \
+                }                                                                            \
+                STOREU(r, t0);                                                               \
+                STOREU(r + NV, t1);                                                          \
+            }                                                                                \
+            return;                                                                          \
+        }                                                                                    \
         const int64_t n1 = nr > NV ? nr - NV : 0;                                            \
         const MASKT m0 = (MASKT)(nr >= NV ? ~0u : (1u << nr) - 1u);                          \
         const MASKT m1 = (MASKT)(n1 >= NV ? ~0u : (1u << n1) - 1u);                          \
@@ -123,7 +136,8 @@ NN_UKR_AVX512(nn_sgemm_ukr_avx512_16x16, float, 16, 16, __m512, _mm512_load_ps, 
 
 NN_UKR_AVX512_2V(nn_dgemm_ukr_avx512_8x16, double, 8, 8, __m512d, _mm512_load_pd,
                  _mm512_set1_pd, _mm512_fmadd_pd, _mm512_mul_pd, _mm512_setzero_pd,
-                 _mm512_mask_loadu_pd, _mm512_mask_storeu_pd, __mmask8)
+                 _mm512_mask_loadu_pd, _mm512_mask_storeu_pd, __mmask8, _mm512_loadu_pd,
+                 _mm512_storeu_pd)
 
 /* 16x16 fp32 transpose: r[i] holds row i (16 columns) -> o[q] holds column q. */
 NN_AVX512 static inline void transpose16_ps(__m512 r[16]) {

@@ -3,7 +3,6 @@ bit-identical threading, properties (hypothesis) and every bad input."""
 import numpy as np
 import pytest
 
-import nncore
 from nncore import config, ops
 from nncore import reference as ref
 

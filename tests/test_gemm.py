@@ -158,6 +158,30 @@ def test_threads_bitwise_identical(arch, dtype):
             assert np.array_equal(r, res[0])
 
 
+def test_concurrent_python_threads(arch, threads, dtype):
+    # the GIL is released: two Python threads multiply at once, each with its
+    # own packing buffers; results must equal the sequential ones bit for bit
+    import threading
+    rng = np.random.default_rng(11)
+    pairs = [(rand(rng, (150, 220), dtype), rand(rng, (220, 130), dtype)) for _ in range(4)]
+    want = [ops.matmul(a, b) for a, b in pairs]
+    got = [[None] * len(pairs) for _ in range(2)]
+
+    def work(t):
+        for _ in range(5):
+            for i, (a, b) in enumerate(pairs):
+                got[t][i] = ops.matmul(a, b)
+
+    th = [threading.Thread(target=work, args=(t,)) for t in range(2)]
+    for t in th:
+        t.start()
+    for t in th:
+        t.join()
+    for t in range(2):
+        for g, w in zip(got[t], want):
+            assert np.array_equal(g, w)
+
+
 def test_result_independent_of_position(arch, dtype):
     # a row/column computed inside a big product equals the same product alone
     rng = np.random.default_rng(8)

@@ -29,6 +29,28 @@ typedef struct {
 static void NN_FN(gemm_pack_a)(real *NN_RESTRICT dst, const real *NN_RESTRICT a, int64_t rsa,
                                int64_t csa, int64_t mc, int64_t kc, int64_t mr, int64_t s0,
                                int64_t s1, NN_PACKT packt) {
+    if (rsa == 1 && s1 - s0 > 1) {
+        /* column-major A (e.g. x.T): walk k once, each step's mc values are
+         * contiguous, so every cache line read feeds several slivers */
+        const int64_t sfull = mc / mr < s1 ? mc / mr : s1;
+        if (sfull > s0) {
+            const size_t bytes = sizeof(real) * (size_t)mr;
+#define NN_PACK_COLS(NB)                                                                     \
+    for (int64_t p = 0; p < kc; p++) {                                                       \
+        const real *col = a + p * csa;                                                       \
+        for (int64_t s = s0; s < sfull; s++)                                                 \
+            memcpy(dst + s * mr * kc + p * mr, col + s * mr, (NB));                          \
+    }
+            /* constant sizes: inlined vector moves, not a libc call per copy */
+            if (bytes == 16) { NN_PACK_COLS(16) }
+            else if (bytes == 32) { NN_PACK_COLS(32) }
+            else if (bytes == 64) { NN_PACK_COLS(64) }
+            else if (bytes == 128) { NN_PACK_COLS(128) }
+            else { NN_PACK_COLS(bytes) }
+#undef NN_PACK_COLS
+            s0 = sfull;
+        }
+    }
     for (int64_t s = s0; s < s1; s++) {
         int64_t i0 = s * mr;
         int64_t rows = mc - i0 < mr ? mc - i0 : mr;
@@ -37,8 +59,19 @@ static void NN_FN(gemm_pack_a)(real *NN_RESTRICT dst, const real *NN_RESTRICT a,
         if (rows == mr && csa == 1 && packt && packt(d, src, rsa, kc, mr)) {
             /* done by the kernel family's SIMD transpose */
         } else if (rows == mr && rsa == 1) {
-            /* column-major A (e.g. x.T): each k step is MR contiguous values */
-            for (int64_t p = 0; p < kc; p++) memcpy(d + p * mr, src + p * csa, sizeof(real) * mr);
+            /* column-major A (e.g. x.T): each k step is MR contiguous values;
+             * fixed-size copies so the compiler inlines them as vector moves */
+            const size_t bytes = sizeof(real) * (size_t)mr;
+            if (bytes == 16)
+                for (int64_t p = 0; p < kc; p++) memcpy(d + p * mr, src + p * csa, 16);
+            else if (bytes == 32)
+                for (int64_t p = 0; p < kc; p++) memcpy(d + p * mr, src + p * csa, 32);
+            else if (bytes == 64)
+                for (int64_t p = 0; p < kc; p++) memcpy(d + p * mr, src + p * csa, 64);
+            else if (bytes == 128)
+                for (int64_t p = 0; p < kc; p++) memcpy(d + p * mr, src + p * csa, 128);
+            else
+                for (int64_t p = 0; p < kc; p++) memcpy(d + p * mr, src + p * csa, bytes);
         } else if (rows == mr && csa == 1) {
             /* row-major A: read rows, write strided into the sliver */
             for (int64_t i = 0; i < mr; i++) {
@@ -74,6 +107,8 @@ static void NN_FN(gemm_pack_b)(real *NN_RESTRICT dst, const real *NN_RESTRICT b,
             /* fixed-size copies the compiler inlines as vector moves */
             if (nr * sizeof(real) == 64)
                 for (int64_t p = 0; p < kc; p++) memcpy(d + p * nr, src + p * rsb, 64);
+            else if (nr * sizeof(real) == 96)
+                for (int64_t p = 0; p < kc; p++) memcpy(d + p * nr, src + p * rsb, 96);
             else if (nr * sizeof(real) == 32)
                 for (int64_t p = 0; p < kc; p++) memcpy(d + p * nr, src + p * rsb, 32);
             else
@@ -225,11 +260,10 @@ int NN_FN(gemm_ex)(int64_t m, int64_t n, int64_t k, real alpha, const real *a, i
         const int64_t minper = (256 + unit - 1) / unit;
         if (per < minper) per = minper;
         int64_t nblocks = (units + per - 1) / per;
-        if (nblocks < nt) {
-            nblocks = units < nt ? units : nt;
-            per = (units + nblocks - 1) / nblocks;
-            nblocks = (units + per - 1) / per;
-        }
+        if (nblocks < nt) nblocks = units < nt ? units : nt;
+        else nblocks = (nblocks + nt - 1) / nt * nt; /* whole rounds: even shares */
+        per = (units + nblocks - 1) / nblocks;
+        nblocks = (units + per - 1) / per;
         if (nblocks > 1) {
             int status = NN_OK;
             if (nt > nblocks) nt = (int)nblocks;

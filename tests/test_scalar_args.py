@@ -93,3 +93,15 @@ def test_fit_values_overflowing_the_model_dtype_are_one_clear_error():
             m.fit(np.full((4, 2), 1e300), y, loss="mse", verbose=0)
         with pytest.raises(ValueError, match="y contains NaN or Inf"):
             m.fit(X, np.full(4, -1e300), loss="mse", verbose=0)
+
+
+def test_check_gradients_arguments():
+    m = nn.Sequential(nn.Linear(3, 2), dtype="float64")
+    x, y = np.ones((2, 3)), np.zeros((2, 2))
+    with pytest.raises(TypeError, match="Sequential"):
+        nc.check_gradients("model", x, y, "mse")
+    for bad in (0.0, -1e-4, float("nan")):
+        with pytest.raises(ValueError, match="eps"):
+            nc.check_gradients(m, x, y, "mse", eps=bad)
+    with pytest.raises(TypeError, match="eps"):
+        nc.check_gradients(m, x, y, "mse", eps="1e-4")

@@ -105,3 +105,14 @@ def test_check_gradients_arguments():
             nc.check_gradients(m, x, y, "mse", eps=bad)
     with pytest.raises(TypeError, match="eps"):
         nc.check_gradients(m, x, y, "mse", eps="1e-4")
+
+
+def test_model_dtype_argument():
+    for ok, want in (("float32", np.float32), (np.float64, np.float64), (float, np.float64),
+                     ("f4", np.float32)):
+        assert nn.Sequential(nn.Linear(2, 2), dtype=ok).dtype == want
+    with pytest.raises(TypeError, match="got None"):
+        nn.Sequential(nn.Linear(2, 2), dtype=None)
+    for bad in ("int32", np.float16, ">f8", "complex64"):
+        with pytest.raises(ValueError, match="float32' or 'float64'"):
+            nn.Sequential(nn.Linear(2, 2), dtype=bad)

@@ -292,6 +292,8 @@ def layer_from_config(cfg: dict) -> Layer:
 # ----------------------------------------------------------------- Sequential
 
 def _model_dtype(dtype: Any) -> np.dtype:
+    if dtype is None:  # np.dtype(None) would quietly mean float64
+        raise TypeError("dtype must be 'float32' or 'float64', got None")
     try:
         dt = np.dtype(dtype)
     except TypeError:

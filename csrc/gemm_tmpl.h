@@ -204,6 +204,23 @@ static int NN_FN(gemm_block)(const NN_FN(gemm_ctx) *x, int64_t m0, int64_t m1, i
     return NN_OK;
 }
 
+/* One parallel GEMM: block b is C's columns (or rows) [b*step, (b+1)*step). */
+typedef struct {
+    const NN_FN(gemm_ctx) *x;
+    int64_t step, len;
+    int by_cols;
+    int status; /* first error, if any (written only on failure) */
+} NN_FN(gemm_job);
+
+static void NN_FN(gemm_job_run)(void *p, int64_t blk) {
+    NN_FN(gemm_job) *j = (NN_FN(gemm_job) *)p;
+    const int64_t lo = blk * j->step;
+    const int64_t hi = lo + j->step < j->len ? lo + j->step : j->len;
+    int st = j->by_cols ? NN_FN(gemm_block)(j->x, 0, j->x->m, lo, hi)
+                        : NN_FN(gemm_block)(j->x, lo, hi, 0, j->x->n);
+    if (st != NN_OK) __atomic_store_n(&j->status, st, __ATOMIC_RELAXED);
+}
+
 /* C = beta * C (+ bias) for k == 0; C is not read when beta == 0. */
 static void NN_FN(gemm_scale)(real *c, int64_t rsc, int64_t m, int64_t n, real beta,
                               const real *bias) {
@@ -244,12 +261,11 @@ int NN_FN(gemm_ex)(int64_t m, int64_t n, int64_t k, real alpha, const real *a, i
 
     /* Threads only where fork/join pays. Each thread computes whole blocks of C
      * (column blocks, or row blocks when C is tall and narrow) with its own
-     * packing: no barriers, so a thread delayed by another process holds up
-     * nobody until the end; blocks are handed out dynamically. */
+     * packing, handed out one at a time by the persistent team of gemm_pool.c:
+     * no barrier, so a thread delayed by another process holds up nobody (the
+     * caller takes the blocks it has not claimed). */
     int nt = 1;
-#if defined(NN_HAVE_OPENMP)
     if ((double)mnk >= NN_GEMM_MIN_PAR_MNK) nt = nn_threads();
-#endif
     if (nt > 1) {
         const int by_cols = (n + nr - 1) / nr >= (m + mr - 1) / mr || (n + nr - 1) / nr >= 4 * nt;
         const int64_t unit = by_cols ? nr : mr, len = by_cols ? n : m;
@@ -265,22 +281,10 @@ int NN_FN(gemm_ex)(int64_t m, int64_t n, int64_t k, real alpha, const real *a, i
         per = (units + nblocks - 1) / nblocks;
         nblocks = (units + per - 1) / per;
         if (nblocks > 1) {
-            int status = NN_OK;
             if (nt > nblocks) nt = (int)nblocks;
-#if defined(NN_HAVE_OPENMP)
-#pragma omp parallel for schedule(dynamic, 1) num_threads(nt)
-            for (int64_t blk = 0; blk < nblocks; blk++) {
-                const int64_t lo = blk * per * unit;
-                const int64_t hi = lo + per * unit < len ? lo + per * unit : len;
-                int st = by_cols ? NN_FN(gemm_block)(&x, 0, m, lo, hi)
-                                 : NN_FN(gemm_block)(&x, lo, hi, 0, n);
-                if (st != NN_OK) {
-#pragma omp atomic write
-                    status = st;
-                }
-            }
-#endif
-            return status;
+            NN_FN(gemm_job) job = {&x, per * unit, len, by_cols, NN_OK};
+            nn_gemm_pool_run(NN_FN(gemm_job_run), &job, nblocks, nt);
+            return job.status;
         }
     }
     return NN_FN(gemm_block)(&x, 0, m, 0, n);

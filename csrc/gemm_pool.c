@@ -10,6 +10,13 @@
  * nothing left and goes back to sleep. The caller waits only for blocks that
  * were actually claimed. Which thread computes a block never changes its bits.
  *
+ * On an oversubscribed machine a worker can still be preempted in the middle
+ * of a block it claimed, and the caller then waits a time slice. The team
+ * watches for that: when a job took longer than the caller alone would have
+ * (estimated from its own blocks) twice in a row, the next jobs run on the
+ * caller only, and threads are tried again after a while. Only the timing
+ * adapts; every result is the same.
+ *
  * Not for: splitting work (gemm_tmpl.h decides the blocks) or reductions.
  * Without pthreads / OpenMP builds run every job on the calling thread.
  */
@@ -20,6 +27,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
+#include <time.h>
 #endif
 
 #ifdef NN_POOL_THREADS
@@ -38,18 +46,30 @@ static struct {
     void *ctx;
     _Atomic int64_t nblocks;
     int nworkers;
+    int strikes;              /* consecutive jobs where threads did not pay */
+    double backoff_until;     /* until then (monotonic s) jobs run on the caller alone */
     pthread_t tid[NN_POOL_MAX];
 } g_pool = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER};
 
 static pthread_once_t g_atfork_once = PTHREAD_ONCE_INIT;
 
-/* Claims and runs blocks of generation `gen` until none is left. */
-static void pool_work(uint32_t gen) {
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* After threads did not pay: the caller alone for 20 ms or 4 jobs, whichever is longer. */
+#define NN_POOL_BACKOFF_S 0.02
+
+/* Claims and runs blocks of generation `gen` until none is left; returns how many. */
+static int64_t pool_work(uint32_t gen) {
+    int64_t mine = 0;
     for (;;) {
         uint64_t v = atomic_load_explicit(&g_pool.claim, memory_order_acquire);
         for (;;) {
             if ((uint32_t)(v >> 32) != gen || (int64_t)(v & 0xffffffffu) >= g_pool.nblocks)
-                return;
+                return mine;
             if (atomic_compare_exchange_weak_explicit(&g_pool.claim, &v, v + 1,
                                                       memory_order_acq_rel,
                                                       memory_order_acquire))
@@ -58,6 +78,7 @@ static void pool_work(uint32_t gen) {
         /* a successful claim means the job of `gen` is still being waited for */
         g_pool.fn(g_pool.ctx, (int64_t)(v & 0xffffffffu));
         atomic_fetch_add_explicit(&g_pool.done, 1, memory_order_release);
+        mine++;
     }
 }
 
@@ -115,7 +136,10 @@ static int pool_grow(int n) {
 int nn_gemm_pool_run(void (*fn)(void *, int64_t), void *ctx, int64_t nblocks, int nthreads) {
     if (nthreads > 1 && nblocks > 1 && nblocks < 0xffffffffLL &&
         pthread_mutex_trylock(&g_pool.busy) == 0) {
-        if (pool_grow(nthreads - 1) > 0) {
+        const double t0 = now_s();
+        if (t0 < g_pool.backoff_until) {
+            /* threads recently did not pay: fall through to the caller alone */
+        } else if (pool_grow(nthreads - 1) > 0) {
             uint32_t gen = atomic_load_explicit(&g_pool.gen, memory_order_relaxed) + 1;
             g_pool.fn = fn;
             g_pool.ctx = ctx;
@@ -126,7 +150,8 @@ int nn_gemm_pool_run(void (*fn)(void *, int64_t), void *ctx, int64_t nblocks, in
             atomic_store_explicit(&g_pool.gen, gen, memory_order_release);
             pthread_cond_broadcast(&g_pool.wake);
             pthread_mutex_unlock(&g_pool.lock);
-            pool_work(gen);
+            const int64_t mine = pool_work(gen);
+            const double t1 = now_s();
             /* only blocks someone claimed are left; wait for them */
             int spins = 0;
             while (atomic_load_explicit(&g_pool.done, memory_order_acquire) < nblocks) {
@@ -134,6 +159,18 @@ int nn_gemm_pool_run(void (*fn)(void *, int64_t), void *ctx, int64_t nblocks, in
 #if defined(__x86_64__) || defined(__i386__)
                 else __builtin_ia32_pause();
 #endif
+            }
+            /* did the team beat the caller alone (its time per block x all blocks)? */
+            const double t2 = now_s();
+            if (mine > 0 && t2 - t0 > (t1 - t0) / (double)mine * (double)nblocks) {
+                if (++g_pool.strikes >= 2) {
+                    const double wait = 4.0 * (t2 - t0);
+                    g_pool.backoff_until = t2 + (wait > NN_POOL_BACKOFF_S ? wait
+                                                                          : NN_POOL_BACKOFF_S);
+                    g_pool.strikes = 0;
+                }
+            } else {
+                g_pool.strikes = 0;
             }
             pthread_mutex_unlock(&g_pool.busy);
             return NN_OK;

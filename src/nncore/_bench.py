@@ -487,8 +487,11 @@ def bench_memory(steps: int = 10000, workload: str = "small") -> dict:
         if i % max(1, steps // 10) == 0:
             samples.append(_rss_bytes())
     rss1 = _rss_bytes()
-    # no gc.collect() here: it empties CPython's free lists, and refilling them
-    # would show up as growth (it is not)
+    # gc.collect() empties CPython's free lists (up to 2000 tuples per size),
+    # and refilling them would show up as growth (it is not): refill first
+    for i in range(3000):
+        x, y = data[i & 7]
+        model.train_step(x, y, ce, opt)
     tracemalloc.start()
     s0 = tracemalloc.take_snapshot()
     for i in range(1000):

@@ -9,27 +9,34 @@
  */
 
 /* db (cols) += column sums of d (rows, cols). Each column is summed over the
- * rows in order, by one thread: threads take whole column blocks. */
+ * rows in order, by one thread: threads take whole column blocks (the GEMM
+ * team of gemm_pool.c, so no OpenMP region with its spinning workers). */
+typedef struct {
+    real *db;
+    const real *d;
+    int64_t rows, cols, blk;
+} NN_FN(net_colsum_job);
+
+static void NN_FN(net_colsum_block)(void *p, int64_t jb) {
+    const NN_FN(net_colsum_job) *j = (const NN_FN(net_colsum_job) *)p;
+    const int64_t cols = j->cols;
+    const int64_t j0 = jb * j->blk, j1 = j0 + j->blk < cols ? j0 + j->blk : cols;
+    real acc[256];
+    real *NN_RESTRICT db = j->db;
+    for (int64_t c = j0; c < j1; c++) acc[c - j0] = db[c];
+    for (int64_t i = 0; i < j->rows; i++) {
+        const real *NN_RESTRICT r = j->d + i * cols;
+        for (int64_t c = j0; c < j1; c++) acc[c - j0] += r[c];
+    }
+    for (int64_t c = j0; c < j1; c++) db[c] = acc[c - j0];
+}
+
 static void NN_FN(net_colsum_acc)(real *NN_RESTRICT db, const real *NN_RESTRICT d,
                                   int64_t rows, int64_t cols) {
-    const int64_t blk = 64;
-    int64_t nblk = (cols + blk - 1) / blk;
+    NN_FN(net_colsum_job) job = {db, d, rows, cols, 256};
+    const int64_t nblk = (cols + job.blk - 1) / job.blk;
     int nt = nn_threads_for((double)rows * (double)cols * 4.0);
-    if (nt > nblk) nt = (int)nblk;
-    (void)nt;
-#ifdef NN_HAVE_OPENMP
-#pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static)
-#endif
-    for (int64_t jb = 0; jb < nblk; jb++) {
-        int64_t j0 = jb * blk, j1 = j0 + blk < cols ? j0 + blk : cols;
-        real acc[64];
-        for (int64_t j = j0; j < j1; j++) acc[j - j0] = db[j];
-        for (int64_t i = 0; i < rows; i++) {
-            const real *NN_RESTRICT r = d + i * cols;
-            for (int64_t j = j0; j < j1; j++) acc[j - j0] += r[j];
-        }
-        for (int64_t j = j0; j < j1; j++) db[j] = acc[j - j0];
-    }
+    nn_gemm_pool_run(NN_FN(net_colsum_block), &job, nblk, nt);
 }
 
 /* y (m, n) = x (m, k; row stride rsx) @ W^T (+ b) (then ReLU), W (n, k) row-major:

@@ -15,7 +15,8 @@ a dependency. Every contender starts from nncore's initial weights; before
 anything is timed, three steps on the same batches must give the same losses
 (float32 tolerance), otherwise the run stops. Then each is warmed up and timed
 in interleaved rounds (a round times every contender once, so load from other
-processes hits all of them alike); the table gives the median time per step,
+processes hits all of them alike; a 50 ms pause before each lets the previous
+library's spinning worker threads go to sleep first); the table gives the median time per step,
 GFLOP/s (the same nominal count for everyone: forward, dW, and dX of every layer
 but the first) and each peer's time divided by nncore's (> 1: nncore is faster).
 
@@ -275,6 +276,13 @@ def _sklearn(weights, batch):
 
 # ------------------------------------------------------------------- timing
 
+def _settle(seconds: float = 0.05) -> None:
+    """A pause before timing the next contender, so the worker threads the previous
+    one left spinning (OpenBLAS, PyTorch's OpenMP, XLA, nncore's team) go to sleep
+    instead of competing with it for the two cores."""
+    time.sleep(seconds)
+
+
 def _median_per_call(fn: Callable[[], Any], calls: int) -> float:
     """Median wall time of `calls` calls of fn (seconds)."""
     ts = []
@@ -376,6 +384,7 @@ def bench_train(name: str, threads: int, rounds: int, skip=(), scaling=True) -> 
     try:
         for _ in range(rounds):
             for k, fn in cands.items():
+                _settle()
                 t0 = time.perf_counter()
                 fn()
                 times[k].append((time.perf_counter() - t0) / steps)
@@ -454,6 +463,7 @@ def bench_infer(threads: int, rounds: int, skip=()) -> tuple[list[dict], list]:
         try:
             for _ in range(rounds):
                 for k, f in fns.items():
+                    _settle()
                     times[k].append(_median_per_call(f, n))
         finally:
             gc.enable()

@@ -271,6 +271,7 @@ def _sklearn(weights, batch):
             clf.partial_fit(x, y)
         return float(clf.loss_)
 
+    epoch.weights = lambda: [(cw.T, cb) for cw, cb in zip(clf.coefs_, clf.intercepts_)]
     return epoch
 
 
@@ -347,14 +348,21 @@ def bench_train(name: str, threads: int, rounds: int, skip=(), scaling=True) -> 
 
     # verify: same losses from the same weights on the same batches
     ref = [impls["nncore"][0](x, y) for x, y in data[:3]]
+    w3 = _weights(model)
     for pname, (fn, conv) in list(impls.items())[1:]:
         got = [fn(*conv(x, y)) for x, y in data[:3]]
         if not np.allclose(got, ref, rtol=2e-3, atol=1e-4):
             raise SystemExit(f"verification failed for {pname} on {name}: {got} vs nncore {ref}")
     if sk is not None:
+        # sklearn clips probabilities in the loss it reports (not in its gradient), so
+        # where a loss is large the reported values differ: check the first loss and
+        # that three updates moved the weights like nncore's (relative difference)
         got = [sk(x, y) for x, y in data[:3]]
-        if not np.allclose(got, ref, rtol=2e-3, atol=1e-4):
-            notes.append(f"sklearn: losses {got} differ from nncore {ref}: not timed")
+        dw = max(float(np.linalg.norm(a - b) / max(1e-30, np.linalg.norm(b - c)))
+                 for (a, _), (b, _), (c, _) in zip(sk.weights(), w3, w0))
+        if not (np.isclose(got[0], ref[0], rtol=2e-3) and dw < 0.05):
+            notes.append(f"sklearn: losses {got} / update difference {dw:.2g} differ from "
+                         f"nncore's {ref}: not timed")
             sk = None
     conv = {k: [c(x, y) for x, y in data[:steps]] for k, (_, c) in impls.items()}
 

@@ -38,6 +38,7 @@
 #define NN_IO_MAX_HEADER (100LL * 1024 * 1024) /* the safetensors limit */
 #define NN_IO_MAX_LAYERS 100000
 #define NN_IO_MAX_RANK 8
+#define NN_IO_MAX_ROW_VALUES (1LL << 20) /* see the workspace check in load_impl */
 
 typedef struct {
     const nj_node *entry;     /* the tensor's header entry, NULL if absent */
@@ -283,6 +284,7 @@ static int load_impl(io_state *st, nn_net **out, const char *path) {
         if (st->specs[i].kind == NN_LAYER_LINEAR && width == 0) width = st->specs[i].in_features;
     }
     if (width == 0) return NN_ERR_FORMAT;   /* no Linear: sizes unknown */
+    int64_t row_values = 0;   /* one output per layer per batch row: the workspace */
     for (i = 0; i < nl; i++) {
         nn_layer_spec *sp = &st->specs[i];
         if (sp->kind == NN_LAYER_LINEAR) {
@@ -291,7 +293,13 @@ static int load_impl(io_state *st, nn_net **out, const char *path) {
         } else {
             sp->in_features = sp->out_features = width;
         }
+        if (width > INT64_MAX - row_values) return NN_ERR_FORMAT;
+        row_values += width;
     }
+    /* Running the model needs about row_values values of workspace per batch row. Many
+     * activation layers after one wide Linear would let a 2 MB file ask for gigabytes
+     * per row: beyond NN_IO_MAX_ROW_VALUES the file must be at least as large. */
+    if (row_values > NN_IO_MAX_ROW_VALUES && row_values > size) return NN_ERR_FORMAT;
 
     /* ---- tensor entries: names, dtype, shape, offsets (all before any big allocation) */
     int64_t n_spans = 0;

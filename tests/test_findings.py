@@ -51,3 +51,55 @@ def test_train_step_marks_optimizer_busy():
         done.set()
         t.join()
     assert seen
+
+
+def _deep_file(tmp_path, n_acts, width=4096):
+    import nncore.io as nio
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    import nncore.nn as nn
+    m = nn.Sequential(nn.Linear(1, width), nn.Linear(width, 1), seed=0)
+    p = tmp_path / "deep.safetensors"
+    nio.save(m, p)
+    # rewrite the architecture: n_acts activation layers between the two Linears
+    import json
+    import struct
+    raw = p.read_bytes()
+    (n,) = struct.unpack("<Q", raw[:8])
+    header, data = json.loads(raw[8:8 + n]), raw[8 + n:]
+    cfg = json.loads(header["__metadata__"]["config"])
+    cfg["layers"] = [cfg["layers"][0]] + [{"type": "Tanh"}] * n_acts + [cfg["layers"][1]]
+    header["__metadata__"]["config"] = json.dumps(cfg)
+    w1, b1 = header.pop("1.weight"), header.pop("1.bias")
+    header[f"{n_acts + 1}.weight"], header[f"{n_acts + 1}.bias"] = w1, b1
+    hb = json.dumps(header).encode()
+    hb += b" " * (-(8 + len(hb)) % 8)
+    p.write_bytes(struct.pack("<Q", len(hb)) + hb + data)
+    return p
+
+
+def test_small_file_cannot_ask_for_gigabytes_of_workspace_per_row(tmp_path):
+    # Review of the readers: 20,000 activation layers after a 4096-wide Linear is a
+    # ~400 kB file whose forward pass needed 82 M values (328 MB) per batch row
+    # (a predict batch of 1024 rows: 335 GB). Both readers now refuse it.
+    import nncore.io as nio
+    p = _deep_file(tmp_path, 20_000)
+    assert p.stat().st_size < 1 << 20
+    with pytest.raises(ValueError, match="workspace values per input row"):
+        nio.load(p)
+    # a deep but reasonable model still loads and runs
+    p = _deep_file(tmp_path, 100)
+    m = nio.load(p)
+    assert m.predict(np.ones((2, 1), np.float32)).shape == (2, 1)
+
+
+try:
+    from test_c_embedding import built  # noqa: F401  (the C build fixture, reused)
+except ImportError:  # pragma: no cover
+    built = None
+
+
+@pytest.mark.slow
+def test_c_reader_refuses_the_same_deep_small_file(tmp_path, built):  # noqa: F811
+    import test_c_embedding as emb
+    deep, ok = _deep_file(tmp_path / "a", 20_000), _deep_file(tmp_path / "b", 100)
+    assert emb._statuses(built, [deep, ok]) == [-4, 0]   # NN_ERR_FORMAT, NN_OK

@@ -149,8 +149,9 @@ def test_two_threads_training_one_model_serialize():
     n = 30
     for _ in range(2 * n):
         ref.train_step(X, y, "ce", ropt)
-    # dropout masks depend on the step counter only, SGD without momentum commutes
-    # exactly only in order; both threads use the same batch so order does not matter
+    # both threads feed the same batch, so whichever thread runs step k, step k is the
+    # same computation (dropout masks depend on the step counter): any interleaving of
+    # whole steps gives the sequential bits; a torn step would not
     _run_threads([lambda: [m.train_step(X, y, "ce", opt) for _ in range(n)]] * 2)
     assert m.flat_params.tobytes() == ref.flat_params.tobytes()
 

@@ -341,6 +341,31 @@ def _param_specs(config: Any, where: str) -> tuple[str, list[tuple[str, tuple[in
     return ("F32" if dtype == "float32" else "F64"), specs
 
 
+MAX_ROW_VALUES = 1 << 20   # csrc/io.c: NN_IO_MAX_ROW_VALUES
+
+
+def _check_workspace(config: dict, path: str) -> None:
+    """Refuse an architecture whose forward pass needs more than MAX_ROW_VALUES workspace
+    values per batch row (one output per layer) unless the file is at least that many
+    bytes: thousands of activation layers after one wide Linear would otherwise let a
+    small file ask for gigabytes per row. Same rule as the C reader."""
+    layers = config["layers"]
+    width = next((layer["in_features"] for layer in layers if layer.get("type") == "Linear"),
+                 None)
+    if width is None:
+        return  # no Linear: Sequential refuses it when built
+    row = 0
+    for layer in layers:
+        if layer.get("type") == "Linear":
+            width = layer["out_features"]
+        row += width
+    if row > MAX_ROW_VALUES and row > os.path.getsize(path):
+        raise ValueError(f"{path}: the architecture needs {row} workspace values per input "
+                         f"row ({len(layers)} layers) but the file has only "
+                         f"{os.path.getsize(path)} bytes; refusing (limit {MAX_ROW_VALUES} "
+                         f"values per row for files smaller than that)")
+
+
 def _check_tensors_match(where: str, dtype: str, specs, tensors_meta: Mapping[str, tuple]):
     """tensors_meta: name -> (dtype, shape, ...). Every expected parameter present, same
     shape and dtype, and nothing else."""
@@ -437,6 +462,7 @@ def load(path: str | os.PathLike):
     meta, entries, config, dtype, specs = _read_nncore_header(
         path, MODEL_DTYPES, MODEL_FORMAT, "an nncore model file")
     _check_tensors_match(path, dtype, specs, entries)
+    _check_workspace(config, path)
     tensors, _ = load_tensors(path, MODEL_DTYPES)
     model = _build(config, path)
     _copy_params(model, tensors, path)

@@ -30,6 +30,24 @@ train_step) has the same bits at any thread count. Batches of at most 4 rows
 row's output may differ in the last bits between a tiny and a large batch.
 Each call returns a new output array; nothing else is allocated once the
 workspace holds the largest batch seen.
+
+Threads: every call that enters C (``__call__``, ``forward``, ``backward``,
+``zero_grad``, ``train_step``, and so ``predict`` / ``evaluate`` / ``fit`` batch by
+batch) holds a lock per model while it runs with the GIL released, so calls on
+ONE model from several threads run one at a time: concurrent ``predict`` calls
+give exactly the sequential results, and a ``predict`` while another thread
+trains sees the parameters before or after each whole ``train_step``, never
+half-updated (between batches of one ``predict`` a step may land, so rows of
+different batches may come from different steps). Different models run in
+parallel without interfering. An optimizer is marked busy while ``train_step``
+updates it without the GIL; changing or stepping it from another thread at that
+moment raises RuntimeError. Writing ``Parameter.data`` / ``flat_params``
+directly, and ``optimizer.step()`` (the unfused path), take no lock: do that
+from one thread. Ctrl-C is honoured between batches of ``predict`` / ``fit``.
+
+Memory: a network or batch that cannot be allocated raises MemoryError saying
+how many bytes were asked (e.g. ``Linear(10**6, 10**6)`` needs 8 TB for weights
+and gradients); sizes are checked in 64-bit arithmetic and never wrap.
 """
 from __future__ import annotations
 

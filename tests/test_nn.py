@@ -104,8 +104,17 @@ def test_size_mismatch_and_bad_layers():
         nn.activation("relu6")
     with pytest.raises(ValueError, match="approximate"):
         nn.GELU("fast")
-    with pytest.raises(ValueError, match="unknown init 'glorot'"):
-        nn.Linear(2, 2, init="glorot")
+    with pytest.raises(ValueError, match="unknown init 'glorot_fancy'"):
+        nn.Linear(2, 2, init="glorot_fancy")
+
+
+@pytest.mark.parametrize("alias, full", [("he", "he_normal"), ("kaiming", "kaiming_normal"),
+                                         ("glorot", "glorot_uniform"), ("xavier", "xavier_uniform"),
+                                         ("lecun", "lecun_normal")])
+def test_init_family_names_pick_the_usual_variant(alias, full):
+    a = nn.Sequential(nn.Linear(50, 40, init=alias), seed=3)
+    b = nn.Sequential(nn.Linear(50, 40, init=full), seed=3)
+    assert np.array_equal(a[0].weight.data, b[0].weight.data)
 
 
 def test_list_of_layers_and_activation_names():
@@ -451,3 +460,13 @@ def test_model_memory_is_freed():
     del views
     gc.collect()
     assert net() is None  # the C network (and its buffers) is gone
+
+
+def test_a_linear_layer_belongs_to_one_model():
+    shared = nn.Linear(3, 3)
+    nn.Sequential(shared, nn.ReLU(), nn.Linear(3, 1))
+    with pytest.raises(ValueError, match="layer 0 .* already belongs to a model"):
+        nn.Sequential(shared, nn.Linear(3, 1))
+    twice = nn.Linear(3, 3)
+    with pytest.raises(ValueError, match="layer 2 .* already belongs to a model"):
+        nn.Sequential(twice, nn.Tanh(), twice)

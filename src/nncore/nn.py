@@ -356,6 +356,12 @@ class Sequential(TrainingMixin):
             if not isinstance(layer, Layer):
                 raise TypeError(f"layer {i} must be an nncore.nn layer (Linear, ReLU, ...), "
                                 f"got {type(layer).__name__}")
+        for i, layer in enumerate(layers):
+            # a Linear holds views of ITS model's parameters: sharing one would rebind it
+            if isinstance(layer, Linear) and (getattr(layer, "weight", None) is not None
+                                              or any(layer is other for other in layers[:i])):
+                raise ValueError(f"layer {i} ({layer!r}) already belongs to a model; "
+                                 f"create a new Linear for each place it is used")
         self.dtype = _model_dtype(dtype)
         if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
             raise TypeError(f"seed must be an int, got {type(seed).__name__}")

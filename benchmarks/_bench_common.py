@@ -80,8 +80,18 @@ def header() -> str:
         cfg = config.show_config()
     lines = [f"date: {_dt.datetime.now(_dt.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}",
              f"machine: {platform.machine()}, {_cpu_name()}, {_ncpu()} cores",
-             f"numpy BLAS: {_blas.describe()}"]
+             f"numpy BLAS: {_blas.describe()}",
+             f"load average at start: {load_average()} (other processes share these cores)"]
     return "\n".join(lines) + "\n" + buf.getvalue().rstrip() + "\n", cfg
+
+
+def load_average() -> str:
+    """The 1-minute load average, or 'n/a'."""
+    import os
+    try:
+        return f"{os.getloadavg()[0]:.2f}"
+    except (OSError, AttributeError):
+        return "n/a"
 
 
 def _cpu_name() -> str:

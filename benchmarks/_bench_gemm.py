@@ -15,7 +15,7 @@ import numpy as np
 import nncore
 from nncore import ops
 
-from _bench_common import fma_peak, header, interleaved, set_threads
+from _bench_common import fma_peak, header, interleaved, load_average, set_threads
 
 SQUARE = [32, 64, 128, 256, 512, 1024, 2048]
 MLP = [(32, 64, 128), (128, 784, 256), (128, 256, 128), (512, 1024, 2048), (512, 2048, 2048)]
@@ -29,7 +29,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quick", action="store_true", help="a few shapes only")
     p.add_argument("--budget", type=float, default=0.1,
                    help="seconds per measurement round (3 interleaved rounds)")
+    p.add_argument("--arch", default="auto",
+                   help="nncore kernel family: auto (best for this CPU), ref, avx2, avx512")
     p.add_argument("--markdown", metavar="FILE", help="also write the table as Markdown")
+    p.add_argument("--append", action="store_true",
+                   help="append the Markdown table to FILE instead of replacing it")
 
 
 def cases(quick: bool):
@@ -65,6 +69,7 @@ def verify(a: np.ndarray, b: np.ndarray, got: np.ndarray) -> float:
 
 def run(args) -> int:
     threads = [int(t) for t in args.threads.split(",")]
+    nncore.config.set_arch(args.arch)
     dtypes = [{"f32": np.float32, "f64": np.float64}[d] for d in args.dtypes.split(",")]
     head, cfg = header()
     print(head)
@@ -107,8 +112,11 @@ def run(args) -> int:
                 print(f"{row[0]:5} {label:>16} {form:>6} {t:>3} {gn:8.1f} {gp:8.1f} "
                       f"{gn / gp:6.2f} {row[7]:5.0f}%{row[8]}", flush=True)
     set_threads(cfg["num_threads"])
+    end_load = load_average()
+    print(f"\nload average at end: {end_load}")
     if args.markdown:
-        write_markdown(args.markdown, head, peak1, peak2, rows)
+        write_markdown(args.markdown, head + f"load average at end: {end_load}\n", peak1, peak2,
+                       rows, append=args.append)
         print(f"\nwrote {args.markdown}")
     if failures:
         print(f"{failures} case(s) failed verification", file=sys.stderr)
@@ -116,14 +124,18 @@ def run(args) -> int:
     return 0
 
 
-def write_markdown(path: str, head: str, peak1: float, peak2: float, rows) -> None:
-    lines = ["# nncore benchmarks", "", "## GEMM: `nncore.ops.matmul` vs `numpy.matmul`", "",
+def write_markdown(path: str, head: str, peak1: float, peak2: float, rows,
+                   append: bool = False) -> None:
+    arch = nncore.config.get_arch()
+    lines = [] if append else ["# nncore benchmarks", ""]
+    lines += [f"## GEMM: `nncore.ops.matmul` ({arch} kernels) vs `numpy.matmul`", "",
              "Produced by `python benchmarks/compare.py gemm --markdown benchmarks/RESULTS.md`",
              "(every case verified against a float64 product first; nncore and NumPy timed",
              "interleaved in one process, best of several runs; GFLOP/s = 2·M·N·K / time).",
              "`x.T@g` and `g@W.T` pass transposed *views*: no copies on either side.", "",
              "```", head.rstrip(), "```", "",
-             f"Measured fp32 FMA peak: **{peak1:.1f} GFLOP/s on 1 core, {peak2:.1f} on 2** "
+             f"Measured fp32 FMA peak: **{peak1:.1f} GFLOP/s on 1 core"
+             + (f", {peak2:.1f} on 2** " if peak2 == peak2 else "** ") +
              "(12 independent FMA chains, `nncore._core._fma_peak_probe`); fp64 peak is half. "
              "%peak below is against the peak for the row's dtype and thread count.", "",
              "| dtype | M x K x N | form | threads | nncore GFLOP/s | NumPy GFLOP/s | "
@@ -133,5 +145,5 @@ def write_markdown(path: str, head: str, peak1: float, peak2: float, rows) -> No
         flag = " (verify failed)" if r[8] else ""
         lines.append(f"| {r[0]} | {r[1]} | {r[2]} | {r[3]} | {r[4]:.1f} | {r[5]:.1f} | "
                      f"{r[6]:.2f}{flag} | {r[7]:.0f}% |")
-    with open(path, "w") as f:
-        f.write("\n".join(lines) + "\n")
+    with open(path, "a" if append else "w") as f:
+        f.write(("\n" if append else "") + "\n".join(lines) + "\n")

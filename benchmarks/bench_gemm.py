@@ -8,7 +8,6 @@ checks its result once before timing.
 import numpy as np
 import pytest
 
-import nncore
 from nncore import ops
 
 SHAPES = {

@@ -20,6 +20,9 @@ typedef struct {
     real *c;
     int64_t rsc;
     const real *bias;
+    int relu;          /* epilogue: C = max(C, 0) after the bias (NaN kept) */
+    const real *mask;  /* epilogue: C *= (mask > 0) (ReLU backward), row stride rsm */
+    int64_t rsm;
     NN_UKR ukr;
     NN_PACKT packt; /* may be NULL */
     nn_gemm_blocking blk;
@@ -29,6 +32,28 @@ typedef struct {
 static void NN_FN(gemm_pack_a)(real *NN_RESTRICT dst, const real *NN_RESTRICT a, int64_t rsa,
                                int64_t csa, int64_t mc, int64_t kc, int64_t mr, int64_t s0,
                                int64_t s1, NN_PACKT packt) {
+    if (rsa == 1 && s1 - s0 > 1) {
+        /* column-major A (e.g. x.T): walk k once, each step's mc values are
+         * contiguous, so every cache line read feeds several slivers */
+        const int64_t sfull = mc / mr < s1 ? mc / mr : s1;
+        if (sfull > s0) {
+            const size_t bytes = sizeof(real) * (size_t)mr;
+#define NN_PACK_COLS(NB)                                                                     \
+    for (int64_t p = 0; p < kc; p++) {                                                       \
+        const real *col = a + p * csa;                                                       \
+        for (int64_t s = s0; s < sfull; s++)                                                 \
+            memcpy(dst + s * mr * kc + p * mr, col + s * mr, (NB));                          \
+    }
+            /* constant sizes: inlined vector moves, not a libc call per copy */
+            if (bytes == 16) { NN_PACK_COLS(16) }
+            else if (bytes == 32) { NN_PACK_COLS(32) }
+            else if (bytes == 64) { NN_PACK_COLS(64) }
+            else if (bytes == 128) { NN_PACK_COLS(128) }
+            else { NN_PACK_COLS(bytes) }
+#undef NN_PACK_COLS
+            s0 = sfull;
+        }
+    }
     for (int64_t s = s0; s < s1; s++) {
         int64_t i0 = s * mr;
         int64_t rows = mc - i0 < mr ? mc - i0 : mr;
@@ -37,8 +62,19 @@ static void NN_FN(gemm_pack_a)(real *NN_RESTRICT dst, const real *NN_RESTRICT a,
         if (rows == mr && csa == 1 && packt && packt(d, src, rsa, kc, mr)) {
             /* done by the kernel family's SIMD transpose */
         } else if (rows == mr && rsa == 1) {
-            /* column-major A (e.g. x.T): each k step is MR contiguous values */
-            for (int64_t p = 0; p < kc; p++) memcpy(d + p * mr, src + p * csa, sizeof(real) * mr);
+            /* column-major A (e.g. x.T): each k step is MR contiguous values;
+             * fixed-size copies so the compiler inlines them as vector moves */
+            const size_t bytes = sizeof(real) * (size_t)mr;
+            if (bytes == 16)
+                for (int64_t p = 0; p < kc; p++) memcpy(d + p * mr, src + p * csa, 16);
+            else if (bytes == 32)
+                for (int64_t p = 0; p < kc; p++) memcpy(d + p * mr, src + p * csa, 32);
+            else if (bytes == 64)
+                for (int64_t p = 0; p < kc; p++) memcpy(d + p * mr, src + p * csa, 64);
+            else if (bytes == 128)
+                for (int64_t p = 0; p < kc; p++) memcpy(d + p * mr, src + p * csa, 128);
+            else
+                for (int64_t p = 0; p < kc; p++) memcpy(d + p * mr, src + p * csa, bytes);
         } else if (rows == mr && csa == 1) {
             /* row-major A: read rows, write strided into the sliver */
             for (int64_t i = 0; i < mr; i++) {
@@ -74,6 +110,8 @@ static void NN_FN(gemm_pack_b)(real *NN_RESTRICT dst, const real *NN_RESTRICT b,
             /* fixed-size copies the compiler inlines as vector moves */
             if (nr * sizeof(real) == 64)
                 for (int64_t p = 0; p < kc; p++) memcpy(d + p * nr, src + p * rsb, 64);
+            else if (nr * sizeof(real) == 96)
+                for (int64_t p = 0; p < kc; p++) memcpy(d + p * nr, src + p * rsb, 96);
             else if (nr * sizeof(real) == 32)
                 for (int64_t p = 0; p < kc; p++) memcpy(d + p * nr, src + p * rsb, 32);
             else
@@ -94,6 +132,31 @@ static void NN_FN(gemm_pack_b)(real *NN_RESTRICT dst, const real *NN_RESTRICT b,
                 for (; j < nr; j++) d[p * nr + j] = 0;
             }
         }
+    }
+}
+
+/* The fused epilogue on one finished tile c (mrr, nrr) at C's (i0, j0), while
+ * it is in cache: + bias, then ReLU, then the ReLU-backward mask. Same
+ * arithmetic as the separate passes it replaces (bit-identical). */
+static void NN_FN(gemm_epilogue)(const NN_FN(gemm_ctx) *x, real *NN_RESTRICT c, int64_t i0,
+                                 int64_t j0, int64_t mrr, int64_t nrr) {
+    const int64_t rsc = x->rsc;
+    if (x->bias) {
+        const real *NN_RESTRICT bias = x->bias + j0;
+        for (int64_t i = 0; i < mrr; i++)
+            for (int64_t j = 0; j < nrr; j++) c[i * rsc + j] += bias[j];
+    }
+    if (x->relu)
+        for (int64_t i = 0; i < mrr; i++)
+            for (int64_t j = 0; j < nrr; j++) {
+                real v = c[i * rsc + j];
+                c[i * rsc + j] = v < 0 ? (real)0 : v;
+            }
+    if (x->mask) {
+        const real *NN_RESTRICT mk = x->mask + i0 * x->rsm + j0;
+        for (int64_t i = 0; i < mrr; i++)
+            for (int64_t j = 0; j < nrr; j++)
+                c[i * rsc + j] *= mk[i * x->rsm + j] > 0 ? (real)1 : (real)0;
     }
 }
 
@@ -156,17 +219,31 @@ static int NN_FN(gemm_block)(const NN_FN(gemm_ctx) *x, int64_t m0, int64_t m1, i
                         real *c = cb + (ic + i0) * x->rsc + jc + j0;
                         x->ukr(c, x->rsc, apack + is * mr * kc, bpack + js * nr * kc, kc, mrr,
                                nrr, x->alpha, beta);
-                        if (last && x->bias) {
-                            const real *bias = x->bias + n0 + jc + j0;
-                            for (int64_t i = 0; i < mrr; i++)
-                                for (int64_t j = 0; j < nrr; j++) c[i * x->rsc + j] += bias[j];
-                        }
+                        if (last && (x->bias || x->relu || x->mask))
+                            NN_FN(gemm_epilogue)(x, c, m0 + ic + i0, n0 + jc + j0, mrr, nrr);
                     }
                 }
             }
         }
     }
     return NN_OK;
+}
+
+/* One parallel GEMM: block b is C's columns (or rows) [b*step, (b+1)*step). */
+typedef struct {
+    const NN_FN(gemm_ctx) *x;
+    int64_t step, len;
+    int by_cols;
+    int status; /* first error, if any (written only on failure) */
+} NN_FN(gemm_job);
+
+static void NN_FN(gemm_job_run)(void *p, int64_t blk) {
+    NN_FN(gemm_job) *j = (NN_FN(gemm_job) *)p;
+    const int64_t lo = blk * j->step;
+    const int64_t hi = lo + j->step < j->len ? lo + j->step : j->len;
+    int st = j->by_cols ? NN_FN(gemm_block)(j->x, 0, j->x->m, lo, hi)
+                        : NN_FN(gemm_block)(j->x, lo, hi, 0, j->x->n);
+    if (st != NN_OK) __atomic_store_n(&j->status, st, __ATOMIC_RELAXED);
 }
 
 /* C = beta * C (+ bias) for k == 0; C is not read when beta == 0. */
@@ -183,14 +260,21 @@ static void NN_FN(gemm_scale)(real *c, int64_t rsc, int64_t m, int64_t n, real b
     }
 }
 
-int NN_FN(gemm_ex)(int64_t m, int64_t n, int64_t k, real alpha, const real *a, int64_t rsa,
+int NN_FN(gemm_ep)(int64_t m, int64_t n, int64_t k, real alpha, const real *a, int64_t rsa,
                    int64_t csa, const real *b, int64_t rsb, int64_t csb, real beta, real *c,
-                   int64_t rsc, const real *bias) {
+                   int64_t rsc, const real *bias, int relu, const real *mask, int64_t rsm) {
     if (m < 0 || n < 0 || k < 0) return NN_ERR_ARG;
     if (m == 0 || n == 0) return NN_OK;
     if (!c || (m > 1 && rsc < n)) return NN_ERR_ARG;
     if (k == 0) {
         NN_FN(gemm_scale)(c, rsc, m, n, beta, bias);
+        for (int64_t i = 0; i < m; i++)
+            for (int64_t j = 0; j < n; j++) {
+                real v = c[i * rsc + j];
+                if (relu) v = v < 0 ? (real)0 : v;
+                if (mask) v *= mask[i * rsm + j] > 0 ? (real)1 : (real)0;
+                c[i * rsc + j] = v;
+            }
         return NN_OK;
     }
     if (!a || !b) return NN_ERR_ARG;
@@ -201,7 +285,7 @@ int NN_FN(gemm_ex)(int64_t m, int64_t n, int64_t k, real alpha, const real *a, i
     NN_FN(gemm_ctx) x;
     x.m = m, x.n = n, x.k = k, x.alpha = alpha, x.beta = beta;
     x.a = a, x.rsa = rsa, x.csa = csa, x.b = b, x.rsb = rsb, x.csb = csb;
-    x.c = c, x.rsc = rsc, x.bias = bias;
+    x.c = c, x.rsc = rsc, x.bias = bias, x.relu = relu, x.mask = mask, x.rsm = rsm;
     x.ukr = kt->NN_UKR_FIELD;
     x.packt = kt->NN_PACKT_FIELD;
     x.blk = tuned(kt->NN_BLK_FIELD, NN_DTYPE);
@@ -209,12 +293,11 @@ int NN_FN(gemm_ex)(int64_t m, int64_t n, int64_t k, real alpha, const real *a, i
 
     /* Threads only where fork/join pays. Each thread computes whole blocks of C
      * (column blocks, or row blocks when C is tall and narrow) with its own
-     * packing: no barriers, so a thread delayed by another process holds up
-     * nobody until the end; blocks are handed out dynamically. */
+     * packing, handed out one at a time by the persistent team of gemm_pool.c:
+     * no barrier, so a thread delayed by another process holds up nobody (the
+     * caller takes the blocks it has not claimed). */
     int nt = 1;
-#if defined(NN_HAVE_OPENMP)
     if ((double)mnk >= NN_GEMM_MIN_PAR_MNK) nt = nn_threads();
-#endif
     if (nt > 1) {
         const int by_cols = (n + nr - 1) / nr >= (m + mr - 1) / mr || (n + nr - 1) / nr >= 4 * nt;
         const int64_t unit = by_cols ? nr : mr, len = by_cols ? n : m;
@@ -225,31 +308,25 @@ int NN_FN(gemm_ex)(int64_t m, int64_t n, int64_t k, real alpha, const real *a, i
         const int64_t minper = (256 + unit - 1) / unit;
         if (per < minper) per = minper;
         int64_t nblocks = (units + per - 1) / per;
-        if (nblocks < nt) {
-            nblocks = units < nt ? units : nt;
-            per = (units + nblocks - 1) / nblocks;
-            nblocks = (units + per - 1) / per;
-        }
+        if (nblocks < nt) nblocks = units < nt ? units : nt;
+        else nblocks = (nblocks + nt - 1) / nt * nt; /* whole rounds: even shares */
+        per = (units + nblocks - 1) / nblocks;
+        nblocks = (units + per - 1) / per;
         if (nblocks > 1) {
-            int status = NN_OK;
             if (nt > nblocks) nt = (int)nblocks;
-#if defined(NN_HAVE_OPENMP)
-#pragma omp parallel for schedule(dynamic, 1) num_threads(nt)
-            for (int64_t blk = 0; blk < nblocks; blk++) {
-                const int64_t lo = blk * per * unit;
-                const int64_t hi = lo + per * unit < len ? lo + per * unit : len;
-                int st = by_cols ? NN_FN(gemm_block)(&x, 0, m, lo, hi)
-                                 : NN_FN(gemm_block)(&x, lo, hi, 0, n);
-                if (st != NN_OK) {
-#pragma omp atomic write
-                    status = st;
-                }
-            }
-#endif
-            return status;
+            NN_FN(gemm_job) job = {&x, per * unit, len, by_cols, NN_OK};
+            nn_gemm_pool_run(NN_FN(gemm_job_run), &job, nblocks, nt);
+            return job.status;
         }
     }
     return NN_FN(gemm_block)(&x, 0, m, 0, n);
+}
+
+int NN_FN(gemm_ex)(int64_t m, int64_t n, int64_t k, real alpha, const real *a, int64_t rsa,
+                   int64_t csa, const real *b, int64_t rsb, int64_t csb, real beta, real *c,
+                   int64_t rsc, const real *bias) {
+    return NN_FN(gemm_ep)(m, n, k, alpha, a, rsa, csa, b, rsb, csb, beta, c, rsc, bias, 0, NULL,
+                          0);
 }
 
 int NN_FN(gemm)(int64_t m, int64_t n, int64_t k, real alpha, const real *a, int64_t rsa,

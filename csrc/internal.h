@@ -48,7 +48,7 @@ int nn_threads(void);
  * touched): 1 below a threshold, so tiny problems never pay for fork/join. */
 NN_INLINE int nn_threads_for(double work) {
     int t = nn_threads();
-    if (work < 2.0e5) return 1;
+    if (work < 4.0e6) return 1;
     return t;
 }
 

@@ -27,8 +27,10 @@
 #define nn_fseek _fseeki64
 #define nn_ftell _ftelli64
 #else
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <unistd.h>
 #define nn_fseek fseeko
 #define nn_ftell ftello
 #endif
@@ -186,9 +188,30 @@ typedef struct {
     io_span *spans;
 } io_state;
 
+/* fopen(path, "rb") for regular files only, NULL otherwise. Opened non-blocking
+ * first: fopen on a FIFO would wait forever for a writer. */
+static FILE *open_regular(const char *path) {
+#if defined(_WIN32)
+    return fopen(path, "rb");
+#else
+    int fd = open(path, O_RDONLY | O_NONBLOCK);
+    if (fd < 0) return NULL;
+    struct stat sb;
+    int fl = fcntl(fd, F_GETFL);
+    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode) || fl < 0 ||
+        fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) != 0) {
+        close(fd);
+        return NULL;
+    }
+    FILE *f = fdopen(fd, "rb");
+    if (!f) close(fd);
+    return f;
+#endif
+}
+
 static int load_impl(io_state *st, nn_net **out, const char *path) {
     int s;
-    st->f = fopen(path, "rb");
+    st->f = open_regular(path);
     if (!st->f) return NN_ERR_IO;
 #if !defined(_WIN32)
     struct stat sb;   /* a directory or a device has no meaningful size */

@@ -8,53 +8,35 @@
  * count.
  */
 
-/* y (rows, cols) += b (cols), then ReLU when relu != 0 (b may be NULL): the
- * epilogue of a LINEAR layer, one pass over its output right after the GEMM.
- * ReLU keeps NaN (v < 0 is false for NaN), like the reference's maximum. */
-static void NN_FN(net_epilogue)(real *NN_RESTRICT y, const real *NN_RESTRICT b, int relu,
-                                int64_t rows, int64_t cols) {
-    int nt = nn_threads_for((double)rows * (double)cols * 8.0);
-    (void)nt;
-#ifdef NN_HAVE_OPENMP
-#pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static)
-#endif
-    for (int64_t i = 0; i < rows; i++) {
-        real *NN_RESTRICT r = y + i * cols;
-        if (b != NULL && relu) {
-            for (int64_t j = 0; j < cols; j++) {
-                real v = r[j] + b[j];
-                r[j] = v < 0 ? (real)0 : v;
-            }
-        } else if (b != NULL) {
-            for (int64_t j = 0; j < cols; j++) r[j] += b[j];
-        } else {
-            for (int64_t j = 0; j < cols; j++) r[j] = r[j] < 0 ? (real)0 : r[j];
-        }
+/* db (cols) += column sums of d (rows, cols). Each column is summed over the
+ * rows in order, by one thread: threads take whole column blocks (the GEMM
+ * team of gemm_pool.c, so no OpenMP region with its spinning workers). */
+typedef struct {
+    real *db;
+    const real *d;
+    int64_t rows, cols, blk;
+} NN_FN(net_colsum_job);
+
+static void NN_FN(net_colsum_block)(void *p, int64_t jb) {
+    const NN_FN(net_colsum_job) *j = (const NN_FN(net_colsum_job) *)p;
+    const int64_t cols = j->cols;
+    const int64_t j0 = jb * j->blk, j1 = j0 + j->blk < cols ? j0 + j->blk : cols;
+    real acc[256];
+    real *NN_RESTRICT db = j->db;
+    for (int64_t c = j0; c < j1; c++) acc[c - j0] = db[c];
+    for (int64_t i = 0; i < j->rows; i++) {
+        const real *NN_RESTRICT r = j->d + i * cols;
+        for (int64_t c = j0; c < j1; c++) acc[c - j0] += r[c];
     }
+    for (int64_t c = j0; c < j1; c++) db[c] = acc[c - j0];
 }
 
-/* db (cols) += column sums of d (rows, cols). Each column is summed over the
- * rows in order, by one thread: threads take whole column blocks. */
 static void NN_FN(net_colsum_acc)(real *NN_RESTRICT db, const real *NN_RESTRICT d,
                                   int64_t rows, int64_t cols) {
-    const int64_t blk = 64;
-    int64_t nblk = (cols + blk - 1) / blk;
+    NN_FN(net_colsum_job) job = {db, d, rows, cols, 256};
+    const int64_t nblk = (cols + job.blk - 1) / job.blk;
     int nt = nn_threads_for((double)rows * (double)cols * 4.0);
-    if (nt > nblk) nt = (int)nblk;
-    (void)nt;
-#ifdef NN_HAVE_OPENMP
-#pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static)
-#endif
-    for (int64_t jb = 0; jb < nblk; jb++) {
-        int64_t j0 = jb * blk, j1 = j0 + blk < cols ? j0 + blk : cols;
-        real acc[64];
-        for (int64_t j = j0; j < j1; j++) acc[j - j0] = db[j];
-        for (int64_t i = 0; i < rows; i++) {
-            const real *NN_RESTRICT r = d + i * cols;
-            for (int64_t j = j0; j < j1; j++) acc[j - j0] += r[j];
-        }
-        for (int64_t j = j0; j < j1; j++) db[j] = acc[j - j0];
-    }
+    nn_gemm_pool_run(NN_FN(net_colsum_block), &job, nblk, nt);
 }
 
 /* y (m, n) = x (m, k; row stride rsx) @ W^T (+ b) (then ReLU), W (n, k) row-major:
@@ -137,11 +119,11 @@ int NN_FN(net_fwd)(nn_net *net, const real *x, int64_t rsx, int64_t batch, int t
                 NN_FN(net_small_linear)(y, cur, rs, params + ly->w_off, b, ly->fuse_relu, batch,
                                         out, in);
             } else {
-                /* the GEMM adds the bias in its epilogue, on the tile still in cache */
-                st = NN_FN(gemm_ex)(batch, out, in, (real)1, cur, rs, 1, params + ly->w_off, 1,
-                                    in, (real)0, y, out, b);
+                /* the GEMM adds the bias and applies the ReLU in its epilogue, on
+                 * each tile while it is still in cache */
+                st = NN_FN(gemm_ep)(batch, out, in, (real)1, cur, rs, 1, params + ly->w_off, 1,
+                                    in, (real)0, y, out, b, ly->fuse_relu, NULL, 0);
                 if (st != NN_OK) return st;
-                if (ly->fuse_relu) NN_FN(net_epilogue)(y, NULL, 1, batch, out);
             }
             cur = y;
             rs = out;
@@ -206,6 +188,7 @@ int NN_FN(net_bwd)(nn_net *net, const real *dout) {
     int64_t batch = net->batch;
     const real *d = dout;
     int st;
+    int32_t masked = -1; /* a fused ReLU whose backward ran in a dX GEMM's epilogue */
     for (int32_t l = net->n_layers - 1; l >= net->first_param; l--) {
         nn_net_layer *ly = &net->layers[l];
         int64_t in = ly->spec.in_features, out = ly->spec.out_features;
@@ -222,8 +205,16 @@ int NN_FN(net_bwd)(nn_net *net, const real *dout) {
             if (l > net->first_param) {
                 /* dX (batch, in) = dY (batch, out) @ W (out, in) */
                 real *dx = d == s0 ? s1 : s0;
-                st = NN_FN(gemm)(batch, in, out, (real)1, d, out, 1, params + ly->w_off, in, 1,
-                                 (real)0, dx, in);
+                /* a ReLU fused into the previous LINEAR: its backward (dX *= y > 0)
+                 * runs in this GEMM's epilogue */
+                const nn_net_layer *prev = &net->layers[l - 1];
+                const real *mask = NULL;
+                if (prev->spec.kind == NN_LAYER_ACT && prev->fuse_relu) {
+                    mask = (const real *)prev->y;
+                    masked = l - 1;
+                }
+                st = NN_FN(gemm_ep)(batch, in, out, (real)1, d, out, 1, params + ly->w_off, in, 1,
+                                    (real)0, dx, in, NULL, 0, mask, in);
                 if (st != NN_OK) return st;
                 d = dx;
             }
@@ -231,6 +222,7 @@ int NN_FN(net_bwd)(nn_net *net, const real *dout) {
         }
         case NN_LAYER_ACT: {
             const real *y = (const real *)ly->y;
+            if (masked == l) break; /* done in the dX GEMM's epilogue */
             if (ly->fuse_relu) /* the input is gone; ReLU's y > 0 iff x > 0 */
                 st = NN_FN(act_backward)(NN_ACT_RELU, (real)0, dst, d, y, y, batch, in);
             else

@@ -6,9 +6,15 @@ import os
 
 import numpy as np
 import pytest
+from hypothesis import settings
 
-import nncore
+import nncore  # noqa: F401  (import errors surface here, once)
 from nncore import config
+
+# CI replays the same examples every run (no flaky reds); local runs explore new ones.
+settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 _PINNED = os.environ.get("NNCORE_ARCH")
 ARCHS = [_PINNED] if _PINNED and _PINNED != "auto" else config.available_archs()

@@ -115,6 +115,25 @@ def test_classify_one_output_exact_values(built, tmp_path):
     assert got.tobytes() == want.tobytes()
 
 
+@pytest.mark.parametrize("act", [
+    nn.LeakyReLU(0.3), nn.ELU(0.5), nn.GELU(), nn.GELU(approximate="tanh"), nn.SiLU(),
+    nn.Softplus(), nn.Sigmoid(), nn.ReLU(), nn.Softmax(), nn.LogSoftmax(), nn.Identity(),
+], ids=repr)
+def test_c_reader_honours_every_layer_and_parameter(built, tmp_path, act):
+    """Every layer type read by the C loader, with non-default parameters: the C
+    program's one-output values equal Python's forward bit for bit."""
+    model = nn.Sequential(nn.Linear(2, 6), act, nn.Dropout(0.3), nn.Linear(6, 1), seed=2)
+    path = tmp_path / "a.safetensors"
+    nio.save(model, path)
+    X = np.random.default_rng(0).normal(0, 2, (40, 2)).astype(np.float32)
+    csv = tmp_path / "x.csv"
+    np.savetxt(csv, X.astype(np.float64), delimiter=",", fmt="%.9g")
+    r = _classify(built, path, csv)
+    assert r.returncode == 0, r.stderr
+    got = np.array([np.float32(float(s)) for s in r.stdout.split()])
+    assert got.tobytes() == model.forward(X)[:, 0].tobytes()
+
+
 def test_classify_errors(built, tmp_path):
     model = nn.Sequential(nn.Linear(3, 2))
     path = tmp_path / "m.safetensors"
@@ -228,6 +247,17 @@ def test_c_reader_rejects_hostile_files(built, tmp_path):
     got = dict(zip(names, st[1:-1]))
     assert all(s == -4 for s in got.values()), got   # NN_ERR_FORMAT
     assert st[-1] == -3                                # NN_ERR_IO
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs POSIX FIFOs")
+def test_c_reader_refuses_fifo_devices_and_directories(built, tmp_path):
+    """fopen on a FIFO waits forever for a writer: the reader must not."""
+    fifo = tmp_path / "pipe.safetensors"
+    os.mkfifo(fifo)
+    paths = [fifo, tmp_path] + (["/dev/zero"] if os.path.exists("/dev/zero") else [])
+    r = subprocess.run([built["load_check"], *map(str, paths)], capture_output=True,
+                       text=True, timeout=20)
+    assert [int(s) for s in r.stdout.split()] == [-3] * len(paths)  # NN_ERR_IO
 
 
 def test_c_reader_truncated_at_every_length(built, tmp_path):

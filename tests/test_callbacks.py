@@ -78,6 +78,11 @@ def test_early_stopping_bad_args():
         C.EarlyStopping(patience=-1)
     with pytest.raises(ValueError):
         C.EarlyStopping(mode="sideways")
+    for make in (lambda m: C.EarlyStopping(monitor=m),
+                 lambda m: C.ModelCheckpoint("m.safetensors", monitor=m)):
+        for bad in (3, None, ["val_loss"]):
+            with pytest.raises(TypeError, match="monitor must be the name"):
+                make(bad)
 
 
 def test_terminate_on_nan_names_output_side_layer():

@@ -238,6 +238,19 @@ def test_error_cases(capsys, tmp_path):
     nio.save(nn.Sequential(nn.Linear(5, 2)), mp5)
     assert_error(capsys, "predict", mp5, csv, match="3 feature columns, the model expects 5")
     assert_error(capsys, "info", hostile)
+    # --target with the bundled digits is a mistake (it used to be ignored, then stored
+    # in the model file and applied to the next CSV evaluated): refused up front
+    for cmd in (["train", "--data", "digits"], ["evaluate", mp, "digits"],
+                ["predict", mp, "digits"]):
+        assert_error(capsys, *cmd, "--target", "3", match="--target names a column")
+    assert not (tmp_path / "model.safetensors").exists()
+    # output directories are checked before any training or prediction
+    assert_error(capsys, "train", "--data", "digits", "--epochs", 30, "--verbose", 0,
+                 "--out", tmp_path / "m.safetensors", "--plot", tmp_path / "no" / "c.png",
+                 match="cannot save the plot: no directory")
+    assert not (tmp_path / "m.safetensors").exists()  # nothing trained or saved first
+    assert_error(capsys, "predict", mp, csv, "--out", tmp_path / "no" / "p.csv",
+                 match="cannot save the predictions: no directory")
     assert_error(capsys, "info", csv, match="header length|not an nncore|too short")
     code, out, err = run(capsys)
     assert code == 2 and "COMMAND" in out

@@ -287,6 +287,13 @@ def _bad_cases():
         ("accuracy for regression", dict(X=X, y=np.zeros((30, 3)), loss="mse",
                                          metrics=["accuracy"]), ValueError, "accuracy"),
         ("not a callback", dict(X=X, y=y, loss="ce", callbacks=[print]), TypeError, "Callback"),
+        ("callbacks not a list", dict(X=X, y=y, loss="ce", callbacks="early"), TypeError,
+         "list of nncore.callbacks.Callback"),
+        ("shuffle not a bool", dict(X=X, y=y, loss="ce", shuffle="no"), TypeError, "shuffle"),
+        ("unknown loss", dict(X=X, y=y, loss="crossentropyy"), ValueError,
+         r"^unknown loss 'crossentropyy'; expected one of"),
+        ("unknown optimizer", dict(X=X, y=y, loss="ce", optimizer="adamm"), ValueError,
+         r"^unknown optimizer 'adamm'; expected one of"),
     ]
 
 
@@ -501,3 +508,26 @@ def test_fit_every_loss_matches_reference(loss, kind):
             ref.train_step(twin, X[s:s + 16], yr[s:s + 16], lf, r_opt)
     np.testing.assert_allclose(model.flat_params, twin.flat_params(), rtol=1e-10, atol=1e-12)
     assert ("accuracy" in h.history) == (kind != "real")
+
+
+def test_single_callback_and_loss_subclass():
+    """A lone Callback works like [Callback]; a CrossEntropyLoss subclass is still
+    cross-entropy (integer labels accepted, accuracy reported): the loss equals
+    nncore.reference's cross-entropy of the model's outputs."""
+    from nncore import losses, reference as ref
+
+    class MyCE(losses.CrossEntropyLoss):
+        pass
+
+    X, y = blobs(30)
+    m = mlp([4, 8, 3], seed=2)
+    seen = []
+
+    class Count(C.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            seen.append(epoch)
+
+    h = m.fit(X, y, loss=MyCE(), optimizer="sgd", epochs=2, verbose=0, callbacks=Count())
+    assert seen == [0, 1] and "accuracy" in h.history
+    want, _ = ref.loss("cross_entropy", m.predict(X).astype(np.float64), y)
+    assert m.evaluate(X, y, loss=MyCE())["loss"] == pytest.approx(want, rel=1e-5)

@@ -4,6 +4,7 @@ import pytest
 
 import nncore.losses as losses
 from nncore import reference as ref
+from _targets import random_targets
 
 
 def tol(dtype):
@@ -24,22 +25,11 @@ CASES = [
 ]
 
 
-def make(kind, rng, n=7, k=4):
-    if kind == "reg":
-        return rng.standard_normal((n, k))
-    if kind == "bin":
-        return rng.uniform(0, 1, (n, k))
-    if kind == "labels":
-        return rng.integers(0, k, n)
-    p = rng.uniform(0, 1, (n, k))
-    return p / p.sum(axis=1, keepdims=True)
-
-
 @pytest.mark.parametrize("loss_fn,name,kw,kind", CASES, ids=[repr(c[0]) for c in CASES])
 def test_value_and_gradient_vs_reference(loss_fn, name, kw, kind, dtype):
     rng = np.random.default_rng(0)
     out = (rng.standard_normal((7, 4)) * 3).astype(dtype)
-    y = make(kind, rng)
+    y = random_targets(kind, rng)
     value = loss_fn(out, y)
     t = y if kind == "labels" else np.asarray(y, dtype)
     r_value, r_grad = ref.loss(name, out, t, loss_fn.reduction, **kw)

@@ -154,3 +154,17 @@ def test_plateau_matches_pytorch():
         ts.step(float(v))
         ours.step(float(v))
         assert math.isclose(opt.param_groups[0]["lr"], topt.param_groups[0]["lr"], rel_tol=1e-12)
+
+
+def test_load_state_dict_keeps_its_optimizer_and_checks_type():
+    import nncore.optim.lr_scheduler as S
+    for make in (lambda o: S.StepLR(o, step_size=2), lambda o: S.ReduceLROnPlateau(o)):
+        a, b = _Groups(1.0), _Groups(1.0)
+        sa, sb = make(a), make(b)
+        sa.step(*([0.5] if isinstance(sa, S.ReduceLROnPlateau) else []))
+        state = sa.state_dict()
+        assert "optimizer" not in state
+        sb.load_state_dict(dict(state, optimizer=a))
+        assert sb.optimizer is b and sb.last_epoch == sa.last_epoch
+        with pytest.raises(TypeError, match="state_dict"):
+            sb.load_state_dict([1])

@@ -6,6 +6,7 @@ import pytest
 import nncore.losses as losses
 import nncore.nn as nn
 from nncore.gradcheck import check_gradients
+from _targets import random_targets
 
 pytestmark = pytest.mark.kernel
 
@@ -17,17 +18,6 @@ def smooth_net(dtype="float64", seed=0, n_out=4):
         nn.Linear(6, 6), nn.Sigmoid(), nn.Linear(6, 6), nn.ELU(0.8), nn.Linear(6, 5),
         nn.Softmax(), nn.Linear(5, 5), nn.LogSoftmax(), nn.Linear(5, n_out),
         dtype=dtype, seed=seed)
-
-
-def targets(kind, rng, n, k):
-    if kind == "reg":
-        return rng.standard_normal((n, k))
-    if kind == "bin":
-        return rng.uniform(0, 1, (n, k))
-    if kind == "labels":
-        return rng.integers(0, k, n)
-    p = rng.uniform(0, 1, (n, k))
-    return p / p.sum(axis=1, keepdims=True)
 
 
 LOSSES = [
@@ -44,7 +34,7 @@ def test_every_activation_every_loss(loss_fn, kind, threads):
     model = smooth_net(seed=1)
     rng = np.random.default_rng(3)
     x = rng.standard_normal((6, 5)) * 2
-    y = targets(kind, rng, 6, 4)
+    y = random_targets(kind, rng, 6, 4)
     assert check_gradients(model, x, y, loss_fn) < 1e-6
 
 
@@ -56,7 +46,7 @@ def test_piecewise_activations_and_dropout(loss_fn, kind):
                           nn.Linear(6, 3), dtype="float64", seed=2)
     rng = np.random.default_rng(5)
     x = rng.standard_normal((7, 4))
-    y = targets(kind, rng, 7, 3)
+    y = random_targets(kind, rng, 7, 3)
     assert check_gradients(model, x, y, loss_fn, eps=1e-6) < 1e-6
 
 

@@ -13,6 +13,7 @@ import nncore.optim as optim
 import nncore.utils as utils
 from nncore import config
 from nncore import reference as ref
+from _targets import random_targets
 
 pytestmark = pytest.mark.kernel
 
@@ -165,17 +166,6 @@ LOSS_CASES = [
 ]
 
 
-def make_targets(kind, rng, n, k):
-    if kind == "reg":
-        return rng.standard_normal((n, k))
-    if kind == "bin":
-        return rng.uniform(0, 1, (n, k))
-    if kind == "labels":
-        return rng.integers(0, k, n)
-    p = rng.uniform(0, 1, (n, k))
-    return p / p.sum(axis=1, keepdims=True)
-
-
 @pytest.mark.parametrize("kind,kw", OPTS, ids=[o[0] for o in OPTS])
 @pytest.mark.parametrize("loss_fn,target", LOSS_CASES, ids=[repr(c[0]) for c in LOSS_CASES])
 def test_train_steps_vs_reference_trainer(kind, kw, loss_fn, target, dtype, threads):
@@ -189,7 +179,7 @@ def test_train_steps_vs_reference_trainer(kind, kw, loss_fn, target, dtype, thre
     rng = np.random.default_rng(4)
     for step in range(5):
         x = rng.standard_normal((10, 6))
-        y = make_targets(target, rng, 10, 3)
+        y = random_targets(target, rng, 10, 3)
         cn = 0.5 if step % 2 else None
         value = model.train_step(x, y, loss_fn, opt, clip_norm=cn)
         r_value, r_norm = ref.train_step(twin, x.astype(dtype), y, loss_fn, r_opt, clip_norm=cn)

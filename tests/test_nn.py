@@ -104,8 +104,17 @@ def test_size_mismatch_and_bad_layers():
         nn.activation("relu6")
     with pytest.raises(ValueError, match="approximate"):
         nn.GELU("fast")
-    with pytest.raises(ValueError, match="unknown init 'glorot'"):
-        nn.Linear(2, 2, init="glorot")
+    with pytest.raises(ValueError, match="unknown init 'glorot_fancy'"):
+        nn.Linear(2, 2, init="glorot_fancy")
+
+
+@pytest.mark.parametrize("alias, full", [("he", "he_normal"), ("kaiming", "kaiming_normal"),
+                                         ("glorot", "glorot_uniform"), ("xavier", "xavier_uniform"),
+                                         ("lecun", "lecun_normal")])
+def test_init_family_names_pick_the_usual_variant(alias, full):
+    a = nn.Sequential(nn.Linear(50, 40, init=alias), seed=3)
+    b = nn.Sequential(nn.Linear(50, 40, init=full), seed=3)
+    assert np.array_equal(a[0].weight.data, b[0].weight.data)
 
 
 def test_list_of_layers_and_activation_names():
@@ -133,12 +142,17 @@ def test_init_reproducible_and_seeded():
 
 @pytest.mark.parametrize("init,check", [
     ("he_normal", lambda w, fi, fo: abs(w.std() - math.sqrt(2 / fi)) < 0.02 * math.sqrt(2 / fi)),
-    ("kaiming_uniform", lambda w, fi, fo: np.abs(w).max() <= math.sqrt(6 / fi)),
+    ("kaiming_uniform", lambda w, fi, fo: 0.99 * math.sqrt(6 / fi) < np.abs(w).max() <= math.sqrt(6 / fi)
+     and abs(w.std() - math.sqrt(2 / fi)) < 0.02 * math.sqrt(2 / fi)),
     ("xavier_uniform", lambda w, fi, fo: np.abs(w).max() <= math.sqrt(6 / (fi + fo))
      and abs(w.std() - math.sqrt(2 / (fi + fo))) < 0.02 * math.sqrt(2 / (fi + fo))),
     ("glorot_normal", lambda w, fi, fo: abs(w.std() - math.sqrt(2 / (fi + fo))) < 0.02 * math.sqrt(2 / (fi + fo))),
     ("lecun_normal", lambda w, fi, fo: abs(w.std() - math.sqrt(1 / fi)) < 0.02 * math.sqrt(1 / fi)),
-    ("lecun_uniform", lambda w, fi, fo: np.abs(w).max() <= math.sqrt(3 / fi)),
+    ("lecun_uniform", lambda w, fi, fo: 0.99 * math.sqrt(3 / fi) < np.abs(w).max() <= math.sqrt(3 / fi)
+     and abs(w.std() - math.sqrt(1 / fi)) < 0.02 * math.sqrt(1 / fi)),
+    ("xavier_normal", lambda w, fi, fo: abs(w.mean()) < 0.01 * math.sqrt(2 / (fi + fo))
+     and abs(w.std() - math.sqrt(2 / (fi + fo))) < 0.02 * math.sqrt(2 / (fi + fo))),
+    ("he_uniform", lambda w, fi, fo: abs(w.std() - math.sqrt(2 / fi)) < 0.02 * math.sqrt(2 / fi)),
     ("zeros", lambda w, fi, fo: not w.any()),
 ])
 def test_init_statistics(init, check):
@@ -267,8 +281,11 @@ def test_train_step_errors():
     m, other = mlp(), mlp()
     opt = optim.SGD(m.parameters(), lr=0.1)
     x, y = np.ones((4, 6)), np.array([0, 1, 2, 0])
+    before = m.flat_params.copy()
     with pytest.raises(ValueError, match="another model"):
         m.train_step(x, y, "ce", optim.SGD(other.parameters(), lr=0.1))
+    with pytest.raises(TypeError, match="needs an optimizer object, got the name 'adam'"):
+        m.train_step(x, y, "ce", "adam")
     with pytest.raises(ValueError, match="unknown loss 'hinge'"):
         m.train_step(x, y, "hinge", opt)
     with pytest.raises(ValueError, match="clip_norm"):
@@ -281,7 +298,6 @@ def test_train_step_errors():
         m.train_step(x, np.zeros((4, 2)), "mse", opt)
     with pytest.raises(ValueError, match="NaN or Inf"):
         m.train_step(x, np.full((4, 3), np.inf), "mse", opt)
-    before = m.flat_params.copy()
     assert np.array_equal(m.flat_params, before)  # nothing was updated by the failures
     loss = m.train_step(x, y, losses.CrossEntropyLoss(), opt)
     assert np.isfinite(loss) and m.last_grad_norm > 0
@@ -444,3 +460,13 @@ def test_model_memory_is_freed():
     del views
     gc.collect()
     assert net() is None  # the C network (and its buffers) is gone
+
+
+def test_a_linear_layer_belongs_to_one_model():
+    shared = nn.Linear(3, 3)
+    nn.Sequential(shared, nn.ReLU(), nn.Linear(3, 1))
+    with pytest.raises(ValueError, match="layer 0 .* already belongs to a model"):
+        nn.Sequential(shared, nn.Linear(3, 1))
+    twice = nn.Linear(3, 3)
+    with pytest.raises(ValueError, match="layer 2 .* already belongs to a model"):
+        nn.Sequential(twice, nn.Tanh(), twice)

@@ -195,7 +195,7 @@ def test_lr_settable_between_steps(dtype):
     assert_params_close(model, arrays, dtype)
     with pytest.raises(ValueError, match="invalid learning rate: -1"):
         opt.lr = -1
-    opt.param_groups[0]["lr"] = 0.0
+    opt.param_groups[0]["lr"] = -0.5
     with pytest.raises(ValueError, match="learning rate"):
         opt.step()
 

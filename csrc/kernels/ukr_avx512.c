@@ -1,7 +1,9 @@
 /* ukr_avx512.c — the "avx512" kernel family (AVX-512F/VL, x86-64): sgemm
- * 16x16 and dgemm 16x8 micro-kernels with one zmm of B per k step and each A
- * element fed straight from memory as an embedded broadcast ({1to16}) operand
- * of its FMA — no separate broadcast instructions, 1 vector load per 16 FMAs.
+ * 16x16 (one zmm of B per k step) and dgemm 8x16 (two zmm of B) micro-kernels
+ * in which each A element is fed straight from memory as an embedded-broadcast
+ * ({1to16} / {1to8}) operand of its FMA — no separate broadcast instructions.
+ * Measured side by side against 12x32 / 8x32 fp32 and 16x8 / 12x16 fp64
+ * variants (benchmarks/compare.py): these two won.
  * Only these functions carry target("avx512f,avx512vl,fma"); cpu.c calls them
  * only after checking the CPU and the OS (ZMM state).
  * Not for: blocking/packing (gemm.c) or dispatch (cpu.c).
@@ -73,9 +75,69 @@
 NN_UKR_AVX512(nn_sgemm_ukr_avx512_16x16, float, 16, 16, __m512, _mm512_load_ps, _mm512_set1_ps,
               _mm512_fmadd_ps, _mm512_mul_ps, _mm512_setzero_ps, _mm512_mask_loadu_ps,
               _mm512_mask_storeu_ps, __mmask16, _mm512_loadu_ps, _mm512_storeu_ps)
-NN_UKR_AVX512(nn_dgemm_ukr_avx512_16x8, double, 16, 8, __m512d, _mm512_load_pd, _mm512_set1_pd,
-              _mm512_fmadd_pd, _mm512_mul_pd, _mm512_setzero_pd, _mm512_mask_loadu_pd,
-              _mm512_mask_storeu_pd, __mmask8, _mm512_loadu_pd, _mm512_storeu_pd)
+
+/* NAME: C (MR, 2 vectors of NV lanes) tile; ap: k x MR, bp: k x 2NV. Both FMAs
+ * of an A element take it as an embedded broadcast (a second pointer hides the
+ * common load from the compiler, which would otherwise emit a separate
+ * vbroadcast): half the A bytes per FMA of the one-vector tile, which is what
+ * fp64 needs (its 16-row A sliver is two cache lines per k step). */
+#define NN_UKR_AVX512_2V(NAME, real, MR, NV, V, LOAD, SET1, FMA, MUL, ZERO, LOADU_M, STOREU_M, \
+                         MASKT, LOADU, STOREU)                                               \
+    NN_AVX512 void NAME(real *c, int64_t rsc, const real *ap, const real *bp, int64_t k,      \
+                        int64_t mr, int64_t nr, real alpha, real beta) {                     \
+        V acc0[MR], acc1[MR];                                                                \
+        _Pragma("GCC unroll 32") for (int i = 0; i < MR; i++) {                              \
+            acc0[i] = ZERO();                                                                \
+            acc1[i] = ZERO();                                                                \
+            if (i < mr) _mm_prefetch((const char *)(c + i * rsc), _MM_HINT_T0);              \
+        }                                                                                    \
+        _Pragma("GCC unroll 2") for (int64_t p = 0; p < k; p++) {                           \
+            const real *ap2 = ap;                                                            \
+            __asm__("" : "+r"(ap2));                                                         \
+            _mm_prefetch((const char *)(ap + NN_PF_A * MR), _MM_HINT_T0);                    \
+            const V b0 = LOAD(bp), b1 = LOAD(bp + NV);                                       \
+            _Pragma("GCC unroll 32") for (int i = 0; i < MR; i++) {                          \
+                acc0[i] = FMA(SET1(ap[i]), b0, acc0[i]);                                     \
+                acc1[i] = FMA(SET1(ap2[i]), b1, acc1[i]);                                    \
+            }                                                                                \
+            ap += MR;                                                                        \
+            bp += 2 * NV;                                                                    \
+        }                                                                                    \
+        const V va = SET1(alpha), vb = SET1(beta);                                           \
+        if (mr == MR && nr == 2 * NV) { /* full tile: plain unaligned moves */               \
+            _Pragma("GCC unroll 32") for (int i = 0; i < MR; i++) {                          \
+                real *r = c + i * rsc;                                                       \
+                V t0 = MUL(va, acc0[i]), t1 = MUL(va, acc1[i]);                              \
+                if (beta != 0) {                                                             \
+                    t0 = FMA(vb, LOADU(r), t0);                                              \
+                    t1 = FMA(vb, LOADU(r + NV), t1);                                         \
+                }                                                                            \
+                STOREU(r, t0);                                                               \
+                STOREU(r + NV, t1);                                                          \
+            }                                                                                \
+            return;                                                                          \
+        }                                                                                    \
+        const int64_t n1 = nr > NV ? nr - NV : 0;                                            \
+        const MASKT m0 = (MASKT)(nr >= NV ? ~0u : (1u << nr) - 1u);                          \
+        const MASKT m1 = (MASKT)(n1 >= NV ? ~0u : (1u << n1) - 1u);                          \
+        _Pragma("GCC unroll 32") for (int i = 0; i < MR; i++) {                              \
+            if (i < mr) {                                                                    \
+                real *r = c + i * rsc;                                                       \
+                V t0 = MUL(va, acc0[i]), t1 = MUL(va, acc1[i]);                              \
+                if (beta != 0) {                                                             \
+                    t0 = FMA(vb, LOADU_M(ZERO(), m0, r), t0);                                \
+                    t1 = FMA(vb, LOADU_M(ZERO(), m1, r + NV), t1);                           \
+                }                                                                            \
+                STOREU_M(r, m0, t0);                                                         \
+                STOREU_M(r + NV, m1, t1);                                                    \
+            }                                                                                \
+        }                                                                                    \
+    }
+
+NN_UKR_AVX512_2V(nn_dgemm_ukr_avx512_8x16, double, 8, 8, __m512d, _mm512_load_pd,
+                 _mm512_set1_pd, _mm512_fmadd_pd, _mm512_mul_pd, _mm512_setzero_pd,
+                 _mm512_mask_loadu_pd, _mm512_mask_storeu_pd, __mmask8, _mm512_loadu_pd,
+                 _mm512_storeu_pd)
 
 /* 16x16 fp32 transpose: r[i] holds row i (16 columns) -> o[q] holds column q. */
 NN_AVX512 static inline void transpose16_ps(__m512 r[16]) {
@@ -161,7 +223,7 @@ NN_AVX512 static int dpackt_avx512(double *d, const double *src, int64_t ld, int
 const nn_gemm_kernels nn_gemm_kernels_avx512 = {
     "avx512",
     nn_sgemm_ukr_avx512_16x16, {16, 16, 384, 128, 512},
-    nn_dgemm_ukr_avx512_16x8, {16, 8, 384, 64, 384},
+    nn_dgemm_ukr_avx512_8x16, {8, 16, 384, 64, 384},
     spackt_avx512, dpackt_avx512,
 };
 #endif

@@ -46,7 +46,10 @@ def _scalar(x, name: str) -> float:
         return x
     if isinstance(x, bool) or not isinstance(x, (Real, np.integer, np.floating)):
         raise TypeError(f"{name} must be a real number, got {type(x).__name__}")
-    return float(x)
+    try:
+        return float(x)
+    except OverflowError:  # an int past the float range
+        raise ValueError(f"{name} is too large for a float: {x}") from None
 
 
 def _overlaps(out: np.ndarray, x: np.ndarray) -> bool:

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from . import _core
+from ._validate import finite_float
 
 __all__ = [
     "ACTIVATIONS", "ACT_CODES", "activation", "activation_backward",
@@ -79,11 +80,7 @@ def _act_param(name: str, param: Any) -> float:
     pname, default = _ACT_PARAM[name]
     if param is None:
         return default
-    if isinstance(param, bool) or not isinstance(param, (int, float, np.integer, np.floating)):
-        raise TypeError(f"{name} {pname} must be a real number, got {type(param).__name__}")
-    if not math.isfinite(float(param)):
-        raise ValueError(f"{name} {pname} must be finite, got {param}")
-    return float(param)
+    return finite_float(param, f"{name} {pname}")
 
 
 def _rows_cols(a: np.ndarray, name: str) -> tuple[int, int]:
@@ -232,10 +229,7 @@ def _loss_param(name: str, param: dict) -> float:
     if allowed is None:
         return 0.0
     pname, default = allowed
-    v = param.get(pname, default)
-    if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)):
-        raise TypeError(f"{pname} must be a real number, got {type(v).__name__}")
-    v = float(v)
+    v = finite_float(param.get(pname, default), pname)
     if pname == "delta" and not (v > 0 and math.isfinite(v)):
         raise ValueError(f"huber delta must be a finite number > 0, got {v}")
     if pname == "label_smoothing" and not (0.0 <= v <= 1.0):
@@ -331,9 +325,11 @@ def loss(name: str, out: np.ndarray, target: np.ndarray, reduction: str = "mean"
 
 
 def _check_dropout_p(p: Any) -> float:
-    if isinstance(p, bool) or not isinstance(p, (int, float, np.integer, np.floating)):
-        raise TypeError(f"dropout probability p must be a real number, got {type(p).__name__}")
-    p = float(p)
+    try:
+        v = finite_float(p, "dropout probability p")
+    except ValueError:  # NaN, inf, an int past the float range
+        raise ValueError(f"dropout probability p must be in [0, 1), got {p}") from None
+    p = v
     if not (0.0 <= p < 1.0):
         raise ValueError(f"dropout probability p must be in [0, 1), got {p}")
     return p

@@ -62,6 +62,9 @@ def _overrides(cb: Callback, name: str) -> bool:
 
 
 def _resolve_mode(mode: str, monitor: str) -> str:
+    if not isinstance(monitor, str):
+        raise TypeError(f"monitor must be the name of a logged value (str) such as "
+                        f"'val_loss', got {type(monitor).__name__}")
     if mode not in ("auto", "min", "max"):
         raise ValueError(f"mode must be 'auto', 'min' or 'max', got {mode!r}")
     if mode == "auto":

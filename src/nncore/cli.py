@@ -332,9 +332,7 @@ def _train(X, y, *, task, hidden, activation, dropout, optimizer, lr, epochs, ba
         meta["classes"] = json.dumps(classes)
     if split_for_digits is not None:
         meta["split"] = json.dumps(split_for_digits)
-    out_dir = os.path.dirname(os.path.abspath(out))
-    if not os.path.isdir(out_dir):
-        raise CLIError(f"cannot save the model: no directory {out_dir}")
+    _check_out_dir(out, "the model")
     nio.save(model, out, metadata=meta)
     plot_msg = None
     if plot:
@@ -389,7 +387,24 @@ def _cmd_demo(a) -> int:
     return 0
 
 
+def _check_out_dir(path: str, what: str) -> None:
+    """Fail before any work when `path` cannot be written for want of its directory."""
+    out_dir = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(out_dir):
+        raise CLIError(f"cannot save {what}: no directory {out_dir}")
+
+
+def _check_target_option(a) -> None:
+    if a.data == "digits" and a.target is not None:
+        raise CLIError("--target names a column of a CSV/NPZ file; the bundled digits "
+                       "data has its own labels (drop --target)")
+
+
 def _cmd_train(a) -> int:
+    _check_target_option(a)
+    _check_out_dir(a.out, "the model")
+    if a.plot:
+        _check_out_dir(a.plot, "the plot")
     X, y = _load_xy(a.data, a.target, not a.no_header, a.dtype)
     split = {"test_size": a.test_size, "seed": a.seed} if a.data == "digits" else None
     res = _train(X, y, task=a.task, hidden=a.hidden, activation=a.activation,
@@ -410,6 +425,7 @@ def _load_model(path: str):
 
 
 def _cmd_evaluate(a) -> int:
+    _check_target_option(a)
     model, meta = _load_model(a.model)
     X, y = _load_xy(a.data, _default_target(a, meta), not a.no_header, model.dtype.name, split=meta.get("split"))
     _check_features(X, model, a.data)
@@ -449,6 +465,9 @@ def _check_features(X: np.ndarray, model, data: str) -> None:
 
 
 def _cmd_predict(a) -> int:
+    _check_target_option(a)
+    if a.out:
+        _check_out_dir(a.out, "the predictions")
     model, meta = _load_model(a.model)
     X, _ = _load_xy(a.data, _default_target(a, meta), not a.no_header, model.dtype.name,
                     split=meta.get("split"), need_y=False, n_features=model.in_features)

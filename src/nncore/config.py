@@ -14,6 +14,7 @@ __all__ = ["show_config", "set_num_threads", "get_num_threads", "set_arch", "get
 
 _NN_OK = 0
 _NN_ERR_UNSUPPORTED = -6
+_MAX_THREADS = 4096  # far past any CPU; keeps the value inside a C int
 
 
 def available_archs() -> list[str]:
@@ -53,8 +54,8 @@ def set_num_threads(n: int) -> None:
     """
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
         raise TypeError(f"number of threads must be an int, got {type(n).__name__}")
-    if n < 1:
-        raise ValueError(f"number of threads must be >= 1, got {n}")
+    if not 1 <= n <= _MAX_THREADS:
+        raise ValueError(f"number of threads must be between 1 and {_MAX_THREADS}, got {n}")
     _core._set_num_threads(int(n))
 
 

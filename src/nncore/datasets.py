@@ -24,6 +24,9 @@ from typing import Any
 
 import numpy as np
 
+from ._files import open_regular
+from ._validate import check_int
+
 __all__ = [
     "load_digits", "load_digits_split",
     "make_xor", "make_spirals", "make_circles", "make_regression",
@@ -42,11 +45,7 @@ def _float_dtype(dtype: Any) -> np.dtype:
 
 
 def _check_n(name: str, value: Any, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}")
-    return int(value)
+    return check_int(value, name, minimum)
 
 
 def _check_noise(noise: Any) -> float:
@@ -271,7 +270,7 @@ def load_csv(path: str | os.PathLike, target: int | str | None = -1, header: boo
     dt = _float_dtype(dtype)
     path = os.fspath(path)
     try:
-        with open(path, newline="", encoding="utf-8-sig") as f:
+        with open_regular(path, "r", newline="", encoding="utf-8-sig") as f:
             rows = [r for r in csv.reader(f, delimiter=delimiter) if r and any(c.strip() for c in r)]
     except UnicodeDecodeError as e:
         raise ValueError(f"{path}: not a UTF-8 text CSV file ({e.reason} at byte {e.start})") from None
@@ -404,7 +403,7 @@ def load_npz(path: str | os.PathLike, x_key: str | None = None, y_key: str | Non
     dt = _float_dtype(dtype)
     path = os.fspath(path)
     try:
-        with open(path, "rb") as f:
+        with open_regular(path) as f:  # a FIFO or device would hang np.load
             magic = f.read(6)
     except OSError as e:
         raise ValueError(f"cannot read {path}: {e.strerror or e}") from None

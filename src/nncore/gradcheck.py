@@ -6,6 +6,7 @@ from typing import Any
 import numpy as np
 
 from . import losses as _losses
+from ._validate import finite_float
 
 __all__ = ["check_gradients"]
 
@@ -52,6 +53,13 @@ def check_gradients(model: Any, x: Any, y: Any, loss_fn: Any, eps: float = 1e-4,
     float
         The worst relative error (< 1e-6 for a correct backward on smooth points).
     """
+    from .nn import Sequential
+
+    if not isinstance(model, Sequential):
+        raise TypeError(f"model must be an nncore.nn.Sequential, got {type(model).__name__}")
+    eps = finite_float(eps, "eps")
+    if eps <= 0:
+        raise ValueError(f"eps must be > 0, got {eps}")
     loss_fn = _losses.get(loss_fn)
     m = model if model.dtype == np.float64 else _float64_twin(model)
     saved = (m.flat_params.copy(), m.flat_grads.copy(), m.dropout_step)

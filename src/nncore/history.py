@@ -18,6 +18,9 @@
 - ``grad_norm/<i>``: per-layer L2 norm (weight and bias together) of layer
   ``i``'s gradients after the LAST batch of the epoch (after clipping, if
   clipping is on) — the gradient-explosion diagnostic;
+- ``penalty`` (only with ``fit(include_penalty=True)``): mean over the batches
+  of the optimizer's L1/L2 term at each step's pre-update weights, which
+  ``loss`` then includes;
 - ``time``: wall-clock seconds of the epoch (training + validation).
 
 Not here: drawing (``nncore.plotting``), the loop (``nncore.training``).

@@ -35,6 +35,8 @@ from typing import Any, Iterable, Mapping
 
 import numpy as np
 
+from ._files import open_regular
+
 __all__ = ["save", "load", "load_metadata", "save_checkpoint", "load_checkpoint",
            "save_tensors", "load_tensors", "read_header", "MODEL_FORMAT", "CHECKPOINT_FORMAT"]
 
@@ -189,7 +191,7 @@ def read_header(path: str | os.PathLike, allowed_dtypes: Iterable[str] | None = 
     path = os.fspath(path)
     allowed = tuple(allowed_dtypes) if allowed_dtypes is not None else tuple(_DTYPES)
     try:
-        with open(path, "rb") as f:
+        with open_regular(path) as f:
             size = os.fstat(f.fileno()).st_size
             head = f.read(8)
             if len(head) < 8:
@@ -291,7 +293,7 @@ def load_tensors(path: str | os.PathLike, allowed_dtypes: Iterable[str] | None =
     metadata, entries, data_start = read_header(path, allowed_dtypes)
     total = max((e[3] for e in entries.values()), default=0)
     try:
-        with open(path, "rb") as f:
+        with open_regular(path) as f:
             f.seek(data_start)
             data = f.read(total)
     except OSError as e:
@@ -406,6 +408,18 @@ def _parse_config(meta: Mapping[str, str], where: str) -> dict:
     return _strict_json(meta["config"], f"{where}: metadata 'config'")
 
 
+def _read_nncore_header(path: str, dtypes: Iterable[str], fmt: str, kind: str):
+    """Header of a model or checkpoint file: (metadata, entries, config, dtype, specs),
+    with the format tag, the architecture and the parameters it implies checked."""
+    meta, entries, _ = read_header(path, dtypes)
+    if meta.get("format") != fmt:
+        raise ValueError(f"{path}: not {kind} (metadata format is {meta.get('format')!r}, "
+                         f"expected {fmt!r})")
+    config = _parse_config(meta, path)
+    dtype, specs = _param_specs(config, path)
+    return meta, entries, config, dtype, specs
+
+
 def save(model, path: str | os.PathLike, metadata: Mapping[str, str] | None = None) -> None:
     """Save a model's architecture and weights to a safetensors file (atomic).
 
@@ -445,12 +459,8 @@ def load(path: str | os.PathLike):
         For any missing, truncated, hostile or inconsistent file, naming the problem.
     """
     path = os.fspath(path)
-    meta, entries, _ = read_header(path, MODEL_DTYPES)
-    if meta.get("format") != MODEL_FORMAT:
-        raise ValueError(f"{path}: not an nncore model file (metadata format is "
-                         f"{meta.get('format')!r}, expected {MODEL_FORMAT!r})")
-    config = _parse_config(meta, path)
-    dtype, specs = _param_specs(config, path)
+    meta, entries, config, dtype, specs = _read_nncore_header(
+        path, MODEL_DTYPES, MODEL_FORMAT, "an nncore model file")
     _check_tensors_match(path, dtype, specs, entries)
     _check_workspace(config, path)
     tensors, _ = load_tensors(path, MODEL_DTYPES)
@@ -579,12 +589,8 @@ def load_checkpoint(path: str | os.PathLike, model, optimizer=None) -> dict[str,
         optimizer of another class than the saved one.
     """
     path = os.fspath(path)
-    meta, entries, _ = read_header(path, _CHECKPOINT_DTYPES)
-    if meta.get("format") != CHECKPOINT_FORMAT:
-        raise ValueError(f"{path}: not an nncore checkpoint (metadata format is "
-                         f"{meta.get('format')!r}, expected {CHECKPOINT_FORMAT!r})")
-    config = _parse_config(meta, path)
-    dtype, specs = _param_specs(config, path)
+    meta, entries, config, dtype, specs = _read_nncore_header(
+        path, _CHECKPOINT_DTYPES, CHECKPOINT_FORMAT, "an nncore checkpoint")
     mine = model.get_config()
     if config.get("layers") != mine.get("layers") or config.get("dtype") != mine.get("dtype"):
         raise ValueError(f"{path}: the checkpoint's architecture differs from the model's")

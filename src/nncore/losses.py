@@ -14,12 +14,12 @@ cast to the output's dtype.
 """
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
 
 from . import _core
+from ._validate import finite_float
 
 __all__ = ["Loss", "MSELoss", "L1Loss", "HuberLoss", "BCEWithLogitsLoss", "CrossEntropyLoss",
            "get", "LOSSES"]
@@ -29,13 +29,6 @@ _MSE, _L1, _HUBER, _BCE, _CE_LABELS, _CE_PROBS = 0, 1, 2, 3, 4, 5
 _REDUCTIONS = {"mean": 0, "sum": 1}
 
 
-def _finite_float(value: Any, what: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise TypeError(f"{what} must be a number, got {type(value).__name__}")
-    v = float(value)
-    if not math.isfinite(v):
-        raise ValueError(f"{what} must be finite, got {v}")
-    return v
 
 
 def _as_out(out: Any) -> np.ndarray:
@@ -152,7 +145,7 @@ class HuberLoss(Loss):
 
     def __init__(self, delta: float = 1.0, reduction: str = "mean") -> None:
         super().__init__(reduction)
-        d = _finite_float(delta, "delta")
+        d = finite_float(delta, "delta")
         if d <= 0:
             raise ValueError(f"delta must be > 0, got {d}")
         self.delta = d
@@ -190,7 +183,7 @@ class CrossEntropyLoss(Loss):
 
     def __init__(self, label_smoothing: float = 0.0, reduction: str = "mean") -> None:
         super().__init__(reduction)
-        s = _finite_float(label_smoothing, "label_smoothing")
+        s = finite_float(label_smoothing, "label_smoothing")
         if not 0.0 <= s < 1.0:
             raise ValueError(f"label_smoothing must be in [0, 1), got {s}")
         self.label_smoothing = s

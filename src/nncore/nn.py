@@ -59,6 +59,7 @@ import numpy as np
 from . import _core, losses as _losses, nn_init
 from .parameter import Parameter
 from .training import TrainingMixin
+from ._validate import check_int, finite_float
 
 __all__ = ["Layer", "Linear", "ReLU", "LeakyReLU", "ELU", "GELU", "SiLU", "Softplus", "Sigmoid",
            "Tanh", "Softmax", "LogSoftmax", "Identity", "Dropout", "Sequential", "Parameter",
@@ -69,21 +70,6 @@ _LINEAR, _ACT, _DROPOUT = 0, 1, 2
 _F32, _F64 = 0, 1
 
 
-def _check_int(value: Any, what: str, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{what} must be an int, got {type(value).__name__}")
-    if value < minimum:
-        raise ValueError(f"{what} must be >= {minimum}, got {value}")
-    return int(value)
-
-
-def _check_float(value: Any, what: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise TypeError(f"{what} must be a number, got {type(value).__name__}")
-    v = float(value)
-    if not math.isfinite(v):
-        raise ValueError(f"{what} must be finite, got {v}")
-    return v
 
 
 # --------------------------------------------------------------------- layers
@@ -126,15 +112,15 @@ class Linear(Layer):
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True,
                  init: str | Callable | None = None, *, bias_init: float = 0.0) -> None:
-        self.in_features = _check_int(in_features, "in_features")
-        self.out_features = _check_int(out_features, "out_features")
+        self.in_features = check_int(in_features, "in_features")
+        self.out_features = check_int(out_features, "out_features")
         if not isinstance(bias, (bool, np.bool_)):
             raise TypeError(f"bias must be a bool, got {type(bias).__name__}")
         self.bias_enabled = bool(bias)
         if init is not None:
             nn_init.get(init)  # unknown names fail here, not at build time
         self.init = init
-        self.bias_init = _check_float(bias_init, "bias_init")
+        self.bias_init = finite_float(bias_init, "bias_init")
         self.weight: Parameter | None = None
         self.bias: Parameter | None = None
 
@@ -184,7 +170,7 @@ class LeakyReLU(_Activation):
     _code = 2
 
     def __init__(self, negative_slope: float = 0.01) -> None:
-        self.negative_slope = _check_float(negative_slope, "negative_slope")
+        self.negative_slope = finite_float(negative_slope, "negative_slope")
         self._param = self.negative_slope
         self._relu_gain = math.sqrt(2.0 / (1.0 + self.negative_slope ** 2))
 
@@ -201,7 +187,7 @@ class ELU(_Activation):
     _relu_gain = math.sqrt(2.0)
 
     def __init__(self, alpha: float = 1.0) -> None:
-        self.alpha = _check_float(alpha, "alpha")
+        self.alpha = finite_float(alpha, "alpha")
         self._param = self.alpha
 
     def get_config(self) -> dict:
@@ -271,7 +257,7 @@ class Dropout(Layer):
     """
 
     def __init__(self, p: float = 0.5) -> None:
-        p = _check_float(p, "p")
+        p = finite_float(p, "p")
         if not 0.0 <= p < 1.0:
             raise ValueError(f"Dropout probability p must be in [0, 1), got {p}")
         self.p = p
@@ -324,6 +310,8 @@ def layer_from_config(cfg: dict) -> Layer:
 # ----------------------------------------------------------------- Sequential
 
 def _model_dtype(dtype: Any) -> np.dtype:
+    if dtype is None:  # np.dtype(None) would quietly mean float64
+        raise TypeError("dtype must be 'float32' or 'float64', got None")
     try:
         dt = np.dtype(dtype)
     except TypeError:
@@ -368,6 +356,12 @@ class Sequential(TrainingMixin):
             if not isinstance(layer, Layer):
                 raise TypeError(f"layer {i} must be an nncore.nn layer (Linear, ReLU, ...), "
                                 f"got {type(layer).__name__}")
+        for i, layer in enumerate(layers):
+            # a Linear holds views of ITS model's parameters: sharing one would rebind it
+            if isinstance(layer, Linear) and (getattr(layer, "weight", None) is not None
+                                              or any(layer is other for other in layers[:i])):
+                raise ValueError(f"layer {i} ({layer!r}) already belongs to a model; "
+                                 f"create a new Linear for each place it is used")
         self.dtype = _model_dtype(dtype)
         if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
             raise TypeError(f"seed must be an int, got {type(seed).__name__}")
@@ -455,12 +449,12 @@ class Sequential(TrainingMixin):
 
     @dropout_step.setter
     def dropout_step(self, value: int) -> None:
-        self._net.step = _check_int(value, "dropout_step", 0)
+        self._net.step = check_int(value, "dropout_step", 0)
 
     # ---------------------------------------------------------- forward etc.
     def _prepare_x(self, x: Any, what: str = "x") -> np.ndarray:
         """x as an array the C core reads as is (the model's dtype, uniform row stride)."""
-        if not isinstance(x, np.ndarray):
+        if type(x) is not np.ndarray:  # lists, and subclasses (np.matrix, masked) as plain arrays
             try:
                 x = np.asarray(x)
             except Exception as e:
@@ -488,8 +482,8 @@ class Sequential(TrainingMixin):
     def __call__(self, x: Any) -> np.ndarray:
         """Inference: ``forward(x, training=False)``; x (batch, in_features) -> (batch, out)."""
         out = self._net.infer(x)
-        if out is None:
-            out = self._net.infer(self._prepare_x(x))
+        if out is None:  # not readable as is: prepare (checks, casts), then run
+            out = self._net.forward(self._prepare_x(x), False)
         return out
 
     def forward(self, x: Any, training: bool = False) -> np.ndarray:
@@ -524,7 +518,8 @@ class Sequential(TrainingMixin):
         self._net.zero_grad()
 
     def train_step(self, x: Any, y: Any, loss: Any, optimizer: Any,
-                   clip_norm: float | None = None, clip_value: float | None = None) -> float:
+                   clip_norm: float | None = None, clip_value: float | None = None,
+                   include_penalty: bool = False) -> float:
         """One training step in ONE C call with the GIL released: zero_grad, forward
         (training), loss, backward, optional clipping (global norm ``clip_norm``, then
         element value ``clip_value``), optimizer update. Returns the batch loss.
@@ -532,13 +527,23 @@ class Sequential(TrainingMixin):
         Same result, bit for bit, as ``zero_grad(); out = forward(x, True); loss_fn(out, y);
         backward(loss_fn.backward()); [clip]; optimizer.step()``. Records
         ``last_grad_norm`` (global L2 norm over the optimizer's parameters, before clipping).
+
+        With ``include_penalty=True`` the returned loss adds the optimizer's L1/L2
+        regularization term (:meth:`nncore.optim.Optimizer.penalty`, taken at the
+        weights the loss was computed with, i.e. before the update); the update is
+        the same either way.
         """
         loss_fn = _losses.get(loss)
+        if isinstance(optimizer, str):
+            raise TypeError(f"train_step needs an optimizer object, got the name {optimizer!r}: "
+                            f"build it once, e.g. nncore.optim.get({optimizer!r}, "
+                            f"model.parameters()), and pass it to every step (its state "
+                            f"lives across steps)")
         if getattr(optimizer, "model", None) is not self:
             raise ValueError("optimizer was built on another model's parameters (or is not an "
                              "nncore.optim optimizer); build it with model.parameters()")
-        cn = 0.0 if clip_norm is None else _check_float(clip_norm, "clip_norm")
-        cv = 0.0 if clip_value is None else _check_float(clip_value, "clip_value")
+        cn = 0.0 if clip_norm is None else finite_float(clip_norm, "clip_norm")
+        cv = 0.0 if clip_value is None else finite_float(clip_value, "clip_value")
         if cn < 0 or (clip_norm is not None and cn == 0):
             raise ValueError(f"clip_norm must be > 0, got {clip_norm}")
         if cv < 0 or (clip_value is not None and cv == 0):
@@ -547,9 +552,10 @@ class Sequential(TrainingMixin):
         kind, red, param, target, labels = loss_fn._prepare_target(
             y, (x.shape[0], self.out_features), self.dtype)
         copt = optimizer._prepare()
+        pen = optimizer.penalty() if include_penalty else 0.0
         value, norm = self._net.train_step(x, target, labels, kind, red, param, copt, cn, cv)
         self.last_grad_norm = norm
-        return value
+        return value + pen if include_penalty else value
 
     # ------------------------------------------------------------ diagnostics
     def grad_norms(self) -> dict[str, float]:

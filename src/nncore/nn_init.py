@@ -77,6 +77,10 @@ INITS: dict[str, Callable] = {
     "xavier_uniform": xavier_uniform, "glorot_uniform": xavier_uniform,
     "lecun_normal": lecun_normal, "lecun_uniform": lecun_uniform,
     "zeros": zeros,
+    # the family names alone pick the usual variant of each family
+    "he": kaiming_normal, "kaiming": kaiming_normal,
+    "glorot": xavier_uniform, "xavier": xavier_uniform,
+    "lecun": lecun_normal,
 }
 
 _GAIN_AWARE = {kaiming_normal, kaiming_uniform}

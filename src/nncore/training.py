@@ -27,6 +27,7 @@ import numpy as np
 from .callbacks import Callback, LearningRateScheduler, _overrides
 from .history import History
 from .progress import ProgressBar, format_logs
+from ._validate import is_int
 
 __all__ = ["TrainingMixin"]
 
@@ -35,8 +36,6 @@ _SGD_DEFAULT_LR = 0.01  # "sgd" by name: SGD has no default lr (Keras uses 0.01)
 
 # ------------------------------------------------------------------ helpers
 
-def _is_int(v: Any) -> bool:
-    return isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_))
 
 
 def _get_loss(loss: Any) -> Any:
@@ -44,18 +43,15 @@ def _get_loss(loss: Any) -> Any:
     if loss is None:
         raise TypeError("fit() needs a loss: a name ('mse', 'cross_entropy', 'bce', 'l1', "
                         "'huber') or a loss object from nncore.losses")
-    try:
-        return losses.get(loss)
-    except (KeyError, ValueError) as e:
-        raise ValueError(f"unknown loss {loss!r}: {e}") from None
+    return losses.get(loss)  # its ValueError/TypeError already names the choices
 
 
 def _loss_kind(loss_fn: Any) -> str:
     """'ce' (cross-entropy), 'bce' or 'regression'."""
-    name = type(loss_fn).__name__
-    if name == "CrossEntropyLoss":
+    from . import losses
+    if isinstance(loss_fn, losses.CrossEntropyLoss):  # subclasses too
         return "ce"
-    if name == "BCEWithLogitsLoss":
+    if isinstance(loss_fn, losses.BCEWithLogitsLoss):
         return "bce"
     if getattr(loss_fn, "is_classification", False):
         return "ce"
@@ -65,11 +61,8 @@ def _loss_kind(loss_fn: Any) -> str:
 def _get_optimizer(model: Any, optimizer: Any) -> Any:
     from . import optim
     if isinstance(optimizer, str):
-        kw = {"lr": _SGD_DEFAULT_LR} if optimizer.lower() == "sgd" else {}
-        try:
-            return optim.get(optimizer, model.parameters(), **kw)
-        except (KeyError, ValueError) as e:
-            raise ValueError(f"unknown optimizer {optimizer!r}: {e}") from None
+        kw = {"lr": _SGD_DEFAULT_LR} if optimizer.strip().lower() == "sgd" else {}
+        return optim.get(optimizer, model.parameters(), **kw)  # names the choices
     if not hasattr(optimizer, "param_groups") or not hasattr(optimizer, "step"):
         raise TypeError("optimizer must be a name ('adam', 'sgd', 'adamw', 'rmsprop', "
                         "'adagrad') or an nncore.optim.Optimizer, got "
@@ -94,7 +87,8 @@ def _as_inputs(model: Any, X: Any, what: str = "X") -> np.ndarray:
     if X.ndim != 2 or X.shape[1] != nin:
         raise ValueError(f"{what} must have shape (n_samples, {nin}) for this model, got "
                          f"{X.shape}")
-    X = np.ascontiguousarray(X, dtype=model.dtype)
+    with np.errstate(over="ignore"):  # 1e300 -> float32 inf: reported just below
+        X = np.ascontiguousarray(X, dtype=model.dtype)
     if not np.isfinite(X).all():
         bad = np.argwhere(~np.isfinite(X))[0]
         raise ValueError(f"{what} contains NaN or Inf (first at row {bad[0]}, column "
@@ -129,7 +123,8 @@ def _as_targets(model: Any, y: Any, kind: str, what: str = "y") -> np.ndarray:
     if y.ndim != 2 or y.shape[1] != nout:
         raise ValueError(f"targets {what} must have shape (n, {nout}) for a model with "
                          f"{nout} outputs, got {y.shape}")
-    y = np.ascontiguousarray(y, dtype=model.dtype)
+    with np.errstate(over="ignore"):  # reported just below
+        y = np.ascontiguousarray(y, dtype=model.dtype)
     if not np.isfinite(y).all():
         bad = np.argwhere(~np.isfinite(y))[0]
         raise ValueError(f"{what} contains NaN or Inf (first at row {bad[0]})")
@@ -212,7 +207,7 @@ class TrainingMixin:
             validation_data: tuple | None = None, callbacks: Iterable[Callback] | None = None,
             verbose: int = 1, clip_norm: float | None = None, clip_value: float | None = None,
             metrics: Any = None, checkpoint: str | os.PathLike | None = None,
-            resume: str | os.PathLike | None = None) -> History:
+            resume: str | os.PathLike | None = None, include_penalty: bool = False) -> History:
         """Train the model on ``(X, y)`` with minibatches; returns the :class:`History`.
 
         Parameters
@@ -253,6 +248,11 @@ class TrainingMixin:
             step) there after every epoch.
         resume : path, optional
             Load such a checkpoint first and continue exactly where it ended.
+        include_penalty : bool
+            Report the training ``loss`` with the optimizer's L1/L2 term added
+            (``optimizer.penalty()`` at each batch's pre-update weights); the
+            epoch mean of that term is logged as ``penalty``. Validation loss
+            stays the data loss. Training itself is the same either way.
 
         Returns
         -------
@@ -283,18 +283,22 @@ class TrainingMixin:
           ``model.seed`` and the epoch index).
         """
         # ---- scalar arguments
-        if not _is_int(epochs) or epochs < 0:
+        if not is_int(epochs) or epochs < 0:
             raise ValueError(f"epochs must be an int >= 0, got {epochs!r}")
-        if not _is_int(batch_size) or batch_size <= 0:
+        if not is_int(batch_size) or batch_size <= 0:
             raise ValueError(f"batch_size must be an int > 0, got {batch_size!r}")
         if isinstance(validation_split, bool) or not isinstance(
                 validation_split, (int, float, np.floating)) or not 0.0 <= validation_split < 1.0:
             raise ValueError(f"validation_split must be a number in [0, 1), got "
                              f"{validation_split!r}")
+        if not isinstance(shuffle, (bool, np.bool_)):
+            raise TypeError(f"shuffle must be a bool, got {type(shuffle).__name__}")
         if verbose not in (0, 1, 2):
             raise ValueError(f"verbose must be 0, 1 or 2, got {verbose!r}")
         clip_norm = _check_positive("clip_norm", clip_norm)
         clip_value = _check_positive("clip_value", clip_value)
+        if not isinstance(include_penalty, (bool, np.bool_)):
+            raise TypeError(f"include_penalty must be a bool, got {type(include_penalty).__name__}")
         epochs, batch_size = int(epochs), int(batch_size)
 
         # ---- loss, optimizer, metrics
@@ -335,6 +339,11 @@ class TrainingMixin:
         # ---- callbacks
         history = History()
         cbs: list[Callback] = [history]
+        if isinstance(callbacks, Callback):
+            callbacks = [callbacks]
+        elif callbacks is not None and not isinstance(callbacks, (list, tuple)):
+            raise TypeError(f"callbacks must be a list of nncore.callbacks.Callback, got "
+                            f"{type(callbacks).__name__}")
         for cb in (callbacks or []):
             if not isinstance(cb, Callback):
                 raise TypeError(f"callbacks must be nncore.callbacks.Callback instances, got "
@@ -393,6 +402,7 @@ class TrainingMixin:
                     np.take(Yt, perm, axis=0, out=bufY)
                 bar = (ProgressBar(n_steps, epoch + 1, epochs) if verbose == 1 else None)
                 loss_sum = 0.0
+                pen_sum = 0.0
                 gn_sum = 0.0
                 gn_max = 0.0
                 seen = 0
@@ -404,7 +414,12 @@ class TrainingMixin:
                     for cb in batch_begin:
                         cb.on_batch_begin(b, batch_logs)
                     yb = bufY[s:e]
+                    if include_penalty:
+                        pen = opt.penalty()
+                        pen_sum += pen * (e - s)
                     lval = train_step(bufX[s:e], yb, loss_fn, opt, clip_norm, clip_value)
+                    if include_penalty:
+                        lval += pen
                     gn = self.last_grad_norm
                     m = e - s
                     seen = e
@@ -424,6 +439,8 @@ class TrainingMixin:
                         break
                 nb = b + 1 if n_steps else 0
                 logs: dict[str, float] = {"loss": loss_sum / seen if seen else float("nan")}
+                if include_penalty:
+                    logs["penalty"] = pen_sum / seen if seen else float("nan")
                 if want_acc and seen:
                     # one inference pass over the epoch's training samples (train_step
                     # does not hand back its outputs); metrics=[] skips it
@@ -487,7 +504,7 @@ class TrainingMixin:
             Raw outputs (logits for cross-entropy / BCE models): take
             ``argmax(axis=1)`` for classes, or use :meth:`predict_classes`.
         """
-        if not _is_int(batch_size) or batch_size <= 0:
+        if not is_int(batch_size) or batch_size <= 0:
             raise ValueError(f"batch_size must be an int > 0, got {batch_size!r}")
         X = _as_inputs(self, X)
         out = np.empty((len(X), self.out_features), self.dtype)
@@ -525,7 +542,7 @@ class TrainingMixin:
         else:
             loss_fn = _get_loss(loss)
         kind = _loss_kind(loss_fn)
-        if not _is_int(batch_size) or batch_size <= 0:
+        if not is_int(batch_size) or batch_size <= 0:
             raise ValueError(f"batch_size must be an int > 0, got {batch_size!r}")
         if not _validated:
             X = _as_inputs(self, X)

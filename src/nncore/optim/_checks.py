@@ -12,7 +12,10 @@ def number(value: Any, what: str) -> float:
     """value as a float; TypeError unless it is a real number (bools are not)."""
     if isinstance(value, bool) or not isinstance(value, Real):
         raise TypeError(f"{what} must be a real number, got {type(value).__name__} {value!r}")
-    return float(value)
+    try:
+        return float(value)
+    except OverflowError:  # an int beyond float range: a bad value, not a crash
+        raise ValueError(f"invalid {what}: {value} (too large for a float)") from None
 
 
 def positive(value: Any, what: str) -> float:
@@ -62,8 +65,13 @@ def betas(value: Any) -> tuple[float, float]:
 
 
 def common(g: dict) -> None:
-    """Checks every optimizer shares: lr, weight_decay, l1, max_norm."""
-    positive(g["lr"], "learning rate")
+    """Checks every optimizer shares: lr, weight_decay, l1, max_norm.
+
+    The learning rate may be 0 here: schedules (e.g. cosine annealing to
+    ``eta_min=0``) and ``param_groups`` edits set it between steps. The
+    constructor and ``add_param_group`` demand lr > 0 themselves.
+    """
+    nonneg(g["lr"], "learning rate")
     nonneg(g["weight_decay"], "weight_decay value")
     nonneg(g["l1"], "l1 value")
     if g["max_norm"] is not None:

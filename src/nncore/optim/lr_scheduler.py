@@ -40,7 +40,28 @@ def _positive_int(name: str, v: Any) -> int:
     return v
 
 
-class LRScheduler:
+class _SchedulerState:
+    """What every schedule shares: the last lrs and a state dict without the optimizer."""
+
+    optimizer: Any
+    _last_lr: list[float]
+
+    def get_last_lr(self) -> list[float]:
+        """The lrs set by the last :meth:`step` (one per param group)."""
+        return list(self._last_lr)
+
+    def state_dict(self) -> dict:
+        """Everything but the optimizer: enough to resume the schedule."""
+        return {k: v for k, v in self.__dict__.items() if k != "optimizer"}
+
+    def load_state_dict(self, state: dict) -> None:
+        """Restore a :meth:`state_dict` (the optimizer stays the one given at construction)."""
+        if not isinstance(state, dict):
+            raise TypeError(f"state must be a dict from state_dict(), got {type(state).__name__}")
+        self.__dict__.update({k: v for k, v in state.items() if k != "optimizer"})
+
+
+class LRScheduler(_SchedulerState):
     """Base class: a schedule computing each group's lr from ``last_epoch``.
 
     Parameters
@@ -85,17 +106,6 @@ class LRScheduler:
         for g, lr in zip(self.optimizer.param_groups, lrs):
             g["lr"] = float(lr)
         self._last_lr = [float(g["lr"]) for g in self.optimizer.param_groups]
-
-    def get_last_lr(self) -> list[float]:
-        """The lrs set by the last :meth:`step` (one per param group)."""
-        return list(self._last_lr)
-
-    def state_dict(self) -> dict:
-        """Everything but the optimizer: enough to resume the schedule."""
-        return {k: v for k, v in self.__dict__.items() if k != "optimizer"}
-
-    def load_state_dict(self, state: dict) -> None:
-        self.__dict__.update(state)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(last_epoch={self.last_epoch}, lr={self._last_lr})"
@@ -161,8 +171,9 @@ class CosineAnnealingLR(LRScheduler):
     (SGDR's formula without restarts; after ``T_max`` the cosine continues, so
     the lr rises again over the next ``T_max`` epochs, as in PyTorch).
     This is computed in closed form from ``last_epoch``, so a manual lr change
-    between steps is overwritten. nncore's optimizers currently reject lr = 0
-    (PyTorch accepts it): with ``eta_min=0`` keep ``T_max`` > the last epoch.
+    between steps is overwritten. With ``eta_min=0`` the lr reaches exactly 0
+    at epoch ``T_max``; the optimizers accept that (only their constructors
+    demand lr > 0).
     """
 
     def __init__(self, optimizer: Any, T_max: int, eta_min: float = 0.0,
@@ -216,7 +227,7 @@ class LinearWarmup(LinearLR):
                          total_iters=warmup_epochs, last_epoch=last_epoch)
 
 
-class ReduceLROnPlateau:
+class ReduceLROnPlateau(_SchedulerState):
     """Reduce the lr by ``factor`` when a monitored value stops improving.
 
     ``step(value)`` once per epoch. The value improves when (``mode="min"``,
@@ -290,15 +301,6 @@ class ReduceLROnPlateau:
             self.cooldown_counter = self.cooldown
             self.num_bad_epochs = 0
         self._last_lr = [float(g["lr"]) for g in self.optimizer.param_groups]
-
-    def get_last_lr(self) -> list[float]:
-        return list(self._last_lr)
-
-    def state_dict(self) -> dict:
-        return {k: v for k, v in self.__dict__.items() if k != "optimizer"}
-
-    def load_state_dict(self, state: dict) -> None:
-        self.__dict__.update(state)
 
     def __repr__(self) -> str:
         return (f"ReduceLROnPlateau(mode={self.mode!r}, factor={self.factor}, "

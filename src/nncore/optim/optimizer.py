@@ -46,7 +46,9 @@ class Optimizer:
     ----------
     param_groups : list of dict
         PyTorch-like groups; hyperparameters may be changed between steps
-        (they are checked again at the next step).
+        (they are checked again at the next step). The constructor rejects
+        ``lr <= 0``; later changes (``opt.lr = ...``, schedules, group edits)
+        may set ``lr = 0`` (a step then leaves the parameters unchanged).
     defaults : dict
     model : the model whose flat buffers are updated.
 
@@ -65,6 +67,7 @@ class Optimizer:
         defaults = dict(defaults)
         defaults.setdefault("l1", 0.0)
         defaults.setdefault("max_norm", None)
+        _checks.positive(defaults["lr"], "learning rate")
         self._check_group(defaults)
         self.defaults = defaults
         self.param_groups: list[dict] = []
@@ -133,6 +136,7 @@ class Optimizer:
         for k, v in self.defaults.items():
             group.setdefault(k, copy.deepcopy(v))
         group["params"] = ps
+        _checks.positive(group["lr"], "learning rate")
         self._check_group(group)
         self._model = model
         self.param_groups.append(group)
@@ -149,7 +153,8 @@ class Optimizer:
 
     @lr.setter
     def lr(self, value: float) -> None:
-        _checks.positive(value, "learning rate")
+        # >= 0, unlike the constructor's > 0: a schedule may anneal to exactly 0
+        _checks.nonneg(value, "learning rate")
         for g in self.param_groups:
             g["lr"] = value
 

@@ -1,0 +1,192 @@
+/* gemm_pool.c — a persistent worker team for GEMM blocks that never waits for a
+ * thread that has not started.
+ *
+ * Why not `#pragma omp parallel for`: at the end of an OpenMP region the caller
+ * waits at a barrier for every team member, also one the OS has not scheduled
+ * yet; on a shared, loaded machine that costs a scheduler time slice (10-30 ms)
+ * per region. Here the caller publishes a job of `nblocks` independent blocks
+ * and works through them itself; workers that wake in time take blocks too
+ * (claimed one at a time from a counter), a worker that wakes late finds
+ * nothing left and goes back to sleep. The caller waits only for blocks that
+ * were actually claimed. Which thread computes a block never changes its bits.
+ *
+ * On an oversubscribed machine a worker can still be preempted in the middle
+ * of a block it claimed, and the caller then waits a time slice. The team
+ * watches for that: when a job took longer than the caller alone would have
+ * (estimated from its own blocks) twice in a row, the next jobs run on the
+ * caller only, and threads are tried again after a while. Only the timing
+ * adapts; every result is the same.
+ *
+ * Not for: splitting work (gemm_tmpl.h decides the blocks) or reductions.
+ * Without pthreads / OpenMP builds run every job on the calling thread.
+ */
+#include "gemm_internal.h"
+
+#if defined(NN_HAVE_OPENMP) && (defined(__unix__) || defined(__APPLE__))
+#define NN_POOL_THREADS 1
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <time.h>
+#endif
+
+#ifdef NN_POOL_THREADS
+
+#define NN_POOL_MAX 64
+#define NN_POOL_SPIN 4000 /* pauses before a worker sleeps (~0.1 ms at most) */
+
+static struct {
+    pthread_mutex_t busy;     /* one job at a time; other callers run serially */
+    pthread_mutex_t lock;     /* guards sleeping workers */
+    pthread_cond_t wake;
+    _Atomic uint64_t claim;   /* (generation << 32) | next block */
+    _Atomic int64_t done;     /* blocks finished in this generation */
+    _Atomic uint32_t gen;
+    void (*fn)(void *, int64_t);
+    void *ctx;
+    _Atomic int64_t nblocks;
+    int nworkers;
+    int strikes;              /* consecutive jobs where threads did not pay */
+    double backoff_until;     /* until then (monotonic s) jobs run on the caller alone */
+    pthread_t tid[NN_POOL_MAX];
+} g_pool = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER};
+
+static pthread_once_t g_atfork_once = PTHREAD_ONCE_INIT;
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* After threads did not pay: the caller alone for 20 ms or 4 jobs, whichever is longer. */
+#define NN_POOL_BACKOFF_S 0.02
+
+/* Claims and runs blocks of generation `gen` until none is left; returns how many. */
+static int64_t pool_work(uint32_t gen) {
+    int64_t mine = 0;
+    for (;;) {
+        uint64_t v = atomic_load_explicit(&g_pool.claim, memory_order_acquire);
+        for (;;) {
+            if ((uint32_t)(v >> 32) != gen || (int64_t)(v & 0xffffffffu) >= g_pool.nblocks)
+                return mine;
+            if (atomic_compare_exchange_weak_explicit(&g_pool.claim, &v, v + 1,
+                                                      memory_order_acq_rel,
+                                                      memory_order_acquire))
+                break;
+        }
+        /* a successful claim means the job of `gen` is still being waited for */
+        g_pool.fn(g_pool.ctx, (int64_t)(v & 0xffffffffu));
+        atomic_fetch_add_explicit(&g_pool.done, 1, memory_order_release);
+        mine++;
+    }
+}
+
+static void *pool_main(void *arg) {
+    (void)arg;
+    uint32_t seen = atomic_load_explicit(&g_pool.gen, memory_order_acquire);
+    for (;;) {
+        uint32_t g;
+        int spins = 0;
+        while ((g = atomic_load_explicit(&g_pool.gen, memory_order_acquire)) == seen) {
+            if (++spins < NN_POOL_SPIN) {
+#if defined(__x86_64__) || defined(__i386__)
+                __builtin_ia32_pause();
+#endif
+                continue;
+            }
+            pthread_mutex_lock(&g_pool.lock);
+            while (atomic_load_explicit(&g_pool.gen, memory_order_acquire) == seen)
+                pthread_cond_wait(&g_pool.wake, &g_pool.lock);
+            pthread_mutex_unlock(&g_pool.lock);
+            spins = 0;
+        }
+        seen = g;
+        pool_work(g);
+    }
+    return NULL;
+}
+
+/* In a forked child the workers do not exist: start over. */
+static void pool_atfork_child(void) {
+    pthread_mutex_init(&g_pool.busy, NULL);
+    pthread_mutex_init(&g_pool.lock, NULL);
+    pthread_cond_init(&g_pool.wake, NULL);
+    g_pool.nworkers = 0;
+}
+
+static void pool_register_atfork(void) { pthread_atfork(NULL, NULL, pool_atfork_child); }
+
+/* Grows the team to `n` workers (best effort); returns how many exist. */
+static int pool_grow(int n) {
+    if (n > NN_POOL_MAX) n = NN_POOL_MAX;
+    pthread_once(&g_atfork_once, pool_register_atfork);
+    while (g_pool.nworkers < n) {
+        pthread_attr_t at;
+        pthread_attr_init(&at);
+        pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+        int rc = pthread_create(&g_pool.tid[g_pool.nworkers], &at, pool_main, NULL);
+        pthread_attr_destroy(&at);
+        if (rc != 0) break;
+        g_pool.nworkers++;
+    }
+    return g_pool.nworkers;
+}
+
+int nn_gemm_pool_run(void (*fn)(void *, int64_t), void *ctx, int64_t nblocks, int nthreads) {
+    if (nthreads > 1 && nblocks > 1 && nblocks < 0xffffffffLL &&
+        pthread_mutex_trylock(&g_pool.busy) == 0) {
+        const double t0 = now_s();
+        if (t0 < g_pool.backoff_until) {
+            /* threads recently did not pay: fall through to the caller alone */
+        } else if (pool_grow(nthreads - 1) > 0) {
+            uint32_t gen = atomic_load_explicit(&g_pool.gen, memory_order_relaxed) + 1;
+            g_pool.fn = fn;
+            g_pool.ctx = ctx;
+            g_pool.nblocks = nblocks;
+            atomic_store_explicit(&g_pool.done, 0, memory_order_relaxed);
+            atomic_store_explicit(&g_pool.claim, (uint64_t)gen << 32, memory_order_release);
+            pthread_mutex_lock(&g_pool.lock);
+            atomic_store_explicit(&g_pool.gen, gen, memory_order_release);
+            pthread_cond_broadcast(&g_pool.wake);
+            pthread_mutex_unlock(&g_pool.lock);
+            const int64_t mine = pool_work(gen);
+            const double t1 = now_s();
+            /* only blocks someone claimed are left; wait for them */
+            int spins = 0;
+            while (atomic_load_explicit(&g_pool.done, memory_order_acquire) < nblocks) {
+                if (++spins > 1000) sched_yield();
+#if defined(__x86_64__) || defined(__i386__)
+                else __builtin_ia32_pause();
+#endif
+            }
+            /* did the team beat the caller alone (its time per block x all blocks)? */
+            const double t2 = now_s();
+            if (mine > 0 && t2 - t0 > (t1 - t0) / (double)mine * (double)nblocks) {
+                if (++g_pool.strikes >= 2) {
+                    const double wait = 4.0 * (t2 - t0);
+                    g_pool.backoff_until = t2 + (wait > NN_POOL_BACKOFF_S ? wait
+                                                                          : NN_POOL_BACKOFF_S);
+                    g_pool.strikes = 0;
+                }
+            } else {
+                g_pool.strikes = 0;
+            }
+            pthread_mutex_unlock(&g_pool.busy);
+            return NN_OK;
+        }
+        pthread_mutex_unlock(&g_pool.busy);
+    }
+    for (int64_t b = 0; b < nblocks; b++) fn(ctx, b);
+    return NN_OK;
+}
+
+#else
+
+int nn_gemm_pool_run(void (*fn)(void *, int64_t), void *ctx, int64_t nblocks, int nthreads) {
+    (void)nthreads;
+    for (int64_t b = 0; b < nblocks; b++) fn(ctx, b);
+    return NN_OK;
+}
+
+#endif

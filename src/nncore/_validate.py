@@ -1,0 +1,40 @@
+"""Argument checks shared by the Python layer: TypeError/ValueError naming what came.
+
+For scalars given to constructors and functions (layer sizes, slopes, probabilities,
+loss parameters, sample counts). Not for arrays: each module checks its own
+arrays, whose messages depend on their role (x, y, target, ...).
+"""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+
+def is_int(v: Any) -> bool:
+    """True for Python and NumPy integers, False for bools."""
+    return isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_))
+
+
+def check_int(value: Any, what: str, minimum: int = 1) -> int:
+    """value as an int >= minimum; TypeError for non-integers (bools included)."""
+    if not is_int(value):
+        raise TypeError(f"{what} must be an int, got {type(value).__name__}")
+    if value < minimum:
+        raise ValueError(f"{what} must be >= {minimum}, got {value}")
+    return int(value)
+
+
+def finite_float(value: Any, what: str) -> float:
+    """value as a finite float; TypeError for non-numbers (bools included)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(
+            value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{what} must be a real number, got {type(value).__name__}")
+    try:
+        v = float(value)
+    except OverflowError:  # an int beyond the float range
+        raise ValueError(f"{what} must be finite, got {value}") from None
+    if not math.isfinite(v):
+        raise ValueError(f"{what} must be finite, got {v}")
+    return v

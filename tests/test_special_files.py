@@ -1,0 +1,68 @@
+"""Reading a FIFO, a device or a directory as a model / CSV / NPZ file is a clear
+error at once: never a hang (a FIFO blocks open() until a writer comes) or an
+endless read (/dev/zero)."""
+import os
+import signal
+
+import numpy as np
+import pytest
+
+import nncore as nc
+from nncore import cli, datasets as ds, io as nio
+
+pytestmark = pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs POSIX FIFOs")
+
+
+@pytest.fixture
+def alarm():
+    """Turn a hang into a test failure after 10 s instead of a stuck suite."""
+    def boom(*_):
+        raise TimeoutError("hung reading a special file")
+    old = signal.signal(signal.SIGALRM, boom)
+    signal.alarm(10)
+    yield
+    signal.alarm(0)
+    signal.signal(signal.SIGALRM, old)
+
+
+def _specials(tmp_path):
+    fifo = tmp_path / "pipe.safetensors"
+    os.mkfifo(fifo)
+    out = [fifo, tmp_path]
+    if os.path.exists("/dev/zero"):
+        out.append("/dev/zero")
+    return out
+
+
+@pytest.mark.parametrize("reader", [
+    nio.load, nio.load_metadata, lambda p: nio.load_tensors(p),
+    lambda p: ds.load_csv(p), lambda p: ds.load_npz(p),
+], ids=["load", "load_metadata", "load_tensors", "load_csv", "load_npz"])
+def test_readers_refuse_special_files(tmp_path, alarm, reader):
+    for p in _specials(tmp_path):
+        with pytest.raises(ValueError, match="not a regular file|Is a directory"):
+            reader(p)
+
+
+def test_cli_refuses_special_files(tmp_path, alarm, capsys):
+    fifo, _ = _specials(tmp_path)[:2]
+    model = tmp_path / "m.safetensors"
+    nc.nn.Sequential(nc.nn.Linear(3, 2)).save(model)
+    data_fifo = tmp_path / "data.csv"
+    os.mkfifo(data_fifo)
+    for argv in (["info", fifo], ["evaluate", fifo, "digits"], ["predict", model, data_fifo],
+                 ["train", "--data", data_fifo, "--epochs", "1"]):
+        assert cli.main([str(a) for a in argv]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and "not a regular file" in err[0], err
+
+
+def test_regular_files_still_read(tmp_path):
+    m = nc.nn.Sequential(nc.nn.Linear(3, 2), seed=1)
+    m.save(tmp_path / "m.safetensors")
+    x = np.random.default_rng(0).normal(size=(4, 3)).astype(np.float32)
+    assert nc.load(tmp_path / "m.safetensors")(x).tobytes() == m(x).tobytes()
+    (tmp_path / "d.csv").write_text("a,b\n1,0\n2,1\n")
+    X, y = ds.load_csv(tmp_path / "d.csv")
+    np.testing.assert_array_equal(X, [[1.0], [2.0]])
+    np.testing.assert_array_equal(y, [0, 1])

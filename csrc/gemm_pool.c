@@ -22,6 +22,8 @@
  */
 #include "gemm_internal.h"
 
+#include <stdlib.h>
+
 #if defined(NN_HAVE_OPENMP) && (defined(__unix__) || defined(__APPLE__))
 #define NN_POOL_THREADS 1
 #include <pthread.h>
@@ -50,6 +52,9 @@ static struct {
     double backoff_until;     /* until then (monotonic s) jobs run on the caller alone */
     pthread_t tid[NN_POOL_MAX];
 } g_pool = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER};
+
+/* NNCORE_POOL_ADAPT=0 turns the back-off off (measurements); -1: not read yet. */
+static int g_pool_adapt = -1;
 
 static pthread_once_t g_atfork_once = PTHREAD_ONCE_INIT;
 
@@ -137,7 +142,11 @@ int nn_gemm_pool_run(void (*fn)(void *, int64_t), void *ctx, int64_t nblocks, in
     if (nthreads > 1 && nblocks > 1 && nblocks < 0xffffffffLL &&
         pthread_mutex_trylock(&g_pool.busy) == 0) {
         const double t0 = now_s();
-        if (t0 < g_pool.backoff_until) {
+        if (g_pool_adapt < 0) {
+            const char *e = getenv("NNCORE_POOL_ADAPT");
+            g_pool_adapt = !(e && e[0] == '0');
+        }
+        if (g_pool_adapt && t0 < g_pool.backoff_until) {
             /* threads recently did not pay: fall through to the caller alone */
         } else if (pool_grow(nthreads - 1) > 0) {
             uint32_t gen = atomic_load_explicit(&g_pool.gen, memory_order_relaxed) + 1;

@@ -87,16 +87,6 @@ int nn_dgemm_ex(int64_t m, int64_t n, int64_t k, double alpha,
  * Blocks must be independent. Busy (another caller's job running): runs serially. */
 int nn_gemm_pool_run(void (*fn)(void *, int64_t), void *ctx, int64_t nblocks, int nthreads);
 
-/* GEMM with the network's full epilogue, per finished tile of C (net_tmpl.h):
- * C = alpha A B + beta C (+ bias[None, :]); then C = max(C, 0) when relu; then
- * C *= (mask > 0) elementwise when mask (m, n; row stride rsm) is not NULL. */
-int nn_sgemm_ep(int64_t m, int64_t n, int64_t k, float alpha, const float *a, int64_t rsa,
-                int64_t csa, const float *b, int64_t rsb, int64_t csb, float beta, float *c,
-                int64_t rsc, const float *bias, int relu, const float *mask, int64_t rsm);
-int nn_dgemm_ep(int64_t m, int64_t n, int64_t k, double alpha, const double *a, int64_t rsa,
-                int64_t csa, const double *b, int64_t rsb, int64_t csb, double beta, double *c,
-                int64_t rsc, const double *bias, int relu, const double *mask, int64_t rsm);
-
 /* Tuning hook (benchmarks only): override the cache blocks of the active
  * family for one dtype; 0 keeps that field's default. kc, mc, nc are rounded
  * to multiples of the register tile. Not thread-safe against running GEMMs. */

@@ -13,14 +13,16 @@
  * On an oversubscribed machine a worker can still be preempted in the middle
  * of a block it claimed, and the caller then waits a time slice. The team
  * watches for that: when a job took longer than the caller alone would have
- * (estimated from its own blocks) twice in a row, the next jobs run on the
- * caller only, and threads are tried again after a while. Only the timing
+ * (estimated from its own blocks) twice in a row, or 3x as long once, the
+ * next jobs run on the caller only, and threads are tried again after 50 ms. Only the timing
  * adapts; every result is the same.
  *
  * Not for: splitting work (gemm_tmpl.h decides the blocks) or reductions.
  * Without pthreads / OpenMP builds run every job on the calling thread.
  */
 #include "gemm_internal.h"
+
+#include <stdlib.h>
 
 #if defined(NN_HAVE_OPENMP) && (defined(__unix__) || defined(__APPLE__))
 #define NN_POOL_THREADS 1
@@ -51,6 +53,9 @@ static struct {
     pthread_t tid[NN_POOL_MAX];
 } g_pool = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER};
 
+/* NNCORE_POOL_ADAPT=0 turns the back-off off (measurements); -1: not read yet. */
+static int g_pool_adapt = -1;
+
 static pthread_once_t g_atfork_once = PTHREAD_ONCE_INIT;
 
 static double now_s(void) {
@@ -59,8 +64,8 @@ static double now_s(void) {
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-/* After threads did not pay: the caller alone for 20 ms or 4 jobs, whichever is longer. */
-#define NN_POOL_BACKOFF_S 0.02
+/* After threads did not pay: the caller alone for 50 ms or 4 jobs, whichever is longer. */
+#define NN_POOL_BACKOFF_S 0.05
 
 /* Claims and runs blocks of generation `gen` until none is left; returns how many. */
 static int64_t pool_work(uint32_t gen) {
@@ -137,7 +142,11 @@ int nn_gemm_pool_run(void (*fn)(void *, int64_t), void *ctx, int64_t nblocks, in
     if (nthreads > 1 && nblocks > 1 && nblocks < 0xffffffffLL &&
         pthread_mutex_trylock(&g_pool.busy) == 0) {
         const double t0 = now_s();
-        if (t0 < g_pool.backoff_until) {
+        if (g_pool_adapt < 0) {
+            const char *e = getenv("NNCORE_POOL_ADAPT");
+            g_pool_adapt = !(e && e[0] == '0');
+        }
+        if (g_pool_adapt && t0 < g_pool.backoff_until) {
             /* threads recently did not pay: fall through to the caller alone */
         } else if (pool_grow(nthreads - 1) > 0) {
             uint32_t gen = atomic_load_explicit(&g_pool.gen, memory_order_relaxed) + 1;
@@ -162,8 +171,10 @@ int nn_gemm_pool_run(void (*fn)(void *, int64_t), void *ctx, int64_t nblocks, in
             }
             /* did the team beat the caller alone (its time per block x all blocks)? */
             const double t2 = now_s();
-            if (mine > 0 && t2 - t0 > (t1 - t0) / (double)mine * (double)nblocks) {
-                if (++g_pool.strikes >= 2) {
+            const double alone = mine > 0 ? (t1 - t0) / (double)mine * (double)nblocks : 0.0;
+            if (mine > 0 && t2 - t0 > alone) {
+                /* twice in a row, or once by far (a worker preempted mid-block) */
+                if (++g_pool.strikes >= 2 || t2 - t0 > 3.0 * alone) {
                     const double wait = 4.0 * (t2 - t0);
                     g_pool.backoff_until = t2 + (wait > NN_POOL_BACKOFF_S ? wait
                                                                           : NN_POOL_BACKOFF_S);

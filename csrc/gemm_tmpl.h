@@ -20,9 +20,6 @@ typedef struct {
     real *c;
     int64_t rsc;
     const real *bias;
-    int relu;          /* epilogue: C = max(C, 0) after the bias (NaN kept) */
-    const real *mask;  /* epilogue: C *= (mask > 0) (ReLU backward), row stride rsm */
-    int64_t rsm;
     NN_UKR ukr;
     NN_PACKT packt; /* may be NULL */
     nn_gemm_blocking blk;
@@ -135,31 +132,6 @@ static void NN_FN(gemm_pack_b)(real *NN_RESTRICT dst, const real *NN_RESTRICT b,
     }
 }
 
-/* The fused epilogue on one finished tile c (mrr, nrr) at C's (i0, j0), while
- * it is in cache: + bias, then ReLU, then the ReLU-backward mask. Same
- * arithmetic as the separate passes it replaces (bit-identical). */
-static void NN_FN(gemm_epilogue)(const NN_FN(gemm_ctx) *x, real *NN_RESTRICT c, int64_t i0,
-                                 int64_t j0, int64_t mrr, int64_t nrr) {
-    const int64_t rsc = x->rsc;
-    if (x->bias) {
-        const real *NN_RESTRICT bias = x->bias + j0;
-        for (int64_t i = 0; i < mrr; i++)
-            for (int64_t j = 0; j < nrr; j++) c[i * rsc + j] += bias[j];
-    }
-    if (x->relu)
-        for (int64_t i = 0; i < mrr; i++)
-            for (int64_t j = 0; j < nrr; j++) {
-                real v = c[i * rsc + j];
-                c[i * rsc + j] = v < 0 ? (real)0 : v;
-            }
-    if (x->mask) {
-        const real *NN_RESTRICT mk = x->mask + i0 * x->rsm + j0;
-        for (int64_t i = 0; i < mrr; i++)
-            for (int64_t j = 0; j < nrr; j++)
-                c[i * rsc + j] *= mk[i * x->rsm + j] > 0 ? (real)1 : (real)0;
-    }
-}
-
 /* Pack buffers of the calling thread, reused across calls (grow-only): a
  * malloc of this size would otherwise be an mmap + page faults every call.
  * OpenMP workers keep theirs between parallel regions. */
@@ -219,8 +191,11 @@ static int NN_FN(gemm_block)(const NN_FN(gemm_ctx) *x, int64_t m0, int64_t m1, i
                         real *c = cb + (ic + i0) * x->rsc + jc + j0;
                         x->ukr(c, x->rsc, apack + is * mr * kc, bpack + js * nr * kc, kc, mrr,
                                nrr, x->alpha, beta);
-                        if (last && (x->bias || x->relu || x->mask))
-                            NN_FN(gemm_epilogue)(x, c, m0 + ic + i0, n0 + jc + j0, mrr, nrr);
+                        if (last && x->bias) {
+                            const real *bias = x->bias + n0 + jc + j0;
+                            for (int64_t i = 0; i < mrr; i++)
+                                for (int64_t j = 0; j < nrr; j++) c[i * x->rsc + j] += bias[j];
+                        }
                     }
                 }
             }
@@ -260,21 +235,14 @@ static void NN_FN(gemm_scale)(real *c, int64_t rsc, int64_t m, int64_t n, real b
     }
 }
 
-int NN_FN(gemm_ep)(int64_t m, int64_t n, int64_t k, real alpha, const real *a, int64_t rsa,
+int NN_FN(gemm_ex)(int64_t m, int64_t n, int64_t k, real alpha, const real *a, int64_t rsa,
                    int64_t csa, const real *b, int64_t rsb, int64_t csb, real beta, real *c,
-                   int64_t rsc, const real *bias, int relu, const real *mask, int64_t rsm) {
+                   int64_t rsc, const real *bias) {
     if (m < 0 || n < 0 || k < 0) return NN_ERR_ARG;
     if (m == 0 || n == 0) return NN_OK;
     if (!c || (m > 1 && rsc < n)) return NN_ERR_ARG;
     if (k == 0) {
         NN_FN(gemm_scale)(c, rsc, m, n, beta, bias);
-        for (int64_t i = 0; i < m; i++)
-            for (int64_t j = 0; j < n; j++) {
-                real v = c[i * rsc + j];
-                if (relu) v = v < 0 ? (real)0 : v;
-                if (mask) v *= mask[i * rsm + j] > 0 ? (real)1 : (real)0;
-                c[i * rsc + j] = v;
-            }
         return NN_OK;
     }
     if (!a || !b) return NN_ERR_ARG;
@@ -285,7 +253,7 @@ int NN_FN(gemm_ep)(int64_t m, int64_t n, int64_t k, real alpha, const real *a, i
     NN_FN(gemm_ctx) x;
     x.m = m, x.n = n, x.k = k, x.alpha = alpha, x.beta = beta;
     x.a = a, x.rsa = rsa, x.csa = csa, x.b = b, x.rsb = rsb, x.csb = csb;
-    x.c = c, x.rsc = rsc, x.bias = bias, x.relu = relu, x.mask = mask, x.rsm = rsm;
+    x.c = c, x.rsc = rsc, x.bias = bias;
     x.ukr = kt->NN_UKR_FIELD;
     x.packt = kt->NN_PACKT_FIELD;
     x.blk = tuned(kt->NN_BLK_FIELD, NN_DTYPE);
@@ -320,13 +288,6 @@ int NN_FN(gemm_ep)(int64_t m, int64_t n, int64_t k, real alpha, const real *a, i
         }
     }
     return NN_FN(gemm_block)(&x, 0, m, 0, n);
-}
-
-int NN_FN(gemm_ex)(int64_t m, int64_t n, int64_t k, real alpha, const real *a, int64_t rsa,
-                   int64_t csa, const real *b, int64_t rsb, int64_t csb, real beta, real *c,
-                   int64_t rsc, const real *bias) {
-    return NN_FN(gemm_ep)(m, n, k, alpha, a, rsa, csa, b, rsb, csb, beta, c, rsc, bias, 0, NULL,
-                          0);
 }
 
 int NN_FN(gemm)(int64_t m, int64_t n, int64_t k, real alpha, const real *a, int64_t rsa,

@@ -15,8 +15,9 @@ a dependency. Every contender starts from nncore's initial weights; before
 anything is timed, three steps on the same batches must give the same losses
 (float32 tolerance), otherwise the run stops. Then each is warmed up and timed
 in interleaved rounds (a round times every contender once, so load from other
-processes hits all of them alike; a 50 ms pause before each lets the previous
-library's spinning worker threads go to sleep first); the table gives the median time per step,
+processes hits all of them alike; the order rotates from round to round, and a
+0.2 s pause before each lets the previous library's spinning worker threads go to
+sleep first); the table gives the median time per step,
 GFLOP/s (the same nominal count for everyone: forward, dW, and dX of every layer
 but the first) and each peer's time divided by nncore's (> 1: nncore is faster).
 
@@ -277,10 +278,11 @@ def _sklearn(weights, batch):
 
 # ------------------------------------------------------------------- timing
 
-def _settle(seconds: float = 0.05) -> None:
+def _settle(seconds: float = 0.2) -> None:
     """A pause before timing the next contender, so the worker threads the previous
     one left spinning (OpenBLAS, PyTorch's OpenMP, XLA, nncore's team) go to sleep
-    instead of competing with it for the two cores."""
+    instead of competing with it for the two cores (OpenBLAS spins for up to
+    2**28 cycles, ~0.1 s, after its last call)."""
     time.sleep(seconds)
 
 
@@ -390,8 +392,10 @@ def bench_train(name: str, threads: int, rounds: int, skip=(), scaling=True) -> 
     times: dict[str, list[float]] = {k: [] for k in cands}
     gc.disable()
     try:
-        for _ in range(rounds):
-            for k, fn in cands.items():
+        order = list(cands)
+        for r in range(rounds):
+            for k in order[r % len(order):] + order[:r % len(order)]:  # rotate
+                fn = cands[k]
                 _settle()
                 t0 = time.perf_counter()
                 fn()
@@ -469,8 +473,10 @@ def bench_infer(threads: int, rounds: int, skip=()) -> tuple[list[dict], list]:
         times: dict[str, list[float]] = {k: [] for k in fns}
         gc.disable()
         try:
-            for _ in range(rounds):
-                for k, f in fns.items():
+            order = list(fns)
+            for r in range(rounds):
+                for k in order[r % len(order):] + order[:r % len(order)]:  # rotate
+                    f = fns[k]
                     _settle()
                     times[k].append(_median_per_call(f, n))
         finally:

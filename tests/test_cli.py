@@ -205,6 +205,15 @@ def test_bench_uses_bench_module(capsys, monkeypatch):
     assert code == 0 and seen["argv"] == ["--quick"]
 
 
+@pytest.mark.parametrize("args", [("bench",), ("bench", "nosuch"), ("bench", "train", "--rounds", "x"),
+                                  ("bench", "train", "--workloads", "nope")])
+def test_bench_argument_errors_are_one_line(capsys, args):
+    code, out, err = run(capsys, *args)
+    assert code == 2
+    assert out == ""
+    assert len(err.strip().splitlines()) == 1 and "usage:" not in err
+
+
 # ----------------------------------------------------------------- errors
 
 def test_error_cases(capsys, tmp_path):

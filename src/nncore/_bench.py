@@ -672,8 +672,15 @@ def run(args, what: str) -> int:
     return 0
 
 
+class _OneLineParser(argparse.ArgumentParser):
+    """Argument errors as one line (SystemExit with the message), no usage block."""
+
+    def error(self, message: str) -> None:
+        raise SystemExit(f"{self.prog}: {message} (see '{self.prog} --help')")
+
+
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="nncore bench", description=__doc__.splitlines()[0])
+    parser = _OneLineParser(prog="nncore bench", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="what", required=True)
     for what, help_ in (("train", "training step vs peers"),
                         ("infer", "inference latency and throughput vs peers"),

@@ -516,7 +516,12 @@ def _cmd_bench(a) -> int:
     except ImportError:
         _bench = None
     if _bench is not None and hasattr(_bench, "main"):
-        return int(_bench.main(a.args) or 0)
+        try:
+            return int(_bench.main(a.args) or 0)
+        except SystemExit as e:  # argument errors and failed verifications: one line
+            if isinstance(e.code, str):
+                raise CLIError(e.code) from None
+            raise
     here = os.path.dirname(os.path.abspath(__file__))
     script = os.path.join(here, os.pardir, os.pardir, "benchmarks", "compare.py")
     if os.path.isfile(script):

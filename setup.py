@@ -2,8 +2,8 @@
 
 OpenMP is optional: a compile probe decides. Without it the build goes on
 single-threaded with a warning; NNCORE_REQUIRE_OPENMP=1 makes that an error.
-No -march=native: CPU-specific kernels carry their own target attributes and
-are picked at run time (csrc/cpu.c).
+No tuning for the build machine (no -march flag): CPU-specific kernels carry
+their own target attributes and are picked at run time (csrc/cpu.c).
 """
 import glob
 import os

@@ -17,7 +17,8 @@ anything is timed, three steps on the same batches must give the same losses
 in interleaved rounds (a round times every contender once, so load from other
 processes hits all of them alike; the order rotates from round to round, and a
 0.2 s pause before each lets the previous library's spinning worker threads go to
-sleep first); the table gives the median time per step,
+sleep first, then one untimed block wakes the contender's own threads again, so
+every library is timed warm); the table gives the median time per step,
 GFLOP/s (the same nominal count for everyone: forward, dW, and dX of every layer
 but the first) and each peer's time divided by nncore's (> 1: nncore is faster).
 
@@ -345,7 +346,7 @@ def bench_train(name: str, threads: int, rounds: int, skip=(), scaling=True) -> 
         sk = _peer_or_note("sklearn", lambda: _sklearn(w0, batch), notes)
 
     work = _flops(sizes, batch)
-    steps = int(max(4, min(400, 3e8 / work)))      # ~ tens of ms per contender per round
+    steps = int(max(4, min(400, 1e9 / work)))      # >= ~10 ms per contender per round
     data = _batches(sizes, batch, max(steps, 8))
 
     # verify: same losses from the same weights on the same batches
@@ -397,6 +398,7 @@ def bench_train(name: str, threads: int, rounds: int, skip=(), scaling=True) -> 
             for k in order[r % len(order):] + order[:r % len(order)]:  # rotate
                 fn = cands[k]
                 _settle()
+                fn()  # untimed: wake this contender's threads (and the vCPU) after the pause
                 t0 = time.perf_counter()
                 fn()
                 times[k].append((time.perf_counter() - t0) / steps)

@@ -40,6 +40,19 @@ def test_plain_npy_with_huge_shape_is_refused(tmp_path):
         ds.load_npz(p)
 
 
+def test_npz_member_with_unparsable_header_is_value_error(tmp_path):
+    # found by atheris in CI: an unbalanced header dict made NumPy's header parser raise
+    # tokenize.TokenError ("EOF in multi-line statement") out of load_npz
+    head = b"{'descr': '<f4', 'fortran_order': False, 'shape': (2, 2 \n"
+    npy = b"\x93NUMPY\x01\x00" + len(head).to_bytes(2, "little") + head + b"\0" * 16
+    p = tmp_path / "bad_header.npz"
+    with zipfile.ZipFile(p, "w") as z:
+        z.writestr("X.npy", npy)
+        z.writestr("y.npy", npy)
+    with pytest.raises(ValueError, match="malformed .npy header"):
+        ds.load_npz(p)
+
+
 def test_npz_unsupported_zip_version_is_value_error(tmp_path):
     # found by atheris: zipfile raised NotImplementedError ("zip file version 21.2")
     buf = io.BytesIO()

@@ -473,13 +473,17 @@ def _check_npy_size(npz: Any, key: str, path: str) -> None:
     except KeyError:
         return  # NumPy reports it
     with npz.zip.open(name) as f:
-        version = np.lib.format.read_magic(f)
-        if version == (1, 0):
-            shape, _, dtype = np.lib.format.read_array_header_1_0(f)
-        elif version == (2, 0):
-            shape, _, dtype = np.lib.format.read_array_header_2_0(f)
-        else:
-            return  # NumPy reports unsupported versions itself
+        try:
+            version = np.lib.format.read_magic(f)
+            if version == (1, 0):
+                shape, _, dtype = np.lib.format.read_array_header_1_0(f)
+            elif version == (2, 0):
+                shape, _, dtype = np.lib.format.read_array_header_2_0(f)
+            else:
+                return  # NumPy reports unsupported versions itself
+        except Exception as e:  # NumPy's header parser raises many kinds (TokenError, ...)
+            raise ValueError(f"array {key!r} has a malformed .npy header: "
+                             f"{type(e).__name__}: {e}") from None
     n = 1
     for d in shape:
         n *= int(d)

@@ -11,4 +11,3 @@ include "_gemm.pxi"     # matmul
 include "_kernels.pxi"  # activations, losses, dropout
 include "_optim.pxi"    # optimizer updates, gradient clipping
 include "_net.pxi"      # the network object
-include "_io.pxi"       # model files read by the C core

@@ -1,1 +1,0 @@
-# bindings: io (placeholder until that work lands)

@@ -10,12 +10,18 @@
  * nothing left and goes back to sleep. The caller waits only for blocks that
  * were actually claimed. Which thread computes a block never changes its bits.
  *
+ * Between jobs a worker spins for about a millisecond before it sleeps, so the
+ * several GEMMs of one training step find it awake (a futex wake of a halted
+ * vCPU costs tens of microseconds, as much as a small GEMM).
+ *
  * On an oversubscribed machine a worker can still be preempted in the middle
  * of a block it claimed, and the caller then waits a time slice. The team
- * watches for that: when a job took longer than the caller alone would have
- * (estimated from its own blocks) twice in a row, or 3x as long once, the
- * next jobs run on the caller only, and threads are tried again after 50 ms. Only the timing
- * adapts; every result is the same.
+ * watches for that, and only for that: when the caller, done with the blocks
+ * it took, waits for claimed blocks much longer than a block takes (twice in
+ * a row, or over a millisecond once), the next jobs run on the caller only,
+ * and threads are tried again after 50 ms. A worker that merely wakes late
+ * costs nothing (it finds fewer blocks) and is not held against the team.
+ * Only the timing adapts; every result is the same.
  *
  * Not for: splitting work (gemm_tmpl.h decides the blocks) or reductions.
  * Without pthreads / OpenMP builds run every job on the calling thread.
@@ -35,7 +41,7 @@
 #ifdef NN_POOL_THREADS
 
 #define NN_POOL_MAX 64
-#define NN_POOL_SPIN 4000 /* pauses before a worker sleeps (~0.1 ms at most) */
+#define NN_POOL_SPIN_S 1e-3 /* a worker spins this long after its last job, then sleeps */
 
 static struct {
     pthread_mutex_t busy;     /* one job at a time; other callers run serially */
@@ -66,6 +72,9 @@ static double now_s(void) {
 
 /* After threads did not pay: the caller alone for 50 ms or 4 jobs, whichever is longer. */
 #define NN_POOL_BACKOFF_S 0.05
+/* A wait for claimed blocks beyond 2 blocks + this is a strike; beyond FAR, at once. */
+#define NN_POOL_SLACK_S 5e-5
+#define NN_POOL_FAR_S 1e-3
 
 /* Claims and runs blocks of generation `gen` until none is left; returns how many. */
 static int64_t pool_work(uint32_t gen) {
@@ -92,9 +101,10 @@ static void *pool_main(void *arg) {
     uint32_t seen = atomic_load_explicit(&g_pool.gen, memory_order_acquire);
     for (;;) {
         uint32_t g;
-        int spins = 0;
+        unsigned spins = 0;
+        const double spin_end = now_s() + NN_POOL_SPIN_S;
         while ((g = atomic_load_explicit(&g_pool.gen, memory_order_acquire)) == seen) {
-            if (++spins < NN_POOL_SPIN) {
+            if ((++spins & 255u) != 0 || now_s() < spin_end) { /* the clock every 256 pauses */
 #if defined(__x86_64__) || defined(__i386__)
                 __builtin_ia32_pause();
 #endif
@@ -104,7 +114,6 @@ static void *pool_main(void *arg) {
             while (atomic_load_explicit(&g_pool.gen, memory_order_acquire) == seen)
                 pthread_cond_wait(&g_pool.wake, &g_pool.lock);
             pthread_mutex_unlock(&g_pool.lock);
-            spins = 0;
         }
         seen = g;
         pool_work(g);
@@ -169,12 +178,14 @@ int nn_gemm_pool_run(void (*fn)(void *, int64_t), void *ctx, int64_t nblocks, in
                 else __builtin_ia32_pause();
 #endif
             }
-            /* did the team beat the caller alone (its time per block x all blocks)? */
+            /* Was a worker preempted in a block it claimed? Then the caller waited
+             * much longer than a block takes (a late claim costs up to one block). */
             const double t2 = now_s();
-            const double alone = mine > 0 ? (t1 - t0) / (double)mine * (double)nblocks : 0.0;
-            if (mine > 0 && t2 - t0 > alone) {
-                /* twice in a row, or once by far (a worker preempted mid-block) */
-                if (++g_pool.strikes >= 2 || t2 - t0 > 3.0 * alone) {
+            const double per_block = mine > 0 ? (t1 - t0) / (double)mine : 0.0;
+            const double waited = t2 - t1;
+            if (mine > 0 && waited > 2.0 * per_block + NN_POOL_SLACK_S) {
+                /* twice in a row, or once by far */
+                if (++g_pool.strikes >= 2 || waited > NN_POOL_FAR_S) {
                     const double wait = 4.0 * (t2 - t0);
                     g_pool.backoff_until = t2 + (wait > NN_POOL_BACKOFF_S ? wait
                                                                           : NN_POOL_BACKOFF_S);

@@ -281,8 +281,8 @@ int nn_net_forward(nn_net *net, void *out, const void *x, int64_t rsx, int64_t b
 int nn_net_backward(nn_net *net, const void *dout) {
     if (net == NULL || dout == NULL) return NN_ERR_ARG;
     if (!net->trained) return NN_ERR_STATE;
-    if (net->dtype == NN_F32) return nn_snet_bwd(net, (const float *)dout);
-    return nn_dnet_bwd(net, (const double *)dout);
+    if (net->dtype == NN_F32) return nn_snet_bwd(net, (const float *)dout, 1);
+    return nn_dnet_bwd(net, (const double *)dout, 1);
 }
 
 /* ------------------------------------------------------------ train step */
@@ -313,7 +313,6 @@ int nn_net_train_step(nn_net *net, const void *x, int64_t rsx, int64_t batch,
     int st = check_optim(net, opt);
     if (st != NN_OK) return st;
 
-    nn_net_zero_grad(net);
     st = forward_any(net, x, rsx, batch, 1, 0);
     if (st != NN_OK) goto done;
     double lv = 0.0;
@@ -325,8 +324,9 @@ int nn_net_train_step(nn_net *net, const void *x, int64_t rsx, int64_t batch,
         st = nn_dloss(loss, red, loss_param, &lv, (double *)g, (const double *)net->out,
                       (const double *)target, labels, batch, net->n_out);
     if (st != NN_OK) goto done;
-    st = net->dtype == NN_F32 ? nn_snet_bwd(net, (const float *)g)
-                              : nn_dnet_bwd(net, (const double *)g);
+    /* backward writes every gradient (no zero_grad pass first) */
+    st = net->dtype == NN_F32 ? nn_snet_bwd(net, (const float *)g, 0)
+                              : nn_dnet_bwd(net, (const double *)g, 0);
     if (st != NN_OK) goto done;
     double norm = 0.0;
     if (clip_norm > 0.0)

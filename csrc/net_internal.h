@@ -56,8 +56,10 @@ struct nn_net {
 /* Float / double halves (net_tmpl.h). x has row stride rsx. */
 int nn_snet_fwd(nn_net *net, const float *x, int64_t rsx, int64_t batch, int training);
 int nn_dnet_fwd(nn_net *net, const double *x, int64_t rsx, int64_t batch, int training);
-int nn_snet_bwd(nn_net *net, const float *dout);
-int nn_dnet_bwd(nn_net *net, const double *dout);
+/* accumulate != 0: gradients += this batch's (nn_net_backward); 0: gradients =
+ * this batch's (train_step: no zero_grad pass, and the GEMMs do not read them) */
+int nn_snet_bwd(nn_net *net, const float *dout, int accumulate);
+int nn_dnet_bwd(nn_net *net, const double *dout, int accumulate);
 
 /* Grows the workspace to hold `batch` rows (never shrinks). */
 int nn_net_reserve(nn_net *net, int64_t batch);

@@ -50,13 +50,14 @@ static void NN_FN(net_epilogue)(real *NN_RESTRICT y, const real *NN_RESTRICT b, 
     nn_gemm_pool_run(NN_FN(net_epilogue_rows), &job, (rows + job.blk - 1) / job.blk, nt);
 }
 
-/* db (cols) += column sums of d (rows, cols). Each column is summed over the
+/* db (cols) += column sums of d (rows, cols) (db = ... when !accumulate). Each column is summed over the
  * rows in order, by one thread: threads take whole column blocks (the GEMM
  * team of gemm_pool.c, so no OpenMP region with its spinning workers). */
 typedef struct {
     real *db;
     const real *d;
     int64_t rows, cols, blk;
+    int accumulate; /* 0: db = sums (db is not read) */
 } NN_FN(net_colsum_job);
 
 static void NN_FN(net_colsum_block)(void *p, int64_t jb) {
@@ -65,7 +66,7 @@ static void NN_FN(net_colsum_block)(void *p, int64_t jb) {
     const int64_t j0 = jb * j->blk, j1 = j0 + j->blk < cols ? j0 + j->blk : cols;
     real acc[256];
     real *NN_RESTRICT db = j->db;
-    for (int64_t c = j0; c < j1; c++) acc[c - j0] = db[c];
+    for (int64_t c = j0; c < j1; c++) acc[c - j0] = j->accumulate ? db[c] : (real)0;
     for (int64_t i = 0; i < j->rows; i++) {
         const real *NN_RESTRICT r = j->d + i * cols;
         for (int64_t c = j0; c < j1; c++) acc[c - j0] += r[c];
@@ -74,8 +75,8 @@ static void NN_FN(net_colsum_block)(void *p, int64_t jb) {
 }
 
 static void NN_FN(net_colsum_acc)(real *NN_RESTRICT db, const real *NN_RESTRICT d,
-                                  int64_t rows, int64_t cols) {
-    NN_FN(net_colsum_job) job = {db, d, rows, cols, 256};
+                                  int64_t rows, int64_t cols, int accumulate) {
+    NN_FN(net_colsum_job) job = {db, d, rows, cols, 256, accumulate};
     const int64_t nblk = (cols + job.blk - 1) / job.blk;
     int nt = nn_threads_for((double)rows * (double)cols * 4.0);
     nn_gemm_pool_run(NN_FN(net_colsum_block), &job, nblk, nt);
@@ -219,10 +220,12 @@ int NN_FN(net_fwd)(nn_net *net, const real *x, int64_t rsx, int64_t batch, int t
 }
 
 /* Backward from dout (batch, n_out) of the last training forward: accumulates
- * dW = dY^T X and db = colsum(dY) into the gradient buffer; dX = dY W only
+ * dW = dY^T X and db = colsum(dY) into the gradient buffer (or overwrites it
+ * when accumulate == 0: every parameter belongs to a LINEAR layer at or after
+ * first_param, so every gradient is written); dX = dY W only
  * where an earlier layer has parameters. Element-wise backwards run in place
  * in the two scratch buffers. */
-int NN_FN(net_bwd)(nn_net *net, const real *dout) {
+int NN_FN(net_bwd)(nn_net *net, const real *dout, int accumulate) {
     if (!net->trained) return NN_ERR_STATE;
     const real *params = (const real *)net->params;
     real *grads = (real *)net->grads;
@@ -239,10 +242,11 @@ int NN_FN(net_bwd)(nn_net *net, const real *dout) {
         switch (ly->spec.kind) {
         case NN_LAYER_LINEAR: {
             /* dW (out, in) += dY^T (out, batch) @ X (batch, in): A(i, p) = dY[p*out + i] */
-            st = NN_FN(gemm)(out, in, batch, (real)1, d, 1, out, xin, rsin, 1, (real)1,
-                             grads + ly->w_off, in);
+            st = NN_FN(gemm)(out, in, batch, (real)1, d, 1, out, xin, rsin, 1,
+                             accumulate ? (real)1 : (real)0, grads + ly->w_off, in);
             if (st != NN_OK) return st;
-            if (ly->b_off >= 0) NN_FN(net_colsum_acc)(grads + ly->b_off, d, batch, out);
+            if (ly->b_off >= 0)
+                NN_FN(net_colsum_acc)(grads + ly->b_off, d, batch, out, accumulate);
             if (l > net->first_param) {
                 /* dX (batch, in) = dY (batch, out) @ W (out, in) */
                 real *dx = d == s0 ? s1 : s0;

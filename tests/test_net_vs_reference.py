@@ -159,6 +159,30 @@ def test_train_step_equals_step_by_step(kind, kw, clip, dtype, threads):
     assert m1.dropout_step == m2.dropout_step == 4
 
 
+
+@pytest.mark.parametrize("batch", [5, 700])  # 700 > the GEMM's K block: dW in two K passes
+def test_train_step_overwrites_stale_gradients(batch, dtype, threads):
+    # train_step writes the gradients instead of zeroing then accumulating them:
+    # whatever backward() left in the buffer must not leak into the step
+    layers = lambda: [nn.Linear(9, 20), nn.ReLU(), nn.Linear(20, 3)]  # noqa: E731
+    m1 = nn.Sequential(*layers(), dtype=dtype, seed=3)
+    m2 = nn.Sequential(*layers(), dtype=dtype, seed=3)
+    o1, o2 = optim.Adam(m1.parameters(), lr=1e-2), optim.Adam(m2.parameters(), lr=1e-2)
+    rng = np.random.default_rng(4)
+    x, y = rng.standard_normal((batch, 9)), rng.integers(0, 3, batch)
+    loss_fn = losses.CrossEntropyLoss()
+    m1.forward(x[:4] * 3, training=True)  # stale gradients, never zeroed
+    m1.backward(np.ones((4, 3)))
+    assert np.abs(m1.flat_grads).max() > 0
+    l1 = m1.train_step(x, y, loss_fn, o1)
+    m2.zero_grad()
+    l2 = loss_fn(m2.forward(x, training=True), y)
+    m2.backward(loss_fn.backward())
+    o2.step()
+    assert l1 == l2
+    np.testing.assert_array_equal(m1.flat_grads, m2.flat_grads)
+    np.testing.assert_array_equal(m1.flat_params, m2.flat_params)
+
 LOSS_CASES = [
     (losses.MSELoss(), "reg"), (losses.L1Loss(reduction="sum"), "reg"),
     (losses.HuberLoss(delta=0.5), "reg"), (losses.BCEWithLogitsLoss(), "bin"),

@@ -5,9 +5,10 @@
  * The math lives once in activation_tmpl.h. What backward reads:
  *   elementwise kinds read x only (y may be NULL; identity reads neither);
  *   softmax kinds read y only (x may be NULL).
- * Threads split chunks of 4096 elements (elementwise) or rows (softmax);
- * every output depends on one chunk/row only, so results are bit-identical
- * for any thread count.
+ * Threads (the team of gemm_pool.c) take blocks of whole chunks of 4096
+ * elements (elementwise) or rows (softmax), sized from the shape alone
+ * (elementwise_internal.h); every output depends on one chunk/row only, so
+ * results are bit-identical for any thread count.
  * Built here portably (suffix _port); on x86-64 also for AVX2 / AVX-512 in
  * kernels/elementwise_x86.c, the public functions below picking the build at
  * run time (elementwise_internal.h).

@@ -175,6 +175,70 @@ static void NN_FN(_softmax_row_bwd)(int logsm, real *dx, const real *dy, const r
     }
 }
 
+/* ---- pool jobs (gemm_pool.c): a block is a run of whole chunks / rows ---- */
+
+/* Elementwise: the loops run over chunks of NN_ACT_CHUNK elements (chunk c
+ * starts at element c*NN_ACT_CHUNK), a block is `per` chunks. out/x for
+ * forward (in place when out == x), out/a/x = dx/dy/x for backward (in place
+ * when dx == dy). */
+typedef struct {
+    nn_act kind;
+    real param;
+    real *out;
+    const real *a, *x; /* forward: a = x; backward: a = dy */
+    int64_t n, per;
+} NN_FN(_ew_job);
+
+static void NN_FN(_ew_fwd_block)(void *p, int64_t blk) {
+    const NN_FN(_ew_job) *j = (const NN_FN(_ew_job) *)p;
+    int64_t lo = blk * j->per * NN_ACT_CHUNK, hi = lo + j->per * NN_ACT_CHUNK;
+    if (hi > j->n) hi = j->n;
+    for (; lo < hi; lo += NN_ACT_CHUNK) {
+        int64_t len = hi - lo < NN_ACT_CHUNK ? hi - lo : NN_ACT_CHUNK;
+        if (j->out == j->x)
+            NN_FN(_ew_fwd_i)(j->kind, j->param, j->out + lo, len);
+        else
+            NN_FN(_ew_fwd_r)(j->kind, j->param, j->out + lo, j->x + lo, len);
+    }
+}
+
+static void NN_FN(_ew_bwd_block)(void *p, int64_t blk) {
+    const NN_FN(_ew_job) *j = (const NN_FN(_ew_job) *)p;
+    int64_t lo = blk * j->per * NN_ACT_CHUNK, hi = lo + j->per * NN_ACT_CHUNK;
+    if (hi > j->n) hi = j->n;
+    for (; lo < hi; lo += NN_ACT_CHUNK) {
+        int64_t len = hi - lo < NN_ACT_CHUNK ? hi - lo : NN_ACT_CHUNK;
+        if (j->out == j->a)
+            NN_FN(_ew_bwd_i)(j->kind, j->param, j->out + lo, j->x + lo, len);
+        else
+            NN_FN(_ew_bwd_r)(j->kind, j->param, j->out + lo, j->a + lo, j->x + lo, len);
+    }
+}
+
+/* Row-wise: a block is `per` rows of cols; forward y = f(x), backward
+ * dx = f'(dy, y). */
+typedef struct {
+    int logsm;
+    real *out;
+    const real *a, *y; /* forward: a = x; backward: a = dy */
+    int64_t rows, cols, per;
+} NN_FN(_sm_job);
+
+static void NN_FN(_sm_fwd_block)(void *p, int64_t blk) {
+    const NN_FN(_sm_job) *j = (const NN_FN(_sm_job) *)p;
+    const int64_t r1 = (blk + 1) * j->per < j->rows ? (blk + 1) * j->per : j->rows;
+    for (int64_t r = blk * j->per; r < r1; r++)
+        NN_FN(_softmax_row)(j->logsm, j->out + r * j->cols, j->a + r * j->cols, j->cols);
+}
+
+static void NN_FN(_sm_bwd_block)(void *p, int64_t blk) {
+    const NN_FN(_sm_job) *j = (const NN_FN(_sm_job) *)p;
+    const int64_t r1 = (blk + 1) * j->per < j->rows ? (blk + 1) * j->per : j->rows;
+    for (int64_t r = blk * j->per; r < r1; r++)
+        NN_FN(_softmax_row_bwd)(j->logsm, j->out + r * j->cols, j->a + r * j->cols,
+                                j->y + r * j->cols, j->cols);
+}
+
 /* ---- public entry points ---- */
 
 int NN_FN(act_forward)(nn_act kind, real param, real *y, const real *x,
@@ -185,30 +249,19 @@ int NN_FN(act_forward)(nn_act kind, real param, real *y, const real *x,
     if (n == 0) return NN_OK;
     if (y == NULL || x == NULL) return NN_ERR_ARG;
     if (kind == NN_ACT_SOFTMAX || kind == NN_ACT_LOG_SOFTMAX) {
-        int logsm = kind == NN_ACT_LOG_SOFTMAX;
-        int nt = nn_threads_for((double)n * NN_ACT_COST_EXP);
-        if (nt > rows) nt = (int)rows;
-#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
-        for (int64_t r = 0; r < rows; r++)
-            NN_FN(_softmax_row)(logsm, y + r * cols, x + r * cols, cols);
+        NN_FN(_sm_job) job = {kind == NN_ACT_LOG_SOFTMAX, y, x, NULL, rows, cols, 1};
+        int64_t nb = nn_blocks(rows, cols, nn_ew_block_items(NN_ACT_COST_EXP), &job.per);
+        nn_gemm_pool_run(NN_FN(_sm_fwd_block), &job, nb, nn_threads());
         return NN_OK;
     }
     if (kind == NN_ACT_IDENTITY) {
         if (y != x) memcpy(y, x, (size_t)n * sizeof(real));
         return NN_OK;
     }
-    int64_t nchunks = (n + NN_ACT_CHUNK - 1) / NN_ACT_CHUNK;
-    int nt = nn_threads_for((double)n * nn_act_cost(kind));
-    if (nt > nchunks) nt = (int)nchunks;
-#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
-    for (int64_t c = 0; c < nchunks; c++) {
-        int64_t lo = c * NN_ACT_CHUNK;
-        int64_t len = n - lo < NN_ACT_CHUNK ? n - lo : NN_ACT_CHUNK;
-        if (y == x)
-            NN_FN(_ew_fwd_i)(kind, param, y + lo, len);
-        else
-            NN_FN(_ew_fwd_r)(kind, param, y + lo, x + lo, len);
-    }
+    NN_FN(_ew_job) job = {kind, param, y, x, x, n, 1};
+    int64_t nb = nn_blocks((n + NN_ACT_CHUNK - 1) / NN_ACT_CHUNK, NN_ACT_CHUNK,
+                           nn_ew_block_items(nn_act_cost(kind)), &job.per);
+    nn_gemm_pool_run(NN_FN(_ew_fwd_block), &job, nb, nn_threads());
     return NN_OK;
 }
 
@@ -221,12 +274,10 @@ int NN_FN(act_backward)(nn_act kind, real param, real *dx, const real *dy,
     if (dx == NULL || dy == NULL) return NN_ERR_ARG;
     if (kind == NN_ACT_SOFTMAX || kind == NN_ACT_LOG_SOFTMAX) {
         if (y == NULL) return NN_ERR_ARG;
-        int logsm = kind == NN_ACT_LOG_SOFTMAX;
-        int nt = nn_threads_for((double)n * (logsm ? NN_ACT_COST_EXP : 4.0));
-        if (nt > rows) nt = (int)rows;
-#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
-        for (int64_t r = 0; r < rows; r++)
-            NN_FN(_softmax_row_bwd)(logsm, dx + r * cols, dy + r * cols, y + r * cols, cols);
+        const int logsm = kind == NN_ACT_LOG_SOFTMAX;
+        NN_FN(_sm_job) job = {logsm, dx, dy, y, rows, cols, 1};
+        int64_t nb = nn_blocks(rows, cols, nn_ew_block_items(NN_ACT_COST_EXP), &job.per);
+        nn_gemm_pool_run(NN_FN(_sm_bwd_block), &job, nb, nn_threads());
         return NN_OK;
     }
     if (kind == NN_ACT_IDENTITY) {
@@ -234,18 +285,10 @@ int NN_FN(act_backward)(nn_act kind, real param, real *dx, const real *dy,
         return NN_OK;
     }
     if (x == NULL) return NN_ERR_ARG;
-    int64_t nchunks = (n + NN_ACT_CHUNK - 1) / NN_ACT_CHUNK;
-    int nt = nn_threads_for((double)n * nn_act_cost(kind));
-    if (nt > nchunks) nt = (int)nchunks;
-#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
-    for (int64_t c = 0; c < nchunks; c++) {
-        int64_t lo = c * NN_ACT_CHUNK;
-        int64_t len = n - lo < NN_ACT_CHUNK ? n - lo : NN_ACT_CHUNK;
-        if (dx == dy)
-            NN_FN(_ew_bwd_i)(kind, param, dx + lo, x + lo, len);
-        else
-            NN_FN(_ew_bwd_r)(kind, param, dx + lo, dy + lo, x + lo, len);
-    }
+    NN_FN(_ew_job) job = {kind, param, dx, dy, x, n, 1};
+    int64_t nb = nn_blocks((n + NN_ACT_CHUNK - 1) / NN_ACT_CHUNK, NN_ACT_CHUNK,
+                           nn_ew_block_items(nn_act_cost(kind)), &job.per);
+    nn_gemm_pool_run(NN_FN(_ew_bwd_block), &job, nb, nn_threads());
     return NN_OK;
 }
 

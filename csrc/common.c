@@ -4,6 +4,10 @@
 
 #include <stdlib.h>
 
+#ifdef NN_HAVE_OPENMP
+#include <omp.h> /* only for the default thread count; loops run on gemm_pool.c */
+#endif
+
 const char *nn_strerror(int status) {
     switch (status) {
     case NN_OK: return "ok";

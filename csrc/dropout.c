@@ -2,7 +2,8 @@
  * 1 / (1 - p), dropped ones are 0; the mask (1 kept, 0 dropped) is returned for
  * backward. Masks come from Philox4x32-10 keyed by (seed) with counter
  * (i/4, step, layer, step >> 32) — see rng.c — so they are the same at any
- * thread count and reproducible from (seed, step, layer) alone.
+ * thread count and reproducible from (seed, step, layer) alone. Threads (the
+ * team of gemm_pool.c) take blocks of whole 4096-element chunks.
  * Forward: y may alias x. Backward: dx = mask ? dy / (1 - p) : 0 (a dropped
  * element passes nothing back, even a NaN); dx may alias dy.
  * Built here portably (suffix _port); on x86-64 also for AVX2 / AVX-512 in

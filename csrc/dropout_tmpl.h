@@ -52,25 +52,69 @@ static void NN_FN(_dropout_chunk)(real *y, uint8_t *mask, const real *x, int64_t
     }
 }
 
+/* Pool jobs (gemm_pool.c). Forward: a block is `per` chunks of
+ * NN_DROPOUT_CHUNK elements (chunk c is elements [c*CHUNK, ...)); the mask of
+ * element i depends on (seed, step, layer, i) only. Backward: a block is `per`
+ * NN_DROPOUT_CHUNK runs of the plain elementwise loop. */
+typedef struct {
+    real *y;
+    uint8_t *mask;
+    const real *x;
+    int64_t n, per;
+    uint32_t thr;
+    real scale;
+    uint32_t k0, k1, s0, s1, layer;
+} NN_FN(_dropout_job);
+
+static void NN_FN(_dropout_fwd_block)(void *p, int64_t blk) {
+    const NN_FN(_dropout_job) *j = (const NN_FN(_dropout_job) *)p;
+    int64_t lo = blk * j->per * NN_DROPOUT_CHUNK, hi = lo + j->per * NN_DROPOUT_CHUNK;
+    if (hi > j->n) hi = j->n;
+    for (; lo < hi; lo += NN_DROPOUT_CHUNK) {
+        int64_t len = hi - lo < NN_DROPOUT_CHUNK ? hi - lo : NN_DROPOUT_CHUNK;
+        NN_FN(_dropout_chunk)(j->y, j->mask, j->x, lo, len, j->thr, j->scale, j->k0, j->k1,
+                              j->s0, j->s1, j->layer);
+    }
+}
+
+typedef struct {
+    real *dx;
+    const real *dy;
+    const uint8_t *mask;
+    int64_t n, per;
+    real scale;
+} NN_FN(_dropout_bwd_job);
+
+static void NN_FN(_dropout_bwd_block)(void *p, int64_t blk) {
+    const NN_FN(_dropout_bwd_job) *j = (const NN_FN(_dropout_bwd_job) *)p;
+    int64_t lo = blk * j->per * NN_DROPOUT_CHUNK, hi = lo + j->per * NN_DROPOUT_CHUNK;
+    if (hi > j->n) hi = j->n;
+    real *dx = j->dx; /* may alias dy */
+    const real *dy = j->dy;
+    const uint8_t *mask = j->mask;
+    const real scale = j->scale;
+    for (int64_t i = lo; i < hi; i++) {
+        real v = dy[i] * scale;
+        dx[i] = mask[i] ? v : (real)0;
+    }
+}
+
 int NN_FN(dropout_forward)(real *y, uint8_t *mask, const real *x, int64_t n, real p,
                            uint64_t seed, uint64_t step, uint32_t layer) {
     if (n < 0 || n > ((int64_t)1 << 34) || !(p >= 0 && p < 1)) return NN_ERR_ARG;
     if (n == 0) return NN_OK;
     if (y == NULL || mask == NULL || x == NULL) return NN_ERR_ARG;
     /* p * 2^24 is exact in float and double; ceil gives the integer threshold */
-    uint32_t thr = (uint32_t)RM(ceil)(p * (real)16777216.0);
-    real scale = (real)1 / ((real)1 - p);
-    uint32_t k0 = (uint32_t)seed, k1 = (uint32_t)(seed >> 32);
-    uint32_t s0 = (uint32_t)step, s1 = (uint32_t)(step >> 32);
-    int64_t nchunks = (n + NN_DROPOUT_CHUNK - 1) / NN_DROPOUT_CHUNK;
-    int nt = nn_threads_for((double)n * 16.0);
-    if (nt > nchunks) nt = (int)nchunks;
-#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
-    for (int64_t c = 0; c < nchunks; c++) {
-        int64_t lo = c * NN_DROPOUT_CHUNK;
-        int64_t len = n - lo < NN_DROPOUT_CHUNK ? n - lo : NN_DROPOUT_CHUNK;
-        NN_FN(_dropout_chunk)(y, mask, x, lo, len, thr, scale, k0, k1, s0, s1, layer);
-    }
+    NN_FN(_dropout_job) job;
+    job.y = y, job.mask = mask, job.x = x, job.n = n, job.per = 1;
+    job.thr = (uint32_t)RM(ceil)(p * (real)16777216.0);
+    job.scale = (real)1 / ((real)1 - p);
+    job.k0 = (uint32_t)seed, job.k1 = (uint32_t)(seed >> 32);
+    job.s0 = (uint32_t)step, job.s1 = (uint32_t)(step >> 32);
+    job.layer = layer;
+    int64_t nb = nn_blocks((n + NN_DROPOUT_CHUNK - 1) / NN_DROPOUT_CHUNK, NN_DROPOUT_CHUNK,
+                           nn_ew_block_items(NN_DROPOUT_COST), &job.per);
+    nn_gemm_pool_run(NN_FN(_dropout_fwd_block), &job, nb, nn_threads());
     return NN_OK;
 }
 
@@ -78,12 +122,9 @@ int NN_FN(dropout_backward)(real *dx, const real *dy, const uint8_t *mask, int64
     if (n < 0 || !(p >= 0 && p < 1)) return NN_ERR_ARG;
     if (n == 0) return NN_OK;
     if (dx == NULL || dy == NULL || mask == NULL) return NN_ERR_ARG;
-    real scale = (real)1 / ((real)1 - p);
-    int nt = nn_threads_for((double)n);
-#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
-    for (int64_t i = 0; i < n; i++) {
-        real v = dy[i] * scale;
-        dx[i] = mask[i] ? v : (real)0;
-    }
+    NN_FN(_dropout_bwd_job) job = {dx, dy, mask, n, 1, (real)1 / ((real)1 - p)};
+    int64_t nb = nn_blocks((n + NN_DROPOUT_CHUNK - 1) / NN_DROPOUT_CHUNK, NN_DROPOUT_CHUNK,
+                           nn_ew_block_items(NN_DROPOUT_BWD_COST), &job.per);
+    nn_gemm_pool_run(NN_FN(_dropout_bwd_block), &job, nb, nn_threads());
     return NN_OK;
 }

@@ -81,12 +81,6 @@ int nn_dgemm_ex(int64_t m, int64_t n, int64_t k, double alpha,
                 const double *b, int64_t rsb, int64_t csb,
                 double beta, double *c, int64_t rsc, const double *bias);
 
-/* Runs fn(ctx, b) for b in [0, nblocks) on up to `nthreads` threads (gemm_pool.c):
- * the caller plus a persistent team; the caller never waits for a worker that
- * has not claimed a block (no barrier), so a descheduled thread costs nothing.
- * Blocks must be independent. Busy (another caller's job running): runs serially. */
-int nn_gemm_pool_run(void (*fn)(void *, int64_t), void *ctx, int64_t nblocks, int nthreads);
-
 /* Tuning hook (benchmarks only): override the cache blocks of the active
  * family for one dtype; 0 keeps that field's default. kc, mc, nc are rounded
  * to multiples of the register tile. Not thread-safe against running GEMMs. */

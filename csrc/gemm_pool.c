@@ -26,8 +26,15 @@
  * costs nothing (it finds fewer blocks) and is not held against the team.
  * Only the timing adapts; every result is the same.
  *
- * Not for: splitting work (gemm_tmpl.h decides the blocks) or reductions.
- * Without pthreads / OpenMP builds run every job on the calling thread.
+ * Every parallel loop of the core runs here (GEMM, the network's epilogues,
+ * activations, losses, dropout, the optimizer and gradient norm), so there
+ * is one team and no OpenMP region whose spinning workers would take the
+ * cores from it.
+ *
+ * Not for: splitting work (the callers decide the blocks, from the sizes
+ * alone) or reductions (callers keep one partial per block and add them in
+ * order). Without pthreads / OpenMP builds run every job on the calling
+ * thread.
  */
 #if defined(__linux__) && !defined(_GNU_SOURCE)
 #define _GNU_SOURCE /* sched_getcpu */
@@ -180,7 +187,7 @@ int nn_gemm_pool_run(void (*fn)(void *, int64_t), void *ctx, int64_t nblocks, in
         }
         if (g_pool_adapt && t0 < g_pool.backoff_until) {
             /* threads recently did not pay: fall through to the caller alone */
-        } else if (pool_grow(nthreads - 1) > 0) {
+        } else if (pool_grow((nthreads < nblocks ? nthreads : (int)nblocks) - 1) > 0) {
             uint32_t gen = atomic_load_explicit(&g_pool.gen, memory_order_relaxed) + 1;
             g_pool.fn = fn;
             g_pool.ctx = ctx;

@@ -134,7 +134,7 @@ static void NN_FN(gemm_pack_b)(real *NN_RESTRICT dst, const real *NN_RESTRICT b,
 
 /* Pack buffers of the calling thread, reused across calls (grow-only): a
  * malloc of this size would otherwise be an mmap + page faults every call.
- * OpenMP workers keep theirs between parallel regions. */
+ * The pool's workers (gemm_pool.c) keep theirs between jobs. */
 static _Thread_local real *NN_FN(gemm_tl_buf) = NULL;
 static _Thread_local size_t NN_FN(gemm_tl_cap) = 0;
 

@@ -14,7 +14,10 @@
  *
  *   Inside a template, NN_REAL_IS_FLOAT tells which one is being compiled
  *   (for expf vs exp and the like use the NN_MATH(f) helpers below).
- * - Threading helpers: how many threads a problem of a given size deserves.
+ * - Threading: every parallel loop of the core runs on the persistent team of
+ *   gemm_pool.c (nn_gemm_pool_run), cut into blocks that depend only on the
+ *   sizes; no file opens an OpenMP region (common.c only asks OpenMP for the
+ *   default thread count).
  */
 #ifndef NNCORE_INTERNAL_H
 #define NNCORE_INTERNAL_H
@@ -24,10 +27,6 @@
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
-
-#ifdef NN_HAVE_OPENMP
-#include <omp.h>
-#endif
 
 #if defined(__GNUC__) || defined(__clang__)
 #define NN_INLINE static inline __attribute__((always_inline))
@@ -45,11 +44,46 @@
 int nn_threads(void);
 
 /* Threads worth using for `work` elementary operations (flops or bytes
- * touched): 1 below a threshold, so tiny problems never pay for fork/join. */
+ * touched): 1 below a threshold, so tiny problems never pay for a dispatch.
+ * (The network's epilogues use it; the elementwise kernels and the optimizer
+ * decide by their block count, see nn_blocks below.) */
 NN_INLINE int nn_threads_for(double work) {
     int t = nn_threads();
     if (work < 4.0e6) return 1;
     return t;
+}
+
+/* Runs fn(ctx, b) for b in [0, nblocks) on up to `nthreads` threads (gemm_pool.c):
+ * the caller plus a persistent team; the caller never waits for a worker that
+ * has not claimed a block (no barrier), so a descheduled thread costs nothing.
+ * Blocks must be independent; which thread runs a block never changes its
+ * bits, so a loop whose blocks depend only on the sizes gives the same result
+ * at any thread count. nthreads <= 1, nblocks <= 1, another caller's job
+ * running, or a build without threads: the blocks run in order on the caller. */
+int nn_gemm_pool_run(void (*fn)(void *, int64_t), void *ctx, int64_t nblocks, int nthreads);
+
+/* Pool blocks for a loop over `units` work units (chunks, rows) of about
+ * `unit_items` items (elements) each: runs of whole units, about even, of at
+ * least `min_items` items (and one unit), so that a block's work outweighs
+ * its dispatch (~1 us) and a small loop is a single block, which
+ * nn_gemm_pool_run runs on the caller. Writes the units per block (the last
+ * block may be shorter) and returns the block count (0 for no units).
+ * Depends only on the sizes, never on the thread count.
+ *   e.g. 33 chunks of 8192, min_items 32768: 7 blocks of 5 chunks (the last 3). */
+NN_INLINE int64_t nn_blocks(int64_t units, int64_t unit_items, int64_t min_items,
+                            int64_t *per) {
+    if (units <= 0) {
+        *per = 1;
+        return 0;
+    }
+    if (unit_items < 1) unit_items = 1;
+    int64_t p = (min_items + unit_items - 1) / unit_items; /* units per block, at least */
+    if (p < 1) p = 1;
+    int64_t nb = units / p; /* blocks of >= p units */
+    if (nb < 1) nb = 1;
+    p = (units + nb - 1) / nb; /* spread the remainder */
+    *per = p;
+    return (units + p - 1) / p;
 }
 
 /* Checked size arithmetic: returns 0 and writes *out, or NN_ERR_OVERFLOW. */

@@ -4,7 +4,8 @@
  * Per-element terms are computed in `real` and summed in double: per block of
  * NN_LOSS_BLOCK elements (elementwise kinds) or per row (cross-entropy), then
  * the block/row partials are added in index order. Blocks and rows never
- * depend on the thread count, so the loss is bit-identical for any of them.
+ * depend on the thread count (the pool's blocks are runs of them, and only
+ * decide who computes a partial), so the loss is bit-identical for any count.
  *
  * Formulas (mirrored by nncore.reference.loss), d = out - target, s = scale
  * (1/N for mean, 1 for sum):
@@ -129,6 +130,58 @@ static double NN_FN(_ce_row)(real eps, real gs, real *grad, const real *x, const
     return loss;
 }
 
+/* Pool jobs (gemm_pool.c): a block is a run of `per` rows (cross-entropy) or
+ * `per` NN_LOSS_BLOCK blocks (elementwise kinds); part[i] gets row / block i's
+ * sum, the parts are added in order by the caller. */
+typedef struct {
+    nn_loss_kind kind;
+    real param, gs; /* delta or label smoothing; gradient scale */
+    real *grad;
+    const real *out, *target;
+    const int64_t *labels;
+    int64_t rows, cols, n, nparts, per;
+    double *part;
+} NN_FN(_loss_job);
+
+static void NN_FN(_ce_block)(void *p, int64_t blk) {
+    const NN_FN(_loss_job) *j = (const NN_FN(_loss_job) *)p;
+    const int64_t cols = j->cols;
+    const int64_t r1 = (blk + 1) * j->per < j->rows ? (blk + 1) * j->per : j->rows;
+    for (int64_t r = blk * j->per; r < r1; r++)
+        j->part[r] = NN_FN(_ce_row)(j->param, j->gs, j->grad ? j->grad + r * cols : NULL,
+                                    j->out + r * cols,
+                                    j->kind == NN_LOSS_CE_PROBS ? j->target + r * cols : NULL,
+                                    j->kind == NN_LOSS_CE_LABELS ? j->labels[r] : -1, cols);
+}
+
+static void NN_FN(_ew_loss_block)(void *p, int64_t blk) {
+    const NN_FN(_loss_job) *j = (const NN_FN(_loss_job) *)p;
+    const real delta = j->param, gs = j->gs;
+    const real *out = j->out, *target = j->target;
+    const int64_t b1 = (blk + 1) * j->per < j->nparts ? (blk + 1) * j->per : j->nparts;
+    for (int64_t b = blk * j->per; b < b1; b++) {
+        int64_t lo = b * NN_LOSS_BLOCK;
+        int64_t len = j->n - lo < NN_LOSS_BLOCK ? j->n - lo : NN_LOSS_BLOCK;
+        real *g = j->grad ? j->grad + lo : NULL;
+        double *part = j->part;
+        switch (j->kind) { /* constant kinds: each case compiles its own loop */
+        case NN_LOSS_MSE:
+            part[b] = NN_FN(_ew_block)(NN_LOSS_MSE, delta, gs, g, out + lo, target + lo, len);
+            break;
+        case NN_LOSS_L1:
+            part[b] = NN_FN(_ew_block)(NN_LOSS_L1, delta, gs, g, out + lo, target + lo, len);
+            break;
+        case NN_LOSS_HUBER:
+            part[b] = NN_FN(_ew_block)(NN_LOSS_HUBER, delta, gs, g, out + lo, target + lo, len);
+            break;
+        default:
+            part[b] = NN_FN(_ew_block)(NN_LOSS_BCE_LOGITS, delta, gs, g, out + lo,
+                                       target + lo, len);
+            break;
+        }
+    }
+}
+
 int NN_FN(loss)(nn_loss_kind kind, nn_reduction red, double param, double *loss, real *grad,
                 const real *out, const real *target, const int64_t *labels, int64_t rows,
                 int64_t cols) {
@@ -158,43 +211,13 @@ int NN_FN(loss)(nn_loss_kind kind, nn_reduction red, double param, double *loss,
         part = (double *)nn_alloc((size_t)nparts * sizeof(double));
         if (part == NULL) return NN_ERR_NOMEM;
     }
-    double cost = (kind == NN_LOSS_BCE_LOGITS || ce) ? 20.0 : 2.0;
-    int nt = nn_threads_for((double)n * cost);
-    if (nt > nparts) nt = (int)nparts;
+    const double cost = (kind == NN_LOSS_BCE_LOGITS || ce) ? NN_LOSS_COST_EXP : NN_LOSS_COST;
+    NN_FN(_loss_job) job = {kind, (real)param,
+                            (real)(kind == NN_LOSS_MSE ? 2.0 * scale : scale), grad, out,
+                            target, labels, rows, cols, n, nparts, 1, part};
+    int64_t nb = nn_blocks(nparts, ce ? cols : NN_LOSS_BLOCK, nn_ew_block_items(cost), &job.per);
+    nn_gemm_pool_run(ce ? NN_FN(_ce_block) : NN_FN(_ew_loss_block), &job, nb, nn_threads());
 
-    if (ce) {
-        real eps = (real)param;
-        real gs = (real)scale;
-#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
-        for (int64_t r = 0; r < rows; r++)
-            part[r] = NN_FN(_ce_row)(eps, gs, grad ? grad + r * cols : NULL, out + r * cols,
-                                     kind == NN_LOSS_CE_PROBS ? target + r * cols : NULL,
-                                     kind == NN_LOSS_CE_LABELS ? labels[r] : -1, cols);
-    } else {
-        real delta = (real)param;
-        real gs = (real)(kind == NN_LOSS_MSE ? 2.0 * scale : scale);
-#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
-        for (int64_t b = 0; b < nparts; b++) {
-            int64_t lo = b * NN_LOSS_BLOCK;
-            int64_t len = n - lo < NN_LOSS_BLOCK ? n - lo : NN_LOSS_BLOCK;
-            real *g = grad ? grad + lo : NULL;
-            switch (kind) { /* constant kinds: each case compiles its own loop */
-            case NN_LOSS_MSE:
-                part[b] = NN_FN(_ew_block)(NN_LOSS_MSE, delta, gs, g, out + lo, target + lo, len);
-                break;
-            case NN_LOSS_L1:
-                part[b] = NN_FN(_ew_block)(NN_LOSS_L1, delta, gs, g, out + lo, target + lo, len);
-                break;
-            case NN_LOSS_HUBER:
-                part[b] = NN_FN(_ew_block)(NN_LOSS_HUBER, delta, gs, g, out + lo, target + lo, len);
-                break;
-            default:
-                part[b] = NN_FN(_ew_block)(NN_LOSS_BCE_LOGITS, delta, gs, g, out + lo,
-                                           target + lo, len);
-                break;
-            }
-        }
-    }
     double total = 0;
     for (int64_t i = 0; i < nparts; i++) total += part[i];
     if (part != stackbuf) nn_free(part);

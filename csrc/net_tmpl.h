@@ -46,13 +46,14 @@ static void NN_FN(net_epilogue)(real *NN_RESTRICT y, const real *NN_RESTRICT b, 
     NN_FN(net_epi_job) job = {y, b, relu, rows, cols, 0};
     job.blk = nt > 1 ? (rows + 4 * nt - 1) / (4 * nt) : rows; /* ~4 row blocks per thread */
     if (job.blk < 1) job.blk = 1;
-    /* the GEMM team (gemm_pool.c): no OpenMP region with its spinning workers */
+    /* the team of gemm_pool.c, like every parallel loop of the core */
     nn_gemm_pool_run(NN_FN(net_epilogue_rows), &job, (rows + job.blk - 1) / job.blk, nt);
 }
 
-/* db (cols) += column sums of d (rows, cols) (db = ... when !accumulate). Each column is summed over the
- * rows in order, by one thread: threads take whole column blocks (the GEMM
- * team of gemm_pool.c, so no OpenMP region with its spinning workers). */
+/* db (cols) += column sums of d (rows, cols) (db = the sums when !accumulate).
+ * Each column is summed over the rows in order, by one thread: threads take
+ * whole column blocks (on the team of gemm_pool.c, like every parallel loop of
+ * the core). */
 typedef struct {
     real *db;
     const real *d;

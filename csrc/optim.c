@@ -4,10 +4,13 @@
  * Not for: choosing hyperparameters or allocating state (the caller owns the
  * state buffers: see optim_internal.h for their layout), the network (net.c).
  *
- * Threading: the segments are cut into fixed chunks and threads take runs of
- * chunks; every update is elementwise, so any thread count gives the same
- * bits. The gradient norm is a sum over a cut that depends only on the sizes
- * (NN_NORM_PARTS), added in a fixed order: also the same bits at any count.
+ * Threading: every loop is a job on the persistent team of gemm_pool.c
+ * (nn_gemm_pool_run). The segments are cut into fixed chunks and a pool block
+ * is a run of chunks whose length depends only on the sizes; every update is
+ * elementwise, so any thread count gives the same bits. The gradient norm is
+ * a sum over a cut that depends only on the sizes (NN_NORM_PARTS parts, a
+ * block being a run of parts), the parts added in order afterwards: also the
+ * same bits at any count.
  */
 #include "optim_internal.h"
 
@@ -16,42 +19,50 @@
 
 /* ------------------------------------------------------------ threading */
 
+/* A job of nn_optim_for_ranges: pool block b covers chunks [b*per, (b+1)*per)
+ * of the concatenated segments (chunks never straddle two segments). */
+typedef struct {
+    const nn_optim_segment *segs;
+    int64_t n_segments;
+    int64_t total_chunks, per;
+    nn_optim_range_fn fn;
+    void *ctx;
+} optim_ranges_job;
+
+static void optim_ranges_block(void *p, int64_t blk) {
+    const optim_ranges_job *j = (const optim_ranges_job *)p;
+    const int64_t c0 = blk * j->per;
+    const int64_t c1 = c0 + j->per < j->total_chunks ? c0 + j->per : j->total_chunks;
+    int64_t base = 0; /* chunks before segment s */
+    for (int64_t s = 0; s < j->n_segments && base < c1; s++) {
+        const int64_t len = j->segs[s].length;
+        const int64_t nc = (len + NN_OPTIM_CHUNK - 1) / NN_OPTIM_CHUNK;
+        int64_t a = c0 - base, b = c1 - base;
+        if (a < 0) a = 0;
+        if (b > nc) b = nc;
+        if (a < b) {
+            int64_t end = b * NN_OPTIM_CHUNK;
+            if (end > len) end = len;
+            j->fn(j->ctx, s, a * NN_OPTIM_CHUNK, end);
+        }
+        base += nc;
+    }
+}
+
 void nn_optim_for_ranges(const nn_optim_segment *segs, int64_t n_segments,
-                         double work_per_elem, nn_optim_range_fn fn, void *ctx) {
+                         nn_optim_range_fn fn, void *ctx) {
     int64_t total_chunks = 0, total_elems = 0;
     for (int64_t s = 0; s < n_segments; s++) {
         total_chunks += (segs[s].length + NN_OPTIM_CHUNK - 1) / NN_OPTIM_CHUNK;
         total_elems += segs[s].length;
     }
     if (total_chunks == 0) return;
-    int nt = nn_threads_for(work_per_elem * (double)total_elems);
-    if ((int64_t)nt > total_chunks) nt = (int)total_chunks;
-#ifdef NN_HAVE_OPENMP
-#pragma omp parallel num_threads(nt) if (nt > 1)
-#endif
-    {
-        int tid = 0, T = 1;
-#ifdef NN_HAVE_OPENMP
-        tid = omp_get_thread_num();
-        T = omp_get_num_threads();
-#endif
-        const int64_t c0 = total_chunks * tid / T, c1 = total_chunks * (tid + 1) / T;
-        int64_t base = 0; /* chunks before segment s */
-        for (int64_t s = 0; s < n_segments && base < c1; s++) {
-            const int64_t len = segs[s].length;
-            const int64_t nc = (len + NN_OPTIM_CHUNK - 1) / NN_OPTIM_CHUNK;
-            int64_t a = c0 - base, b = c1 - base;
-            if (a < 0) a = 0;
-            if (b > nc) b = nc;
-            if (a < b) {
-                int64_t end = b * NN_OPTIM_CHUNK;
-                if (end > len) end = len;
-                fn(ctx, s, a * NN_OPTIM_CHUNK, end);
-            }
-            base += nc;
-        }
-    }
-    (void)nt;
+    optim_ranges_job job = {segs, n_segments, total_chunks, 1, fn, ctx};
+    /* runs of >= NN_OPTIM_BLOCK elements, counting chunks at their mean length
+     * (many short segments, e.g. biases, make short chunks) */
+    const int64_t nblocks =
+        nn_blocks(total_chunks, total_elems / total_chunks, NN_OPTIM_BLOCK, &job.per);
+    nn_gemm_pool_run(optim_ranges_block, &job, nblocks, nn_threads());
 }
 
 /* ------------------------------------------------------------ templates */
@@ -198,6 +209,28 @@ int nn_optim_step(nn_optim *opt, void *params, const void *grads) {
     return NN_OK;
 }
 
+/* A job of nn_grad_norm: pool block b sums parts [b*per, (b+1)*per) into
+ * partial[k], part k being elements [total*k/parts, total*(k+1)/parts). */
+typedef struct {
+    nn_dtype dtype;
+    const void *grads;
+    const nn_optim_segment *segs;
+    int64_t n_segments, total, parts, per;
+    double *partial;
+} norm_job;
+
+static void norm_block(void *p, int64_t blk) {
+    const norm_job *j = (const norm_job *)p;
+    const int64_t k1 = (blk + 1) * j->per < j->parts ? (blk + 1) * j->per : j->parts;
+    for (int64_t k = blk * j->per; k < k1; k++) {
+        const int64_t lo = j->total * k / j->parts, hi = j->total * (k + 1) / j->parts;
+        j->partial[k] =
+            j->dtype == NN_F32
+                ? nn_ssumsq_span((const float *)j->grads, j->segs, j->n_segments, lo, hi)
+                : nn_dsumsq_span((const double *)j->grads, j->segs, j->n_segments, lo, hi);
+    }
+}
+
 int nn_grad_norm(double *norm, nn_dtype dtype, const void *grads,
                  const nn_optim_segment *segments, int64_t n_segments) {
     if (norm == NULL || (grads == NULL && n_segments > 0)) return NN_ERR_ARG;
@@ -210,17 +243,11 @@ int nn_grad_norm(double *norm, nn_dtype dtype, const void *grads,
     int64_t parts = (total + NN_NORM_MIN_PART - 1) / NN_NORM_MIN_PART;
     if (parts > NN_NORM_PARTS) parts = NN_NORM_PARTS;
     double partial[NN_NORM_PARTS];
-    const int nt = parts > 1 ? nn_threads_for(NN_OPTIM_WORK_ELEM * (double)total) : 1;
-#ifdef NN_HAVE_OPENMP
-#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
-#endif
-    for (int64_t k = 0; k < parts; k++) {
-        const int64_t lo = total * k / parts, hi = total * (k + 1) / parts;
-        partial[k] = dtype == NN_F32
-                         ? nn_ssumsq_span((const float *)grads, segments, n_segments, lo, hi)
-                         : nn_dsumsq_span((const double *)grads, segments, n_segments, lo, hi);
-    }
-    (void)nt;
+    norm_job job = {dtype, grads, segments, n_segments, total, parts, 1, partial};
+    /* pool blocks: runs of whole parts, of >= NN_OPTIM_BLOCK elements */
+    const int64_t nblocks =
+        nn_blocks(parts, parts > 0 ? total / parts : 1, NN_OPTIM_BLOCK, &job.per);
+    nn_gemm_pool_run(norm_block, &job, nblocks, nn_threads());
     double ss = 0.0;
     for (int64_t k = 0; k < parts; k++) ss += partial[k];
     *norm = sqrt(ss);

@@ -209,16 +209,49 @@ static void NN_FN(update_range)(void *vctx, int64_t s, int64_t start, int64_t en
 
 void NN_FN(optim_update)(const nn_optim *opt, real *params, const real *grads) {
     NN_FN(upd_ctx) ctx = {opt, params, grads};
-    nn_optim_for_ranges(opt->segments, opt->n_segments, NN_OPTIM_WORK_UPDATE,
-                        NN_FN(update_range), &ctx);
+    nn_optim_for_ranges(opt->segments, opt->n_segments, NN_FN(update_range), &ctx);
 }
 
 #ifndef NN_OPTIM_UPDATE_ONLY /* the AVX2 build (kernels/optim_avx2.c) stops here */
 
 /* ----------------------------------------------------------- max-norm */
 
-/* Rows of max-norm segments are numbered across segments in order; a thread
- * takes a contiguous run of rows, each row is summed by one thread. */
+/* Rows of max-norm segments are numbered across segments in order; a pool
+ * block is a run of rows (how many depends only on the sizes), each row is
+ * summed by one thread in a fixed order. */
+typedef struct {
+    const nn_optim *opt;
+    real *params;
+    int64_t total_rows, per;
+} NN_FN(maxnorm_job);
+
+static void NN_FN(maxnorm_block)(void *p, int64_t blk) {
+    const NN_FN(maxnorm_job) *j = (const NN_FN(maxnorm_job) *)p;
+    const nn_optim *opt = j->opt;
+    const int64_t r0 = blk * j->per;
+    const int64_t r1 = r0 + j->per < j->total_rows ? r0 + j->per : j->total_rows;
+    int64_t base = 0; /* max-norm rows before segment s */
+    for (int64_t s = 0; s < opt->n_segments && base < r1; s++) {
+        const nn_optim_segment *seg = &opt->segments[s];
+        const double mx = opt->groups[seg->group].max_norm;
+        if (!(mx > 0)) continue;
+        int64_t a = r0 - base, b = r1 - base;
+        if (a < 0) a = 0;
+        if (b > seg->rows) b = seg->rows;
+        for (int64_t r = a; r < b; r++) {
+            real *row = j->params + seg->offset + r * seg->cols;
+            double ss = 0.0;
+            for (int64_t c = 0; c < seg->cols; c++) ss += (double)row[c] * (double)row[c];
+            const double norm = sqrt(ss);
+            if (norm > mx) {
+                const real f = (real)(mx / (norm + NN_MAXNORM_EPS));
+                for (int64_t c = 0; c < seg->cols; c++) row[c] *= f;
+            }
+        }
+        base += seg->rows;
+    }
+}
+
 void NN_FN(optim_max_norm)(const nn_optim *opt, real *params) {
     int64_t total_rows = 0, total_elems = 0;
     for (int64_t s = 0; s < opt->n_segments; s++) {
@@ -229,39 +262,11 @@ void NN_FN(optim_max_norm)(const nn_optim *opt, real *params) {
         }
     }
     if (total_rows == 0) return;
-    const int nt = nn_threads_for(NN_OPTIM_WORK_UPDATE * (double)total_elems);
-#ifdef NN_HAVE_OPENMP
-#pragma omp parallel num_threads(nt) if (nt > 1)
-#endif
-    {
-        int tid = 0, T = 1;
-#ifdef NN_HAVE_OPENMP
-        tid = omp_get_thread_num();
-        T = omp_get_num_threads();
-#endif
-        const int64_t r0 = total_rows * tid / T, r1 = total_rows * (tid + 1) / T;
-        int64_t base = 0;
-        for (int64_t s = 0; s < opt->n_segments && base < r1; s++) {
-            const nn_optim_segment *seg = &opt->segments[s];
-            const double mx = opt->groups[seg->group].max_norm;
-            if (!(mx > 0)) continue;
-            int64_t a = r0 - base, b = r1 - base;
-            if (a < 0) a = 0;
-            if (b > seg->rows) b = seg->rows;
-            for (int64_t r = a; r < b; r++) {
-                real *row = params + seg->offset + r * seg->cols;
-                double ss = 0.0;
-                for (int64_t j = 0; j < seg->cols; j++) ss += (double)row[j] * (double)row[j];
-                const double norm = sqrt(ss);
-                if (norm > mx) {
-                    const real f = (real)(mx / (norm + NN_MAXNORM_EPS));
-                    for (int64_t j = 0; j < seg->cols; j++) row[j] *= f;
-                }
-            }
-            base += seg->rows;
-        }
-    }
-    (void)nt;
+    NN_FN(maxnorm_job) job = {opt, params, total_rows, 1};
+    /* runs of rows (of the average length) of >= NN_OPTIM_BLOCK elements */
+    const int64_t nblocks =
+        nn_blocks(total_rows, total_elems / total_rows, NN_OPTIM_BLOCK, &job.per);
+    nn_gemm_pool_run(NN_FN(maxnorm_block), &job, nblocks, nn_threads());
 }
 
 /* ------------------------------------------------------- grad helpers */
@@ -318,12 +323,12 @@ static void NN_FN(clamp_range)(void *vctx, int64_t s, int64_t start, int64_t end
 
 void NN_FN(scale_segments)(real *x, const nn_optim_segment *segs, int64_t n_segments, real f) {
     NN_FN(elem_ctx) c = {x, segs, f};
-    nn_optim_for_ranges(segs, n_segments, NN_OPTIM_WORK_ELEM, NN_FN(scale_range), &c);
+    nn_optim_for_ranges(segs, n_segments, NN_FN(scale_range), &c);
 }
 
 void NN_FN(clamp_segments)(real *x, const nn_optim_segment *segs, int64_t n_segments, real v) {
     NN_FN(elem_ctx) c = {x, segs, v};
-    nn_optim_for_ranges(segs, n_segments, NN_OPTIM_WORK_ELEM, NN_FN(clamp_range), &c);
+    nn_optim_for_ranges(segs, n_segments, NN_FN(clamp_range), &c);
 }
 
 #endif /* NN_OPTIM_UPDATE_ONLY */

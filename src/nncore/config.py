@@ -49,7 +49,8 @@ def set_arch(name: str) -> None:
 def set_num_threads(n: int) -> None:
     """Set the number of threads the C core may use (>= 1).
 
-    Small problems still run on one thread: fork/join costs more than they do.
+    Small problems still run on one thread: handing work to other threads costs
+    more than they do.
     Without OpenMP in the build this is always 1.
     """
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)):

@@ -12,10 +12,10 @@
  *
  * Between jobs a worker spins for about a millisecond before it sleeps, so the
  * several GEMMs of one training step find it awake (a futex wake of a halted
- * vCPU costs tens of microseconds, as much as a small GEMM). The spin stops
- * at once when the worker finds itself on the caller's CPU (a busy machine
- * put them together): a spinning worker must never take time from the thread
- * it is meant to help.
+ * vCPU costs tens of microseconds, as much as a small GEMM). A worker that
+ * finds itself on the caller's CPU (the scheduler put them together, e.g. on
+ * waking after a pause) moves to another CPU once, and if it cannot, stops
+ * spinning at once: a worker must never take time from the thread it helps.
  *
  * On an oversubscribed machine a worker can still be preempted in the middle
  * of a block it claimed, and the caller then waits a time slice. The team
@@ -87,6 +87,29 @@ static int current_cpu(void) {
 #endif
 }
 
+/* Called by a worker that finds itself on the caller's CPU (the scheduler put it
+ * there when it woke, e.g. after the process slept): move to another allowed CPU
+ * by briefly taking this one out of the thread's affinity mask (the kernel
+ * migrates at once), then give the mask back so nothing stays pinned. Returns
+ * 1 if the worker now runs elsewhere. Measured: without this, after a pause
+ * the worker could share the caller's CPU for many steps (no gain from it). */
+static int hop_off_cpu(int cpu) {
+#ifdef __linux__
+    cpu_set_t mine, other;
+    if (cpu < 0 || cpu >= CPU_SETSIZE || sched_getaffinity(0, sizeof mine, &mine) != 0)
+        return 0;
+    if (!CPU_ISSET(cpu, &mine) || CPU_COUNT(&mine) < 2) return 0;
+    other = mine;
+    CPU_CLR(cpu, &other);
+    if (sched_setaffinity(0, sizeof other, &other) != 0) return 0;
+    sched_setaffinity(0, sizeof mine, &mine);
+    return current_cpu() != cpu;
+#else
+    (void)cpu;
+    return 0;
+#endif
+}
+
 static double now_s(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -125,6 +148,7 @@ static void *pool_main(void *arg) {
     for (;;) {
         uint32_t g;
         unsigned spins = 0;
+        int hopped = 0; /* at most one hop per wait: never a storm of syscalls */
         const double spin_end = now_s() + NN_POOL_SPIN_S;
         while ((g = atomic_load_explicit(&g_pool.gen, memory_order_acquire)) == seen) {
             if ((++spins & 255u) != 0) {
@@ -136,9 +160,10 @@ static void *pool_main(void *arg) {
             /* every 256 pauses (a few us): still worth spinning? (sched_yield here
              * was measured: it slows the quiet case by 1.8x and does not help) */
             const int cpu = current_cpu();
-            if (now_s() < spin_end &&
-                (cpu < 0 || cpu != atomic_load_explicit(&g_pool.caller_cpu, memory_order_relaxed))) {
-                continue;
+            if (now_s() < spin_end) {
+                if (cpu < 0 || cpu != atomic_load_explicit(&g_pool.caller_cpu, memory_order_relaxed))
+                    continue;
+                if (!hopped++ && hop_off_cpu(cpu)) continue;
             }
             pthread_mutex_lock(&g_pool.lock);
             while (atomic_load_explicit(&g_pool.gen, memory_order_acquire) == seen)
@@ -146,6 +171,10 @@ static void *pool_main(void *arg) {
             pthread_mutex_unlock(&g_pool.lock);
         }
         seen = g;
+        /* woken onto the caller's CPU: the caller cannot run while we do */
+        const int cpu = current_cpu();
+        if (cpu >= 0 && cpu == atomic_load_explicit(&g_pool.caller_cpu, memory_order_relaxed))
+            hop_off_cpu(cpu);
         pool_work(g);
     }
     return NULL;

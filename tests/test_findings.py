@@ -139,3 +139,28 @@ def test_ops_on_unaligned_arrays(dtype):
     y2, mask2 = ops.dropout(x, 0.3, seed=1)
     assert np.array_equal(y, y2) and np.array_equal(mask, mask2)
     assert np.array_equal(ops.dropout_backward(xu, mask, 0.3), ops.dropout_backward(x, mask, 0.3))
+
+
+@pytest.mark.parametrize("bad", ["01", "(", "f4,,", object()])
+def test_unparsable_dtype_is_a_type_error(bad, tmp_path):
+    # hypothesis (tests/test_properties.py): np.dtype("01") raises SyntaxError from
+    # NumPy's string parser, which escaped load_csv and Sequential
+    import nncore.datasets as datasets
+    import nncore.nn as nn
+    p = tmp_path / "d.csv"
+    p.write_text("a,b\n1,0\n2,1\n")
+    with pytest.raises(TypeError, match="dtype"):
+        datasets.load_csv(p, dtype=bad)
+    with pytest.raises(TypeError, match="dtype"):
+        datasets.load_digits(dtype=bad)
+    with pytest.raises(TypeError, match="dtype"):
+        nn.Sequential(nn.Linear(2, 2), dtype=bad)
+
+
+@pytest.mark.parametrize("counter,key", [(b"\0\0\0\0", (1, 2)), ((1, 2, 3, 4), "ab"),
+                                         (bytearray(4), (0, 0))])
+def test_philox_refuses_bytes_and_strings(counter, key):
+    # hypothesis: philox4x32 took b"\0\0\0\0" as four words (iterating bytes gives ints)
+    from nncore import ops
+    with pytest.raises(TypeError, match="sequence of integers"):
+        ops.philox4x32(counter, key)

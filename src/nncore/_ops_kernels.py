@@ -414,6 +414,9 @@ def dropout_backward(dy: np.ndarray, mask: np.ndarray, p: float) -> np.ndarray:
 
 def philox4x32(counter: tuple[int, int, int, int], key: tuple[int, int]) -> tuple[int, ...]:
     """The four 32-bit words of Philox4x32-10 for one counter and key (nncore's RNG)."""
+    for name, v in (("counter", counter), ("key", key)):
+        if isinstance(v, (str, bytes, bytearray)):  # iterable, but not of words
+            raise TypeError(f"{name} must be a sequence of integers, got {type(v).__name__}")
     if len(counter) != 4 or len(key) != 2:
         raise ValueError(f"counter needs 4 words and key 2, got {len(counter)} and {len(key)}")
     c = [_check_uint(v, 32, "counter word") for v in counter]

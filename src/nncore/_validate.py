@@ -26,6 +26,18 @@ def check_int(value: Any, what: str, minimum: int = 1) -> int:
     return int(value)
 
 
+def parse_dtype(value: Any, what: str = "dtype") -> np.dtype:
+    """np.dtype(value), with every way NumPy can refuse it (TypeError, and also
+    SyntaxError / ValueError from its string parser, e.g. for '01') turned into a
+    TypeError that names what came. None is refused (np.dtype(None) is float64)."""
+    if value is None:
+        raise TypeError(f"{what} must be 'float32' or 'float64', got None")
+    try:
+        return np.dtype(value)
+    except Exception:
+        raise TypeError(f"{what} must be 'float32' or 'float64', got {value!r}") from None
+
+
 def finite_float(value: Any, what: str) -> float:
     """value as a finite float; TypeError for non-numbers (bools included)."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from ._files import open_regular
-from ._validate import check_int
+from ._validate import check_int, parse_dtype
 
 __all__ = [
     "load_digits", "load_digits_split",
@@ -38,7 +38,7 @@ _FLOAT_DTYPES = (np.float32, np.float64)
 
 
 def _float_dtype(dtype: Any) -> np.dtype:
-    dt = np.dtype(dtype)
+    dt = parse_dtype(dtype)
     if dt not in _FLOAT_DTYPES:
         raise TypeError(f"dtype must be float32 or float64, got {dt}")
     return dt

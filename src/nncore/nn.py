@@ -59,7 +59,7 @@ import numpy as np
 from . import _core, losses as _losses, nn_init
 from .parameter import Parameter
 from .training import TrainingMixin
-from ._validate import check_int, finite_float
+from ._validate import check_int, finite_float, parse_dtype
 
 __all__ = ["Layer", "Linear", "ReLU", "LeakyReLU", "ELU", "GELU", "SiLU", "Softplus", "Sigmoid",
            "Tanh", "Softmax", "LogSoftmax", "Identity", "Dropout", "Sequential", "Parameter",
@@ -310,12 +310,7 @@ def layer_from_config(cfg: dict) -> Layer:
 # ----------------------------------------------------------------- Sequential
 
 def _model_dtype(dtype: Any) -> np.dtype:
-    if dtype is None:  # np.dtype(None) would quietly mean float64
-        raise TypeError("dtype must be 'float32' or 'float64', got None")
-    try:
-        dt = np.dtype(dtype)
-    except TypeError:
-        raise TypeError(f"dtype must be 'float32' or 'float64', got {dtype!r}") from None
+    dt = parse_dtype(dtype)  # None is refused: np.dtype(None) would mean float64
     if dt not in (np.float32, np.float64):
         raise ValueError(f"dtype must be 'float32' or 'float64', got {dt}")
     return dt

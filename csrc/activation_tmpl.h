@@ -191,8 +191,8 @@ typedef struct {
 
 static void NN_FN(_ew_fwd_block)(void *p, int64_t blk) {
     const NN_FN(_ew_job) *j = (const NN_FN(_ew_job) *)p;
-    int64_t lo = blk * j->per * NN_ACT_CHUNK, hi = lo + j->per * NN_ACT_CHUNK;
-    if (hi > j->n) hi = j->n;
+    int64_t lo, hi;
+    nn_block_span(blk, j->per, NN_ACT_CHUNK, j->n, &lo, &hi);
     for (; lo < hi; lo += NN_ACT_CHUNK) {
         int64_t len = hi - lo < NN_ACT_CHUNK ? hi - lo : NN_ACT_CHUNK;
         if (j->out == j->x)
@@ -204,8 +204,8 @@ static void NN_FN(_ew_fwd_block)(void *p, int64_t blk) {
 
 static void NN_FN(_ew_bwd_block)(void *p, int64_t blk) {
     const NN_FN(_ew_job) *j = (const NN_FN(_ew_job) *)p;
-    int64_t lo = blk * j->per * NN_ACT_CHUNK, hi = lo + j->per * NN_ACT_CHUNK;
-    if (hi > j->n) hi = j->n;
+    int64_t lo, hi;
+    nn_block_span(blk, j->per, NN_ACT_CHUNK, j->n, &lo, &hi);
     for (; lo < hi; lo += NN_ACT_CHUNK) {
         int64_t len = hi - lo < NN_ACT_CHUNK ? hi - lo : NN_ACT_CHUNK;
         if (j->out == j->a)

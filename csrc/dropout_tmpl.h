@@ -68,8 +68,8 @@ typedef struct {
 
 static void NN_FN(_dropout_fwd_block)(void *p, int64_t blk) {
     const NN_FN(_dropout_job) *j = (const NN_FN(_dropout_job) *)p;
-    int64_t lo = blk * j->per * NN_DROPOUT_CHUNK, hi = lo + j->per * NN_DROPOUT_CHUNK;
-    if (hi > j->n) hi = j->n;
+    int64_t lo, hi;
+    nn_block_span(blk, j->per, NN_DROPOUT_CHUNK, j->n, &lo, &hi);
     for (; lo < hi; lo += NN_DROPOUT_CHUNK) {
         int64_t len = hi - lo < NN_DROPOUT_CHUNK ? hi - lo : NN_DROPOUT_CHUNK;
         NN_FN(_dropout_chunk)(j->y, j->mask, j->x, lo, len, j->thr, j->scale, j->k0, j->k1,
@@ -87,8 +87,8 @@ typedef struct {
 
 static void NN_FN(_dropout_bwd_block)(void *p, int64_t blk) {
     const NN_FN(_dropout_bwd_job) *j = (const NN_FN(_dropout_bwd_job) *)p;
-    int64_t lo = blk * j->per * NN_DROPOUT_CHUNK, hi = lo + j->per * NN_DROPOUT_CHUNK;
-    if (hi > j->n) hi = j->n;
+    int64_t lo, hi;
+    nn_block_span(blk, j->per, NN_DROPOUT_CHUNK, j->n, &lo, &hi);
     real *dx = j->dx; /* may alias dy */
     const real *dy = j->dy;
     const uint8_t *mask = j->mask;

@@ -86,6 +86,14 @@ NN_INLINE int64_t nn_blocks(int64_t units, int64_t unit_items, int64_t min_items
     return (units + p - 1) / p;
 }
 
+/* Elements [*lo, *hi) of pool block `blk` of a loop over n elements cut into
+ * chunks of `chunk`, `per` chunks to a block (see nn_blocks). */
+NN_INLINE void nn_block_span(int64_t blk, int64_t per, int64_t chunk, int64_t n, int64_t *lo,
+                             int64_t *hi) {
+    *lo = blk * per * chunk;
+    *hi = *lo + per * chunk < n ? *lo + per * chunk : n;
+}
+
 /* Checked size arithmetic: returns 0 and writes *out, or NN_ERR_OVERFLOW. */
 NN_INLINE int nn_mul_size(int64_t a, int64_t b, int64_t *out) {
     if (a < 0 || b < 0) return NN_ERR_ARG;

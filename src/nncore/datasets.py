@@ -134,6 +134,11 @@ def make_xor(n_samples: int = 200, noise: float = 0.1, seed: int = 0,
     return X.astype(dt), y
 
 
+def _two_class_labels(n: int) -> np.ndarray:
+    """(n,) int64: ceil(n/2) zeros, then floor(n/2) ones."""
+    return (np.arange(n) >= n - n // 2).astype(np.int64)
+
+
 def make_spirals(n_samples: int = 200, noise: float = 0.1, turns: float = 1.5, seed: int = 0,
                  dtype: Any = np.float32) -> tuple[np.ndarray, np.ndarray]:
     """Two interleaved spiral arms, one per class.
@@ -155,8 +160,7 @@ def make_spirals(n_samples: int = 200, noise: float = 0.1, turns: float = 1.5, s
         raise ValueError(f"turns must be a finite number > 0, got {turns}")
     dt = _float_dtype(dtype)
     rng = np.random.default_rng(seed)
-    n1 = n // 2
-    y = np.concatenate([np.zeros(n - n1, np.int64), np.ones(n1, np.int64)])
+    y = _two_class_labels(n)
     t = rng.uniform(0.0, 2.0 * np.pi * turns, size=n)
     r = t / (2.0 * np.pi * turns)
     angle = t + np.pi * y
@@ -184,8 +188,7 @@ def make_circles(n_samples: int = 200, noise: float = 0.05, factor: float = 0.5,
         raise ValueError(f"factor must be in (0, 1), got {factor}")
     dt = _float_dtype(dtype)
     rng = np.random.default_rng(seed)
-    n1 = n // 2
-    y = np.concatenate([np.zeros(n - n1, np.int64), np.ones(n1, np.int64)])
+    y = _two_class_labels(n)
     theta = rng.uniform(0.0, 2.0 * np.pi, size=n)
     radius = np.where(y == 0, 1.0, factor)
     X = radius[:, None] * np.stack([np.cos(theta), np.sin(theta)], axis=1)

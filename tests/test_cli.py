@@ -199,8 +199,7 @@ def test_bench_uses_bench_module(capsys, monkeypatch):
     seen = {}
     fake = types.ModuleType("nncore._bench")
     fake.main = lambda argv: seen.setdefault("argv", argv) and 0
-    monkeypatch.setitem(sys.modules, "nncore._bench", fake)
-    monkeypatch.setattr(nncore, "_bench", fake, raising=False)
+    monkeypatch.setattr(cli, "_bench", fake)
     code, _, _ = run(capsys, "bench", "--quick")
     assert code == 0 and seen["argv"] == ["--quick"]
 

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from . import _core
+from ._targets import check_target
 from ._validate import finite_float
 
 __all__ = [
@@ -237,14 +238,6 @@ def _loss_param(name: str, param: dict) -> float:
     return v
 
 
-def _check_finite_target(t: np.ndarray, lo: float | None, hi: float | None, what: str) -> None:
-    if not np.isfinite(t).all():
-        raise ValueError(f"{what} must be finite, found NaN or Inf")
-    if lo is not None and t.size and (t.min() < lo or t.max() > hi):
-        raise ValueError(f"{what} must be in [{lo}, {hi}], got values in "
-                         f"[{t.min()}, {t.max()}]")
-
-
 def loss(name: str, out: np.ndarray, target: np.ndarray, reduction: str = "mean",
          **param: float) -> tuple[float, np.ndarray]:
     """A loss and its gradient with respect to ``out``, in one fused pass.
@@ -261,8 +254,10 @@ def loss(name: str, out: np.ndarray, target: np.ndarray, reduction: str = "mean"
         for the elementwise losses; (rows, classes) for cross_entropy.
     target : ndarray
         Same shape as ``out`` (cast once to out's dtype; must be finite). For
-        cross_entropy: integer class labels (rows,) in [0, classes), or
-        probabilities (rows, classes) in [0, 1].
+        cross_entropy: class labels (rows,) in [0, classes) — integers, or floats
+        whose every value is an integer — or probabilities (rows, classes) in
+        [0, 1]. The same check as the loss objects, ``train_step`` and ``fit``
+        (``nncore._targets``).
     reduction : ``"mean"`` (default: over all elements; over rows for
         cross_entropy) or ``"sum"``.
 
@@ -281,42 +276,18 @@ def loss(name: str, out: np.ndarray, target: np.ndarray, reduction: str = "mean"
     o = _float_array(out, "out")
     if o.size == 0:
         raise ValueError(f"out must not be empty, got shape {o.shape}")
-    t = np.asarray(target)
-    if not (np.issubdtype(t.dtype, np.number) or t.dtype == np.bool_):
-        raise TypeError(f"target must be a numeric array, got dtype {t.dtype}")
-    labels = None
     code = LOSS_CODES[name]
     if name == "cross_entropy":
         if o.ndim != 2:
             raise ValueError(f"cross_entropy needs out of shape (rows, classes), got {o.shape}")
         rows, cols = o.shape
-        if np.issubdtype(t.dtype, np.integer):
-            if t.shape != (rows,):
-                raise ValueError(f"class labels must have shape ({rows},), got {t.shape}")
-            lo, hi = int(t.min()), int(t.max())
-            if lo < 0 or hi >= cols:
-                bad = lo if lo < 0 else hi
-                raise ValueError(f"class labels must be in [0, {cols}), got {bad}")
-            labels = _behaved(t, np.int64)
-            t = None
-        else:
-            if t.shape != o.shape:
-                if t.shape == (rows,):
-                    raise TypeError(f"class labels must be integers, got dtype {t.dtype} "
-                                    f"(probability targets need shape {o.shape})")
-                raise ValueError(f"cross_entropy target must be labels ({rows},) or "
-                                 f"probabilities {o.shape}, got shape {t.shape}")
-            t = _behaved(t, o.dtype)
-            _check_finite_target(t, 0.0, 1.0, "probability targets")
+        t, labels = check_target(target, o.shape, o.dtype, "ce", f"loss {name!r} target")
+        if labels is None:
             code = 5
     else:
-        if t.shape != o.shape:
-            raise ValueError(f"target must have the shape of out {o.shape}, got {t.shape}")
-        t = _behaved(t, o.dtype)
-        if name == "bce_logits":
-            _check_finite_target(t, 0.0, 1.0, "bce_logits targets")
-        else:
-            _check_finite_target(t, None, None, "target")
+        t, labels = check_target(target, o.shape, o.dtype,
+                                 "bce" if name == "bce_logits" else "values",
+                                 f"loss {name!r} target")
         rows, cols = 1, o.size
     grad = np.empty_like(o)
     st, value = _core._loss(code, _REDUCTIONS[reduction], p, grad, o, t, labels, rows, cols)

@@ -19,6 +19,8 @@ from typing import Any, Callable
 
 import numpy as np
 
+from .optim.lr_scheduler import ReduceLROnPlateau
+
 __all__ = ["Callback", "EarlyStopping", "TerminateOnNaN", "LearningRateScheduler",
            "ModelCheckpoint"]
 
@@ -272,12 +274,17 @@ class LearningRateScheduler(Callback):
         self.monitor = monitor
         self.verbose = verbose
 
-    def _is_scheduler(self) -> bool:
-        return hasattr(self.schedule, "step") and hasattr(self.schedule, "optimizer")
+    @property
+    def scheduler(self) -> Any:
+        """The lr scheduler object when ``schedule`` is one (PyTorch style: it has
+        ``step`` and ``optimizer``; ``fit`` saves its state in checkpoints), else None."""
+        if hasattr(self.schedule, "step") and hasattr(self.schedule, "optimizer"):
+            return self.schedule
+        return None
 
     def on_train_begin(self, logs: dict | None = None) -> None:
         opt = self.params.get("optimizer")
-        if self._is_scheduler() and opt is not None and self.schedule.optimizer is not opt:
+        if self.scheduler is not None and opt is not None and self.schedule.optimizer is not opt:
             raise ValueError("LearningRateScheduler: the scheduler was built on a different "
                              "optimizer than the one fit uses; pass that optimizer object "
                              "to fit(optimizer=...)")
@@ -285,7 +292,7 @@ class LearningRateScheduler(Callback):
             self.monitor = "val_loss" if self.params.get("has_validation") else "loss"
 
     def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
-        if self._is_scheduler():
+        if self.scheduler is not None:
             return
         opt = self.params["optimizer"]
         lr = float(opt.param_groups[0]["lr"])
@@ -303,9 +310,8 @@ class LearningRateScheduler(Callback):
             print(f"Epoch {epoch + 1}: LearningRateScheduler sets lr to {new:.6g}")
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-        if not self._is_scheduler():
+        if self.scheduler is None:
             return
-        from .optim.lr_scheduler import ReduceLROnPlateau
         if isinstance(self.schedule, ReduceLROnPlateau):
             logs = logs or {}
             if self.monitor not in logs:
@@ -317,7 +323,7 @@ class LearningRateScheduler(Callback):
 
 
 class ModelCheckpoint(Callback):
-    """Save the model (``nncore.io.save``) after epochs.
+    """Save the model (``model.save``, the file ``nncore.io.load`` reads) after epochs.
 
     Parameters
     ----------
@@ -351,15 +357,8 @@ class ModelCheckpoint(Callback):
     def on_train_begin(self, logs: dict | None = None) -> None:
         if self.save_best_only:
             _require_monitor("ModelCheckpoint", self.monitor, self.params)
-        try:
-            from . import io  # noqa: F401
-            io.save  # noqa: B018
-        except (ImportError, AttributeError):
-            raise ImportError("ModelCheckpoint needs nncore.io.save, which this build "
-                              "lacks") from None
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-        from . import io
         logs = logs or {}
         if self.save_best_only:
             v = float(logs[self.monitor])
@@ -368,7 +367,7 @@ class ModelCheckpoint(Callback):
                 return
             self.best, self.best_epoch = v, epoch
         path = self.path.format(epoch=epoch + 1, **logs)
-        io.save(self.model, path)
+        self.model.save(path)
         self.saved.append(path)
         if self.verbose:
             print(f"Epoch {epoch + 1}: saved the model to {path}")

@@ -23,6 +23,12 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from . import _bench, datasets as ds, io as nio, nn, optim
+from ._files import atomic_write
+from ._version import __version__
+from .config import num_threads
+from .plotting import MATPLOTLIB_HINT
+
 __all__ = ["main"]
 
 _ACTIVATIONS = {
@@ -114,7 +120,6 @@ def _add_data_options(p: argparse.ArgumentParser) -> None:
 
 
 def _build_parser() -> argparse.ArgumentParser:
-    from . import __version__
     p = _Parser(prog="nncore", description="nncore: train, evaluate and use small neural "
                 "networks on the CPU.")
     p.add_argument("--version", action="version", version=f"nncore {__version__}")
@@ -177,7 +182,6 @@ def _build_parser() -> argparse.ArgumentParser:
 def _load_xy(spec: str, target: Any, header: bool, dtype: str, split: dict | None = None,
              need_y: bool = True, n_features: int | None = None):
     """X, y (y None when absent) from 'digits', a CSV or an NPZ file."""
-    from . import datasets as ds
     if spec == "digits":
         if split is not None:
             _, X, _, y = ds.load_digits_split(test_size=split.get("test_size", 0.2),
@@ -234,7 +238,6 @@ def _fold_scaler(model, scaler) -> None:
 
 
 def _model_meta(path: str) -> dict:
-    from . import io as nio
     meta = nio.load_metadata(path)
     out = {}
     for k in ("task", "classes", "split", "data", "target"):
@@ -264,9 +267,6 @@ def _labels_to_index(y: np.ndarray, classes: list | None) -> np.ndarray:
 def _train(X, y, *, task, hidden, activation, dropout, optimizer, lr, epochs, batch_size,
            weight_decay, test_size, seed, dtype, standardize, verbose, out, plot, data_name,
            target, split_for_digits=None) -> dict:
-    from . import datasets as ds, nn, optim
-    from . import io as nio
-
     if y is None:
         raise CLIError("the data has no target column")
     if task == "auto":
@@ -359,7 +359,6 @@ def _report(res: dict, out: str) -> None:
 
 
 def _cmd_demo(a) -> int:
-    from . import datasets as ds
     out_dir = a.out_dir
     if not os.path.isdir(out_dir):
         raise CLIError(f"--out-dir {out_dir!r} is not a directory")
@@ -381,7 +380,6 @@ def _cmd_demo(a) -> int:
                  target=None, split_for_digits={"test_size": 0.2, "seed": a.seed})
     _report(res, out)
     if plot is None and not a.no_plot:
-        from .plotting import MATPLOTLIB_HINT
         print(f"no plot: {MATPLOTLIB_HINT}")
     print(f"try: nncore info {out}   |   nncore evaluate {out} digits")
     return 0
@@ -418,7 +416,6 @@ def _cmd_train(a) -> int:
 
 
 def _load_model(path: str):
-    from . import io as nio
     if not os.path.exists(path):
         raise CLIError(f"no such model file: {path}")
     return nio.load(path), _model_meta(path)
@@ -485,8 +482,7 @@ def _cmd_predict(a) -> int:
             f"prediction{j}" for j in range(out.shape[1]))
     text = "\n".join(lines) + ("\n" if lines else "")
     if a.out:
-        from .io import _atomic_write
-        _atomic_write(a.out, [(head + "\n" + text).encode()])
+        atomic_write(a.out, [(head + "\n" + text).encode()])
         print(f"wrote {len(lines)} predictions to {a.out}")
     else:
         sys.stdout.write(text)
@@ -494,7 +490,6 @@ def _cmd_predict(a) -> int:
 
 
 def _cmd_info(a) -> int:
-    from . import io as nio
     model, meta = _load_model(a.model)
     raw = nio.load_metadata(a.model)
     print(f"file: {a.model} ({os.path.getsize(a.model):,} bytes, safetensors)")
@@ -512,31 +507,11 @@ def _cmd_info(a) -> int:
 
 def _cmd_bench(a) -> int:
     try:
-        from . import _bench
-    except ImportError:
-        _bench = None
-    if _bench is not None and hasattr(_bench, "main"):
-        try:
-            return int(_bench.main(a.args) or 0)
-        except SystemExit as e:  # argument errors and failed verifications: one line
-            if isinstance(e.code, str):
-                raise CLIError(e.code) from None
-            raise
-    here = os.path.dirname(os.path.abspath(__file__))
-    script = os.path.join(here, os.pardir, os.pardir, "benchmarks", "compare.py")
-    if os.path.isfile(script):
-        import runpy
-        old = sys.argv
-        sys.argv = [script, *a.args]
-        try:
-            runpy.run_path(script, run_name="__main__")
-        except SystemExit as e:
-            return int(e.code or 0) if not isinstance(e.code, str) else 2
-        finally:
-            sys.argv = old
-        return 0
-    raise CLIError("no benchmark in this installation: run 'python benchmarks/compare.py' "
-                   "from a source checkout of nncore")
+        return int(_bench.main(a.args) or 0)
+    except SystemExit as e:  # argument errors and failed verifications: one line
+        if isinstance(e.code, str):
+            raise CLIError(e.code) from None
+        raise
 
 
 _COMMANDS = {"demo": _cmd_demo, "train": _cmd_train, "evaluate": _cmd_evaluate,
@@ -556,7 +531,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             parser.print_help()
             return 2
         if getattr(a, "threads", None) is not None:
-            from .config import num_threads
             with num_threads(a.threads):
                 return _COMMANDS[a.command](a)
         return _COMMANDS[a.command](a)

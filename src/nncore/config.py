@@ -8,6 +8,7 @@ from typing import Iterator
 import numpy as np
 
 from . import _core
+from ._version import __version__
 
 __all__ = ["show_config", "set_num_threads", "get_num_threads", "set_arch", "get_arch",
            "available_archs", "num_threads"]
@@ -85,8 +86,6 @@ def show_config(print_out: bool = True) -> dict:
         ``version``, ``compiler``, ``openmp``, ``arch`` (kernel in use),
         ``archs_available``, ``num_threads``, ``numpy``.
     """
-    from . import __version__
-
     cfg = {
         "version": __version__,
         "compiler": _core._compiler(),

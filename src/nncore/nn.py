@@ -57,9 +57,10 @@ from typing import Any, Callable, Iterator
 import numpy as np
 
 from . import _core, losses as _losses, nn_init
+from . import ops as _ops
+from ._safetensors import MODEL_FORMAT, nncore_metadata, save_tensors
+from ._validate import check_int, finite_float, is_int, parse_dtype
 from .parameter import Parameter
-from .training import TrainingMixin
-from ._validate import check_int, finite_float, parse_dtype
 
 __all__ = ["Layer", "Linear", "ReLU", "LeakyReLU", "ELU", "GELU", "SiLU", "Softplus", "Sigmoid",
            "Tanh", "Softmax", "LogSoftmax", "Identity", "Dropout", "Sequential", "Parameter",
@@ -316,7 +317,20 @@ def _model_dtype(dtype: Any) -> np.dtype:
     return dt
 
 
-class Sequential(TrainingMixin):
+def _training() -> Any:
+    """``nncore.training``, for the ``fit`` / ``evaluate`` methods.
+
+    The ONE import of an nncore module inside a function in the whole package
+    (tests/test_layering.py finds it by the marker comment): ``training`` sits above
+    ``nn`` and imports it, so ``nn`` cannot import it at its top; users still expect
+    ``model.fit`` / ``model.evaluate`` (Keras), so those two methods delegate here.
+    By the time they run, ``import nncore`` has loaded ``training`` already.
+    """
+    from . import training  # layering: the documented delegate (Sequential.fit/evaluate)
+    return training
+
+
+class Sequential:
     """A feed-forward network: layers applied in order, run by ONE C network object.
 
     Parameters
@@ -340,6 +354,14 @@ class Sequential(TrainingMixin):
         Zero-copy views of the C network's parameter and gradient buffers.
     last_grad_norm : float or None
         Global gradient norm (before clipping) of the last train_step.
+    loss : nncore.losses.Loss or None
+        The loss of the last ``fit`` (or assigned: a name or a loss object);
+        ``evaluate`` and ``predict_proba`` default to it.
+    epochs_trained : int
+        Epochs completed by ``fit`` on this model over all calls; picks the
+        shuffle order of the next epoch (restored from a checkpoint on resume).
+    stop_training : bool
+        Set by a callback to ask ``fit`` to stop after the current batch.
     """
 
     def __init__(self, *layers: Layer, dtype: Any = "float32", seed: int = 0) -> None:
@@ -385,6 +407,9 @@ class Sequential(TrainingMixin):
         self._flat_grads = self._net.grads
         self.num_parameters = int(self._net.n_params)
         self.last_grad_norm: float | None = None
+        self._loss: _losses.Loss | None = None
+        self.epochs_trained = 0
+        self.stop_training = False
 
         self._params: list[tuple[str, Parameter]] = []
         for i, layer in enumerate(self.layers):
@@ -445,6 +470,17 @@ class Sequential(TrainingMixin):
     @dropout_step.setter
     def dropout_step(self, value: int) -> None:
         self._net.step = check_int(value, "dropout_step", 0)
+
+    @property
+    def loss(self) -> _losses.Loss | None:
+        """The loss the model is trained with: set by ``fit``, or assigned (a name such as
+        ``"cross_entropy"``, a loss object, or None). ``evaluate`` and ``predict_proba``
+        use it when given no ``loss``."""
+        return self._loss
+
+    @loss.setter
+    def loss(self, value: Any) -> None:
+        self._loss = None if value is None else _losses.get(value)
 
     # ---------------------------------------------------------- forward etc.
     def _prepare_x(self, x: Any, what: str = "x") -> np.ndarray:
@@ -552,6 +588,126 @@ class Sequential(TrainingMixin):
         self.last_grad_norm = norm
         return value + pen if include_penalty else value
 
+    # ------------------------------------------------- inference in batches
+    def prepare_inputs(self, X: Any, what: str = "X") -> np.ndarray:
+        """``X`` as ``predict``, ``fit`` and ``evaluate`` take it: shape (n, in_features)
+        ((n,) is read as one feature per row when in_features is 1), numbers, finite;
+        returned cast once to the model's dtype, C-contiguous. ``what`` names ``X`` in
+        the TypeError / ValueError a bad input raises."""
+        if hasattr(X, "__array__") or isinstance(X, (list, tuple)):
+            X = np.asarray(X)
+        if not isinstance(X, np.ndarray):
+            raise TypeError(f"{what} must be an array, got {type(X).__name__}")
+        if X.dtype.kind not in "fiub":
+            raise TypeError(f"{what} must hold numbers, got dtype {X.dtype}")
+        nin = self.in_features
+        if X.ndim == 1 and nin == 1:
+            X = X.reshape(-1, 1)
+        if X.ndim != 2 or X.shape[1] != nin:
+            raise ValueError(f"{what} must have shape (n_samples, {nin}) for this model, got "
+                             f"{X.shape}")
+        with np.errstate(over="ignore"):  # 1e300 -> float32 inf: reported just below
+            X = np.ascontiguousarray(X, dtype=self.dtype)
+        if not np.isfinite(X).all():
+            bad = np.argwhere(~np.isfinite(X))[0]
+            raise ValueError(f"{what} contains NaN or Inf (first at row {bad[0]}, column "
+                             f"{bad[1]})")
+        return X
+
+    def predict_into(self, X: np.ndarray, out: np.ndarray, batch_size: int) -> np.ndarray:
+        """The loop of :meth:`predict` without its checks: inference on ``X`` (from
+        :meth:`prepare_inputs`) ``batch_size`` rows at a time, written into ``out``
+        (n, out_features) of the model's dtype, which is returned."""
+        fwd = self.forward
+        for s in range(0, len(X), batch_size):
+            e = min(s + batch_size, len(X))
+            out[s:e] = fwd(X[s:e], training=False)
+        return out
+
+    def predict(self, X: Any, batch_size: int = 1024) -> np.ndarray:
+        """Network outputs in inference mode (dropout off), computed in batches.
+
+        Parameters
+        ----------
+        X : array (n, in_features)
+        batch_size : int
+
+        Returns
+        -------
+        ndarray (n, out_features), the model's dtype
+            Raw outputs (logits for cross-entropy / BCE models): take
+            ``argmax(axis=1)`` for classes, or use :meth:`predict_classes`;
+            :meth:`predict_proba` gives probabilities.
+        """
+        if not is_int(batch_size) or batch_size <= 0:
+            raise ValueError(f"batch_size must be an int > 0, got {batch_size!r}")
+        X = self.prepare_inputs(X)
+        out = np.empty((len(X), self.out_features), self.dtype)
+        return self.predict_into(X, out, int(batch_size))
+
+    def predict_classes(self, X: Any, batch_size: int = 1024) -> np.ndarray:
+        """Predicted class per sample (n,) int64: argmax of the outputs, or
+        ``output > 0`` for a single-output (BCE) model."""
+        out = self.predict(X, batch_size)
+        if out.shape[1] == 1:
+            return (out[:, 0] > 0).astype(np.int64)
+        return out.argmax(axis=1).astype(np.int64)
+
+    def predict_proba(self, X: Any, batch_size: int | None = None, *,
+                      loss: Any = None) -> np.ndarray:
+        """Probabilities from the outputs (logits), as the model's loss reads them.
+
+        Softmax over each row for cross-entropy (multi-class), the sigmoid of every
+        output for binary cross-entropy (``BCEWithLogitsLoss``, one yes/no per output).
+
+        Parameters
+        ----------
+        X : array (n, in_features)
+        batch_size : int, optional
+            Rows per forward call; None: :meth:`predict`'s default (1024).
+        loss : str or loss object, optional
+            The loss the outputs are logits for; default: :attr:`loss`, the loss of
+            the last ``fit`` (a loaded model has none: pass it, or set ``model.loss``).
+
+        Returns
+        -------
+        ndarray (n, out_features), the model's dtype
+            Each row sums to 1 for cross-entropy; values in [0, 1] for BCE.
+
+        Raises
+        ------
+        ValueError
+            No loss known, or a regression loss (MSE, L1, Huber): its outputs are
+            values, not logits.
+        """
+        loss_fn = self._loss if loss is None else _losses.get(loss)
+        if loss_fn is None:
+            raise ValueError("predict_proba needs to know the loss the outputs are logits for: "
+                             "fit the model first, pass loss='cross_entropy' or loss='bce', "
+                             "or set model.loss")
+        kind = _losses.output_kind(loss_fn)
+        if kind == "regression":
+            raise ValueError(f"predict_proba needs a classification loss (cross-entropy or "
+                             f"BCE), got {loss_fn!r}: its outputs are values, not logits")
+        out = self.predict(X, 1024 if batch_size is None else batch_size)
+        return _ops.softmax(out) if kind == "ce" else _ops.sigmoid(out)
+
+    # ------------------------------------------ training (nncore.training)
+    def fit(self, X: Any, y: Any, *args: Any, **kwargs: Any) -> Any:
+        """Train on ``(X, y)`` in minibatches; returns the :class:`nncore.history.History`.
+
+        ``nncore.training.fit(self, X, y, ...)``: every argument (``loss``,
+        ``optimizer``, ``epochs``, ``batch_size``, ``validation_split``,
+        ``validation_data``, ``callbacks``, ``checkpoint``, ...) is documented there.
+        """
+        return _training().fit(self, X, y, *args, **kwargs)
+
+    def evaluate(self, X: Any, y: Any, *args: Any, **kwargs: Any) -> dict[str, float]:
+        """Loss (and accuracy for classification) on ``(X, y)`` in inference mode:
+        ``nncore.training.evaluate(self, X, y, loss=None, batch_size=1024)``; the loss
+        defaults to :attr:`loss`."""
+        return _training().evaluate(self, X, y, *args, **kwargs)
+
     # ------------------------------------------------------------ diagnostics
     def grad_norms(self) -> dict[str, float]:
         """L2 norm of each parameter's current gradient, by name (float64 sums)."""
@@ -611,7 +767,18 @@ class Sequential(TrainingMixin):
         layers = [layer_from_config(c) for c in cfg["layers"]]
         return cls(*layers, dtype=cfg.get("dtype", "float32"), seed=cfg.get("seed", 0))
 
-    def save(self, path: Any) -> None:
-        """Save the model (architecture + weights) to a safetensors file; see nncore.io."""
-        from .io import save
-        save(self, path)
+    def save(self, path: Any, metadata: Any = None) -> None:
+        """Save the architecture and weights to a safetensors model file, atomically
+        (``nncore.io.load`` reads it back bit for bit; so does the C API).
+
+        Parameters
+        ----------
+        path : str or path-like
+            Conventionally ``*.safetensors``. Written to a temporary file in the same
+            directory, then renamed: a crash never leaves a half-written model.
+        metadata : mapping str -> str, optional
+            Extra entries for the header's ``__metadata__`` (``format``,
+            ``nncore_version`` and ``config`` are reserved).
+        """
+        tensors = {name: p.data for name, p in self._params}
+        save_tensors(path, tensors, nncore_metadata(MODEL_FORMAT, self.get_config(), metadata))

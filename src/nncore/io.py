@@ -150,19 +150,9 @@ def _read_nncore_header(path: str, dtypes: Iterable[str], fmt: str, kind: str):
 
 def save(model: Sequential, path: str | os.PathLike,
          metadata: Mapping[str, str] | None = None) -> None:
-    """Save a model's architecture and weights to a safetensors file (atomic):
-    ``model.save(path, metadata)``.
-
-    Parameters
-    ----------
-    model : nncore.nn.Sequential
-    path : str or path-like
-        Conventionally ``*.safetensors``. Written to a temporary file in the same
-        directory, then renamed: a crash never leaves a half-written model.
-    metadata : mapping str -> str, optional
-        Extra entries for the header's ``__metadata__`` (``format``,
-        ``nncore_version`` and ``config`` are reserved).
-    """
+    """Save a model's architecture and weights to a safetensors file, atomically:
+    ``model.save(path, metadata)`` (path and metadata are documented there); the file
+    :func:`load` reads."""
     if not isinstance(model, Sequential):
         raise TypeError(f"model must be an nncore.nn.Sequential, got {type(model).__name__}")
     model.save(path, metadata)

@@ -274,7 +274,10 @@ def _activation_factories() -> dict[str, Callable[..., Layer]]:
     """name (and alias) -> layer factory, one per line of nncore._registry.ACTIVATIONS."""
     out: dict[str, Callable[..., Layer]] = {}
     for name, a in _registry.ACTIVATIONS.items():
-        cls = _LAYER_TYPES[a.layer]
+        cls = _LAYER_TYPES.get(a.layer)
+        if cls is None or not issubclass(cls, _Activation):
+            raise ImportError(f"nncore._registry line {name!r} names the layer {a.layer}, "
+                              "which nncore.nn does not define as an activation layer")
         out[name] = functools.partial(cls, **a.layer_kwargs) if a.layer_kwargs else cls
         out.update((alias, out[name]) for alias, target in _registry.ACTIVATION_ALIASES.items()
                    if target == name)

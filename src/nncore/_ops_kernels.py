@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from . import _core
+from . import _core, _registry
 from ._targets import check_target
 from ._validate import finite_float
 
@@ -24,20 +24,18 @@ __all__ = [
     "dropout", "dropout_backward", "philox4x32",
 ]
 
-#: activation name -> nn_act value of csrc/nncore.h
-ACT_CODES = {
-    "identity": 0, "relu": 1, "leaky_relu": 2, "elu": 3, "gelu": 4, "gelu_tanh": 5,
-    "silu": 6, "softplus": 7, "sigmoid": 8, "tanh": 9, "softmax": 10, "log_softmax": 11,
-}
+#: activation name -> nn_act value of csrc/nncore.h (from nncore._registry)
+ACT_CODES = {n: a.code for n, a in _registry.ACTIVATIONS.items()}
 ACTIVATIONS = tuple(ACT_CODES)
-_ACT_PARAM = {"leaky_relu": ("negative_slope", 0.01), "elu": ("alpha", 1.0)}
-_ROWWISE = ("softmax", "log_softmax")
+_ACT_PARAM = {n: (a.param, a.default) for n, a in _registry.ACTIVATIONS.items() if a.param}
+_ROWWISE = tuple(n for n, a in _registry.ACTIVATIONS.items() if a.rowwise)
 
-#: loss name -> nn_loss_kind value (cross_entropy is 4 with labels, 5 with probabilities)
-LOSS_CODES = {"mse": 0, "l1": 1, "huber": 2, "bce_logits": 3, "cross_entropy": 4}
+#: loss name -> nn_loss_kind value (cross_entropy: the labels kind; probabilities
+#: run NN_LOSS_CE_PROBS)
+LOSS_CODES = {n: l.code for n, l in _registry.LOSSES.items()}
 LOSSES = tuple(LOSS_CODES)
-_LOSS_PARAM = {"huber": ("delta", 1.0), "cross_entropy": ("label_smoothing", 0.0)}
-_REDUCTIONS = {"mean": 0, "sum": 1}
+_LOSS_PARAM = {n: (l.param, l.default) for n, l in _registry.LOSSES.items() if l.param}
+_REDUCTIONS = _registry.REDUCTIONS
 
 
 def _check_status(st: int, what: str) -> None:
@@ -283,7 +281,7 @@ def loss(name: str, out: np.ndarray, target: np.ndarray, reduction: str = "mean"
         rows, cols = o.shape
         t, labels = check_target(target, o.shape, o.dtype, "ce", f"loss {name!r} target")
         if labels is None:
-            code = 5
+            code = _registry.LOSS_KINDS["ce_probs"]
     else:
         t, labels = check_target(target, o.shape, o.dtype,
                                  "bce" if name == "bce_logits" else "values",

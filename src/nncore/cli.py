@@ -23,7 +23,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from . import _bench, datasets as ds, io as nio, nn, optim
+from . import _bench, _registry, datasets as ds, io as nio, nn, optim
 from ._files import atomic_write
 from ._version import __version__
 from .config import num_threads
@@ -31,15 +31,10 @@ from .plotting import MATPLOTLIB_HINT
 
 __all__ = ["main"]
 
-_ACTIVATIONS = {
-    "relu": ("ReLU", {}), "leaky_relu": ("LeakyReLU", {}), "elu": ("ELU", {}),
-    "gelu": ("GELU", {}), "gelu_tanh": ("GELU", {"approximate": "tanh"}),
-    "silu": ("SiLU", {}), "softplus": ("Softplus", {}), "sigmoid": ("Sigmoid", {}),
-    "tanh": ("Tanh", {}),
-}
 _OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop", "adagrad")
 DEMO_MODEL = "nncore_digits.safetensors"
 DEMO_PLOT = "nncore_digits_curve.png"
+DEFAULT_VAL_SIZE = 0.1   # of the training part; the test set never steers training
 
 
 class CLIError(Exception):
@@ -140,14 +135,19 @@ def _build_parser() -> argparse.ArgumentParser:
                    help="auto: classification for integer labels, regression otherwise")
     t.add_argument("--hidden", type=_hidden, default=[128, 64],
                    help="hidden layer sizes, comma-separated (default 128,64)")
-    t.add_argument("--activation", choices=sorted(_ACTIVATIONS), default="relu")
+    t.add_argument("--activation", choices=sorted(_registry.HIDDEN_ACTIVATIONS),
+                   default="relu")
     t.add_argument("--dropout", type=_float_in(0.0, 1.0), default=0.0)
     t.add_argument("--optimizer", choices=_OPTIMIZERS, default="adam")
     t.add_argument("--lr", type=_float_in(0.0, float("inf"), lo_open=True), default=1e-3)
     t.add_argument("--epochs", type=_positive_int, default=30)
     t.add_argument("--batch-size", type=_positive_int, default=32)
     t.add_argument("--weight-decay", type=_float_in(0.0, float("inf")), default=0.0)
-    t.add_argument("--test-size", type=_float_in(0.0, 1.0, lo_open=True), default=0.2)
+    t.add_argument("--test-size", type=_float_in(0.0, 1.0, lo_open=True), default=0.2,
+                   help="fraction held out as the test set, scored once after training")
+    t.add_argument("--val-size", type=_float_in(0.0, 1.0), default=DEFAULT_VAL_SIZE,
+                   help="fraction of the training part held out for the per-epoch "
+                        f"validation metrics (0: none; default {DEFAULT_VAL_SIZE})")
     t.add_argument("--seed", type=_nonneg_int, default=0)
     t.add_argument("--dtype", choices=("float32", "float64"), default="float32")
     t.add_argument("--no-standardize", action="store_true")
@@ -265,8 +265,8 @@ def _labels_to_index(y: np.ndarray, classes: list | None) -> np.ndarray:
 # ----------------------------------------------------------------- commands
 
 def _train(X, y, *, task, hidden, activation, dropout, optimizer, lr, epochs, batch_size,
-           weight_decay, test_size, seed, dtype, standardize, verbose, out, plot, data_name,
-           target, split_for_digits=None) -> dict:
+           weight_decay, test_size, val_size, seed, dtype, standardize, verbose, out, plot,
+           data_name, target, split_for_digits=None) -> dict:
     if y is None:
         raise CLIError("the data has no target column")
     if task == "auto":
@@ -293,24 +293,25 @@ def _train(X, y, *, task, hidden, activation, dropout, optimizer, lr, epochs, ba
         n_out = 1 if y.ndim == 1 else y.shape[1]
         loss = "mse"
 
-    strat = y if task == "classification" else None
-    try:
-        Xtr, Xte, ytr, yte = ds.train_test_split(X, y, test_size=test_size, seed=seed,
-                                                 stratify=strat)
-    except ValueError as e:
-        if strat is None:
-            raise
-        raise CLIError(f"cannot split the data by class ({e})") from None
+    Xtr, Xte, ytr, yte = _split(X, y, test_size, seed, task, "test")
+    # the validation rows (the epoch lines' val_ metrics) come out of the training
+    # part; the test rows are scored once, after training
+    Xval = yval = None
+    if val_size > 0:
+        Xtr, Xval, ytr, yval = _split(Xtr, ytr, val_size, seed, task, "validation")
+    print(f"data: {len(ytr)} training, {0 if yval is None else len(yval)} validation, "
+          f"{len(yte)} test samples")
     scaler = ds.StandardScaler().fit(Xtr) if standardize else None
     Ztr = scaler.transform(Xtr) if scaler else Xtr
-    Zte = scaler.transform(Xte) if scaler else Xte
+    val_data = None
+    if Xval is not None:
+        val_data = (scaler.transform(Xval) if scaler else Xval, yval)
 
-    act_name, act_kw = _ACTIVATIONS[activation]
     layers: list = []
     width = X.shape[1]
     for h in hidden:
         layers.append(nn.Linear(width, h))
-        layers.append(getattr(nn, act_name)(**act_kw))
+        layers.append(nn.activation(activation))
         if dropout > 0:
             layers.append(nn.Dropout(dropout))
         width = h
@@ -320,7 +321,7 @@ def _train(X, y, *, task, hidden, activation, dropout, optimizer, lr, epochs, ba
 
     t0 = time.perf_counter()
     history = model.fit(Ztr, ytr, loss=loss, optimizer=opt, epochs=epochs,
-                        batch_size=batch_size, validation_data=(Zte, yte), verbose=verbose)
+                        batch_size=batch_size, validation_data=val_data, verbose=verbose)
     seconds = time.perf_counter() - t0
     if scaler is not None:
         _fold_scaler(model, scaler)
@@ -343,6 +344,17 @@ def _train(X, y, *, task, hidden, activation, dropout, optimizer, lr, epochs, ba
             plot_msg = f"no plot: {e}"
     return {"result": result, "seconds": seconds, "n_test": len(yte), "task": task,
             "plot": plot_msg, "model": model}
+
+
+def _split(X, y, size: float, seed: int, task: str, what: str):
+    """X_keep, X_out, y_keep, y_out: `size` of the rows held out, by class for
+    classification, reproducibly from `seed`."""
+    strat = y if task == "classification" else None
+    try:
+        return ds.train_test_split(X, y, test_size=size, seed=seed, stratify=strat)
+    except ValueError as e:
+        raise CLIError(f"cannot hold out a {what} set of {size:g} of {len(y)} samples"
+                       f"{' by class' if strat is not None else ''} ({e})") from None
 
 
 def _report(res: dict, out: str) -> None:
@@ -375,7 +387,8 @@ def _cmd_demo(a) -> int:
           f"({len(y)} images of 8x8 pixels, 10 classes), {a.epochs} epochs")
     res = _train(X, y, task="classification", hidden=[128, 64], activation="relu",
                  dropout=0.1, optimizer="adam", lr=1e-3, epochs=a.epochs, batch_size=32,
-                 weight_decay=0.0, test_size=0.2, seed=a.seed, dtype="float32",
+                 weight_decay=0.0, test_size=0.2, val_size=DEFAULT_VAL_SIZE, seed=a.seed,
+                 dtype="float32",
                  standardize=True, verbose=a.verbose, out=out, plot=plot, data_name="digits",
                  target=None, split_for_digits={"test_size": 0.2, "seed": a.seed})
     _report(res, out)
@@ -408,6 +421,7 @@ def _cmd_train(a) -> int:
     res = _train(X, y, task=a.task, hidden=a.hidden, activation=a.activation,
                  dropout=a.dropout, optimizer=a.optimizer, lr=a.lr, epochs=a.epochs,
                  batch_size=a.batch_size, weight_decay=a.weight_decay, test_size=a.test_size,
+                 val_size=a.val_size,
                  seed=a.seed, dtype=a.dtype, standardize=not a.no_standardize,
                  verbose=a.verbose, out=a.out, plot=a.plot, data_name=a.data,
                  target=a.target, split_for_digits=split)

@@ -19,16 +19,17 @@ from typing import Any
 
 import numpy as np
 
-from . import _core
+from . import _core, _registry
 from ._targets import check_target
 from ._validate import finite_float
 
 __all__ = ["Loss", "MSELoss", "L1Loss", "HuberLoss", "BCEWithLogitsLoss", "CrossEntropyLoss",
            "get", "from_config", "output_kind", "LOSSES"]
 
-# nn_loss_kind / nn_reduction codes of nncore.h
-_MSE, _L1, _HUBER, _BCE, _CE_LABELS, _CE_PROBS = 0, 1, 2, 3, 4, 5
-_REDUCTIONS = {"mean": 0, "sum": 1}
+# nn_loss_kind / nn_reduction codes of nncore.h, from the bindings
+_MSE, _L1, _HUBER, _BCE, _CE_LABELS, _CE_PROBS = (
+    _registry.LOSS_KINDS[k] for k in ("mse", "l1", "huber", "bce_logits", "ce_labels", "ce_probs"))
+_REDUCTIONS = _registry.REDUCTIONS
 
 
 

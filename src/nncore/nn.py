@@ -51,12 +51,13 @@ and gradients); sizes are checked in 64-bit arithmetic and never wrap.
 """
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any, Callable, Iterator
 
 import numpy as np
 
-from . import _core, losses as _losses, nn_init
+from . import _core, _registry, losses as _losses, nn_init
 from . import ops as _ops
 from ._safetensors import MODEL_FORMAT, nncore_metadata, save_tensors
 from ._validate import check_int, finite_float, is_int, parse_dtype
@@ -66,9 +67,9 @@ __all__ = ["Layer", "Linear", "ReLU", "LeakyReLU", "ELU", "GELU", "SiLU", "Softp
            "Tanh", "Softmax", "LogSoftmax", "Identity", "Dropout", "Sequential", "Parameter",
            "layer_from_config", "activation", "ACTIVATIONS"]
 
-# codes of nncore.h
-_LINEAR, _ACT, _DROPOUT = 0, 1, 2
-_F32, _F64 = 0, 1
+# codes of nncore.h (nn_layer_kind, nn_dtype), from the bindings
+_LINEAR, _ACT, _DROPOUT = (_registry.LAYER_KINDS[k] for k in ("linear", "act", "dropout"))
+_F32, _F64 = _registry.DTYPES["float32"], _registry.DTYPES["float64"]
 
 
 
@@ -147,32 +148,35 @@ class Linear(Layer):
 
 
 class _Activation(Layer):
-    _code = 0
-    _param = 0.0
+    """An activation layer: the kernel it runs is the nncore._registry line whose
+    ``layer`` is this class's name (or a base class's) and whose ``layer_kwargs``
+    match ``get_config()``; the kernel's parameter is read from the config too."""
     _relu_gain: float | None = None  # He gain when a Linear precedes this activation
 
     def _c_spec(self, n_in: int) -> tuple:
-        return (_ACT, n_in, n_in, False, self._code, float(self._param))
+        cfg = self.get_config()
+        for cls in type(self).__mro__:  # a user's subclass runs its base's kernel
+            a = _registry.activation_of_layer({**cfg, "type": cls.__name__})
+            if a is not None:
+                param = float(cfg.get(a.param, a.default)) if a.param else 0.0
+                return (_ACT, n_in, n_in, False, a.code, param)
+        raise ValueError(f"{type(self).__name__} has no line in nncore._registry.ACTIVATIONS")
 
 
 class Identity(_Activation):
     """y = x."""
-    _code = 0
 
 
 class ReLU(_Activation):
     """y = max(x, 0)."""
-    _code = 1
     _relu_gain = math.sqrt(2.0)
 
 
 class LeakyReLU(_Activation):
     """y = x for x > 0, negative_slope * x otherwise."""
-    _code = 2
 
     def __init__(self, negative_slope: float = 0.01) -> None:
         self.negative_slope = finite_float(negative_slope, "negative_slope")
-        self._param = self.negative_slope
         self._relu_gain = math.sqrt(2.0 / (1.0 + self.negative_slope ** 2))
 
     def get_config(self) -> dict:
@@ -184,12 +188,10 @@ class LeakyReLU(_Activation):
 
 class ELU(_Activation):
     """y = x for x > 0, alpha * (exp(x) - 1) otherwise."""
-    _code = 3
     _relu_gain = math.sqrt(2.0)
 
     def __init__(self, alpha: float = 1.0) -> None:
         self.alpha = finite_float(alpha, "alpha")
-        self._param = self.alpha
 
     def get_config(self) -> dict:
         return {"type": "ELU", "alpha": self.alpha}
@@ -206,7 +208,6 @@ class GELU(_Activation):
         if approximate not in ("none", "tanh"):
             raise ValueError(f"approximate must be 'none' or 'tanh', got {approximate!r}")
         self.approximate = approximate
-        self._code = 4 if approximate == "none" else 5
 
     def get_config(self) -> dict:
         return {"type": "GELU", "approximate": self.approximate}
@@ -217,33 +218,27 @@ class GELU(_Activation):
 
 class SiLU(_Activation):
     """y = x * sigmoid(x)."""
-    _code = 6
     _relu_gain = math.sqrt(2.0)
 
 
 class Softplus(_Activation):
     """y = log(1 + exp(x)), never overflows."""
-    _code = 7
 
 
 class Sigmoid(_Activation):
     """y = 1 / (1 + exp(-x))."""
-    _code = 8
 
 
 class Tanh(_Activation):
     """y = tanh(x)."""
-    _code = 9
 
 
 class Softmax(_Activation):
     """Row-wise softmax over the features."""
-    _code = 10
 
 
 class LogSoftmax(_Activation):
     """Row-wise log-softmax over the features."""
-    _code = 11
 
 
 class Dropout(Layer):
@@ -273,15 +268,25 @@ class Dropout(Layer):
         return f"p={self.p}"
 
 
-_LAYER_TYPES = {c.__name__: c for c in (Linear, Identity, ReLU, LeakyReLU, ELU, GELU, SiLU,
-                                        Softplus, Sigmoid, Tanh, Softmax, LogSoftmax, Dropout)}
+_LAYER_TYPES = {c.__name__: c for c in (Linear, Dropout, *_Activation.__subclasses__())}
 
-ACTIVATIONS: dict[str, Callable[..., Layer]] = {
-    "identity": Identity, "linear": Identity, "relu": ReLU, "leaky_relu": LeakyReLU,
-    "elu": ELU, "gelu": GELU, "gelu_tanh": lambda: GELU("tanh"), "silu": SiLU, "swish": SiLU,
-    "softplus": Softplus, "sigmoid": Sigmoid, "tanh": Tanh, "softmax": Softmax,
-    "log_softmax": LogSoftmax,
-}
+
+def _activation_factories() -> dict[str, Callable[..., Layer]]:
+    """name (and alias) -> layer factory, one per line of nncore._registry.ACTIVATIONS."""
+    out: dict[str, Callable[..., Layer]] = {}
+    for name, a in _registry.ACTIVATIONS.items():
+        cls = _LAYER_TYPES.get(a.layer)
+        if cls is None or not issubclass(cls, _Activation):
+            raise ImportError(f"nncore._registry line {name!r} names the layer {a.layer}, "
+                              "which nncore.nn does not define as an activation layer")
+        out[name] = functools.partial(cls, **a.layer_kwargs) if a.layer_kwargs else cls
+        out.update((alias, out[name]) for alias, target in _registry.ACTIVATION_ALIASES.items()
+                   if target == name)
+    return out
+
+
+#: activation name -> layer factory, e.g. ``ACTIVATIONS["leaky_relu"](negative_slope=0.1)``
+ACTIVATIONS: dict[str, Callable[..., Layer]] = _activation_factories()
 
 
 def activation(name: str, **kwargs: Any) -> Layer:

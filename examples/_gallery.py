@@ -49,4 +49,5 @@ def _show(key, value, indent=""):
         for k, v in value.items():
             _show(k, v, indent + "  ")
     else:
-        print(f"{indent}{key}: {value:.6g}" if isinstance(value, float) else f"{indent}{key}: {value}")
+        print(f"{indent}{key}: {value:.6g}" if isinstance(value, float)
+              else f"{indent}{key}: {value}")

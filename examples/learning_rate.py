@@ -55,16 +55,17 @@ def run(quick=False, out="."):
             r["non-finite gradients"] = [k for k, p in model.named_parameters()
                                          if not np.isfinite(p.grad).all()]
             last = max(i for i, v in enumerate(steps.grad_norm) if np.isfinite(v))
-            where = (f"non-finite first in {nan.layer}, {model[int(nan.layer.split(".")[0])]!r}"
-                     if nan.layer else "all finite: the loss overflowed first")
+            where = "all finite: the loss overflowed first"
+            if nan.layer:  # e.g. "4.weight": a parameter of model[4]
+                where = f"non-finite first\nin {nan.layer}, {model[int(nan.layer.split('.')[0])]!r}"
             ax[0, 1].plot(t[last], steps.grad_norm[last], "x", ms=10, color=line.get_color())
             ax[0, 1].annotate(f"TerminateOnNaN at step {len(steps.loss)}:\ngradients {where}",
-                              (t[last], steps.grad_norm[last]), (5, 1e5), fontsize=8,
+                              (t[last], steps.grad_norm[last]), (4, 1e5), fontsize=8,
                               arrowprops=dict(arrowstyle="->"))
     ax[0, 0].set(xlabel="training step", ylabel="batch loss (MSE)", ylim=(1e-2, 1e2),
                  title="loss (lr 1.0 shoots off the top)")
-    ax[0, 1].set(xlabel="training step (log scale)", ylabel="global gradient norm, before clipping",
-                 title="gradient norm per step")
+    ax[0, 1].set(xlabel="training step (log scale)", title="gradient norm per step",
+                 ylabel="global gradient norm, before clipping")
     ax[0, 0].legend(fontsize=8)
     for a in ax[0]:
         a.grid(alpha=0.3)

@@ -40,6 +40,8 @@ def run(quick=False, out="."):
         if not hidden:
             w, b = model[0].weight.data[0], model[0].bias.data[0]
             res[f"{kind} on {task}"]["w, b"] = [float(v) for v in (*w, b)]
+            a.text(0, 1.75, f"w = ({w[0]:.2f}, {w[1]:.2f}), b = {b:.2f}", ha="center",
+                   fontsize=8, bbox=dict(facecolor="w", alpha=0.8, lw=0))
         p = nc.ops.sigmoid(model.predict(grid)).reshape(len(g), len(g))  # the activation
         a.contourf(g, g, p, levels=np.linspace(0, 1, 11), cmap="RdBu_r", alpha=0.6)
         a.contour(g, g, p, levels=[0.5], colors="k", linewidths=1.5)

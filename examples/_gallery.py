@@ -14,14 +14,19 @@ from PIL import Image  # a dependency of matplotlib
 DPI = 100  # with 256 colours, the committed PNGs stay well under 150 kB
 
 
-def figure(ncols, nrows=1, width=3.4, height=3.0):
-    """A Figure and its (nrows, ncols) axes, always as a 2-D array."""
+def figure(ncols, nrows=1, width=3.4, height=3.0, grid=False):
+    """A Figure and its (nrows, ncols) axes, always as a 2-D array; grid: faint grid lines."""
     fig = Figure(figsize=(width * ncols, height * nrows), dpi=DPI)
-    return fig, fig.subplots(nrows, ncols, squeeze=False)
+    axes = fig.subplots(nrows, ncols, squeeze=False)
+    for a in axes.flat if grid else []:
+        a.grid(alpha=0.3)
+    return fig, axes
 
 
 def save(fig, out, name):
-    """Write fig to out/name (out created if missing) as a 256-colour PNG; returns the path."""
+    """Lay fig out tightly and write it to out/name (out created if missing) as a 256-colour
+    PNG; returns the path."""
+    fig.tight_layout()
     os.makedirs(out, exist_ok=True)
     path = os.path.join(out, name)
     buf = io.BytesIO()

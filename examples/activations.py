@@ -24,7 +24,7 @@ def df(x, name):
 def run(quick=False, out="."):
     x = np.linspace(-4.0, 4.0, 200 if quick else 800)  # even count: x = 0 (a kink) not on it
     h = 1e-6
-    fig, axes = figure(4, 2, width=2.6, height=2.3)
+    fig, axes = figure(4, 2, width=2.6, height=2.3, grid=True)
     res = {"f(0)": {}, "f'(0.5)": {}, "max |f' - finite difference|": {}}
     for name, ax in zip(NAMES, axes.flat):
         y, dy = f(x, name), df(x, name)
@@ -36,11 +36,9 @@ def run(quick=False, out="."):
         ax.plot(x, dy, "--", label="f'(x)")
         ax.set(title=name if name not in PARAM else f"{name} ({PARAM[name]})",
                ylim=(-1.3, 2.3), xlabel="x")
-        ax.grid(alpha=0.3)
         ax.axhline(0, color="k", lw=0.5)
     axes[0, 0].legend(fontsize=8, loc="upper left")
     fig.suptitle("f = nc.ops.activation (solid), f' = nc.ops.activation_backward (dashed)")
-    fig.tight_layout()
     save(fig, out, "activations.png")
     return res
 

@@ -69,7 +69,6 @@ def run(quick=False, out="."):
     ax[0, 1].set(xlabel="parameter entry", ylabel="absolute difference",
                  title=f"differences (exact 0 drawn at {floor:g})", ylim=(floor / 3, 1e-4))
     ax[0, 1].legend(fontsize=8, loc="center left", bbox_to_anchor=(0.02, 0.65))
-    fig.tight_layout()
     save(fig, out, "backprop_by_hand.png")
     return res
 

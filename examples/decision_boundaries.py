@@ -51,7 +51,6 @@ def run(quick=False, out="."):
         ax[row, 0].set_ylabel(dname, fontsize=11)
     fig.suptitle("points: training data; colour: P(class 1); black line: decision boundary",
                  fontsize=10)
-    fig.tight_layout()
     save(fig, out, "decision_boundaries.png")
     return res
 

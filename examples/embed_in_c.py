@@ -58,7 +58,6 @@ def run(quick=False, out="."):
         a.set_xlabel(f"true label {yte[i]}", fontsize=8)
     fig.suptitle(f"classify (C) and model.predict (Python) agree on {agree} of {len(Xte)} "
                  f"test digits", fontsize=10)
-    fig.tight_layout()
     save(fig, out, "embed_in_c.png")
     return res
 

@@ -32,7 +32,7 @@ class PerStep(nc.callbacks.Callback):
 def run(quick=False, out="."):
     X, y = nc.datasets.make_regression(n_samples=256, n_features=8, noise=0.1, seed=0)
     epochs = 10 if quick else 20
-    fig, ax = figure(2, width=4.6, height=3.6)
+    fig, ax = figure(2, width=4.6, height=3.6, grid=True)
     res = {}
     for name, (lr, clip) in RUNS.items():
         model = nc.nn.Sequential(nc.nn.Linear(8, 32), nc.nn.ELU(), nc.nn.Linear(32, 32),
@@ -67,9 +67,6 @@ def run(quick=False, out="."):
     ax[0, 1].set(xlabel="training step (log scale)", title="gradient norm per step",
                  ylabel="global gradient norm, before clipping")
     ax[0, 0].legend(fontsize=8)
-    for a in ax[0]:
-        a.grid(alpha=0.3)
-    fig.tight_layout()
     save(fig, out, "learning_rate.png")
     return res
 

@@ -53,7 +53,6 @@ def run(quick=False, out="."):
               xlabel="x1", ylabel="x2", aspect="equal")
     ax[0, 0].legend(loc="lower left", fontsize=8)
     fig.suptitle("colour: the network's probability of class 1; black line: p = 0.5")
-    fig.tight_layout()
     save(fig, out, "neuron.png")
     res["ln 2 (best loss of any single neuron on XOR)"] = float(np.log(2))
     return res

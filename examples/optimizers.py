@@ -26,7 +26,7 @@ def run(quick=False, out="."):
     Xtr, Xte = scaler.transform(Xtr), scaler.transform(Xte)
     epochs, batch = (8 if quick else 20), 64
     steps = -(-len(Xtr) // batch)  # per epoch
-    fig, ax = figure(2, width=4.6, height=3.6)
+    fig, ax = figure(2, width=4.6, height=3.6, grid=True)
     res = {}
     for name, make in OPTIMIZERS.items():
         model = nc.nn.Sequential(nc.nn.Linear(64, 64), nc.nn.ReLU(), nc.nn.Linear(64, 10),
@@ -44,9 +44,6 @@ def run(quick=False, out="."):
     ax[0, 1].set(xlabel="training steps", ylabel="accuracy on held-out digits",
                  title="test accuracy")
     ax[0, 1].legend(fontsize=8, loc="lower right")
-    for a in ax[0]:
-        a.grid(alpha=0.3)
-    fig.tight_layout()
     save(fig, out, "optimizers.png")
     return res
 

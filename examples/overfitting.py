@@ -44,7 +44,7 @@ def train(epochs, weight_decay=0.0, l1=0.0, dropout=0.0, early_stopping=False):
 
 def run(quick=False, out="."):
     epochs = 150 if quick else 300
-    fig, ax = figure(3, 2, width=3.5, height=2.9)
+    fig, ax = figure(3, 2, width=3.5, height=2.9, grid=True)
     res = {}
     for a, (name, cure) in zip(ax.flat, CURES.items()):
         h, res[name] = train(epochs, **cure)
@@ -54,13 +54,11 @@ def run(quick=False, out="."):
             best = int(np.argmin(h["val_loss"]))
             a.plot(best, h["val_loss"][best], "o", color="k", label="restored (best)")
         a.set(title=name, xlabel="epoch", ylabel="MSE", ylim=(1e-4, 30), xlim=(0, epochs))
-        a.grid(alpha=0.3)
         a.legend(fontsize=7, loc="lower left")
     names = list(res)[::-1]
     ax[1, 2].barh([n.split(" (")[0] for n in names], [res[n]["gap"] for n in names],
                   color="tab:purple")
     ax[1, 2].set(title="the gap at the end", xlabel="validation loss - training loss")
-    fig.tight_layout()
     save(fig, out, "overfitting.png")
     return res
 

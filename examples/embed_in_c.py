@@ -20,14 +20,15 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 def build_classify(tmp):
     """Copy csrc/ and examples/c/ into tmp, run make there; returns the program's path."""
-    if shutil.which("make") is None or not (shutil.which("cc") or os.environ.get("CC")):
-        raise RuntimeError("embed_in_c.py needs make and a C compiler (cc, or $CC)")
+    cc = os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc") or shutil.which("clang")
+    if cc is None or shutil.which("make") is None:
+        raise RuntimeError("embed_in_c.py needs make and a C compiler ($CC, cc, gcc or clang)")
     shutil.copytree(os.path.join(ROOT, "csrc"), os.path.join(tmp, "csrc"),
                     ignore=shutil.ignore_patterns("*.o", "*.a", "*.so"))
     shutil.copytree(os.path.join(ROOT, "examples", "c"), os.path.join(tmp, "c"),
                     ignore=shutil.ignore_patterns("classify"))
     r = subprocess.run(["make", "-j2", "-C", os.path.join(tmp, "c"), "CSRC=../csrc"],
-                       capture_output=True, text=True)
+                       capture_output=True, text=True, env=dict(os.environ, CC=cc))
     if r.returncode != 0:
         raise RuntimeError(f"building examples/c failed:\n{r.stdout[-2000:]}{r.stderr[-2000:]}")
     return os.path.join(tmp, "c", "classify")

@@ -89,6 +89,19 @@ def test_demo_default_config_reaches_95_percent(capsys, tmp_path):
     assert _accuracy(out) >= 0.95
 
 
+def test_demo_plot_path(capsys, tmp_path):
+    pytest.importorskip("matplotlib")
+    png = tmp_path / "pics" / "curve.png"
+    png.parent.mkdir()
+    code, out, err = run(capsys, "demo", "--epochs", 2, "--out-dir", tmp_path, "--verbose", 0,
+                         "--plot", png, "--threads", 1)
+    assert code == 0, err
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and str(png) in out
+    assert not (tmp_path / cli.DEMO_PLOT).exists()  # only where it was asked for
+    assert_error(capsys, "demo", "--plot", tmp_path / "nope" / "c.png", match="no directory")
+    assert_error(capsys, "demo", "--plot", png, "--no-plot", match="exclude each other")
+
+
 def test_demo_bad_out_dir(capsys, tmp_path):
     assert_error(capsys, "demo", "--out-dir", tmp_path / "nope", match="not a directory")
     assert_error(capsys, "demo", "--threads", 0, match="threads")

@@ -184,7 +184,10 @@ class TerminateOnNaN(Callback):
     stopped_epoch, stopped_batch : int (-1 if it never fired)
     bad_parameters : list of str — parameter names with non-finite gradients,
         output side first.
-    layer : str or None — the first of them, e.g. ``"2.weight"``.
+    layer : str or None — the first of them, e.g. ``"2.weight"``; when every
+        gradient is finite (the loss itself overflowed), the parameter with the
+        largest gradient norm.
+    layer_index : int or None — the index in the model of ``layer``'s layer.
     message : str or None
     """
 
@@ -193,6 +196,7 @@ class TerminateOnNaN(Callback):
         self.stopped_batch = -1
         self.bad_parameters: list[str] = []
         self.layer: str | None = None
+        self.layer_index: int | None = None
         self.message: str | None = None
         self._epoch = 0
 
@@ -213,18 +217,25 @@ class TerminateOnNaN(Callback):
         # backward order: the last layer's parameters get their gradients first
         bad.sort(key=lambda n: -_layer_index(n))
         self.bad_parameters = bad
-        self.layer = bad[0] if bad else None
         self.stopped_epoch, self.stopped_batch = self._epoch, batch
         where = f"epoch {self._epoch + 1}, batch {batch + 1}"
         if bad:
-            desc = _describe(self.model, self.layer)
+            self.layer = bad[0]
             self.message = (f"TerminateOnNaN: {where}: loss={loss}, grad_norm={gnorm}; "
-                            f"gradients first went non-finite in {self.layer} ({desc}); "
+                            f"gradients first went non-finite in {self.layer} "
+                            f"({_describe(self.model, self.layer)}); "
                             f"non-finite: {', '.join(bad)}")
         else:
+            # The loss (or the sum of squares in the global norm) overflowed while every
+            # gradient is still finite: the largest gradient shows where it is blowing up.
+            self.layer = max(norms, key=lambda n: norms[n]) if norms else None
+            largest = (f"; the largest gradient is in {self.layer} "
+                       f"({_describe(self.model, self.layer)}, norm {norms[self.layer]:.3g})"
+                       if self.layer is not None else "")
             self.message = (f"TerminateOnNaN: {where}: loss={loss}, grad_norm={gnorm}; "
                             "every parameter gradient is finite (the loss or the norm "
-                            "overflowed)")
+                            f"overflowed){largest}")
+        self.layer_index = _layer_index(self.layer) if self.layer is not None else None
         warnings.warn(self.message, RuntimeWarning, stacklevel=2)
         self.model.stop_training = True
 

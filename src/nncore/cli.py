@@ -124,6 +124,8 @@ def _build_parser() -> argparse.ArgumentParser:
     d.add_argument("--epochs", type=_positive_int, default=30)
     d.add_argument("--out-dir", default=".", help="where to write the model and the plot")
     d.add_argument("--seed", type=_nonneg_int, default=0)
+    d.add_argument("--plot", default=None, metavar="PNG",
+                   help="where to write the training curves (default: OUT_DIR/%s)" % DEMO_PLOT)
     d.add_argument("--no-plot", action="store_true")
     _add_threads(d)
     d.add_argument("--verbose", type=int, choices=(0, 1, 2), default=1)
@@ -376,11 +378,15 @@ def _cmd_demo(a) -> int:
         raise CLIError(f"--out-dir {out_dir!r} is not a directory")
     X, y = ds.load_digits()
     out = os.path.join(out_dir, DEMO_MODEL)
+    if a.plot is not None and a.no_plot:
+        raise CLIError("--plot and --no-plot exclude each other")
+    if a.plot is not None:
+        _check_out_dir(a.plot, "the plot")
     plot = None
     if not a.no_plot:
         try:
             import matplotlib  # noqa: F401
-            plot = os.path.join(out_dir, DEMO_PLOT)
+            plot = a.plot if a.plot is not None else os.path.join(out_dir, DEMO_PLOT)
         except ImportError:
             plot = None
     print(f"nncore demo: 64-128-64-10 MLP on the UCI handwritten digits "

@@ -5,7 +5,7 @@
  * The math lives once in activation_tmpl.h. What backward reads:
  *   elementwise kinds read x only (y may be NULL; identity reads neither);
  *   softmax kinds read y only (x may be NULL).
- * Threads (the team of gemm_pool.c) take blocks of whole chunks of 4096
+ * Threads (the team of pool.c) take blocks of whole chunks of 4096
  * elements (elementwise) or rows (softmax), sized from the shape alone
  * (elementwise_internal.h); every output depends on one chunk/row only, so
  * results are bit-identical for any thread count.

@@ -175,7 +175,7 @@ static void NN_FN(_softmax_row_bwd)(int logsm, real *dx, const real *dy, const r
     }
 }
 
-/* ---- pool jobs (gemm_pool.c): a block is a run of whole chunks / rows ---- */
+/* ---- pool jobs (pool.c): a block is a run of whole chunks / rows ---- */
 
 /* Elementwise: the loops run over chunks of NN_ACT_CHUNK elements (chunk c
  * starts at element c*NN_ACT_CHUNK), a block is `per` chunks. out/x for
@@ -251,7 +251,7 @@ int NN_FN(act_forward)(nn_act kind, real param, real *y, const real *x,
     if (kind == NN_ACT_SOFTMAX || kind == NN_ACT_LOG_SOFTMAX) {
         NN_FN(_sm_job) job = {kind == NN_ACT_LOG_SOFTMAX, y, x, NULL, rows, cols, 1};
         int64_t nb = nn_blocks(rows, cols, nn_ew_block_items(NN_ACT_COST_EXP), &job.per);
-        nn_gemm_pool_run(NN_FN(_sm_fwd_block), &job, nb, nn_threads());
+        nn_pool_run(NN_FN(_sm_fwd_block), &job, nb, nn_threads());
         return NN_OK;
     }
     if (kind == NN_ACT_IDENTITY) {
@@ -261,7 +261,7 @@ int NN_FN(act_forward)(nn_act kind, real param, real *y, const real *x,
     NN_FN(_ew_job) job = {kind, param, y, x, x, n, 1};
     int64_t nb = nn_blocks((n + NN_ACT_CHUNK - 1) / NN_ACT_CHUNK, NN_ACT_CHUNK,
                            nn_ew_block_items(nn_act_cost(kind)), &job.per);
-    nn_gemm_pool_run(NN_FN(_ew_fwd_block), &job, nb, nn_threads());
+    nn_pool_run(NN_FN(_ew_fwd_block), &job, nb, nn_threads());
     return NN_OK;
 }
 
@@ -277,7 +277,7 @@ int NN_FN(act_backward)(nn_act kind, real param, real *dx, const real *dy,
         const int logsm = kind == NN_ACT_LOG_SOFTMAX;
         NN_FN(_sm_job) job = {logsm, dx, dy, y, rows, cols, 1};
         int64_t nb = nn_blocks(rows, cols, nn_ew_block_items(NN_ACT_COST_EXP), &job.per);
-        nn_gemm_pool_run(NN_FN(_sm_bwd_block), &job, nb, nn_threads());
+        nn_pool_run(NN_FN(_sm_bwd_block), &job, nb, nn_threads());
         return NN_OK;
     }
     if (kind == NN_ACT_IDENTITY) {
@@ -288,7 +288,7 @@ int NN_FN(act_backward)(nn_act kind, real param, real *dx, const real *dy,
     NN_FN(_ew_job) job = {kind, param, dx, dy, x, n, 1};
     int64_t nb = nn_blocks((n + NN_ACT_CHUNK - 1) / NN_ACT_CHUNK, NN_ACT_CHUNK,
                            nn_ew_block_items(nn_act_cost(kind)), &job.per);
-    nn_gemm_pool_run(NN_FN(_ew_bwd_block), &job, nb, nn_threads());
+    nn_pool_run(NN_FN(_ew_bwd_block), &job, nb, nn_threads());
     return NN_OK;
 }
 

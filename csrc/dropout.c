@@ -3,7 +3,7 @@
  * backward. Masks come from Philox4x32-10 keyed by (seed) with counter
  * (i/4, step, layer, step >> 32) — see rng.c — so they are the same at any
  * thread count and reproducible from (seed, step, layer) alone. Threads (the
- * team of gemm_pool.c) take blocks of whole 4096-element chunks.
+ * team of pool.c) take blocks of whole 4096-element chunks.
  * Forward: y may alias x. Backward: dx = mask ? dy / (1 - p) : 0 (a dropped
  * element passes nothing back, even a NaN); dx may alias dy.
  * Built here portably (suffix _port); on x86-64 also for AVX2 / AVX-512 in

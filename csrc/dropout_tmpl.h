@@ -52,7 +52,7 @@ static void NN_FN(_dropout_chunk)(real *y, uint8_t *mask, const real *x, int64_t
     }
 }
 
-/* Pool jobs (gemm_pool.c). Forward: a block is `per` chunks of
+/* Pool jobs (pool.c). Forward: a block is `per` chunks of
  * NN_DROPOUT_CHUNK elements (chunk c is elements [c*CHUNK, ...)); the mask of
  * element i depends on (seed, step, layer, i) only. Backward: a block is `per`
  * NN_DROPOUT_CHUNK runs of the plain elementwise loop. */
@@ -114,7 +114,7 @@ int NN_FN(dropout_forward)(real *y, uint8_t *mask, const real *x, int64_t n, rea
     job.layer = layer;
     int64_t nb = nn_blocks((n + NN_DROPOUT_CHUNK - 1) / NN_DROPOUT_CHUNK, NN_DROPOUT_CHUNK,
                            nn_ew_block_items(NN_DROPOUT_COST), &job.per);
-    nn_gemm_pool_run(NN_FN(_dropout_fwd_block), &job, nb, nn_threads());
+    nn_pool_run(NN_FN(_dropout_fwd_block), &job, nb, nn_threads());
     return NN_OK;
 }
 
@@ -125,6 +125,6 @@ int NN_FN(dropout_backward)(real *dx, const real *dy, const uint8_t *mask, int64
     NN_FN(_dropout_bwd_job) job = {dx, dy, mask, n, 1, (real)1 / ((real)1 - p)};
     int64_t nb = nn_blocks((n + NN_DROPOUT_CHUNK - 1) / NN_DROPOUT_CHUNK, NN_DROPOUT_CHUNK,
                            nn_ew_block_items(NN_DROPOUT_BWD_COST), &job.per);
-    nn_gemm_pool_run(NN_FN(_dropout_bwd_block), &job, nb, nn_threads());
+    nn_pool_run(NN_FN(_dropout_bwd_block), &job, nb, nn_threads());
     return NN_OK;
 }

@@ -24,7 +24,7 @@
 #define NN_LOSS_BLOCK 2048    /* elements per partial sum (elementwise losses) */
 #define NN_DROPOUT_CHUNK 4096 /* elements per inner loop; a multiple of 4 */
 
-/* Threads: every loop is a job on the pool of gemm_pool.c whose blocks are
+/* Threads: every loop is a job on the pool of pool.c whose blocks are
  * runs of whole chunks / rows / partial-sum blocks (nn_blocks) worth at least
  * NN_EW_BLOCK_WORK cost units, the cost of an element being its time relative
  * to a ReLU element (~0.1-0.15 ns on one AVX-512 core, float32). Measured (2

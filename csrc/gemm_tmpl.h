@@ -134,7 +134,7 @@ static void NN_FN(gemm_pack_b)(real *NN_RESTRICT dst, const real *NN_RESTRICT b,
 
 /* Pack buffers of the calling thread, reused across calls (grow-only): a
  * malloc of this size would otherwise be an mmap + page faults every call.
- * The pool's workers (gemm_pool.c) keep theirs between jobs. */
+ * The pool's workers (pool.c) keep theirs between jobs. */
 static _Thread_local real *NN_FN(gemm_tl_buf) = NULL;
 static _Thread_local size_t NN_FN(gemm_tl_cap) = 0;
 
@@ -261,7 +261,7 @@ int NN_FN(gemm_ex)(int64_t m, int64_t n, int64_t k, real alpha, const real *a, i
 
     /* Threads only where fork/join pays. Each thread computes whole blocks of C
      * (column blocks, or row blocks when C is tall and narrow) with its own
-     * packing, handed out one at a time by the persistent team of gemm_pool.c:
+     * packing, handed out one at a time by the persistent team of pool.c:
      * no barrier, so a thread delayed by another process holds up nobody (the
      * caller takes the blocks it has not claimed). */
     int nt = 1;
@@ -283,7 +283,7 @@ int NN_FN(gemm_ex)(int64_t m, int64_t n, int64_t k, real alpha, const real *a, i
         if (nblocks > 1) {
             if (nt > nblocks) nt = (int)nblocks;
             NN_FN(gemm_job) job = {&x, per * unit, len, by_cols, NN_OK};
-            nn_gemm_pool_run(NN_FN(gemm_job_run), &job, nblocks, nt);
+            nn_pool_run(NN_FN(gemm_job_run), &job, nblocks, nt);
             return job.status;
         }
     }

@@ -15,7 +15,7 @@
  *   Inside a template, NN_REAL_IS_FLOAT tells which one is being compiled
  *   (for expf vs exp and the like use the NN_MATH(f) helpers below).
  * - Threading: every parallel loop of the core runs on the persistent team of
- *   gemm_pool.c (nn_gemm_pool_run), cut into blocks that depend only on the
+ *   pool.c (nn_pool_run), cut into blocks that depend only on the
  *   sizes; no file opens an OpenMP region (common.c only asks OpenMP for the
  *   default thread count).
  */
@@ -53,20 +53,20 @@ NN_INLINE int nn_threads_for(double work) {
     return t;
 }
 
-/* Runs fn(ctx, b) for b in [0, nblocks) on up to `nthreads` threads (gemm_pool.c):
+/* Runs fn(ctx, b) for b in [0, nblocks) on up to `nthreads` threads (pool.c):
  * the caller plus a persistent team; the caller never waits for a worker that
  * has not claimed a block (no barrier), so a descheduled thread costs nothing.
  * Blocks must be independent; which thread runs a block never changes its
  * bits, so a loop whose blocks depend only on the sizes gives the same result
  * at any thread count. nthreads <= 1, nblocks <= 1, another caller's job
  * running, or a build without threads: the blocks run in order on the caller. */
-int nn_gemm_pool_run(void (*fn)(void *, int64_t), void *ctx, int64_t nblocks, int nthreads);
+int nn_pool_run(void (*fn)(void *, int64_t), void *ctx, int64_t nblocks, int nthreads);
 
 /* Pool blocks for a loop over `units` work units (chunks, rows) of about
  * `unit_items` items (elements) each: runs of whole units, about even, of at
  * least `min_items` items (and one unit), so that a block's work outweighs
  * its dispatch (~1 us) and a small loop is a single block, which
- * nn_gemm_pool_run runs on the caller. Writes the units per block (the last
+ * nn_pool_run runs on the caller. Writes the units per block (the last
  * block may be shorter) and returns the block count (0 for no units).
  * Depends only on the sizes, never on the thread count.
  *   e.g. 33 chunks of 8192, min_items 32768: 7 blocks of 5 chunks (the last 3). */

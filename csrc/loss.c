@@ -6,7 +6,7 @@
  * Math once in loss_tmpl.h. Reductions: mean (over all elements for
  * MSE/L1/Huber/BCE, over rows for CE) or sum. An empty input gives NaN (mean) or
  * 0 (sum). The loss is a fixed-order sum of fixed blocks: bit-identical at any
- * thread count (threads, the team of gemm_pool.c, only decide who computes
+ * thread count (threads, the team of pool.c, only decide who computes
  * which partial sums).
  * Built here portably (suffix _port); on x86-64 also for AVX2 / AVX-512 in
  * kernels/elementwise_x86.c, the public functions below picking the build at

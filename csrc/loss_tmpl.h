@@ -130,7 +130,7 @@ static double NN_FN(_ce_row)(real eps, real gs, real *grad, const real *x, const
     return loss;
 }
 
-/* Pool jobs (gemm_pool.c): a block is a run of `per` rows (cross-entropy) or
+/* Pool jobs (pool.c): a block is a run of `per` rows (cross-entropy) or
  * `per` NN_LOSS_BLOCK blocks (elementwise kinds); part[i] gets row / block i's
  * sum, the parts are added in order by the caller. */
 typedef struct {
@@ -216,7 +216,7 @@ int NN_FN(loss)(nn_loss_kind kind, nn_reduction red, double param, double *loss,
                             (real)(kind == NN_LOSS_MSE ? 2.0 * scale : scale), grad, out,
                             target, labels, rows, cols, n, nparts, 1, part};
     int64_t nb = nn_blocks(nparts, ce ? cols : NN_LOSS_BLOCK, nn_ew_block_items(cost), &job.per);
-    nn_gemm_pool_run(ce ? NN_FN(_ce_block) : NN_FN(_ew_loss_block), &job, nb, nn_threads());
+    nn_pool_run(ce ? NN_FN(_ce_block) : NN_FN(_ew_loss_block), &job, nb, nn_threads());
 
     double total = 0;
     for (int64_t i = 0; i < nparts; i++) total += part[i];

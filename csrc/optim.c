@@ -4,8 +4,8 @@
  * Not for: choosing hyperparameters or allocating state (the caller owns the
  * state buffers: see optim_internal.h for their layout), the network (net.c).
  *
- * Threading: every loop is a job on the persistent team of gemm_pool.c
- * (nn_gemm_pool_run). The segments are cut into fixed chunks and a pool block
+ * Threading: every loop is a job on the persistent team of pool.c
+ * (nn_pool_run). The segments are cut into fixed chunks and a pool block
  * is a run of chunks whose length depends only on the sizes; every update is
  * elementwise, so any thread count gives the same bits. The gradient norm is
  * a sum over a cut that depends only on the sizes (NN_NORM_PARTS parts, a
@@ -62,7 +62,7 @@ void nn_optim_for_ranges(const nn_optim_segment *segs, int64_t n_segments,
      * (many short segments, e.g. biases, make short chunks) */
     const int64_t nblocks =
         nn_blocks(total_chunks, total_elems / total_chunks, NN_OPTIM_BLOCK, &job.per);
-    nn_gemm_pool_run(optim_ranges_block, &job, nblocks, nn_threads());
+    nn_pool_run(optim_ranges_block, &job, nblocks, nn_threads());
 }
 
 /* ------------------------------------------------------------ templates */
@@ -247,7 +247,7 @@ int nn_grad_norm(double *norm, nn_dtype dtype, const void *grads,
     /* pool blocks: runs of whole parts, of >= NN_OPTIM_BLOCK elements */
     const int64_t nblocks =
         nn_blocks(parts, parts > 0 ? total / parts : 1, NN_OPTIM_BLOCK, &job.per);
-    nn_gemm_pool_run(norm_block, &job, nblocks, nn_threads());
+    nn_pool_run(norm_block, &job, nblocks, nn_threads());
     double ss = 0.0;
     for (int64_t k = 0; k < parts; k++) ss += partial[k];
     *norm = sqrt(ss);

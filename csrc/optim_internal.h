@@ -62,7 +62,7 @@
 typedef void (*nn_optim_range_fn)(void *ctx, int64_t seg, int64_t start, int64_t end);
 
 /* Calls fn over every segment, cut into NN_OPTIM_CHUNK runs; a job on the
- * pool (gemm_pool.c) whose blocks are runs of chunks (>= NN_OPTIM_BLOCK
+ * pool (pool.c) whose blocks are runs of chunks (>= NN_OPTIM_BLOCK
  * elements, a count that depends only on the sizes). fn may be called with
  * any of the ranges from any thread; elementwise fns give the same bits at
  * any thread count. */

@@ -266,7 +266,7 @@ void NN_FN(optim_max_norm)(const nn_optim *opt, real *params) {
     /* runs of rows (of the average length) of >= NN_OPTIM_BLOCK elements */
     const int64_t nblocks =
         nn_blocks(total_rows, total_elems / total_rows, NN_OPTIM_BLOCK, &job.per);
-    nn_gemm_pool_run(NN_FN(maxnorm_block), &job, nblocks, nn_threads());
+    nn_pool_run(NN_FN(maxnorm_block), &job, nblocks, nn_threads());
 }
 
 /* ------------------------------------------------------- grad helpers */

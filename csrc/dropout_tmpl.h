@@ -1,6 +1,6 @@
 /* dropout_tmpl.h — inverted dropout, forward and backward, written once for
- * `real`; included twice by dropout.c. Element i is kept iff
- * (word_i >> 8) >= ceil(p * 2^24), which is exactly u_i >= p for
+ * `real`; compiled per CPU family as part of elementwise_tmpl.h. Element i is
+ * kept iff (word_i >> 8) >= ceil(p * 2^24), which is exactly u_i >= p for
  * u_i = (word_i >> 8) * 2^-24 (an integer compare: vectorizes, no rounding). */
 
 /* elements [lo, lo + len) of the stream; lo is a multiple of 4 */
@@ -107,7 +107,7 @@ int NN_FN(dropout_forward)(real *y, uint8_t *mask, const real *x, int64_t n, rea
     /* p * 2^24 is exact in float and double; ceil gives the integer threshold */
     NN_FN(_dropout_job) job;
     job.y = y, job.mask = mask, job.x = x, job.n = n, job.per = 1;
-    job.thr = (uint32_t)RM(ceil)(p * (real)16777216.0);
+    job.thr = (uint32_t)NN_MATH(ceil)(p * (real)16777216.0);
     job.scale = (real)1 / ((real)1 - p);
     job.k0 = (uint32_t)seed, job.k1 = (uint32_t)(seed >> 32);
     job.s0 = (uint32_t)step, job.s1 = (uint32_t)(step >> 32);

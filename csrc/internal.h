@@ -1,23 +1,26 @@
 /* internal.h — what the C core's files share and C programs do not see.
  *
- * - One source for float and double: a kernel is written once in a *_tmpl.h
- *   file using `real` and NN_FN(name), and included twice by its .c file:
- *
- *       #define real float
- *       #define NN_FN(name) nn_s##name
- *       #include "activation_tmpl.h"
- *       #undef real
- *       #undef NN_FN
- *       #define real double
- *       #define NN_FN(name) nn_d##name
- *       #include "activation_tmpl.h"
- *
- *   Inside a template, NN_REAL_IS_FLOAT tells which one is being compiled
- *   (for expf vs exp and the like use the NN_MATH(f) helpers below).
+ * - One source for float and double, one template convention: a kernel is
+ *   written once in a *_tmpl.h file with three names,
+ *       real          float or double
+ *       NN_FN(name)   everything the template defines or calls per precision:
+ *                     nn_s<name> or nn_d<name>, followed by the build suffix
+ *                     NN_SFX when one is defined (NN_FN(act_forward) is
+ *                     nn_sact_forward_avx2 in kernels/avx2.c)
+ *       NN_MATH(f)    the float or double version of math function f, by C's
+ *                     naming rule (a trailing f for float): NN_MATH(sqrt) is
+ *                     sqrtf or sqrt, NN_MATH(nn_vexp) is nn_vexpf or nn_vexp
+ *                     (the vectorizable math of vmath.h)
+ *   and compiled for both precisions by instantiate.h:
+ *       #define NN_TMPL "activation_tmpl.h"
+ *       #include "instantiate.h"
+ *   Where a template must tell the precisions apart, sizeof(real) does.
+ * - CPU-specific kernels: one table per CPU family, reached through
+ *   nn_active_kernels() (kernels.h); cpu.c chooses it.
  * - Threading: every parallel loop of the core runs on the persistent team of
- *   pool.c (nn_pool_run), cut into blocks that depend only on the
- *   sizes; no file opens an OpenMP region (common.c only asks OpenMP for the
- *   default thread count).
+ *   pool.c (nn_pool_run), cut into blocks that depend only on the sizes; no
+ *   file opens an OpenMP region (common.c only asks OpenMP for the default
+ *   thread count).
  */
 #ifndef NNCORE_INTERNAL_H
 #define NNCORE_INTERNAL_H
@@ -39,6 +42,10 @@
 #define NN_LIKELY(x) (x)
 #define NN_UNLIKELY(x) (x)
 #endif
+
+/* NN_CAT3(a, b, c): the token abc, after expanding a, b and c (c may be empty). */
+#define NN_CAT3_(a, b, c) a##b##c
+#define NN_CAT3(a, b, c) NN_CAT3_(a, b, c)
 
 /* Threads the user asked for (nn_set_num_threads); >= 1. */
 int nn_threads(void);

@@ -1,5 +1,5 @@
 /* net_tmpl.h — the network's forward and backward passes, written once for
- * float and double (included twice by net.c with `real` / NN_FN set; see
+ * float and double (compiled for both by net.c through instantiate.h; see
  * internal.h). Not for: allocation, validation or the public entry points
  * (net.c), nor the kernels themselves (gemm.c, activation.c, loss.c, rng.c).
  *

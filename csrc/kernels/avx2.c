@@ -15,11 +15,8 @@
  * identical at any thread count.
  * Not for: the GEMM loops and portable packers (gemm.c); dispatch (cpu.c).
  */
-#include "../elementwise_internal.h"
 #include "../kernels.h"
 #include "../optim_internal.h"
-#include "../rng_internal.h"
-#include "../vmath.h"
 
 #if defined(__x86_64__) || defined(_M_X64)
 #include <immintrin.h>

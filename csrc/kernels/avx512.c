@@ -14,10 +14,7 @@
  * (ZMM state).
  * Not for: the GEMM loops and portable packers (gemm.c); dispatch (cpu.c).
  */
-#include "../elementwise_internal.h"
 #include "../kernels.h"
-#include "../rng_internal.h"
-#include "../vmath.h"
 
 #if defined(__x86_64__) || defined(_M_X64)
 #include <immintrin.h>

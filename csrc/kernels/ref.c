@@ -9,11 +9,8 @@
  * Not for: speed records (avx2.c, avx512.c); the GEMM loops (gemm.c);
  * choosing a family (cpu.c).
  */
-#include "../elementwise_internal.h"
 #include "../kernels.h"
 #include "../optim_internal.h"
-#include "../rng_internal.h"
-#include "../vmath.h"
 
 #define NN_SFX _ref
 

@@ -14,15 +14,17 @@
  *                 cache blocks and optional fast packer (the loops and the
  *                 portable packers are gemm.c's)
  *   ew            activations, losses, dropout: the public entry points of one
- *                 build of elementwise_tmpl.h (same signatures as in nncore.h)
+ *                 build of elementwise_tmpl.h (elementwise_build.h; same
+ *                 signatures as in nncore.h)
  *   optim         the optimizer update of one build of optim_update_tmpl.h
  * A family that shares a kernel with another points at the same entry: no copy.
  *
  * Adding a family (e.g. AVX-512 tuned for cores with two FMA ports, or bf16):
  *   1. csrc/kernels/<family>.c — what is new for it (micro-kernels under target
  *      attributes or pragmas, never -march; its own builds of the templates
- *      only if its instruction set changes them) and its table, which reuses
- *      the entries declared at the end of this file for everything else:
+ *      only if its instruction set changes them: elementwise_build.h for the
+ *      activations, losses and dropout) and its table, which reuses the
+ *      entries declared at the end of this file for everything else:
  *          const nn_kernels nn_kernels_avx512_2fma = {
  *              .sgemm = &sgemm_avx512_2fma,   (defined in this file)
  *              .dgemm = &nn_dgemm_avx512,     (reused)

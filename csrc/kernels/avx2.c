@@ -217,18 +217,9 @@ NN_AVX2 static int dpackt_avx2(double *d, const double *src, int64_t ld, int64_t
 
 /* ------------------------------------------ activations, losses, dropout */
 
-/* AVX2 + FMA, without -ftrapping-math (see ref.c); other compilers than GCC
- * build the templates for the baseline ISA here. */
-#ifdef NN_GCC_TARGET_PRAGMAS
-#pragma GCC push_options
-#pragma GCC optimize("no-trapping-math")
-#pragma GCC target("avx2,fma")
-#endif
-#define NN_TMPL "elementwise_tmpl.h"
-#include "../instantiate.h"
-#ifdef NN_GCC_TARGET_PRAGMAS
-#pragma GCC pop_options
-#endif
+/* AVX2 + FMA, without -ftrapping-math (elementwise_build.h) */
+#define NN_EW_TARGET "avx2,fma"
+#include "../elementwise_build.h"
 
 /* ------------------------------------------------------------- optimizer */
 

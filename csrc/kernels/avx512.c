@@ -232,18 +232,9 @@ NN_AVX512 static int dpackt_avx512(double *d, const double *src, int64_t ld, int
 
 /* ------------------------------------------ activations, losses, dropout */
 
-/* AVX-512F/VL + FMA, without -ftrapping-math (see ref.c); other compilers
- * than GCC build the templates for the baseline ISA here. */
-#ifdef NN_GCC_TARGET_PRAGMAS
-#pragma GCC push_options
-#pragma GCC optimize("no-trapping-math")
-#pragma GCC target("avx512f,avx512vl,avx2,fma")
-#endif
-#define NN_TMPL "elementwise_tmpl.h"
-#include "../instantiate.h"
-#ifdef NN_GCC_TARGET_PRAGMAS
-#pragma GCC pop_options
-#endif
+/* AVX-512F/VL + FMA, without -ftrapping-math (elementwise_build.h) */
+#define NN_EW_TARGET "avx512f,avx512vl,avx2,fma"
+#include "../elementwise_build.h"
 
 /* ------------------------------------------------------------ the table */
 

@@ -43,19 +43,8 @@ NN_UKR_REF(nn_dgemm_ukr_ref_4x4, double, 4, 4)
 
 /* ------------------------------------------ activations, losses, dropout */
 
-/* Loops with selects (x > 0 ? a : b) only vectorize when GCC may evaluate both
- * sides, which -ftrapping-math (the default) forbids. nncore never reads FP
- * exception flags, so the templates are compiled without it (every family
- * does the same); results are unchanged (no reassociation). */
-#ifdef NN_GCC_TARGET_PRAGMAS
-#pragma GCC push_options
-#pragma GCC optimize("no-trapping-math")
-#endif
-#define NN_TMPL "elementwise_tmpl.h"
-#include "../instantiate.h"
-#ifdef NN_GCC_TARGET_PRAGMAS
-#pragma GCC pop_options
-#endif
+/* the baseline ISA, without -ftrapping-math (elementwise_build.h) */
+#include "../elementwise_build.h"
 
 /* ------------------------------------------------------------- optimizer */
 

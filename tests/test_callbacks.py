@@ -152,23 +152,6 @@ def test_model_checkpoint_args():
 
 
 
-def test_progress_bar_builtin():
-    import io
-
-    from nncore.progress import ProgressBar
-    s = io.StringIO()
-    bar = ProgressBar(3, 2, 5, stream=s, min_interval=0.0, backend="builtin")
-    for b in range(3):
-        bar.update(b + 1, 10 * (b + 1), {"loss": 1.0 / (b + 1)})
-    bar.close({"loss": 0.25, "val_loss": 0.5})
-    out = s.getvalue()
-    assert out.count("\r") == 4 and out.endswith("\n")
-    assert "Epoch 2/5" in out and "3/3" in out and "samples/s" in out
-    assert "loss=0.25" in out and "val_loss=0.5" in out
-    with pytest.raises(ValueError):
-        ProgressBar(3, 1, 1, backend="rich")
-
-
 def test_history_plot_delegates_or_explains(tmp_path):
     h = History()
     h.on_epoch_end(0, {"loss": 1.0})

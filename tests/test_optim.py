@@ -442,8 +442,7 @@ def test_c_layer_rejects_inconsistent_state():
         _core._COptim("lamb", np.float64, 10)
 
 
-def test_matches_torch():
-    torch = pytest.importorskip("torch")
+def test_matches_torch(torch):
     cases = [
         ("sgd", torch.optim.SGD, dict(lr=0.1, momentum=0.9, dampening=0.2, weight_decay=0.01)),
         ("sgd", torch.optim.SGD, dict(lr=0.1, momentum=0.9, nesterov=True, weight_decay=0.01)),

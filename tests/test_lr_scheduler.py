@@ -155,7 +155,6 @@ def test_plateau_matches_pytorch(torch):
 
 
 def test_load_state_dict_keeps_its_optimizer_and_checks_type():
-    import nncore.optim.lr_scheduler as S
     for make in (lambda o: S.StepLR(o, step_size=2), lambda o: S.ReduceLROnPlateau(o)):
         a, b = _Groups(1.0), _Groups(1.0)
         sa, sb = make(a), make(b)

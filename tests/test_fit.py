@@ -265,7 +265,7 @@ def _bad_cases():
         ("different lengths", dict(X=X, y=y[:-1], loss="ce"), ValueError, "lengths"),
         ("nan in X", dict(X=Xnan, y=y, loss="ce"), ValueError, "NaN"),
         ("inf in y", dict(X=X, y=yreg, loss="mse"), ValueError, "NaN or Inf"),
-        ("float labels for ce", dict(X=X, y=y.astype(float), loss="ce"), TypeError, "integer"),
+        ("non-integer labels for ce", dict(X=X, y=y + 0.5, loss="ce"), TypeError, "integer"),
         ("label out of range", dict(X=X, y=y + 1, loss="ce"), ValueError, r"\[0, 3\)"),
         ("negative label", dict(X=X, y=y - 1, loss="ce"), ValueError, r"\[0, 3\)"),
         ("batch_size 0", dict(X=X, y=y, loss="ce", batch_size=0), ValueError, "batch_size"),
@@ -442,7 +442,7 @@ def test_predict_and_evaluate_bad_input():
     with pytest.raises(ValueError, match="lengths"):
         m.evaluate(X, y[:5], loss="ce")
     with pytest.raises(TypeError, match="integer"):
-        m.evaluate(X, y.astype(float), loss="ce")
+        m.evaluate(X, y + 0.5, loss="ce")
 
 
 def test_callback_hook_order_and_params():

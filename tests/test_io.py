@@ -351,6 +351,19 @@ def test_save_metadata_and_reserved_keys(tmp_path):
         nio.save(model, tmp_path / "m.safetensors", metadata={"config": "x"})
 
 
+def test_model_save_method_and_io_save_write_the_same_file(tmp_path):
+    model = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2), seed=2)
+    model.save(tmp_path / "a.safetensors", {"note": "hi"})
+    nio.save(model, tmp_path / "b.safetensors", metadata={"note": "hi"})
+    assert (tmp_path / "a.safetensors").read_bytes() == (tmp_path / "b.safetensors").read_bytes()
+    back = nio.load(tmp_path / "a.safetensors")
+    assert np.array_equal(back.flat_params, model.flat_params)
+    with pytest.raises(ValueError, match="reserved"):
+        model.save(tmp_path / "c.safetensors", {"format": "x"})
+    with pytest.raises(TypeError, match="Sequential"):
+        nio.save({"not": "a model"}, tmp_path / "d.safetensors")
+
+
 # ------------------------------------------------------------- checkpoints
 
 def test_checkpoint_codec_round_trip():

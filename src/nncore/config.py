@@ -7,13 +7,14 @@ from typing import Iterator
 
 import numpy as np
 
-from . import _core
+from . import _core, _registry
+from ._version import __version__
 
 __all__ = ["show_config", "set_num_threads", "get_num_threads", "set_arch", "get_arch",
            "available_archs", "num_threads"]
 
-_NN_OK = 0
-_NN_ERR_UNSUPPORTED = -6
+_NN_OK = _registry.STATUS["ok"]
+_NN_ERR_UNSUPPORTED = _registry.STATUS["err_unsupported"]
 _MAX_THREADS = 4096  # far past any CPU; keeps the value inside a C int
 
 
@@ -101,8 +102,6 @@ def show_config(print_out: bool = True) -> dict:
         the worker team), ``threads`` (that count and what runs the threads, as
         printed), ``numpy``.
     """
-    from . import __version__
-
     n, openmp = get_num_threads(), _core._have_openmp()
     cfg = {
         "version": __version__,

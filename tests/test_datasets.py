@@ -340,42 +340,48 @@ def test_corpora_list_every_accepted_file():
         assert accepted <= stems and len(stems - accepted) >= 5
 
 
+def _as_target(y):
+    """Targets as the loaders return them: int64 when there are values and every one is
+    whole, else float32."""
+    whole = y.size and np.all(y == np.round(y))
+    return y.astype(np.int64) if whole else y.astype(np.float32)
+
+
 def _csv_oracle(path):
     """X, y as the stdlib csv module and float() read the file: a header row, the last
-    column the target (int64 when every value is whole)."""
+    column the target."""
     with open(path, newline="", encoding="utf-8-sig") as f:
         rows = [r for r in csv.reader(f) if r]
     data = np.array([[float(v) for v in r] for r in rows[1:]])
-    y = data[:, -1]
-    return data[:, :-1], (y.astype(np.int64) if np.all(y == np.round(y)) else y)
+    return data[:, :-1], _as_target(data[:, -1])
 
 
-@pytest.mark.parametrize("name,path", CSV_CORPUS, ids=[n for n, _ in CSV_CORPUS])
-def test_csv_corpus_file(name, path):
-    if os.path.splitext(name)[0] not in ACCEPTED_CSV:
+def _npz_oracle(path):
+    """X, y as np.load reads the archive (X or data; y, labels or none)."""
+    with np.load(path, allow_pickle=False) as z:
+        X = z["X"] if "X" in z.files else z["data"]
+        y = z["y"] if "y" in z.files else (z["labels"] if "labels" in z.files else None)
+        return X, None if y is None else _as_target(y)
+
+
+CORPORA = {"csv": (ds.load_csv, ACCEPTED_CSV, _csv_oracle, CSV_CORPUS),
+           "npz": (ds.load_npz, ACCEPTED_NPZ, _npz_oracle, NPZ_CORPUS)}
+CORPUS_FILES = [(kind, n, p) for kind, c in CORPORA.items() for n, p in c[3]]
+
+
+@pytest.mark.parametrize("kind,name,path", CORPUS_FILES, ids=[n for _, n, _ in CORPUS_FILES])
+def test_corpus_file(kind, name, path):
+    read, accepted, oracle, _ = CORPORA[kind]
+    if os.path.splitext(name)[0] not in accepted:
         with pytest.raises(ValueError):
-            ds.load_csv(path)
+            read(path)
         return
-    X, y = ds.load_csv(path)
-    wX, wy = _csv_oracle(path)
+    X, y = read(path)
+    wX, wy = oracle(path)
     np.testing.assert_array_equal(X, wX.astype(np.float32))
-    assert y.dtype == wy.dtype and np.array_equal(y, wy)
-
-
-@pytest.mark.parametrize("name,path", NPZ_CORPUS, ids=[n for n, _ in NPZ_CORPUS])
-def test_npz_corpus_file(name, path):
-    if os.path.splitext(name)[0] not in ACCEPTED_NPZ:
-        with pytest.raises(ValueError):
-            ds.load_npz(path)
-        return
-    X, y = ds.load_npz(path)
-    with np.load(path, allow_pickle=False) as z:         # the oracle: NumPy's reader
-        wX = z["X"] if "X" in z.files else z["data"]
-        wy = z["y"] if "y" in z.files else (z["labels"] if "labels" in z.files else None)
-        np.testing.assert_array_equal(X, wX.astype(np.float32))
-        assert (y is None) == (wy is None)
-        if wy is not None:
-            np.testing.assert_array_equal(y, wy.astype(y.dtype))
+    assert (y is None) == (wy is None)
+    if wy is not None:
+        assert y.dtype == wy.dtype and np.array_equal(y, wy)
 
 
 # ------------------------------------------------------------------- split

@@ -4,7 +4,10 @@ strides, NaN/Inf, empty arrays and wrong types into every public function.
 The only allowed outcomes are a correct result (checked against nncore.reference,
 NumPy or a closed form where one exists) or ValueError / TypeError. Any other
 exception fails the test; a segfault kills pytest (itself a failure signal).
-Kept to about a minute: small examples, max_examples per test below.
+Arbitrary input is mostly refused, so the tests with an oracle also draw a valid
+case about half the time (`valid_*` strategies): a valid case must be accepted, and
+its result must match the oracle. Kept to about a minute: small examples,
+max_examples per test below.
 """
 from __future__ import annotations
 

@@ -566,9 +566,13 @@ def test_unaligned_inputs_are_read(dtype, call):
         assert m.flat_grads.tobytes() == twin.flat_grads.tobytes()
 
 
-# Known defect (found by tests/test_properties.py): LeakyReLU's init gain computes
-# negative_slope ** 2, an OverflowError for |slope| > ~1.3e154 (math.hypot would not).
-@pytest.mark.xfail(strict=True, raises=OverflowError, reason="known defect: gain overflows")
-def test_leaky_relu_with_a_huge_slope_is_a_layer():
-    layer = nn.LeakyReLU(1.3407807929942597e154)
-    assert layer.negative_slope == 1.3407807929942597e154
+# Found by tests/test_properties.py: LeakyReLU's init gain computed negative_slope ** 2,
+# an OverflowError for |slope| > ~1.3e154.
+@pytest.mark.parametrize("slope", [0.01, 0.2, -3.0, 1.3407807929942597e154, -1e300])
+def test_leaky_relu_gain_for_any_finite_slope(slope):
+    layer = nn.LeakyReLU(slope)
+    assert layer.negative_slope == slope
+    # closed form sqrt(2 / (1 + a^2)), exact in float64 where a^2 does not overflow
+    want = (math.sqrt(2.0 / (1.0 + slope ** 2)) if abs(slope) < 1e150
+            else math.sqrt(2.0) / abs(slope))
+    assert math.isclose(layer._relu_gain, want, rel_tol=1e-15)

@@ -177,7 +177,9 @@ class LeakyReLU(_Activation):
 
     def __init__(self, negative_slope: float = 0.01) -> None:
         self.negative_slope = finite_float(negative_slope, "negative_slope")
-        self._relu_gain = math.sqrt(2.0 / (1.0 + self.negative_slope ** 2))
+        # sqrt(2 / (1 + a^2)); past |a| ~ 1e154 a ** 2 overflows and the gain is sqrt(2) / |a|
+        a = abs(self.negative_slope)
+        self._relu_gain = math.sqrt(2.0 / (1.0 + a * a)) if a < 1e150 else math.sqrt(2.0) / a
 
     def get_config(self) -> dict:
         return {"type": "LeakyReLU", "negative_slope": self.negative_slope}

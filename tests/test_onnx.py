@@ -10,6 +10,7 @@ NNCORE_REQUIRE_ONNX=1, which turns the skip into a failure.
 import glob
 import importlib
 import os
+import re
 import subprocess
 import sys
 import warnings
@@ -60,7 +61,8 @@ LAYERS = {
     "relu": lambda: nn.ReLU(), "leaky_relu": lambda: nn.LeakyReLU(0.1),
     "elu": lambda: nn.ELU(0.7), "gelu": lambda: nn.GELU(), "gelu_tanh": lambda: nn.GELU("tanh"),
     "silu": lambda: nn.SiLU(), "softplus": lambda: nn.Softplus(), "sigmoid": lambda: nn.Sigmoid(),
-    "tanh": lambda: nn.Tanh(), "softmax": lambda: nn.Softmax(), "log_softmax": lambda: nn.LogSoftmax(),
+    "tanh": lambda: nn.Tanh(), "softmax": lambda: nn.Softmax(),
+    "log_softmax": lambda: nn.LogSoftmax(),
     "identity": lambda: nn.Identity(), "dropout": lambda: nn.Dropout(0.3),
 }
 
@@ -268,8 +270,7 @@ def test_round_trip_is_bit_identical(tmp_path, dtype, opset):
     # the same layers but Dropout (inference: nothing), with the same parameters
     assert [layer.get_config() for layer in back.layers] == [
         layer.get_config() for layer in model.layers if not isinstance(layer, nn.Dropout)]
-    for (na, a), (nb, b) in zip(back.named_parameters(), [
-            (n, p) for n, p in model.named_parameters()]):
+    for a, b in zip(back.parameters(), model.parameters()):
         np.testing.assert_array_equal(a.data, b.data)
     for batch in (1, 257):
         x = inputs(batch, 6, dtype)
@@ -316,7 +317,7 @@ def test_committed_exporter_files_load_and_predict_like_their_source(name):
         warnings.simplefilter("always")
         model = nxo.load(path)
     post = [w for w in notes if issubclass(w.category, nxo.PostProcessingDropped)]
-    assert bool(post) == name.startswith("skl2onnx_c") or (name == "skl2onnx_binary" and post)
+    assert bool(post) == (name in ("skl2onnx_classifier", "skl2onnx_binary"))
     np.testing.assert_allclose(model.predict(x), want, rtol=1e-5, atol=1e-6)
 
 
@@ -324,7 +325,8 @@ def test_committed_files_are_what_the_issue_describes():
     # the fixtures really exercise the patterns: external data, decomposed GELU, ...
     dyn = onnx.load(os.path.join(FIXTURES, "torch_dynamo.onnx"), load_external_data=False)
     assert any(t.data_location == TensorProto.EXTERNAL for t in dyn.graph.initializer)
-    assert {"Gelu", "Greater", "Where", "Softplus", "LogSoftmax"} <= {n.op_type for n in dyn.graph.node}
+    assert {"Gelu", "Greater", "Where", "Softplus", "LogSoftmax"} <= {
+        n.op_type for n in dyn.graph.node}
     legacy = ops_of(os.path.join(FIXTURES, "torch_legacy_opset17.onnx"))
     assert {"Erf", "Div", "Tanh", "Elu", "LeakyRelu"} <= set(legacy) and "Gelu" not in legacy
     clf = ops_of(os.path.join(FIXTURES, "skl2onnx_classifier.onnx"))
@@ -401,7 +403,7 @@ def sklearn_onnx():
 
 @pytest.mark.parametrize("activation", ["relu", "tanh", "logistic", "identity"])
 @pytest.mark.parametrize("n_classes", [2, 3])
-def test_skl2onnx_classifier_loads_and_matches_predict_proba(sklearn_onnx, activation,
+def test_skl2onnx_classifier_loads_and_matches_predict_proba(tmp_path, sklearn_onnx, activation,
                                                              n_classes):
     from sklearn.neural_network import MLPClassifier
     rng = np.random.default_rng(0)
@@ -411,13 +413,10 @@ def test_skl2onnx_classifier_loads_and_matches_predict_proba(sklearn_onnx, activ
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         est.fit(X, y)
-    import tempfile
-    with tempfile.TemporaryDirectory() as tmp:
-        path = os.path.join(tmp, "c.onnx")
-        with open(path, "wb") as f:
-            f.write(sklearn_onnx.to_onnx(est, X[:1]).SerializeToString())
-        with pytest.warns(nxo.PostProcessingDropped):
-            model = nxo.load(path)
+    path = tmp_path / "c.onnx"
+    path.write_bytes(sklearn_onnx.to_onnx(est, X[:1]).SerializeToString())
+    with pytest.warns(nxo.PostProcessingDropped):
+        model = nxo.load(path)
     proba = est.predict_proba(X)
     got = model.predict(X)
     if n_classes == 2:
@@ -873,8 +872,9 @@ def test_cli_bad_files_exit_2_with_one_line(tmp_path, capsys, argv, match):
     code, out, err = _cli(capsys, *[a.format(**fmt) for a in argv])
     lines = err.strip().splitlines()
     assert code == 2 and len(lines) == 1 and lines[0].startswith("nncore: error: "), err
-    assert __import__("re").search(match, lines[0]), lines[0]
-    assert not os.path.exists(tmp_path / "x.safetensors") and not os.path.exists(tmp_path / "x.onnx")
+    assert re.search(match, lines[0]), lines[0]
+    assert not os.path.exists(tmp_path / "x.safetensors")
+    assert not os.path.exists(tmp_path / "x.onnx")
 
 
 # -------------------------------------------------------- without the extra

@@ -127,7 +127,8 @@ def _layer_nodes(g: _Graph, i: int, layer: Layer, x: str) -> str:
         return x   # inference: the identity
     act = _registry.activation_of_layer(layer.get_config())
     if act is None or act.name not in _ACTIVATION_NODES:
-        raise TypeError(f"layer {i} ({layer!r}) has no ONNX form")
+        raise TypeError(f"layer {i} ({layer!r}) has no ONNX form (a line of "
+                        "_ACTIVATION_NODES in nncore/onnx/_export.py)")
     param = layer.get_config().get(act.param, act.default) if act.param else 0.0
     return _ACTIVATION_NODES[act.name](g, p, x, param)
 
@@ -177,8 +178,8 @@ def _builder(model: Any) -> Callable[..., onnx.ModelProto]:
     for cls in type(model).__mro__:
         if cls in _GRAPH_BUILDERS:
             return _GRAPH_BUILDERS[cls]
-    raise TypeError(f"nncore.onnx.export takes {' or '.join(c.__module__ + '.' + c.__name__ for c in _GRAPH_BUILDERS)}, "
-                    f"got {type(model).__name__}")
+    known = " or ".join(f"{c.__module__}.{c.__name__}" for c in _GRAPH_BUILDERS)
+    raise TypeError(f"nncore.onnx.export takes {known}, got {type(model).__name__}")
 
 
 def _check_name(value: Any, what: str) -> str:

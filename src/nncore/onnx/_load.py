@@ -151,16 +151,19 @@ class _Graph:
 
 # ---------------------------------------------------------------- attributes
 
+_ATTR_KINDS = {onnx.AttributeProto.INT: ("INT", "i"), onnx.AttributeProto.FLOAT: ("FLOAT", "f"),
+               onnx.AttributeProto.STRING: ("STRING", "s")}
+
+
 def _attr(attrs, name: str, kind: int, default: Any, where: str) -> Any:
+    """The value of attribute `name` (of type `kind`: INT, FLOAT or STRING), or default."""
     a = attrs.get(name)
     if a is None:
         return default
+    type_name, field = _ATTR_KINDS[kind]
     if a.type != kind:
-        raise ValueError(f"{where}: attribute {name!r} has type "
-                         f"{onnx.AttributeProto.AttributeType.Name(a.type) if a.type in onnx.AttributeProto.AttributeType.values() else a.type}, "
-                         f"expected {onnx.AttributeProto.AttributeType.Name(kind)}")
-    return {onnx.AttributeProto.INT: lambda: a.i, onnx.AttributeProto.FLOAT: lambda: a.f,
-            onnx.AttributeProto.STRING: lambda: a.s}[kind]()
+        raise ValueError(f"{where}: attribute {name!r} has type {a.type}, expected {type_name}")
+    return getattr(a, field)
 
 
 def _decimal(v: float) -> float:

@@ -20,7 +20,8 @@ from onnx import TensorProto
 
 from .._files import open_regular
 
-__all__ = ["read_model", "TensorReader", "MAX_ELEMENTS", "MAX_MODEL_BYTES", "DTYPES"]
+__all__ = ["read_model", "TensorReader", "attribute_map", "MAX_ELEMENTS", "MAX_MODEL_BYTES",
+           "DTYPES"]
 
 #: one protobuf message holds at most 2 GiB
 MAX_MODEL_BYTES = 2 ** 31 - 1

@@ -704,6 +704,37 @@ def test_external_offsets_are_checked_against_the_file(tmp_path, offset, length,
         nxo.load(p)
 
 
+def test_external_ranges_may_not_overlap(tmp_path):
+    # two weights on the same bytes: a small data file must not feed many large tensors
+    (tmp_path / "w.bin").write_bytes(W.tobytes())
+    tensors = []
+    for name in ("w", "w2"):
+        t = TensorProto(name=name, data_type=TensorProto.FLOAT, dims=[4, 3],
+                        data_location=TensorProto.EXTERNAL)
+        t.external_data.add(key="location", value="w.bin")
+        tensors.append(t)
+    m = _model([_gemm("x", "h"), helper.make_node("Gemm", ["h", "w2t"], ["y"], transB=0)],
+               {"b": B})
+    tensors[1].dims[:] = [4, 3]
+    tensors[1].name = "w2t"   # (4, 3) read as (in=4, out=3) with transB=0
+    m.graph.initializer.extend(tensors)
+    with pytest.raises(ValueError, match="add up to 96 bytes, more than the file holds "
+                                         r"\(48\): their ranges overlap"):
+        nxo.load(_write(tmp_path, m))
+
+
+def test_a_weight_read_by_two_layers_is_refused(tmp_path):
+    # 30 Gemms on one 4x4 initializer: a 200-byte weight would become 30 layers' worth
+    nodes = [helper.make_node("Gemm", ["x", "w3"], ["h0"], transB=1)]
+    nodes += [helper.make_node("Gemm", [f"h{k}", "w4"], [f"h{k + 1}"], transB=1)
+              for k in range(30)]
+    nodes.append(helper.make_node("Identity", ["h30"], ["y"]))
+    m = _model(nodes, {"w3": np.ones((4, 3), np.float32), "w4": np.eye(4, dtype=np.float32)})
+    with pytest.raises(ValueError, match=r"node 1 .*\(Gemm\): the parameter 'w4' is read by "
+                                         "30 nodes"):
+        nxo.load(_write(tmp_path, m))
+
+
 def _weight(tmp_path, tensor):
     m = _model([_gemm("x", "y")], {"b": B})
     m.graph.initializer.append(tensor)

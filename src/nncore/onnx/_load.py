@@ -9,8 +9,8 @@ chain ends at the graph's output, or where classifier post-processing starts (Ar
 the label lookup, ZipMap: dropped, with a :class:`PostProcessingDropped` warning).
 Everything is checked before the model is built, so a refused file never leaves a
 half-built model.
-What it is not: a general importer. Any other op, a branch, a tensor used twice, shapes
-that do not chain -> ValueError naming the node and its op.
+What it is not: a general importer. Any other op, a branch, a weight read by two nodes,
+shapes that do not chain -> ValueError naming the node and its op.
 """
 from __future__ import annotations
 
@@ -210,6 +210,15 @@ class _Chain:
             raise ValueError(f"{self.g.where(i)}: expected one output, got {len(outs)}")
         return outs[0]
 
+    def _own(self, i: int, names: list[str]) -> None:
+        """A weight or bias belongs to one layer: a tensor read by several nodes would let
+        a small file ask for the same megabytes once per layer."""
+        for name in names:
+            readers = len(self.g.users.get(name, []))
+            if readers > 1:
+                raise ValueError(f"{self.g.where(i)}: the parameter {name[:80]!r} is read by "
+                                 f"{readers} nodes (each weight and bias belongs to one layer)")
+
     def _take(self, *nodes: int) -> None:
         for i in nodes:
             if i in self.used:
@@ -259,6 +268,7 @@ class _Chain:
             trans_b, alpha, beta = 0, 1.0, 1.0
         if ins[0] != cur or ins[1] == cur:
             raise ValueError(f"{where}: the data must be the first input and only the first")
+        self._own(i, ins[1:])
         b = g.const(ins[1], where)
         if b.ndim != 2 or b.dtype.kind != "f" or 0 in b.shape:
             raise ValueError(f"{where}: the weight must be a non-empty 2-D float tensor, got "
@@ -300,6 +310,7 @@ class _Chain:
         if other == out or not self.g.is_const(other):
             return out, None
         _only_attrs(attribute_map(n, self.g.where(i)), set(), self.g.where(i))
+        self._own(i, [other])
         bias = self._bias(i, other, n_out, dtype)
         self._take(i)
         return self._single_output(i), bias

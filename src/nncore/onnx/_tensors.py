@@ -76,6 +76,7 @@ class TensorReader:
     def __init__(self, folder: str) -> None:
         self.folder = folder
         self.real_folder = os.path.realpath(folder)
+        self._bytes_read: dict[str, int] = {}   # external file -> bytes handed out so far
 
     def read(self, t: TensorProto, where: str) -> np.ndarray:
         """The tensor's values (native byte order, a fresh array), or ValueError when its
@@ -150,6 +151,13 @@ class TensorReader:
             if length != nbytes:
                 raise ValueError(f"{where}: dims {list(t.dims)} need {nbytes:,} bytes, the "
                                  f"external data has {length:,}")
+            # tensors may not share bytes: memory stays bounded by the files' sizes
+            total = self._bytes_read.get(real, 0) + length
+            if total > size:
+                raise ValueError(f"{where}: the tensors read from external data {loc!r} add "
+                                 f"up to {total:,} bytes, more than the file holds ({size:,}): "
+                                 "their ranges overlap")
+            self._bytes_read[real] = total
             f.seek(offset)
             raw = f.read(length)
         if len(raw) != length:

@@ -385,8 +385,11 @@ class _Chain:
             ins = self._inputs(i, 2, 2)
             _only_attrs(attrs, {"allowzero"}, where)
             shape = self.g.const(ins[1], where)
+            # 0 copies the input's dimension, unless allowzero=1 makes it a literal 0
+            allowzero = _attr(attrs, "allowzero", onnx.AttributeProto.INT, 0, where)
+            rows = (-1,) if allowzero else (-1, 0)
             keeps = shape.dtype.kind == "i" and (
-                (shape.shape == (2,) and shape[0] in (-1, 0) and self.width is not None
+                (shape.shape == (2,) and shape[0] in rows and self.width is not None
                  and shape[1] in (self.width, -1))
                 or (shape.shape == (1,) and shape[0] == -1 and self.width == 1))
             if not keeps:

@@ -10,7 +10,11 @@ tensor), evaluates it in float64 on a fixed grid of inputs and returns the nncor
 activation it equals there (relative error below 1e-6; GELU's erf and tanh forms differ
 by 1e-4, so they are told apart).
 What it is not: a general ONNX evaluator: only the ops of ``REGION_OPS``, elementwise,
-with scalar constants.
+with scalar constants. Nor a proof: a region is judged on the grid (every 0.01 over
+[-20, 20], and far out); a graph crafted to agree with an activation there and differ
+between grid points (a bump of Relu/Max terms narrower than 0.01) would be read as that
+activation. Exporters write smooth forms; such a file can make nncore's model differ
+from the graph on those inputs, not run anything or allocate more.
 """
 from __future__ import annotations
 
@@ -52,9 +56,9 @@ REGION_OPS: dict[str, tuple[int, Callable[..., np.ndarray]]] = {
 #: the activations a region may turn out to be: the elementwise ones with no parameter
 CANDIDATES = tuple(n for n, a in _registry.ACTIVATIONS.items() if not a.rowwise and a.param is None)
 
-#: inputs the region is evaluated at: dense around 0, and far out where thresholds and
-#: saturation show
-PROBE = np.concatenate([np.linspace(-12.0, 12.0, 481), [-60.0, -30.0, 30.0, 60.0]])
+#: inputs the region is evaluated at: every 0.01 over [-20, 20] (thresholds such as
+#: Softplus's at 20 included), and far out where saturation shows
+PROBE = np.concatenate([np.linspace(-20.0, 20.0, 4001), [-60.0, -30.0, 30.0, 60.0]])
 _RTOL = 1e-6
 _EXPECTED = {n: _reference_activation(PROBE, n) for n in CANDIDATES}
 

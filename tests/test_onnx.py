@@ -222,6 +222,8 @@ def test_export_argument_errors(tmp_path):
         nxo.export(model, p, input_name="")
     with pytest.raises(ValueError, match="already the name"):
         nxo.export(model, p, input_name="0.weight")
+    with pytest.raises(ValueError, match="already the name"):   # an inner tensor's name
+        nxo.export(nn.Sequential(nn.Linear(2, 2), nn.Tanh()), p, output_name="0.Gemm_0")
     with pytest.raises(ValueError, match="output_name"):
         nxo.export(model, p, input_name="x", output_name="x")
     with pytest.raises(TypeError, match="path"):
@@ -564,7 +566,8 @@ def test_unsupported_graphs_name_the_node_and_op(tmp_path, case, match):
     out_y = [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)]
     kw = {}
     if case == "conv":
-        nodes = [_gemm(), helper.make_node("Conv", ["h", "w"], ["y"], name="c")]
+        nodes = [_gemm(), helper.make_node("Conv", ["h", "wc"], ["y"], name="c")]
+        inits["wc"] = np.ones((1, 1, 1), np.float32)
     elif case == "branch":
         nodes = [_gemm(), relu, helper.make_node("Gemm", ["h", "w2", "b2"], ["z"], transB=1),
                  helper.make_node("Add", ["y", "z"], ["s"])]
@@ -593,7 +596,8 @@ def test_unsupported_graphs_name_the_node_and_op(tmp_path, case, match):
         nodes = [_gemm(), relu]
         kw["outputs"] = out_y + [helper.make_tensor_value_info("h", TensorProto.FLOAT, None)]
     elif case == "dangling":
-        nodes = [_gemm(), relu, helper.make_node("Relu", ["b"], ["unused"])]
+        nodes = [_gemm(), relu, helper.make_node("Relu", ["u"], ["unused"])]
+        inits["u"] = B
     elif case == "gelu_old_opset":
         nodes = [_gemm(), helper.make_node("Gelu", ["h"], ["y"])]
     elif case == "no_linear":

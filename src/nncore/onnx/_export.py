@@ -143,7 +143,7 @@ def _sequential_graph(model: Sequential, opset: int, batch: int | str, input_nam
         g.nodes.append(helper.make_node("Identity", [x], [output_name], name="output"))
     else:
         g.nodes[-1].output[0] = output_name
-    taken = {t.name for t in g.inits} | {o for n in g.nodes for o in n.output[:-1]}
+    taken = {t.name for t in g.inits} | {o for n in g.nodes[:-1] for o in n.output}
     for what, name in (("input_name", input_name), ("output_name", output_name)):
         if name in taken or (what == "output_name" and name == input_name):
             raise ValueError(f"{what} {name!r} is already the name of a tensor of the graph")

@@ -177,7 +177,8 @@ class LeakyReLU(_Activation):
 
     def __init__(self, negative_slope: float = 0.01) -> None:
         self.negative_slope = finite_float(negative_slope, "negative_slope")
-        self._relu_gain = math.sqrt(2.0 / (1.0 + self.negative_slope ** 2))
+        # s * s, not s ** 2: the same bits, and inf instead of OverflowError for |s| > 1e154
+        self._relu_gain = math.sqrt(2.0 / (1.0 + self.negative_slope * self.negative_slope))
 
     def get_config(self) -> dict:
         return {"type": "LeakyReLU", "negative_slope": self.negative_slope}

@@ -43,6 +43,21 @@ static int cpu_has_avx512(void) {
     return cpu_has_avx2() && __builtin_cpu_supports("avx512f") &&
            __builtin_cpu_supports("avx512vl") && os_saves(0xe6); /* + opmask, ZMM */
 }
+
+/* Which AVX-512 family "auto" takes: the two-FMA-port shape (avx512_skx) on
+ * every Intel core with AVX-512, the one-vector 16x16 shape elsewhere (AMD Zen 4,
+ * where it was tuned). By vendor, not family/model: hypervisors report models
+ * that do not name the core (this SPR-class guest says model 0xA7), and on the
+ * Intel cores with a single 512-bit FMA port the 12x32 tile loses nothing (more
+ * independent chains, fewer loads per FMA than 16x16). */
+static int cpu_is_intel(void) {
+    unsigned a, b, c, d;
+    if (!__get_cpuid(0, &a, &b, &c, &d)) return 0;
+    return b == 0x756e6547u && d == 0x49656e69u && c == 0x6c65746eu; /* "GenuineIntel" */
+}
+
+static int prefer_avx512(void) { return !cpu_is_intel(); }
+static int prefer_avx512_skx(void) { return cpu_is_intel(); }
 #endif
 #endif
 
@@ -50,15 +65,17 @@ typedef struct {
     const char *name;
     const nn_gemm_kernels *kernels;
     int (*supported)(void); /* NULL: always */
+    int (*preferred)(void); /* NULL: always; else "auto" skips it when 0 */
 } arch_entry;
 
-/* Best last: "auto" takes the last supported entry. */
+/* Best last: "auto" takes the last supported and preferred entry. */
 static const arch_entry g_archs[] = {
-    {"ref", &nn_gemm_kernels_ref, NULL},
+    {"ref", &nn_gemm_kernels_ref, NULL, NULL},
 #ifdef NN_X86
-    {"avx2", &nn_gemm_kernels_avx2, cpu_has_avx2},
+    {"avx2", &nn_gemm_kernels_avx2, cpu_has_avx2, NULL},
 #ifdef NN_HAVE_AVX512_KERNELS
-    {"avx512", &nn_gemm_kernels_avx512, cpu_has_avx512},
+    {"avx512", &nn_gemm_kernels_avx512, cpu_has_avx512, prefer_avx512},
+    {"avx512_skx", &nn_gemm_kernels_avx512_skx, cpu_has_avx512, prefer_avx512_skx},
 #endif
 #endif
 };
@@ -69,7 +86,7 @@ static int arch_ok(int i) { return g_archs[i].supported == NULL || g_archs[i].su
 int nn_select_arch(const char *name) {
     if (name == NULL || name[0] == '\0' || strcmp(name, "auto") == 0) {
         for (int i = N_ARCHS - 1; i >= 0; i--)
-            if (arch_ok(i)) {
+            if (arch_ok(i) && (g_archs[i].preferred == NULL || g_archs[i].preferred())) {
                 g_kernels = g_archs[i].kernels;
                 return NN_OK;
             }
@@ -82,7 +99,8 @@ int nn_select_arch(const char *name) {
             return NN_OK;
         }
     /* a family this build knows of but does not carry for this platform */
-    if (strcmp(name, "avx2") == 0 || strcmp(name, "avx512") == 0 || strcmp(name, "neon") == 0)
+    if (strcmp(name, "avx2") == 0 || strcmp(name, "avx512") == 0 ||
+        strcmp(name, "avx512_skx") == 0 || strcmp(name, "neon") == 0)
         return NN_ERR_UNSUPPORTED;
     return NN_ERR_ARG;
 }

@@ -36,6 +36,7 @@ typedef struct {
     int64_t kc;     /* depth of one packed panel (B sliver kc x nr stays in L1) */
     int64_t mc;     /* rows of packed A per block (mc x kc stays in L2), multiple of mr */
     int64_t nc;     /* columns of packed B per block (kc x nc in L3), multiple of nr */
+    int64_t b_inner; /* 0: A slivers are the inner loop; 1: B slivers (gemm_tmpl.h) */
 } nn_gemm_blocking;
 
 /* Optional fast packing of a full sliver from a source contiguous along k
@@ -64,6 +65,7 @@ extern const nn_gemm_kernels nn_gemm_kernels_ref;
 #if defined(__x86_64__) || defined(_M_X64)
 extern const nn_gemm_kernels nn_gemm_kernels_avx2;
 extern const nn_gemm_kernels nn_gemm_kernels_avx512;
+extern const nn_gemm_kernels nn_gemm_kernels_avx512_skx; /* two 512-bit FMA ports */
 #endif
 
 /* GEMM with a fused epilogue, for the network engine (net.c):

@@ -46,6 +46,8 @@ static void NN_FN(gemm_pack_a)(real *NN_RESTRICT dst, const real *NN_RESTRICT a,
             else if (bytes == 32) { NN_PACK_COLS(32) }
             else if (bytes == 64) { NN_PACK_COLS(64) }
             else if (bytes == 128) { NN_PACK_COLS(128) }
+            else if (bytes == 48) { NN_PACK_COLS(48) }
+            else if (bytes == 96) { NN_PACK_COLS(96) }
             else { NN_PACK_COLS(bytes) }
 #undef NN_PACK_COLS
             s0 = sfull;
@@ -70,6 +72,10 @@ static void NN_FN(gemm_pack_a)(real *NN_RESTRICT dst, const real *NN_RESTRICT a,
                 for (int64_t p = 0; p < kc; p++) memcpy(d + p * mr, src + p * csa, 64);
             else if (bytes == 128)
                 for (int64_t p = 0; p < kc; p++) memcpy(d + p * mr, src + p * csa, 128);
+            else if (bytes == 48)
+                for (int64_t p = 0; p < kc; p++) memcpy(d + p * mr, src + p * csa, 48);
+            else if (bytes == 96)
+                for (int64_t p = 0; p < kc; p++) memcpy(d + p * mr, src + p * csa, 96);
             else
                 for (int64_t p = 0; p < kc; p++) memcpy(d + p * mr, src + p * csa, bytes);
         } else if (rows == mr && csa == 1) {
@@ -98,6 +104,28 @@ static void NN_FN(gemm_pack_a)(real *NN_RESTRICT dst, const real *NN_RESTRICT a,
 static void NN_FN(gemm_pack_b)(real *NN_RESTRICT dst, const real *NN_RESTRICT b, int64_t rsb,
                                int64_t csb, int64_t kc, int64_t nc, int64_t nr, int64_t s0,
                                int64_t s1, NN_PACKT packt) {
+    if (csb == 1 && s1 - s0 > 1) {
+        /* row-major B: walk k once, reading each row of the panel left to right
+         * (one stream the hardware prefetcher follows) rather than a column
+         * strip of kc rows per sliver (a page per row once rsb >= 4 KiB) */
+        const int64_t sfull = nc / nr < s1 ? nc / nr : s1;
+        if (sfull > s0) {
+            const size_t bytes = sizeof(real) * (size_t)nr;
+#define NN_PACK_ROWS(NB)                                                                     \
+    for (int64_t p = 0; p < kc; p++) {                                                       \
+        const real *row = b + p * rsb;                                                       \
+        for (int64_t s = s0; s < sfull; s++)                                                 \
+            memcpy(dst + s * nr * kc + p * nr, row + s * nr, (NB));                          \
+    }
+            if (bytes == 32) { NN_PACK_ROWS(32) }
+            else if (bytes == 64) { NN_PACK_ROWS(64) }
+            else if (bytes == 96) { NN_PACK_ROWS(96) }
+            else if (bytes == 128) { NN_PACK_ROWS(128) }
+            else { NN_PACK_ROWS(bytes) }
+#undef NN_PACK_ROWS
+            s0 = sfull;
+        }
+    }
     for (int64_t s = s0; s < s1; s++) {
         int64_t j0 = s * nr;
         int64_t cols = nc - j0 < nr ? nc - j0 : nr;
@@ -111,6 +139,8 @@ static void NN_FN(gemm_pack_b)(real *NN_RESTRICT dst, const real *NN_RESTRICT b,
                 for (int64_t p = 0; p < kc; p++) memcpy(d + p * nr, src + p * rsb, 96);
             else if (nr * sizeof(real) == 32)
                 for (int64_t p = 0; p < kc; p++) memcpy(d + p * nr, src + p * rsb, 32);
+            else if (nr * sizeof(real) == 128)
+                for (int64_t p = 0; p < kc; p++) memcpy(d + p * nr, src + p * rsb, 128);
             else
                 for (int64_t p = 0; p < kc; p++) memcpy(d + p * nr, src + p * rsb, sizeof(real) * nr);
         } else if (cols == nr && rsb == 1 && packt && packt(d, src, csb, kc, nr)) {
@@ -182,20 +212,23 @@ static int NN_FN(gemm_block)(const NN_FN(gemm_ctx) *x, int64_t m0, int64_t m1, i
                 const int64_t nis = (mc + mr - 1) / mr;
                 NN_FN(gemm_pack_a)(apack, a + ic * x->rsa + pc * x->csa, x->rsa, x->csa, mc, kc,
                                    mr, 0, nis, x->packt);
-                for (int64_t js = 0; js < njs; js++) {
+                /* tile order: A slivers inner (B sliver stays in L1, C tiles walk
+                 * down a column strip), or with blk.b_inner B slivers inner (A
+                 * sliver in L1, C tiles walk along rows: streams a prefetcher sees) */
+                for (int64_t t = 0; t < njs * nis; t++) {
+                    const int64_t js = x->blk.b_inner ? t % njs : t / nis;
+                    const int64_t is = x->blk.b_inner ? t / njs : t % nis;
                     const int64_t j0 = js * nr;
                     const int64_t nrr = nc - j0 < nr ? nc - j0 : nr;
-                    for (int64_t is = 0; is < nis; is++) {
-                        const int64_t i0 = is * mr;
-                        const int64_t mrr = mc - i0 < mr ? mc - i0 : mr;
-                        real *c = cb + (ic + i0) * x->rsc + jc + j0;
-                        x->ukr(c, x->rsc, apack + is * mr * kc, bpack + js * nr * kc, kc, mrr,
-                               nrr, x->alpha, beta);
-                        if (last && x->bias) {
-                            const real *bias = x->bias + n0 + jc + j0;
-                            for (int64_t i = 0; i < mrr; i++)
-                                for (int64_t j = 0; j < nrr; j++) c[i * x->rsc + j] += bias[j];
-                        }
+                    const int64_t i0 = is * mr;
+                    const int64_t mrr = mc - i0 < mr ? mc - i0 : mr;
+                    real *c = cb + (ic + i0) * x->rsc + jc + j0;
+                    x->ukr(c, x->rsc, apack + is * mr * kc, bpack + js * nr * kc, kc, mrr, nrr,
+                           x->alpha, beta);
+                    if (last && x->bias) {
+                        const real *bias = x->bias + n0 + jc + j0;
+                        for (int64_t i = 0; i < mrr; i++)
+                            for (int64_t j = 0; j < nrr; j++) c[i * x->rsc + j] += bias[j];
                     }
                 }
             }

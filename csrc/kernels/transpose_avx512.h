@@ -1,0 +1,56 @@
+/* transpose_avx512.h — in-register transposes the AVX-512 packers share
+ * (ukr_avx512.c, ukr_avx512_12x32.c): 16x16 fp32 and 8x8 fp64. Include after
+ * <immintrin.h>. Not for: packing loops (each family keeps its own). */
+#ifndef NNCORE_TRANSPOSE_AVX512_H
+#define NNCORE_TRANSPOSE_AVX512_H
+
+#define NN_TRANSPOSE_AVX512 static inline __attribute__((target("avx512f,avx512vl,fma")))
+
+/* 16x16 fp32 transpose: r[i] holds row i (16 columns) -> o[q] holds column q. */
+NN_TRANSPOSE_AVX512 void nn_transpose16_ps(__m512 r[16]) {
+    __m512 t[16], u[16];
+    for (int i = 0; i < 8; i++) {
+        t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+        t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+    }
+    /* u[4j + c], 128-bit lane l: column 4l + c of rows 4j..4j+3 */
+    for (int j = 0; j < 4; j++) {
+        u[4 * j + 0] = _mm512_shuffle_ps(t[4 * j + 0], t[4 * j + 2], 0x44);
+        u[4 * j + 1] = _mm512_shuffle_ps(t[4 * j + 0], t[4 * j + 2], 0xEE);
+        u[4 * j + 2] = _mm512_shuffle_ps(t[4 * j + 1], t[4 * j + 3], 0x44);
+        u[4 * j + 3] = _mm512_shuffle_ps(t[4 * j + 1], t[4 * j + 3], 0xEE);
+    }
+    /* 4x4 transpose of 128-bit lanes for each c */
+    for (int c = 0; c < 4; c++) {
+        __m512 x0 = _mm512_shuffle_f32x4(u[c], u[4 + c], 0x44);
+        __m512 x1 = _mm512_shuffle_f32x4(u[c], u[4 + c], 0xEE);
+        __m512 x2 = _mm512_shuffle_f32x4(u[8 + c], u[12 + c], 0x44);
+        __m512 x3 = _mm512_shuffle_f32x4(u[8 + c], u[12 + c], 0xEE);
+        r[0 + c] = _mm512_shuffle_f32x4(x0, x2, 0x88);
+        r[4 + c] = _mm512_shuffle_f32x4(x0, x2, 0xDD);
+        r[8 + c] = _mm512_shuffle_f32x4(x1, x3, 0x88);
+        r[12 + c] = _mm512_shuffle_f32x4(x1, x3, 0xDD);
+    }
+}
+
+/* 8x8 fp64 transpose: r[i] holds row i (8 columns) -> r[q] holds column q. */
+NN_TRANSPOSE_AVX512 void nn_transpose8_pd(__m512d r[8]) {
+    __m512d t[8];
+    /* t[2i + c], 128-bit lane l: column 2l + c of rows 2i, 2i+1 */
+    for (int i = 0; i < 4; i++) {
+        t[2 * i] = _mm512_unpacklo_pd(r[2 * i], r[2 * i + 1]);
+        t[2 * i + 1] = _mm512_unpackhi_pd(r[2 * i], r[2 * i + 1]);
+    }
+    for (int c = 0; c < 2; c++) {
+        __m512d x0 = _mm512_shuffle_f64x2(t[c], t[2 + c], 0x44);
+        __m512d x1 = _mm512_shuffle_f64x2(t[c], t[2 + c], 0xEE);
+        __m512d x2 = _mm512_shuffle_f64x2(t[4 + c], t[6 + c], 0x44);
+        __m512d x3 = _mm512_shuffle_f64x2(t[4 + c], t[6 + c], 0xEE);
+        r[0 + c] = _mm512_shuffle_f64x2(x0, x2, 0x88);
+        r[2 + c] = _mm512_shuffle_f64x2(x0, x2, 0xDD);
+        r[4 + c] = _mm512_shuffle_f64x2(x1, x3, 0x88);
+        r[6 + c] = _mm512_shuffle_f64x2(x1, x3, 0xDD);
+    }
+}
+
+#endif /* NNCORE_TRANSPOSE_AVX512_H */

@@ -64,18 +64,19 @@ static int prefer_avx512_skx(void) { return cpu_is_intel(); }
 typedef struct {
     const char *name;
     const nn_gemm_kernels *kernels;
+    const nn_gemm_kernels *(*sized)(void); /* if not NULL: the table, built on first use */
     int (*supported)(void); /* NULL: always */
     int (*preferred)(void); /* NULL: always; else "auto" skips it when 0 */
 } arch_entry;
 
 /* Best last: "auto" takes the last supported and preferred entry. */
 static const arch_entry g_archs[] = {
-    {"ref", &nn_gemm_kernels_ref, NULL, NULL},
+    {"ref", &nn_gemm_kernels_ref, NULL, NULL, NULL},
 #ifdef NN_X86
-    {"avx2", &nn_gemm_kernels_avx2, cpu_has_avx2, NULL},
+    {"avx2", &nn_gemm_kernels_avx2, NULL, cpu_has_avx2, NULL},
 #ifdef NN_HAVE_AVX512_KERNELS
-    {"avx512", &nn_gemm_kernels_avx512, cpu_has_avx512, prefer_avx512},
-    {"avx512_skx", &nn_gemm_kernels_avx512_skx, cpu_has_avx512, prefer_avx512_skx},
+    {"avx512", &nn_gemm_kernels_avx512, NULL, cpu_has_avx512, prefer_avx512},
+    {"avx512_skx", NULL, nn_gemm_kernels_avx512_skx, cpu_has_avx512, prefer_avx512_skx},
 #endif
 #endif
 };
@@ -83,11 +84,15 @@ static const arch_entry g_archs[] = {
 
 static int arch_ok(int i) { return g_archs[i].supported == NULL || g_archs[i].supported(); }
 
+static const nn_gemm_kernels *arch_kernels(int i) {
+    return g_archs[i].sized ? g_archs[i].sized() : g_archs[i].kernels;
+}
+
 int nn_select_arch(const char *name) {
     if (name == NULL || name[0] == '\0' || strcmp(name, "auto") == 0) {
         for (int i = N_ARCHS - 1; i >= 0; i--)
             if (arch_ok(i) && (g_archs[i].preferred == NULL || g_archs[i].preferred())) {
-                g_kernels = g_archs[i].kernels;
+                g_kernels = arch_kernels(i);
                 return NN_OK;
             }
         return NN_ERR_UNSUPPORTED; /* unreachable: ref is always there */
@@ -95,7 +100,7 @@ int nn_select_arch(const char *name) {
     for (int i = 0; i < N_ARCHS; i++)
         if (strcmp(name, g_archs[i].name) == 0) {
             if (!arch_ok(i)) return NN_ERR_UNSUPPORTED;
-            g_kernels = g_archs[i].kernels;
+            g_kernels = arch_kernels(i);
             return NN_OK;
         }
     /* a family this build knows of but does not carry for this platform */

@@ -36,7 +36,7 @@ typedef struct {
     int64_t kc;     /* depth of one packed panel (B sliver kc x nr stays in L1) */
     int64_t mc;     /* rows of packed A per block (mc x kc stays in L2), multiple of mr */
     int64_t nc;     /* columns of packed B per block (kc x nc in L3), multiple of nr */
-    int64_t b_inner; /* 0: A slivers are the inner loop; 1: B slivers (gemm_tmpl.h) */
+    int64_t row_walk; /* 1: walk C and row-major B along rows (gemm_tmpl.h); 0: as tuned on Zen 4 */
 } nn_gemm_blocking;
 
 /* Optional fast packing of a full sliver from a source contiguous along k
@@ -57,6 +57,15 @@ typedef struct {
     nn_dpackt_fn dpackt;
 } nn_gemm_kernels;
 
+/* Per-core L1d and L2 sizes in bytes from cpuid (cpu_cache.c); 0 if unknown.
+ * Returns 1 when both are known. */
+int nn_cpu_cache_sizes(int64_t *l1d, int64_t *l2);
+/* Cache blocks of a row_walk family from those sizes (the formula is in
+ * cpu_cache.c); b's register tile is kept, b returned as is if the sizes are
+ * unknown or implausible. */
+nn_gemm_blocking nn_gemm_blocking_from_caches(nn_gemm_blocking b, size_t elem, int64_t l1d,
+                                              int64_t l2);
+
 /* The table selected by nn_select_arch (never NULL; starts as "ref"). */
 const nn_gemm_kernels *nn_gemm_active(void);
 
@@ -65,7 +74,8 @@ extern const nn_gemm_kernels nn_gemm_kernels_ref;
 #if defined(__x86_64__) || defined(_M_X64)
 extern const nn_gemm_kernels nn_gemm_kernels_avx2;
 extern const nn_gemm_kernels nn_gemm_kernels_avx512;
-extern const nn_gemm_kernels nn_gemm_kernels_avx512_skx; /* two 512-bit FMA ports */
+/* two 512-bit FMA ports; blocks sized from cpuid on first use */
+const nn_gemm_kernels *nn_gemm_kernels_avx512_skx(void);
 #endif
 
 /* GEMM with a fused epilogue, for the network engine (net.c):
@@ -95,5 +105,10 @@ void nn_gemm_tune_threshold(double min_par_mnk);
  * the work cannot be optimized away; NaN if the CPU lacks that width. Time it
  * from the caller to get the machine's fp32 FMA peak per core. */
 double nn_fma_peak_probe(int64_t iters, int width);
+
+/* Benchmark probe (gemm_probe.c): the active family's micro-kernel alone on
+ * packed, cache-resident panels; returns the flops done (time it from the
+ * caller) or -1. */
+double nn_gemm_ukr_probe(nn_dtype dtype, int64_t kc, int64_t slivers, int64_t iters);
 
 #endif /* NNCORE_GEMM_INTERNAL_H */

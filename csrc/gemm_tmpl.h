@@ -103,8 +103,8 @@ static void NN_FN(gemm_pack_a)(real *NN_RESTRICT dst, const real *NN_RESTRICT a,
 /* Packs slivers [s0, s1) of B (kc, nc) (columns of NR, zero-padded). */
 static void NN_FN(gemm_pack_b)(real *NN_RESTRICT dst, const real *NN_RESTRICT b, int64_t rsb,
                                int64_t csb, int64_t kc, int64_t nc, int64_t nr, int64_t s0,
-                               int64_t s1, NN_PACKT packt) {
-    if (csb == 1 && s1 - s0 > 1) {
+                               int64_t s1, NN_PACKT packt, int row_walk) {
+    if (row_walk && csb == 1 && s1 - s0 > 1) {
         /* row-major B: walk k once, reading each row of the panel left to right
          * (one stream the hardware prefetcher follows) rather than a column
          * strip of kc rows per sliver (a page per row once rsb >= 4 KiB) */
@@ -206,18 +206,18 @@ static int NN_FN(gemm_block)(const NN_FN(gemm_ctx) *x, int64_t m0, int64_t m1, i
             const real beta = pc == 0 ? x->beta : (real)1;
             const int last = pc + kc == k;
             NN_FN(gemm_pack_b)(bpack, b + pc * x->rsb + jc * x->csb, x->rsb, x->csb, kc, nc, nr,
-                               0, njs, x->packt);
+                               0, njs, x->packt, (int)x->blk.row_walk);
             for (int64_t ic = 0; ic < m; ic += MC) {
                 const int64_t mc = m - ic < MC ? m - ic : MC;
                 const int64_t nis = (mc + mr - 1) / mr;
                 NN_FN(gemm_pack_a)(apack, a + ic * x->rsa + pc * x->csa, x->rsa, x->csa, mc, kc,
                                    mr, 0, nis, x->packt);
                 /* tile order: A slivers inner (B sliver stays in L1, C tiles walk
-                 * down a column strip), or with blk.b_inner B slivers inner (A
+                 * down a column strip), or with blk.row_walk B slivers inner (A
                  * sliver in L1, C tiles walk along rows: streams a prefetcher sees) */
                 for (int64_t t = 0; t < njs * nis; t++) {
-                    const int64_t js = x->blk.b_inner ? t % njs : t / nis;
-                    const int64_t is = x->blk.b_inner ? t / njs : t % nis;
+                    const int64_t js = x->blk.row_walk ? t % njs : t / nis;
+                    const int64_t is = x->blk.row_walk ? t / njs : t % nis;
                     const int64_t j0 = js * nr;
                     const int64_t nrr = nc - j0 < nr ? nc - j0 : nr;
                     const int64_t i0 = is * mr;

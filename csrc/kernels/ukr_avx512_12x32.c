@@ -11,7 +11,7 @@
  * peak vs ~98% for this one); with AMD Zen 4's single 512-bit FMA pipe it is
  * not, and that family stays as it is. 24 accumulators + 2 B + broadcasts
  * fit the 32 zmm registers.
- * Blocking comes from the cache sizes cpuid reports (cpu.c), not constants.
+ * Blocking comes from the cache sizes cpuid reports (cpu_cache.c), not constants.
  * Only these functions carry target("avx512f,avx512vl,fma"); cpu.c calls them
  * only after checking the CPU and the OS (ZMM state).
  * Not for: blocking/packing loops (gemm.c) or dispatch (cpu.c).
@@ -20,6 +20,7 @@
 
 #if defined(__x86_64__) || defined(_M_X64)
 #include <immintrin.h>
+#include <stdatomic.h>
 
 #include "transpose_avx512.h"
 
@@ -158,10 +159,33 @@ NN_AVX512 static int dpackt_skx(double *d, const double *src, int64_t ld, int64_
     return 1;
 }
 
-const nn_gemm_kernels nn_gemm_kernels_avx512_skx = {
+/* Blocks here are the fallback when cpuid gives no cache sizes (those of a
+ * 48 KiB L1d / 2 MiB L2 core); nn_gemm_kernels_avx512_skx() derives them. */
+static const nn_gemm_kernels skx_base = {
     "avx512_skx",
-    nn_sgemm_ukr_avx512_12x32, {12, 32, 256, 192, 1024, 1},
-    nn_dgemm_ukr_avx512_12x16, {12, 16, 256, 96, 512, 1},
+    nn_sgemm_ukr_avx512_12x32, {12, 32, 256, 252, 1024, 1},
+    nn_dgemm_ukr_avx512_12x16, {12, 16, 128, 252, 1024, 1},
     spackt_skx, dpackt_skx,
 };
+
+static nn_gemm_kernels skx_sized;
+static atomic_int skx_state; /* 0: not sized, 1: sizing, 2: ready */
+
+const nn_gemm_kernels *nn_gemm_kernels_avx512_skx(void) {
+    if (atomic_load_explicit(&skx_state, memory_order_acquire) == 2) return &skx_sized;
+    int expected = 0;
+    if (atomic_compare_exchange_strong(&skx_state, &expected, 1)) {
+        int64_t l1d, l2;
+        skx_sized = skx_base;
+        if (nn_cpu_cache_sizes(&l1d, &l2)) {
+            skx_sized.sblk = nn_gemm_blocking_from_caches(skx_base.sblk, sizeof(float), l1d, l2);
+            skx_sized.dblk = nn_gemm_blocking_from_caches(skx_base.dblk, sizeof(double), l1d, l2);
+        }
+        atomic_store_explicit(&skx_state, 2, memory_order_release);
+    } else {
+        while (atomic_load_explicit(&skx_state, memory_order_acquire) != 2) {
+        }
+    }
+    return &skx_sized;
+}
 #endif

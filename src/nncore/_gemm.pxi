@@ -8,6 +8,13 @@ from libc.stdint cimport int64_t
 cnp.import_array()
 
 cdef extern from "gemm_internal.h" nogil:
+    ctypedef struct nn_gemm_blocking:
+        int64_t mr, nr, kc, mc, nc, row_walk
+    ctypedef struct nn_gemm_kernels:
+        nn_gemm_blocking sblk
+        nn_gemm_blocking dblk
+    const nn_gemm_kernels *nn_gemm_active()
+    double nn_gemm_ukr_probe(nn_dtype dtype, int64_t kc, int64_t slivers, int64_t iters)
     double nn_fma_peak_probe(int64_t iters, int width)
     void nn_gemm_tune_blocking(nn_dtype dtype, int64_t kc, int64_t mc, int64_t nc)
     void nn_gemm_tune_threshold(double min_par_mnk)
@@ -176,3 +183,22 @@ def _fma_peak_probe(int64_t iters, int width=8):
     with nogil:
         r = nn_fma_peak_probe(iters, width)
     return r
+
+
+def _ukr_probe(int64_t iters, int64_t kc=256, int64_t slivers=1, bint f64=False):
+    """Run the active family's micro-kernel `iters` times per A sliver on packed,
+    cache-resident panels; returns the flops done (time it from the caller)."""
+    cdef double r
+    with nogil:
+        r = nn_gemm_ukr_probe(NN_F64 if f64 else NN_F32, kc, slivers, iters)
+    if r < 0:
+        raise ValueError(f"_ukr_probe: bad arguments or no memory (kc={kc}, slivers={slivers})")
+    return r
+
+
+def _gemm_blocking():
+    """Register tile and cache blocks of the active family:
+    {"f32": (mr, nr, kc, mc, nc), "f64": (...)}."""
+    cdef const nn_gemm_kernels *kt = nn_gemm_active()
+    return {"f32": (kt.sblk.mr, kt.sblk.nr, kt.sblk.kc, kt.sblk.mc, kt.sblk.nc),
+            "f64": (kt.dblk.mr, kt.dblk.nr, kt.dblk.kc, kt.dblk.mc, kt.dblk.nc)}

@@ -76,6 +76,15 @@ def num_threads(n: int) -> Iterator[None]:
         set_num_threads(old)
 
 
+def _gemm_summary() -> str:
+    """'sgemm 12x32 kc 256 mc 252 nc 1024, dgemm ...' for the active family."""
+    parts = []
+    for name, key in (("sgemm", "f32"), ("dgemm", "f64")):
+        mr, nr, kc, mc, nc = _core._gemm_blocking()[key]
+        parts.append(f"{name} {mr}x{nr} kc {kc} mc {mc} nc {nc}")
+    return ", ".join(parts)
+
+
 def show_config(print_out: bool = True) -> dict:
     """Print and return the build and run-time configuration.
 
@@ -83,7 +92,8 @@ def show_config(print_out: bool = True) -> dict:
     -------
     dict
         ``version``, ``compiler``, ``openmp``, ``arch`` (kernel in use),
-        ``archs_available``, ``num_threads``, ``numpy``.
+        ``gemm`` (its micro-kernel tiles and cache blocks), ``archs_available``,
+        ``num_threads``, ``numpy``.
     """
     from . import __version__
 
@@ -92,6 +102,7 @@ def show_config(print_out: bool = True) -> dict:
         "compiler": _core._compiler(),
         "openmp": _core._have_openmp(),
         "arch": get_arch(),
+        "gemm": _gemm_summary(),
         "archs_available": available_archs(),
         "num_threads": get_num_threads(),
         "numpy": np.__version__,

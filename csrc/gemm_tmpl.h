@@ -25,31 +25,38 @@ typedef struct {
     nn_gemm_blocking blk;
 } NN_FN(gemm_ctx);
 
+/* Full slivers [s0, s1) of width w from a source whose k steps are rows of
+ * stride ld with the w values of each sliver contiguous (column-major A,
+ * row-major B): walk k once, each step's values left to right, so every cache
+ * line read feeds several slivers and the reads form one stream. */
+static void NN_FN(gemm_pack_walk_k)(real *NN_RESTRICT dst, const real *NN_RESTRICT src,
+                                    int64_t ld, int64_t kc, int64_t w, int64_t s0, int64_t s1) {
+    const size_t bytes = sizeof(real) * (size_t)w;
+#define NN_PACK_WALK(NB)                                                                     \
+    for (int64_t p = 0; p < kc; p++) {                                                       \
+        const real *row = src + p * ld;                                                      \
+        for (int64_t s = s0; s < s1; s++)                                                    \
+            memcpy(dst + s * w * kc + p * w, row + s * w, (NB));                             \
+    }
+    /* constant sizes: inlined vector moves, not a libc call per copy */
+    if (bytes == 16) { NN_PACK_WALK(16) }
+    else if (bytes == 32) { NN_PACK_WALK(32) }
+    else if (bytes == 64) { NN_PACK_WALK(64) }
+    else if (bytes == 128) { NN_PACK_WALK(128) }
+    else if (bytes == 48) { NN_PACK_WALK(48) }
+    else if (bytes == 96) { NN_PACK_WALK(96) }
+    else { NN_PACK_WALK(bytes) }
+#undef NN_PACK_WALK
+}
+
 /* Packs slivers [s0, s1) of A (mc, kc) (rows of MR, zero-padded). */
 static void NN_FN(gemm_pack_a)(real *NN_RESTRICT dst, const real *NN_RESTRICT a, int64_t rsa,
                                int64_t csa, int64_t mc, int64_t kc, int64_t mr, int64_t s0,
                                int64_t s1, NN_PACKT packt) {
-    if (rsa == 1 && s1 - s0 > 1) {
-        /* column-major A (e.g. x.T): walk k once, each step's mc values are
-         * contiguous, so every cache line read feeds several slivers */
+    if (rsa == 1 && s1 - s0 > 1) { /* column-major A (e.g. x.T) */
         const int64_t sfull = mc / mr < s1 ? mc / mr : s1;
         if (sfull > s0) {
-            const size_t bytes = sizeof(real) * (size_t)mr;
-#define NN_PACK_COLS(NB)                                                                     \
-    for (int64_t p = 0; p < kc; p++) {                                                       \
-        const real *col = a + p * csa;                                                       \
-        for (int64_t s = s0; s < sfull; s++)                                                 \
-            memcpy(dst + s * mr * kc + p * mr, col + s * mr, (NB));                          \
-    }
-            /* constant sizes: inlined vector moves, not a libc call per copy */
-            if (bytes == 16) { NN_PACK_COLS(16) }
-            else if (bytes == 32) { NN_PACK_COLS(32) }
-            else if (bytes == 64) { NN_PACK_COLS(64) }
-            else if (bytes == 128) { NN_PACK_COLS(128) }
-            else if (bytes == 48) { NN_PACK_COLS(48) }
-            else if (bytes == 96) { NN_PACK_COLS(96) }
-            else { NN_PACK_COLS(bytes) }
-#undef NN_PACK_COLS
+            NN_FN(gemm_pack_walk_k)(dst, a, csa, kc, mr, s0, sfull);
             s0 = sfull;
         }
     }
@@ -61,23 +68,8 @@ static void NN_FN(gemm_pack_a)(real *NN_RESTRICT dst, const real *NN_RESTRICT a,
         if (rows == mr && csa == 1 && packt && packt(d, src, rsa, kc, mr)) {
             /* done by the kernel family's SIMD transpose */
         } else if (rows == mr && rsa == 1) {
-            /* column-major A (e.g. x.T): each k step is MR contiguous values;
-             * fixed-size copies so the compiler inlines them as vector moves */
-            const size_t bytes = sizeof(real) * (size_t)mr;
-            if (bytes == 16)
-                for (int64_t p = 0; p < kc; p++) memcpy(d + p * mr, src + p * csa, 16);
-            else if (bytes == 32)
-                for (int64_t p = 0; p < kc; p++) memcpy(d + p * mr, src + p * csa, 32);
-            else if (bytes == 64)
-                for (int64_t p = 0; p < kc; p++) memcpy(d + p * mr, src + p * csa, 64);
-            else if (bytes == 128)
-                for (int64_t p = 0; p < kc; p++) memcpy(d + p * mr, src + p * csa, 128);
-            else if (bytes == 48)
-                for (int64_t p = 0; p < kc; p++) memcpy(d + p * mr, src + p * csa, 48);
-            else if (bytes == 96)
-                for (int64_t p = 0; p < kc; p++) memcpy(d + p * mr, src + p * csa, 96);
-            else
-                for (int64_t p = 0; p < kc; p++) memcpy(d + p * mr, src + p * csa, bytes);
+            /* column-major A (e.g. x.T): each k step is MR contiguous values */
+            NN_FN(gemm_pack_walk_k)(dst, a, csa, kc, mr, s, s + 1);
         } else if (rows == mr && csa == 1) {
             /* row-major A: read rows, write strided into the sliver */
             for (int64_t i = 0; i < mr; i++) {
@@ -110,19 +102,7 @@ static void NN_FN(gemm_pack_b)(real *NN_RESTRICT dst, const real *NN_RESTRICT b,
          * strip of kc rows per sliver (a page per row once rsb >= 4 KiB) */
         const int64_t sfull = nc / nr < s1 ? nc / nr : s1;
         if (sfull > s0) {
-            const size_t bytes = sizeof(real) * (size_t)nr;
-#define NN_PACK_ROWS(NB)                                                                     \
-    for (int64_t p = 0; p < kc; p++) {                                                       \
-        const real *row = b + p * rsb;                                                       \
-        for (int64_t s = s0; s < sfull; s++)                                                 \
-            memcpy(dst + s * nr * kc + p * nr, row + s * nr, (NB));                          \
-    }
-            if (bytes == 32) { NN_PACK_ROWS(32) }
-            else if (bytes == 64) { NN_PACK_ROWS(64) }
-            else if (bytes == 96) { NN_PACK_ROWS(96) }
-            else if (bytes == 128) { NN_PACK_ROWS(128) }
-            else { NN_PACK_ROWS(bytes) }
-#undef NN_PACK_ROWS
+            NN_FN(gemm_pack_walk_k)(dst, b, rsb, kc, nr, s0, sfull);
             s0 = sfull;
         }
     }
@@ -132,17 +112,7 @@ static void NN_FN(gemm_pack_b)(real *NN_RESTRICT dst, const real *NN_RESTRICT b,
         real *d = dst + s * nr * kc;
         const real *src = b + j0 * csb;
         if (cols == nr && csb == 1) {
-            /* fixed-size copies the compiler inlines as vector moves */
-            if (nr * sizeof(real) == 64)
-                for (int64_t p = 0; p < kc; p++) memcpy(d + p * nr, src + p * rsb, 64);
-            else if (nr * sizeof(real) == 96)
-                for (int64_t p = 0; p < kc; p++) memcpy(d + p * nr, src + p * rsb, 96);
-            else if (nr * sizeof(real) == 32)
-                for (int64_t p = 0; p < kc; p++) memcpy(d + p * nr, src + p * rsb, 32);
-            else if (nr * sizeof(real) == 128)
-                for (int64_t p = 0; p < kc; p++) memcpy(d + p * nr, src + p * rsb, 128);
-            else
-                for (int64_t p = 0; p < kc; p++) memcpy(d + p * nr, src + p * rsb, sizeof(real) * nr);
+            NN_FN(gemm_pack_walk_k)(dst, b, rsb, kc, nr, s, s + 1);
         } else if (cols == nr && rsb == 1 && packt && packt(d, src, csb, kc, nr)) {
             /* transposed B (e.g. W.T) by the kernel family's SIMD transpose */
         } else if (cols == nr && rsb == 1) {

@@ -13,7 +13,7 @@
 #if defined(__x86_64__) || defined(_M_X64)
 #include <immintrin.h>
 
-#include "transpose_avx512.h"
+#include "avx512_common.h"
 
 #define NN_AVX512 __attribute__((target("avx512f,avx512vl,fma")))
 
@@ -105,35 +105,8 @@ NN_UKR_AVX512(nn_sgemm_ukr_avx512_16x16, float, 16, 16, __m512, _mm512_load_ps, 
             ap += MR;                                                                        \
             bp += 2 * NV;                                                                    \
         }                                                                                    \
-        const V va = SET1(alpha), vb = SET1(beta);                                           \
-        if (mr == MR && nr == 2 * NV) { /* full tile: plain unaligned moves */               \
-            _Pragma("GCC unroll 32") for (int i = 0; i < MR; i++) {                          \
-                real *r = c + i * rsc;                                                       \
-                V t0 = MUL(va, acc0[i]), t1 = MUL(va, acc1[i]);                              \
-                if (beta != 0) {                                                             \
-                    t0 = FMA(vb, LOADU(r), t0);                                              \
-                    t1 = FMA(vb, LOADU(r + NV), t1);                                         \
-                }                                                                            \
-                STOREU(r, t0);                                                               \
-                STOREU(r + NV, t1);                                                          \
-            }                                                                                \
-            return;                                                                          \
-        }                                                                                    \
-        const int64_t n1 = nr > NV ? nr - NV : 0;                                            \
-        const MASKT m0 = (MASKT)(nr >= NV ? ~0u : (1u << nr) - 1u);                          \
-        const MASKT m1 = (MASKT)(n1 >= NV ? ~0u : (1u << n1) - 1u);                          \
-        _Pragma("GCC unroll 32") for (int i = 0; i < MR; i++) {                              \
-            if (i < mr) {                                                                    \
-                real *r = c + i * rsc;                                                       \
-                V t0 = MUL(va, acc0[i]), t1 = MUL(va, acc1[i]);                              \
-                if (beta != 0) {                                                             \
-                    t0 = FMA(vb, LOADU_M(ZERO(), m0, r), t0);                                \
-                    t1 = FMA(vb, LOADU_M(ZERO(), m1, r + NV), t1);                           \
-                }                                                                            \
-                STOREU_M(r, m0, t0);                                                         \
-                STOREU_M(r + NV, m1, t1);                                                    \
-            }                                                                                \
-        }                                                                                    \
+        NN_AVX512_STORE_2V(real, MR, NV, V, SET1, FMA, MUL, ZERO, LOADU_M, STOREU_M, MASKT,     \
+                           LOADU, STOREU)                                                    \
     }
 
 NN_UKR_AVX512_2V(nn_dgemm_ukr_avx512_8x16, double, 8, 8, __m512d, _mm512_load_pd,

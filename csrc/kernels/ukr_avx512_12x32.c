@@ -22,7 +22,7 @@
 #include <immintrin.h>
 #include <stdatomic.h>
 
-#include "transpose_avx512.h"
+#include "avx512_common.h"
 
 #define NN_AVX512 __attribute__((target("avx512f,avx512vl,fma")))
 
@@ -30,6 +30,20 @@
 #ifndef NN_SKX_PF_A
 #define NN_SKX_PF_A 8
 #endif
+
+/* One k step: two vectors of B, each of the MR A values broadcast once into a
+ * register and used by two FMAs (one per vector). */
+#define NN_SKX_KSTEP(MR, NV, V, LOAD, SET1, FMA)                                              \
+    {                                                                                         \
+        const V b0 = LOAD(bp), b1 = LOAD(bp + NV);                                            \
+        _Pragma("GCC unroll 32") for (int i = 0; i < MR; i++) {                               \
+            const V a = SET1(ap[i]);                                                          \
+            acc0[i] = FMA(a, b0, acc0[i]);                                                    \
+            acc1[i] = FMA(a, b1, acc1[i]);                                                    \
+        }                                                                                     \
+        ap += MR;                                                                             \
+        bp += 2 * NV;                                                                         \
+    }
 
 /* NAME: C (MR, 2 vectors of NV lanes) tile; ap: k x MR, bp: k x 2NV (64-byte
  * aligned). acc0/acc1[i] hold row i's two vectors; one chain per element. */
@@ -51,56 +65,14 @@
             }                                                                                 \
             _Pragma("GCC unroll 4") for (int u = 0; u < 4; u++) {                             \
                 _mm_prefetch((const char *)(ap + NN_SKX_PF_A * MR), _MM_HINT_T0);             \
-                const V b0 = LOAD(bp), b1 = LOAD(bp + NV);                                    \
-                _Pragma("GCC unroll 32") for (int i = 0; i < MR; i++) {                       \
-                    const V a = SET1(ap[i]);                                                  \
-                    acc0[i] = FMA(a, b0, acc0[i]);                                            \
-                    acc1[i] = FMA(a, b1, acc1[i]);                                            \
-                }                                                                             \
-                ap += MR;                                                                     \
-                bp += 2 * NV;                                                                 \
+                NN_SKX_KSTEP(MR, NV, V, LOAD, SET1, FMA)                                      \
             }                                                                                 \
         }                                                                                     \
         for (; p < k; p++) {                                                                  \
-            const V b0 = LOAD(bp), b1 = LOAD(bp + NV);                                        \
-            _Pragma("GCC unroll 32") for (int i = 0; i < MR; i++) {                           \
-                const V a = SET1(ap[i]);                                                      \
-                acc0[i] = FMA(a, b0, acc0[i]);                                                \
-                acc1[i] = FMA(a, b1, acc1[i]);                                                \
-            }                                                                                 \
-            ap += MR;                                                                         \
-            bp += 2 * NV;                                                                     \
+            NN_SKX_KSTEP(MR, NV, V, LOAD, SET1, FMA)                                          \
         }                                                                                     \
-        const V va = SET1(alpha), vb = SET1(beta);                                            \
-        if (mr == MR && nr == 2 * NV) { /* full tile: plain unaligned moves */                \
-            _Pragma("GCC unroll 32") for (int i = 0; i < MR; i++) {                           \
-                real *r = c + i * rsc;                                                        \
-                V t0 = MUL(va, acc0[i]), t1 = MUL(va, acc1[i]);                               \
-                if (beta != 0) {                                                              \
-                    t0 = FMA(vb, LOADU(r), t0);                                               \
-                    t1 = FMA(vb, LOADU(r + NV), t1);                                          \
-                }                                                                             \
-                STOREU(r, t0);                                                                \
-                STOREU(r + NV, t1);                                                           \
-            }                                                                                 \
-            return;                                                                           \
-        }                                                                                     \
-        /* edge tile: rows past mr untouched, columns past nr masked off */                   \
-        const int64_t n1 = nr > NV ? nr - NV : 0;                                             \
-        const MASKT m0 = (MASKT)(nr >= NV ? ~0u : (1u << nr) - 1u);                           \
-        const MASKT m1 = (MASKT)(n1 >= NV ? ~0u : (1u << n1) - 1u);                           \
-        _Pragma("GCC unroll 32") for (int i = 0; i < MR; i++) {                               \
-            if (i < mr) {                                                                     \
-                real *r = c + i * rsc;                                                        \
-                V t0 = MUL(va, acc0[i]), t1 = MUL(va, acc1[i]);                               \
-                if (beta != 0) {                                                              \
-                    t0 = FMA(vb, LOADU_M(ZERO(), m0, r), t0);                                 \
-                    t1 = FMA(vb, LOADU_M(ZERO(), m1, r + NV), t1);                            \
-                }                                                                             \
-                STOREU_M(r, m0, t0);                                                          \
-                STOREU_M(r + NV, m1, t1);                                                     \
-            }                                                                                 \
-        }                                                                                     \
+        NN_AVX512_STORE_2V(real, MR, NV, V, SET1, FMA, MUL, ZERO, LOADU_M, STOREU_M, MASKT,      \
+                           LOADU, STOREU)                                                     \
     }
 
 NN_UKR_SKX(nn_sgemm_ukr_avx512_12x32, float, 12, 16, __m512, _mm512_load_ps, _mm512_set1_ps,
@@ -111,53 +83,36 @@ NN_UKR_SKX(nn_dgemm_ukr_avx512_12x16, double, 12, 8, __m512d, _mm512_load_pd, _m
            _mm512_fmadd_pd, _mm512_mul_pd, _mm512_setzero_pd, _mm512_mask_loadu_pd,
            _mm512_mask_storeu_pd, __mmask8, _mm512_loadu_pd, _mm512_storeu_pd)
 
-/* Packs w rows (row r at src + r*ld, contiguous along k) into d[p*w + r], for
- * w = 12 (A slivers of row-major A) or 32 (B slivers of a transposed B such as
- * W.T): 16x16 blocks transposed in registers; a block of fewer than 16 rows
- * loads zeros for the missing ones and stores only w lanes per column. */
-NN_AVX512 static int spackt_skx(float *d, const float *src, int64_t ld, int64_t kc, int64_t w) {
-    if (w != 12 && w != 32) return 0;
-    int64_t p = 0;
-    for (; p + 16 <= kc; p += 16) {
-        for (int64_t h = 0; h < w; h += 16) {
-            const int rows = w - h < 16 ? (int)(w - h) : 16;
-            const __mmask16 keep = (__mmask16)((1u << rows) - 1u);
-            __m512 r[16];
-            for (int i = 0; i < rows; i++) /* rows of A come from L3 or memory */
-                _mm_prefetch((const char *)(src + (h + i) * ld + p + 64), _MM_HINT_T0);
-            for (int i = 0; i < 16; i++)
-                r[i] = i < rows ? _mm512_loadu_ps(src + (h + i) * ld + p) : _mm512_setzero_ps();
-            nn_transpose16_ps(r);
-            for (int q = 0; q < 16; q++) _mm512_mask_storeu_ps(d + (p + q) * w + h, keep, r[q]);
-        }
+/* NAME packs w rows (row r at src + r*ld, contiguous along k) into d[p*w + r],
+ * for w = W1 (A slivers of row-major A) or W2 (B slivers of a transposed B
+ * such as W.T): L x L blocks transposed in registers; a block of fewer than L
+ * rows loads zeros for the missing ones and stores only its rows' lanes. */
+#define NN_PACKT_SKX(NAME, real, V, L, W1, W2, LOADU, ZERO, MASKT, STOREU_M, TRANSPOSE)       \
+    NN_AVX512 static int NAME(real *d, const real *src, int64_t ld, int64_t kc, int64_t w) {  \
+        if (w != W1 && w != W2) return 0;                                                     \
+        int64_t p = 0;                                                                        \
+        for (; p + L <= kc; p += L) {                                                         \
+            for (int64_t h = 0; h < w; h += L) {                                              \
+                const int rows = w - h < L ? (int)(w - h) : L;                                \
+                const MASKT keep = (MASKT)((1u << rows) - 1u);                                \
+                V r[L];                                                                       \
+                for (int i = 0; i < rows; i++) /* rows come from L3 or memory */             \
+                    _mm_prefetch((const char *)(src + (h + i) * ld + p + 4 * L), _MM_HINT_T0); \
+                for (int i = 0; i < L; i++)                                                   \
+                    r[i] = i < rows ? LOADU(src + (h + i) * ld + p) : ZERO();                 \
+                TRANSPOSE(r);                                                                 \
+                for (int q = 0; q < L; q++) STOREU_M(d + (p + q) * w + h, keep, r[q]);        \
+            }                                                                                 \
+        }                                                                                     \
+        for (; p < kc; p++)                                                                   \
+            for (int64_t i = 0; i < w; i++) d[p * w + i] = src[i * ld + p];                   \
+        return 1;                                                                             \
     }
-    for (; p < kc; p++)
-        for (int64_t i = 0; i < w; i++) d[p * w + i] = src[i * ld + p];
-    return 1;
-}
 
-/* As spackt_skx for doubles, w = 12 (A slivers) or 16 (B slivers): 8x8 blocks. */
-NN_AVX512 static int dpackt_skx(double *d, const double *src, int64_t ld, int64_t kc,
-                                int64_t w) {
-    if (w != 12 && w != 16) return 0;
-    int64_t p = 0;
-    for (; p + 8 <= kc; p += 8) {
-        for (int64_t h = 0; h < w; h += 8) {
-            const int rows = w - h < 8 ? (int)(w - h) : 8;
-            const __mmask8 keep = (__mmask8)((1u << rows) - 1u);
-            __m512d r[8];
-            for (int i = 0; i < rows; i++)
-                _mm_prefetch((const char *)(src + (h + i) * ld + p + 32), _MM_HINT_T0);
-            for (int i = 0; i < 8; i++)
-                r[i] = i < rows ? _mm512_loadu_pd(src + (h + i) * ld + p) : _mm512_setzero_pd();
-            nn_transpose8_pd(r);
-            for (int q = 0; q < 8; q++) _mm512_mask_storeu_pd(d + (p + q) * w + h, keep, r[q]);
-        }
-    }
-    for (; p < kc; p++)
-        for (int64_t i = 0; i < w; i++) d[p * w + i] = src[i * ld + p];
-    return 1;
-}
+NN_PACKT_SKX(spackt_skx, float, __m512, 16, 12, 32, _mm512_loadu_ps, _mm512_setzero_ps,
+             __mmask16, _mm512_mask_storeu_ps, nn_transpose16_ps)
+NN_PACKT_SKX(dpackt_skx, double, __m512d, 8, 12, 16, _mm512_loadu_pd, _mm512_setzero_pd,
+             __mmask8, _mm512_mask_storeu_pd, nn_transpose8_pd)
 
 /* Blocks here are the fallback when cpuid gives no cache sizes (those of a
  * 48 KiB L1d / 2 MiB L2 core); nn_gemm_kernels_avx512_skx() derives them. */

@@ -37,6 +37,7 @@ typedef struct {
     int64_t mc;     /* rows of packed A per block (mc x kc stays in L2), multiple of mr */
     int64_t nc;     /* columns of packed B per block (kc x nc in L3), multiple of nr */
     int64_t row_walk; /* 1: walk C and row-major B along rows (gemm_tmpl.h); 0: as tuned on Zen 4 */
+    int64_t kc_even;  /* 1: cut k into equal blocks of at most kc; 0: blocks of kc, then the rest */
 } nn_gemm_blocking;
 
 /* Optional fast packing of a full sliver from a source contiguous along k

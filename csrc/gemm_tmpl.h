@@ -4,7 +4,7 @@
  *
  * Loops (outer to inner): jc over N by NC | pc over K by KC -> pack B panel |
  * ic over M by MC -> pack A block | jr over NC by NR | ir over MC by MR ->
- * micro-kernel. Threads take whole blocks of C (columns, or rows for tall and
+ * micro-kernel (ir outside jr for a family with blk.row_walk). Threads take whole blocks of C (columns, or rows for tall and
  * narrow C), each packing what it needs. K is never split, the KC blocking
  * depends only on k, and every C element is accumulated in the same order
  * whatever the thread count, so results are bit-identical for 1, 2, ... threads.
@@ -155,7 +155,14 @@ static real *NN_FN(gemm_workspace)(size_t elems) {
 static int NN_FN(gemm_block)(const NN_FN(gemm_ctx) *x, int64_t m0, int64_t m1, int64_t n0,
                              int64_t n1) {
     const int64_t mr = x->blk.mr, nr = x->blk.nr;
-    const int64_t KC = x->blk.kc, MC = x->blk.mc, NC = x->blk.nc;
+    const int64_t MC = x->blk.mc, NC = x->blk.nc;
+    int64_t KC = x->blk.kc;
+    if (x->blk.kc_even && x->k > KC) {
+        /* k in equal blocks (multiples of 8, at most kc): 784 as 4 x 196, not
+         * 3 x 256 + 16, whose last pass over C would do little work */
+        const int64_t nkb = (x->k + KC - 1) / KC, even = ((x->k + nkb - 1) / nkb + 7) / 8 * 8;
+        KC = even < KC ? even : KC;
+    }
     const int64_t m = m1 - m0, n = n1 - n0, k = x->k;
     /* buffers only as large as this block needs */
     const int64_t kcmax = k < KC ? k : KC;

@@ -118,8 +118,8 @@ NN_PACKT_SKX(dpackt_skx, double, __m512d, 8, 12, 16, _mm512_loadu_pd, _mm512_set
  * 48 KiB L1d / 2 MiB L2 core); nn_gemm_kernels_avx512_skx() derives them. */
 static const nn_gemm_kernels skx_base = {
     "avx512_skx",
-    nn_sgemm_ukr_avx512_12x32, {12, 32, 256, 252, 1024, 1},
-    nn_dgemm_ukr_avx512_12x16, {12, 16, 128, 252, 1024, 1},
+    nn_sgemm_ukr_avx512_12x32, {12, 32, 256, 252, 1024, 1, 1},
+    nn_dgemm_ukr_avx512_12x16, {12, 16, 128, 252, 1024, 1, 1},
     spackt_skx, dpackt_skx,
 };
 

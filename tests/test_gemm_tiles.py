@@ -36,8 +36,10 @@ def tiny_threshold():
 def test_tile_edges_vs_reference(arch, dtype):
     mr, nr, kc, mc, nc = _core._gemm_blocking()[_key(dtype)]
     rng = np.random.default_rng(mr * 100 + nr)
-    ms = _edges(mr) + [2 * mr + 1]
-    ns = _edges(nr) + [2 * nr - 1]
+    # past the tile: remainders of 1, 4, 5 and 8 rows (avx512_skx computes those
+    # with 4- and 8-row kernels) and of half a tile of columns (one vector of B)
+    ms = sorted(set(_edges(mr) + [2 * mr + 1, mr + 4, mr + 5, mr + 8]))
+    ns = sorted(set(_edges(nr) + _edges(max(1, nr // 2)) + [2 * nr - 1, nr + nr // 2 + 1]))
     for m in ms:
         for n in ns:
             for k in (1, 2, 5, 17):

@@ -31,25 +31,28 @@
 #define NN_SKX_PF_A 8
 #endif
 
-/* One k step: two vectors of B, each of the MR A values broadcast once into a
- * register and used by two FMAs (one per vector). */
-#define NN_SKX_KSTEP(MR, NV, V, LOAD, SET1, FMA)                                              \
+/* One k step: NVEC (1 or 2) vectors of B, each of the MR A values broadcast
+ * once into a register and used by NVEC FMAs; A slivers hold AS rows, B
+ * slivers two vectors (the second one unused by a one-vector kernel). */
+#define NN_SKX_KSTEP(MR, AS, NV, NVEC, V, LOAD, SET1, FMA)                                    \
     {                                                                                         \
-        const V b0 = LOAD(bp), b1 = LOAD(bp + NV);                                            \
+        const V b0 = LOAD(bp), b1 = NVEC > 1 ? LOAD(bp + NV) : b0;                            \
         _Pragma("GCC unroll 32") for (int i = 0; i < MR; i++) {                               \
             const V a = SET1(ap[i]);                                                          \
             acc0[i] = FMA(a, b0, acc0[i]);                                                    \
-            acc1[i] = FMA(a, b1, acc1[i]);                                                    \
+            if (NVEC > 1) acc1[i] = FMA(a, b1, acc1[i]);                                      \
         }                                                                                     \
-        ap += MR;                                                                             \
+        ap += AS;                                                                             \
         bp += 2 * NV;                                                                         \
     }
 
-/* NAME: C (MR, 2 vectors of NV lanes) tile; ap: k x MR, bp: k x 2NV (64-byte
- * aligned). acc0/acc1[i] hold row i's two vectors; one chain per element. */
-#define NN_UKR_SKX(NAME, real, MR, NV, V, LOAD, SET1, FMA, MUL, ZERO, LOADU_M, STOREU_M,      \
-                   MASKT, LOADU, STOREU)                                                      \
-    NN_AVX512 void NAME(real *c, int64_t rsc, const real *ap, const real *bp, int64_t k,       \
+/* NAME: C (MR, NVEC vectors of NV lanes) tile from the first MR rows of A
+ * slivers of AS rows; ap: k x AS, bp: k x 2NV (64-byte aligned). acc0/acc1[i]
+ * hold row i's two vectors (acc1 stays 0 and is masked off when NVEC is 1:
+ * then nr <= NV); one chain per element. */
+#define NN_UKR_SKX(NAME, real, MR, AS, NVEC, NV, V, LOAD, SET1, FMA, MUL, ZERO, LOADU_M,      \
+                   STOREU_M, MASKT, LOADU, STOREU)                                            \
+    NN_AVX512 static void NAME(real *c, int64_t rsc, const real *ap, const real *bp, int64_t k,       \
                         int64_t mr, int64_t nr, real alpha, real beta) {                      \
         V acc0[MR], acc1[MR];                                                                 \
         _Pragma("GCC unroll 32") for (int i = 0; i < MR; i++) {                               \
@@ -64,24 +67,48 @@
                 _mm_prefetch(r + sizeof(real) * (2 * NV - 1), _MM_HINT_T0);                   \
             }                                                                                 \
             _Pragma("GCC unroll 4") for (int u = 0; u < 4; u++) {                             \
-                _mm_prefetch((const char *)(ap + NN_SKX_PF_A * MR), _MM_HINT_T0);             \
-                NN_SKX_KSTEP(MR, NV, V, LOAD, SET1, FMA)                                      \
+                _mm_prefetch((const char *)(ap + NN_SKX_PF_A * AS), _MM_HINT_T0);             \
+                NN_SKX_KSTEP(MR, AS, NV, NVEC, V, LOAD, SET1, FMA)                            \
             }                                                                                 \
         }                                                                                     \
         for (; p < k; p++) {                                                                  \
-            NN_SKX_KSTEP(MR, NV, V, LOAD, SET1, FMA)                                          \
+            NN_SKX_KSTEP(MR, AS, NV, NVEC, V, LOAD, SET1, FMA)                                \
         }                                                                                     \
         NN_AVX512_STORE_2V(real, MR, NV, V, SET1, FMA, MUL, ZERO, LOADU_M, STOREU_M, MASKT,      \
                            LOADU, STOREU)                                                     \
     }
 
-NN_UKR_SKX(nn_sgemm_ukr_avx512_12x32, float, 12, 16, __m512, _mm512_load_ps, _mm512_set1_ps,
-           _mm512_fmadd_ps, _mm512_mul_ps, _mm512_setzero_ps, _mm512_mask_loadu_ps,
-           _mm512_mask_storeu_ps, __mmask16, _mm512_loadu_ps, _mm512_storeu_ps)
+/* The 12-row tile, and 8- and 4-row ones for the last rows of an M that is
+ * not a multiple of 12 (32 = 12 + 12 + 8 rows, not 36), each with one vector
+ * of B when nr <= NV (an output layer of 10): the same FMA chain per element,
+ * so the bits do not depend on which one computed an element. */
+#define NN_UKR_SKX_ALL(NAME, real, NV, ...)                                                   \
+    NN_UKR_SKX(NAME##_r12, real, 12, 12, 2, NV, __VA_ARGS__)                                  \
+    NN_UKR_SKX(NAME##_r8, real, 8, 12, 2, NV, __VA_ARGS__)                                    \
+    NN_UKR_SKX(NAME##_r4, real, 4, 12, 2, NV, __VA_ARGS__)                                    \
+    NN_UKR_SKX(NAME##_r12v1, real, 12, 12, 1, NV, __VA_ARGS__)                                \
+    NN_UKR_SKX(NAME##_r8v1, real, 8, 12, 1, NV, __VA_ARGS__)                                  \
+    NN_UKR_SKX(NAME##_r4v1, real, 4, 12, 1, NV, __VA_ARGS__)                                  \
+    void NAME(real *c, int64_t rsc, const real *ap, const real *bp, int64_t k, int64_t mr,    \
+              int64_t nr, real alpha, real beta) {                                            \
+        if (nr > NV) {                                                                        \
+            if (mr > 8) NAME##_r12(c, rsc, ap, bp, k, mr, nr, alpha, beta);                   \
+            else if (mr > 4) NAME##_r8(c, rsc, ap, bp, k, mr, nr, alpha, beta);               \
+            else NAME##_r4(c, rsc, ap, bp, k, mr, nr, alpha, beta);                           \
+        } else {                                                                              \
+            if (mr > 8) NAME##_r12v1(c, rsc, ap, bp, k, mr, nr, alpha, beta);                 \
+            else if (mr > 4) NAME##_r8v1(c, rsc, ap, bp, k, mr, nr, alpha, beta);             \
+            else NAME##_r4v1(c, rsc, ap, bp, k, mr, nr, alpha, beta);                         \
+        }                                                                                     \
+    }
 
-NN_UKR_SKX(nn_dgemm_ukr_avx512_12x16, double, 12, 8, __m512d, _mm512_load_pd, _mm512_set1_pd,
-           _mm512_fmadd_pd, _mm512_mul_pd, _mm512_setzero_pd, _mm512_mask_loadu_pd,
-           _mm512_mask_storeu_pd, __mmask8, _mm512_loadu_pd, _mm512_storeu_pd)
+NN_UKR_SKX_ALL(nn_sgemm_ukr_avx512_12x32, float, 16, __m512, _mm512_load_ps, _mm512_set1_ps,
+               _mm512_fmadd_ps, _mm512_mul_ps, _mm512_setzero_ps, _mm512_mask_loadu_ps,
+               _mm512_mask_storeu_ps, __mmask16, _mm512_loadu_ps, _mm512_storeu_ps)
+
+NN_UKR_SKX_ALL(nn_dgemm_ukr_avx512_12x16, double, 8, __m512d, _mm512_load_pd, _mm512_set1_pd,
+               _mm512_fmadd_pd, _mm512_mul_pd, _mm512_setzero_pd, _mm512_mask_loadu_pd,
+               _mm512_mask_storeu_pd, __mmask8, _mm512_loadu_pd, _mm512_storeu_pd)
 
 /* NAME packs w rows (row r at src + r*ld, contiguous along k) into d[p*w + r],
  * for w = W1 (A slivers of row-major A) or W2 (B slivers of a transposed B

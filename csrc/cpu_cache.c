@@ -1,9 +1,9 @@
 /* cpu_cache.c — per-core data cache sizes from cpuid (leaf 4 on Intel,
  * 0x8000001D on AMD) and the GEMM cache blocks they imply for kernel families
- * that derive theirs instead of carrying constants (ukr_avx512_12x32.c).
+ * that derive theirs instead of carrying constants (kernels/avx512_skx.c).
  * Not for: CPU features or choosing a family (cpu.c); the GEMM loops (gemm.c).
  */
-#include "gemm_internal.h"
+#include "kernels.h"
 
 #if defined(__x86_64__) || defined(_M_X64)
 #include <cpuid.h>

@@ -4,6 +4,7 @@
  * Not for: anything the library computes (results are thrown away).
  */
 #include "gemm_internal.h"
+#include "kernels.h"
 
 #include <string.h>
 
@@ -13,8 +14,9 @@
  * -1 on bad arguments or no memory. Time it from the caller. */
 double nn_gemm_ukr_probe(nn_dtype dtype, int64_t kc, int64_t slivers, int64_t iters) {
     if (kc < 1 || slivers < 1 || iters < 0 || (dtype != NN_F32 && dtype != NN_F64)) return -1;
-    const nn_gemm_kernels *kt = nn_gemm_active();
-    const nn_gemm_blocking blk = dtype == NN_F32 ? kt->sblk : kt->dblk;
+    const nn_sgemm_kernel *sk = nn_sgemm_active();
+    const nn_dgemm_kernel *dk = nn_dgemm_active();
+    const nn_gemm_blocking blk = dtype == NN_F32 ? sk->blk : dk->blk;
     const size_t elem = dtype == NN_F32 ? sizeof(float) : sizeof(double);
     const int64_t na = slivers * blk.mr * kc, nb = kc * blk.nr, nc = blk.mr * blk.nr;
     unsigned char *buf = (unsigned char *)nn_alloc((size_t)(na + nb + nc + 16) * elem);
@@ -30,10 +32,10 @@ double nn_gemm_ukr_probe(nn_dtype dtype, int64_t kc, int64_t slivers, int64_t it
     for (int64_t it = 0; it < iters; it++)
         for (int64_t s = 0; s < slivers; s++) {
             if (dtype == NN_F32)
-                kt->sukr((float *)c, blk.nr, (const float *)a + s * blk.mr * kc,
+                sk->ukr((float *)c, blk.nr, (const float *)a + s * blk.mr * kc,
                          (const float *)b, kc, blk.mr, blk.nr, 1.0f, 0.0f);
             else
-                kt->dukr((double *)c, blk.nr, (const double *)a + s * blk.mr * kc,
+                dk->ukr((double *)c, blk.nr, (const double *)a + s * blk.mr * kc,
                          (const double *)b, kc, blk.mr, blk.nr, 1.0, 0.0);
         }
     nn_free(buf);

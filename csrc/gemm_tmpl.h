@@ -1,11 +1,12 @@
 /* gemm_tmpl.h — the BLIS-style GEMM driver, written once for float and double.
- * Included twice by gemm.c with `real`, NN_FN(name) and NN_UKR/NN_BLK defined
- * (see internal.h). Not for: micro-kernels (csrc/kernels/) or dispatch (cpu.c).
+ * Compiled for both by gemm.c (instantiate.h; see internal.h). Not for:
+ * micro-kernels (csrc/kernels/) or dispatch (cpu.c).
  *
  * Loops (outer to inner): jc over N by NC | pc over K by KC -> pack B panel |
  * ic over M by MC -> pack A block | jr over NC by NR | ir over MC by MR ->
- * micro-kernel (ir outside jr for a family with blk.row_walk). Threads take whole blocks of C (columns, or rows for tall and
- * narrow C), each packing what it needs. K is never split, the KC blocking
+ * micro-kernel (ir outside jr for a family with blk.row_walk). Threads take
+ * whole blocks of C (columns, or rows for tall and narrow C), each packing
+ * what it needs. K is never split, the KC blocking
  * depends only on k, and every C element is accumulated in the same order
  * whatever the thread count, so results are bit-identical for 1, 2, ... threads.
  */
@@ -20,8 +21,8 @@ typedef struct {
     real *c;
     int64_t rsc;
     const real *bias;
-    NN_UKR ukr;
-    NN_PACKT packt; /* may be NULL */
+    NN_FN(gemm_ukr_fn) ukr;
+    NN_FN(packt_fn) packt; /* may be NULL */
     nn_gemm_blocking blk;
 } NN_FN(gemm_ctx);
 
@@ -52,7 +53,7 @@ static void NN_FN(gemm_pack_walk_k)(real *NN_RESTRICT dst, const real *NN_RESTRI
 /* Packs slivers [s0, s1) of A (mc, kc) (rows of MR, zero-padded). */
 static void NN_FN(gemm_pack_a)(real *NN_RESTRICT dst, const real *NN_RESTRICT a, int64_t rsa,
                                int64_t csa, int64_t mc, int64_t kc, int64_t mr, int64_t s0,
-                               int64_t s1, NN_PACKT packt) {
+                               int64_t s1, NN_FN(packt_fn) packt) {
     if (rsa == 1 && s1 - s0 > 1) { /* column-major A (e.g. x.T) */
         const int64_t sfull = mc / mr < s1 ? mc / mr : s1;
         if (sfull > s0) {
@@ -95,7 +96,7 @@ static void NN_FN(gemm_pack_a)(real *NN_RESTRICT dst, const real *NN_RESTRICT a,
 /* Packs slivers [s0, s1) of B (kc, nc) (columns of NR, zero-padded). */
 static void NN_FN(gemm_pack_b)(real *NN_RESTRICT dst, const real *NN_RESTRICT b, int64_t rsb,
                                int64_t csb, int64_t kc, int64_t nc, int64_t nr, int64_t s0,
-                               int64_t s1, NN_PACKT packt, int row_walk) {
+                               int64_t s1, NN_FN(packt_fn) packt, int row_walk) {
     if (row_walk && csb == 1 && s1 - s0 > 1) {
         /* row-major B: walk k once, reading each row of the panel left to right
          * (one stream the hardware prefetcher follows) rather than a column
@@ -134,7 +135,7 @@ static void NN_FN(gemm_pack_b)(real *NN_RESTRICT dst, const real *NN_RESTRICT b,
 
 /* Pack buffers of the calling thread, reused across calls (grow-only): a
  * malloc of this size would otherwise be an mmap + page faults every call.
- * The pool's workers (gemm_pool.c) keep theirs between jobs. */
+ * The pool's workers (pool.c) keep theirs between jobs. */
 static _Thread_local real *NN_FN(gemm_tl_buf) = NULL;
 static _Thread_local size_t NN_FN(gemm_tl_cap) = 0;
 
@@ -259,19 +260,19 @@ int NN_FN(gemm_ex)(int64_t m, int64_t n, int64_t k, real alpha, const real *a, i
     int64_t mnk;
     if (nn_mul_size(m, n, &mnk) || nn_mul_size(mnk, k, &mnk)) mnk = INT64_MAX;
 
-    const nn_gemm_kernels *kt = nn_gemm_active();
+    const NN_FN(gemm_kernel) *gk = NN_FN(gemm_active)(); /* the active family's */
     NN_FN(gemm_ctx) x;
     x.m = m, x.n = n, x.k = k, x.alpha = alpha, x.beta = beta;
     x.a = a, x.rsa = rsa, x.csa = csa, x.b = b, x.rsb = rsb, x.csb = csb;
     x.c = c, x.rsc = rsc, x.bias = bias;
-    x.ukr = kt->NN_UKR_FIELD;
-    x.packt = kt->NN_PACKT_FIELD;
-    x.blk = tuned(kt->NN_BLK_FIELD, NN_DTYPE);
+    x.ukr = gk->ukr;
+    x.packt = gk->packt;
+    x.blk = tuned(gk->blk, sizeof(real) == sizeof(float) ? NN_F32 : NN_F64);
     const int64_t mr = x.blk.mr, nr = x.blk.nr;
 
     /* Threads only where fork/join pays. Each thread computes whole blocks of C
      * (column blocks, or row blocks when C is tall and narrow) with its own
-     * packing, handed out one at a time by the persistent team of gemm_pool.c:
+     * packing, handed out one at a time by the persistent team of pool.c:
      * no barrier, so a thread delayed by another process holds up nobody (the
      * caller takes the blocks it has not claimed). */
     int nt = 1;
@@ -293,7 +294,7 @@ int NN_FN(gemm_ex)(int64_t m, int64_t n, int64_t k, real alpha, const real *a, i
         if (nblocks > 1) {
             if (nt > nblocks) nt = (int)nblocks;
             NN_FN(gemm_job) job = {&x, per * unit, len, by_cols, NN_OK};
-            nn_gemm_pool_run(NN_FN(gemm_job_run), &job, nblocks, nt);
+            nn_pool_run(NN_FN(gemm_job_run), &job, nblocks, nt);
             return job.status;
         }
     }

@@ -10,11 +10,11 @@ import types
 import numpy as np
 import pytest
 
-nn = pytest.importorskip("nncore.nn")
-import nncore  # noqa: E402
-from nncore import cli  # noqa: E402
-from nncore import datasets as ds  # noqa: E402
-from nncore import io as nio  # noqa: E402
+import nncore
+import nncore.nn as nn
+from nncore import cli
+from nncore import datasets as ds
+from nncore import io as nio
 
 
 def run(capsys, *argv):
@@ -89,6 +89,18 @@ def test_demo_default_config_reaches_95_percent(capsys, tmp_path):
     assert _accuracy(out) >= 0.95
 
 
+def test_demo_plot_path(capsys, tmp_path):   # matplotlib: a test dependency
+    png = tmp_path / "pics" / "curve.png"
+    png.parent.mkdir()
+    code, out, err = run(capsys, "demo", "--epochs", 2, "--out-dir", tmp_path, "--verbose", 0,
+                         "--plot", png, "--threads", 1)
+    assert code == 0, err
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and str(png) in out
+    assert not (tmp_path / cli.DEMO_PLOT).exists()  # only where it was asked for
+    assert_error(capsys, "demo", "--plot", tmp_path / "nope" / "c.png", match="no directory")
+    assert_error(capsys, "demo", "--plot", png, "--no-plot", match="exclude each other")
+
+
 def test_demo_bad_out_dir(capsys, tmp_path):
     assert_error(capsys, "demo", "--out-dir", tmp_path / "nope", match="not a directory")
     assert_error(capsys, "demo", "--threads", 0, match="threads")
@@ -153,11 +165,7 @@ def test_train_text_labels_and_plot_option(capsys, tmp_path):
                          "--epochs", 3, "--verbose", 0, "--out", tmp_path / "m.safetensors",
                          "--plot", tmp_path / "c.png")
     assert code == 0, err
-    try:
-        import matplotlib  # noqa: F401
-        assert (tmp_path / "c.png").read_bytes()[:4] == b"\x89PNG"
-    except ImportError:
-        assert "pip install 'nncore[plot]'" in out
+    assert (tmp_path / "c.png").read_bytes()[:4] == b"\x89PNG"   # matplotlib: a test dependency
     code, out, _ = run(capsys, "predict", tmp_path / "m.safetensors", data)
     assert code == 0 and set(out.split()) <= {"inner", "outer"} and len(out.split()) == 300
     code, out, _ = run(capsys, "info", tmp_path / "m.safetensors")
@@ -184,6 +192,105 @@ def test_train_regression_npz(capsys, tmp_path):
     assert code == 0 and abs(got - mse) <= 1e-4 * max(mse, 1e-3)
 
 
+# ------------------------------------------------- validation vs test split
+
+def _rows(a):
+    return [r.tobytes() for r in np.ascontiguousarray(a)]
+
+
+def _spy_fit(monkeypatch, capsys):
+    """Record what Sequential.fit receives (training rows, validation_data) and what the
+    command printed up to the end of training (stdout "out", stderr "err"); fit itself
+    runs unchanged."""
+    calls = []
+    fit = nn.Sequential.fit
+
+    def spy(self, x, y=None, *args, **kwargs):
+        history = fit(self, x, y, *args, **kwargs)
+        printed = capsys.readouterr()
+        calls.append({"x": np.array(x), "val": kwargs.get("validation_data"),
+                      "out": printed.out, "err": printed.err})
+        return history
+    monkeypatch.setattr(nn.Sequential, "fit", spy)
+    return calls
+
+
+def _test_lines(text):
+    return [line for line in text.splitlines() if line.startswith("test ")]
+
+
+def test_train_validation_rows_come_from_the_training_part(capsys, tmp_path, monkeypatch):
+    """Regression: train passed the TEST split as validation_data, so the epoch lines'
+    val_ metrics were test metrics. The validation rows are now a seeded slice of the
+    training part; the test rows are scored once, after training."""
+    data = tmp_path / "circles.csv"
+    _circles_csv(data)
+    X, y = ds.load_csv(data, target="label")      # as the command reads it
+    Xpart, Xte, _, yte = ds.train_test_split(X, y, test_size=0.25, seed=3, stratify=y)
+    calls = _spy_fit(monkeypatch, capsys)
+    mp = tmp_path / "m.safetensors"
+    code = cli.main([str(a) for a in (
+        "train", "--data", data, "--target", "label", "--hidden", "8", "--epochs", 3,
+        "--test-size", 0.25, "--val-size", 0.2, "--seed", 3, "--no-standardize",
+        "--verbose", 2, "--out", mp)])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    (call,) = calls
+    Xval, yval = call["val"]
+    fit_rows, val_rows, test_rows = set(_rows(call["x"])), set(_rows(Xval)), set(_rows(Xte))
+    assert len(val_rows) == len(Xval) == int(np.ceil(0.2 * len(Xpart)))
+    assert val_rows.isdisjoint(test_rows)
+    assert val_rows.isdisjoint(fit_rows)
+    assert val_rows | fit_rows == set(_rows(Xpart))
+    # the epoch lines report those rows: the last one's val_accuracy is the final
+    # model's accuracy on them (no standardization, so the saved model is that model)
+    model = nio.load(mp)
+    epoch_lines = [line for line in call["err"].splitlines() if line.startswith("Epoch ")]
+    assert len(epoch_lines) == 3
+    val_acc = float(re.search(r"val_accuracy=(\S+)", epoch_lines[-1]).group(1))
+    assert abs(val_acc - np.mean(model.predict_classes(Xval) == yval)) < 1e-4
+    # the test set: nothing printed about it until training ended, then one line,
+    # the saved model's accuracy on the test rows
+    assert _test_lines(call["out"]) == []
+    (line,) = _test_lines(out)
+    acc = np.mean(model.predict_classes(Xte) == yte)
+    assert line.startswith(f"test accuracy: {100 * acc:.2f}%")
+    # --val-size 0: no validation split, no val_ metrics
+    calls.clear()
+    assert cli.main([str(a) for a in (
+        "train", "--data", data, "--target", "label", "--hidden", "8", "--epochs", 1,
+        "--val-size", 0, "--verbose", 2, "--out", mp)]) == 0
+    assert calls[0]["val"] is None
+    assert "Epoch 1/1" in calls[0]["err"] and "val_" not in calls[0]["err"]
+    assert len(calls[0]["x"]) == len(X) - int(np.ceil(0.2 * len(X)))
+
+
+def test_demo_validation_rows_are_not_test_rows(capsys, tmp_path, monkeypatch):
+    """Regression: demo's epoch lines called the digits test split "val". The demo
+    standardizes, so rows are traced back through the scaler to the raw digits."""
+    raw_of = {}
+    transform = ds.StandardScaler.transform
+
+    def spy_transform(self, X):
+        Z = transform(self, X)
+        raw_of.update(zip(_rows(Z), _rows(X)))
+        return Z
+    monkeypatch.setattr(ds.StandardScaler, "transform", spy_transform)
+    calls = _spy_fit(monkeypatch, capsys)
+    code = cli.main([str(a) for a in ("demo", "--epochs", 1, "--out-dir", tmp_path,
+                                      "--verbose", 0, "--no-plot")])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    (call,) = calls
+    Xtr, Xte, _, _ = ds.load_digits_split()     # the fixed split `evaluate digits` uses
+    val_rows = {raw_of[z] for z in _rows(call["val"][0])}
+    fit_rows = {raw_of[z] for z in _rows(call["x"])}
+    assert len(val_rows) == len(call["val"][0]) > 0
+    assert val_rows.isdisjoint(_rows(Xte))
+    assert val_rows | fit_rows == set(_rows(Xtr)) and not val_rows & fit_rows
+    assert _test_lines(call["out"]) == [] and len(_test_lines(out)) == 1
+
+
 def test_fold_scaler_is_exact_in_float64():
     rng = np.random.default_rng(0)
     X = rng.normal(5.0, 3.0, (50, 4))
@@ -199,8 +306,7 @@ def test_bench_uses_bench_module(capsys, monkeypatch):
     seen = {}
     fake = types.ModuleType("nncore._bench")
     fake.main = lambda argv: seen.setdefault("argv", argv) and 0
-    monkeypatch.setitem(sys.modules, "nncore._bench", fake)
-    monkeypatch.setattr(nncore, "_bench", fake, raising=False)
+    monkeypatch.setattr(cli, "_bench", fake)
     code, _, _ = run(capsys, "bench", "--quick")
     assert code == 0 and seen["argv"] == ["--quick"]
 

@@ -1,5 +1,5 @@
-/* avx512_common.h — what the AVX-512 kernel files (ukr_avx512.c,
- * ukr_avx512_12x32.c) share: the write-out of a tile of MR rows by two
+/* avx512_common.h — what the AVX-512 kernel files (avx512.c, avx512_skx.c)
+ * share: the write-out of a tile of MR rows by two
  * vectors, and the in-register transposes of their packers (16x16 fp32, 8x8
  * fp64). Include after <immintrin.h>. Not for: the k loops or packing loops
  * (each family keeps its own). */

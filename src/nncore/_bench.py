@@ -32,16 +32,21 @@ import argparse
 import ctypes
 import ctypes.util
 import gc
+import io
 import json
 import os
 import platform
 import statistics
 import sys
 import time
+import tracemalloc
 import warnings
+from contextlib import redirect_stdout
 from typing import Any, Callable, Optional
 
 import numpy as np
+
+from . import config, losses, nn, optim, reference
 
 WORKLOADS = {
     "small": ((64, 128, 64, 10), 32),
@@ -76,9 +81,8 @@ def _openblas_set_threads(n: int) -> bool:
 
 def set_threads(n: int) -> list[str]:
     """The same thread count everywhere we can set it; returns notes."""
-    import nncore
     notes = []
-    nncore.set_num_threads(n)
+    config.set_num_threads(n)
     if not _openblas_set_threads(n):
         notes.append("could not set NumPy's BLAS thread count")
     if "jax" not in sys.modules and n == 1:
@@ -98,8 +102,6 @@ def set_threads(n: int) -> list[str]:
 # ---------------------------------------------------------------- contenders
 
 def _nncore(sizes, seed=0):
-    import nncore.nn as nn
-    from nncore import losses, optim
     layers = []
     for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
         layers.append(nn.Linear(a, b))
@@ -165,15 +167,13 @@ class _NumpyMLP:
 
 
 def _reference(model):
-    from nncore import losses
-    from nncore import reference as ref
-    twin = ref.ReferenceNetwork.from_model(model, dtype=np.float32)
+    twin = reference.ReferenceNetwork.from_model(model, dtype=np.float32)
     params = model.parameters()
-    opt = ref.RefOptimizer("adam", twin.param_list(),
+    opt = reference.RefOptimizer("adam", twin.param_list(),
                            [{"params": list(range(len(params))), "lr": LR}],
                            [p.is_bias for p in params])
     ce = losses.CrossEntropyLoss()
-    return (lambda x, y: ref.train_step(twin, x, y, ce, opt)[0]), twin
+    return (lambda x, y: reference.train_step(twin, x, y, ce, opt)[0]), twin
 
 
 def _torch_model(weights):
@@ -320,7 +320,6 @@ def _peer_or_note(name, make, notes):
 
 def bench_train(name: str, threads: int, rounds: int, skip=(), scaling=True) -> tuple[dict, list]:
     """One workload: {contender: seconds per step} and notes."""
-    import nncore
     sizes, batch = WORKLOADS[name]
     notes: list[str] = []
     model, opt, ce = _nncore(sizes)
@@ -378,11 +377,11 @@ def bench_train(name: str, threads: int, rounds: int, skip=(), scaling=True) -> 
     cands = {k: block(impls[k][0], conv[k]) for k in impls}
     if scaling and threads > 1:
         def nn1(run=cands["nncore"]):
-            nncore.set_num_threads(1)
+            config.set_num_threads(1)
             try:
                 run()
             finally:
-                nncore.set_num_threads(threads)
+                config.set_num_threads(threads)
         cands["nncore 1 thread"] = nn1
     if sk is not None:
         X = np.concatenate([x for x, _ in data[:steps]])
@@ -497,7 +496,6 @@ def _rss_bytes() -> int:
 
 def bench_memory(steps: int = 10000, workload: str = "small") -> dict:
     """RSS before/after `steps` train steps (after a warm-up) and tracemalloc's view."""
-    import tracemalloc
     sizes, batch = WORKLOADS[workload]
     model, opt, ce = _nncore(sizes)
     data = _batches(sizes, batch, 8)
@@ -596,13 +594,9 @@ def infer_table(rows: list[dict]) -> list[str]:
 
 
 def header() -> str:
-    import io
-    from contextlib import redirect_stdout
-
-    import nncore
     buf = io.StringIO()
     with redirect_stdout(buf):
-        nncore.show_config()
+        config.show_config()
     load = ", ".join(f"{v:.2f}" for v in os.getloadavg())
     vers = [f"numpy {np.__version__}"]
     for mod in ("torch", "jax", "optax", "sklearn"):

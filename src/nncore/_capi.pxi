@@ -1,19 +1,10 @@
 # cdef extern declarations of csrc/nncore.h (keep in step with the header).
+# The enums are not listed here: setup.py generates _codes.pxi from the header.
 from libc.stdint cimport int64_t, uint64_t, uint32_t, int32_t, uint8_t
 
+include "_codes.pxi"
+
 cdef extern from "nncore.h" nogil:
-    ctypedef enum nn_status:
-        NN_OK
-        NN_ERR_ARG
-        NN_ERR_NOMEM
-        NN_ERR_IO
-        NN_ERR_FORMAT
-        NN_ERR_STATE
-        NN_ERR_UNSUPPORTED
-        NN_ERR_OVERFLOW
-    ctypedef enum nn_dtype:
-        NN_F32
-        NN_F64
     const char *nn_strerror(int status)
 
     int nn_select_arch(const char *name)
@@ -33,34 +24,11 @@ cdef extern from "nncore.h" nogil:
                  const double *b, int64_t rsb, int64_t csb,
                  double beta, double *c, int64_t rsc)
 
-    ctypedef enum nn_act:
-        NN_ACT_IDENTITY
-        NN_ACT_RELU
-        NN_ACT_LEAKY_RELU
-        NN_ACT_ELU
-        NN_ACT_GELU
-        NN_ACT_GELU_TANH
-        NN_ACT_SILU
-        NN_ACT_SOFTPLUS
-        NN_ACT_SIGMOID
-        NN_ACT_TANH
-        NN_ACT_SOFTMAX
-        NN_ACT_LOG_SOFTMAX
     int nn_sact_forward(nn_act kind, float param, float *y, const float *x, int64_t rows, int64_t cols)
     int nn_dact_forward(nn_act kind, double param, double *y, const double *x, int64_t rows, int64_t cols)
     int nn_sact_backward(nn_act kind, float param, float *dx, const float *dy, const float *x, const float *y, int64_t rows, int64_t cols)
     int nn_dact_backward(nn_act kind, double param, double *dx, const double *dy, const double *x, const double *y, int64_t rows, int64_t cols)
 
-    ctypedef enum nn_loss_kind:
-        NN_LOSS_MSE
-        NN_LOSS_L1
-        NN_LOSS_HUBER
-        NN_LOSS_BCE_LOGITS
-        NN_LOSS_CE_LABELS
-        NN_LOSS_CE_PROBS
-    ctypedef enum nn_reduction:
-        NN_REDUCE_MEAN
-        NN_REDUCE_SUM
     int nn_sloss(nn_loss_kind kind, nn_reduction red, double param, double *loss, float *grad,
                  const float *out, const float *target, const int64_t *labels, int64_t rows, int64_t cols)
     int nn_dloss(nn_loss_kind kind, nn_reduction red, double param, double *loss, double *grad,
@@ -72,12 +40,6 @@ cdef extern from "nncore.h" nogil:
     int nn_sdropout_backward(float *dx, const float *dy, const uint8_t *mask, int64_t n, float p)
     int nn_ddropout_backward(double *dx, const double *dy, const uint8_t *mask, int64_t n, double p)
 
-    ctypedef enum nn_optim_kind:
-        NN_OPTIM_SGD
-        NN_OPTIM_RMSPROP
-        NN_OPTIM_ADAGRAD
-        NN_OPTIM_ADAM
-        NN_OPTIM_ADAMW
     ctypedef struct nn_optim_group:
         double lr
         double weight_decay
@@ -113,10 +75,6 @@ cdef extern from "nncore.h" nogil:
     int nn_clip_grad_norm(double *norm, nn_dtype dtype, void *grads, const nn_optim_segment *segments, int64_t n_segments, double max_norm)
     int nn_clip_grad_value(nn_dtype dtype, void *grads, const nn_optim_segment *segments, int64_t n_segments, double clip)
 
-    ctypedef enum nn_layer_kind:
-        NN_LAYER_LINEAR
-        NN_LAYER_ACT
-        NN_LAYER_DROPOUT
     ctypedef struct nn_layer_spec:
         nn_layer_kind kind
         int64_t in_features

@@ -1,16 +1,21 @@
-"""Opening the user's input files safely: regular files only.
+"""Files, safely: reading the user's input (regular files only) and writing atomically.
 
 A FIFO would block ``open()`` forever waiting for a writer, and a device such as
 /dev/zero or /dev/urandom never ends: reading either as a model, CSV or NPZ file
 would hang or fill memory. :func:`open_regular` opens without blocking, checks
-the file type, then hands back an ordinary file object. Not for writing.
+the file type, then hands back an ordinary file object. :func:`atomic_write`
+writes a whole file so that a crash leaves either the old file or the new one.
+What it is not: a file format (``nncore._safetensors``) or a data loader.
 """
 from __future__ import annotations
 
 import errno
 import os
 import stat
-from typing import IO, Any
+import tempfile
+from typing import IO, Any, Iterable
+
+__all__ = ["open_regular", "atomic_write"]
 
 
 def open_regular(path: str | os.PathLike, mode: str = "rb", **kwargs: Any) -> IO:
@@ -38,4 +43,38 @@ def open_regular(path: str | os.PathLike, mode: str = "rb", **kwargs: Any) -> IO
         return os.fdopen(fd, mode, **kwargs)
     except BaseException:
         os.close(fd)
+        raise
+
+
+def atomic_write(path: str | os.PathLike, chunks: Iterable[bytes]) -> None:
+    """Write ``chunks`` to ``path`` through a temporary file in the target's directory,
+    fsync, then rename it over ``path``: a crash at any point leaves either the old file
+    or the complete new one. The new file gets the permissions a plain ``open()`` would
+    give (or the old file's).
+    """
+    path = os.fspath(path)
+    directory = os.path.dirname(os.path.abspath(path))
+    try:   # the permissions a plain open() would give (mkstemp makes 0600)
+        mode = os.stat(path).st_mode & 0o777
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        mode = 0o666 & ~umask
+    fd, tmp = tempfile.mkstemp(prefix=".nncore-", suffix=".tmp", dir=directory)
+    try:
+        try:
+            os.fchmod(fd, mode)
+        except (AttributeError, OSError):   # e.g. Windows: no fchmod
+            pass
+        with os.fdopen(fd, "wb") as f:
+            for c in chunks:
+                f.write(c)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
         raise

@@ -7,13 +7,17 @@ from libc.stdint cimport int64_t
 
 cnp.import_array()
 
-cdef extern from "gemm_internal.h" nogil:
+cdef extern from "kernels.h" nogil:
     ctypedef struct nn_gemm_blocking:
-        int64_t mr, nr, kc, mc, nc, row_walk
-    ctypedef struct nn_gemm_kernels:
-        nn_gemm_blocking sblk
-        nn_gemm_blocking dblk
-    const nn_gemm_kernels *nn_gemm_active()
+        int64_t mr, nr, kc, mc, nc
+    ctypedef struct nn_sgemm_kernel:
+        nn_gemm_blocking blk
+    ctypedef struct nn_dgemm_kernel:
+        nn_gemm_blocking blk
+    const nn_sgemm_kernel *nn_sgemm_active()
+    const nn_dgemm_kernel *nn_dgemm_active()
+
+cdef extern from "gemm_internal.h" nogil:
     double nn_gemm_ukr_probe(nn_dtype dtype, int64_t kc, int64_t slivers, int64_t iters)
     double nn_fma_peak_probe(int64_t iters, int width)
     void nn_gemm_tune_blocking(nn_dtype dtype, int64_t kc, int64_t mc, int64_t nc)
@@ -199,6 +203,5 @@ def _ukr_probe(int64_t iters, int64_t kc=256, int64_t slivers=1, bint f64=False)
 def _gemm_blocking():
     """Register tile and cache blocks of the active family:
     {"f32": (mr, nr, kc, mc, nc), "f64": (...)}."""
-    cdef const nn_gemm_kernels *kt = nn_gemm_active()
-    return {"f32": (kt.sblk.mr, kt.sblk.nr, kt.sblk.kc, kt.sblk.mc, kt.sblk.nc),
-            "f64": (kt.dblk.mr, kt.dblk.nr, kt.dblk.kc, kt.dblk.mc, kt.dblk.nc)}
+    cdef nn_gemm_blocking s = nn_sgemm_active().blk, d = nn_dgemm_active().blk
+    return {"f32": (s.mr, s.nr, s.kc, s.mc, s.nc), "f64": (d.mr, d.nr, d.kc, d.mc, d.nc)}

@@ -14,6 +14,9 @@ import numpy as _np_net
 import threading as _net_threading
 
 _NET_DTYPES = {NN_F32: _np_net.dtype(_np_net.float32), NN_F64: _np_net.dtype(_np_net.float64)}
+# the codes a loss call may pass (a kind decides which of target / labels C reads)
+_LOSS_KIND_CODES = frozenset(C_ENUMS["nn_loss_kind"].values())
+_REDUCTION_CODES = frozenset(C_ENUMS["nn_reduction"].values())
 
 
 class NetError(RuntimeError):
@@ -292,7 +295,7 @@ cdef class _Net:
             raise ValueError(f"x must be a 2-D {self.dtype} array with {self.n_in} columns and "
                              f"contiguous rows, got {x.dtype} of shape {x.shape}")
         batch = cnp.PyArray_DIMS(a)[0]
-        if kind < NN_LOSS_MSE or kind > NN_LOSS_CE_PROBS or (red != NN_REDUCE_MEAN and red != NN_REDUCE_SUM):
+        if kind not in _LOSS_KIND_CODES or red not in _REDUCTION_CODES:
             raise ValueError(f"unknown loss kind {kind} / reduction {red}")
         if kind == NN_LOSS_CE_LABELS:
             lp = <int64_t *>_net_ptr(labels, cnp.NPY_INT64, batch, "labels")
@@ -359,7 +362,7 @@ def _net_loss(int kind, int red, double param, out, target, labels, bint want_gr
     cols = cnp.PyArray_DIMS(o)[1]
     if rows < 1 or cols < 1:
         raise ValueError(f"out must be non-empty, got shape {out.shape}")
-    if kind < NN_LOSS_MSE or kind > NN_LOSS_CE_PROBS or (red != NN_REDUCE_MEAN and red != NN_REDUCE_SUM):
+    if kind not in _LOSS_KIND_CODES or red not in _REDUCTION_CODES:
         raise ValueError(f"unknown loss kind {kind} / reduction {red}")
     op = _net_ptr(o, typenum, rows * cols, "out")
     if kind == NN_LOSS_CE_LABELS:

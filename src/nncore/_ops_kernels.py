@@ -13,7 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from . import _core
+from . import _core, _registry
+from ._targets import check_target
 from ._validate import finite_float
 
 __all__ = [
@@ -23,20 +24,18 @@ __all__ = [
     "dropout", "dropout_backward", "philox4x32",
 ]
 
-#: activation name -> nn_act value of csrc/nncore.h
-ACT_CODES = {
-    "identity": 0, "relu": 1, "leaky_relu": 2, "elu": 3, "gelu": 4, "gelu_tanh": 5,
-    "silu": 6, "softplus": 7, "sigmoid": 8, "tanh": 9, "softmax": 10, "log_softmax": 11,
-}
+#: activation name -> nn_act value of csrc/nncore.h (from nncore._registry)
+ACT_CODES = {n: a.code for n, a in _registry.ACTIVATIONS.items()}
 ACTIVATIONS = tuple(ACT_CODES)
-_ACT_PARAM = {"leaky_relu": ("negative_slope", 0.01), "elu": ("alpha", 1.0)}
-_ROWWISE = ("softmax", "log_softmax")
+_ACT_PARAM = {n: (a.param, a.default) for n, a in _registry.ACTIVATIONS.items() if a.param}
+_ROWWISE = tuple(n for n, a in _registry.ACTIVATIONS.items() if a.rowwise)
 
-#: loss name -> nn_loss_kind value (cross_entropy is 4 with labels, 5 with probabilities)
-LOSS_CODES = {"mse": 0, "l1": 1, "huber": 2, "bce_logits": 3, "cross_entropy": 4}
+#: loss name -> nn_loss_kind value (cross_entropy: the labels kind; probabilities
+#: run NN_LOSS_CE_PROBS)
+LOSS_CODES = {n: l.code for n, l in _registry.LOSSES.items()}
 LOSSES = tuple(LOSS_CODES)
-_LOSS_PARAM = {"huber": ("delta", 1.0), "cross_entropy": ("label_smoothing", 0.0)}
-_REDUCTIONS = {"mean": 0, "sum": 1}
+_LOSS_PARAM = {n: (l.param, l.default) for n, l in _registry.LOSSES.items() if l.param}
+_REDUCTIONS = _registry.REDUCTIONS
 
 
 def _check_status(st: int, what: str) -> None:
@@ -237,14 +236,6 @@ def _loss_param(name: str, param: dict) -> float:
     return v
 
 
-def _check_finite_target(t: np.ndarray, lo: float | None, hi: float | None, what: str) -> None:
-    if not np.isfinite(t).all():
-        raise ValueError(f"{what} must be finite, found NaN or Inf")
-    if lo is not None and t.size and (t.min() < lo or t.max() > hi):
-        raise ValueError(f"{what} must be in [{lo}, {hi}], got values in "
-                         f"[{t.min()}, {t.max()}]")
-
-
 def loss(name: str, out: np.ndarray, target: np.ndarray, reduction: str = "mean",
          **param: float) -> tuple[float, np.ndarray]:
     """A loss and its gradient with respect to ``out``, in one fused pass.
@@ -261,8 +252,10 @@ def loss(name: str, out: np.ndarray, target: np.ndarray, reduction: str = "mean"
         for the elementwise losses; (rows, classes) for cross_entropy.
     target : ndarray
         Same shape as ``out`` (cast once to out's dtype; must be finite). For
-        cross_entropy: integer class labels (rows,) in [0, classes), or
-        probabilities (rows, classes) in [0, 1].
+        cross_entropy: class labels (rows,) in [0, classes) — integers, or floats
+        whose every value is an integer — or probabilities (rows, classes) in
+        [0, 1]. The same check as the loss objects, ``train_step`` and ``fit``
+        (``nncore._targets``).
     reduction : ``"mean"`` (default: over all elements; over rows for
         cross_entropy) or ``"sum"``.
 
@@ -281,42 +274,18 @@ def loss(name: str, out: np.ndarray, target: np.ndarray, reduction: str = "mean"
     o = _float_array(out, "out")
     if o.size == 0:
         raise ValueError(f"out must not be empty, got shape {o.shape}")
-    t = np.asarray(target)
-    if not (np.issubdtype(t.dtype, np.number) or t.dtype == np.bool_):
-        raise TypeError(f"target must be a numeric array, got dtype {t.dtype}")
-    labels = None
     code = LOSS_CODES[name]
     if name == "cross_entropy":
         if o.ndim != 2:
             raise ValueError(f"cross_entropy needs out of shape (rows, classes), got {o.shape}")
         rows, cols = o.shape
-        if np.issubdtype(t.dtype, np.integer):
-            if t.shape != (rows,):
-                raise ValueError(f"class labels must have shape ({rows},), got {t.shape}")
-            lo, hi = int(t.min()), int(t.max())
-            if lo < 0 or hi >= cols:
-                bad = lo if lo < 0 else hi
-                raise ValueError(f"class labels must be in [0, {cols}), got {bad}")
-            labels = _behaved(t, np.int64)
-            t = None
-        else:
-            if t.shape != o.shape:
-                if t.shape == (rows,):
-                    raise TypeError(f"class labels must be integers, got dtype {t.dtype} "
-                                    f"(probability targets need shape {o.shape})")
-                raise ValueError(f"cross_entropy target must be labels ({rows},) or "
-                                 f"probabilities {o.shape}, got shape {t.shape}")
-            t = _behaved(t, o.dtype)
-            _check_finite_target(t, 0.0, 1.0, "probability targets")
-            code = 5
+        t, labels = check_target(target, o.shape, o.dtype, "ce", f"loss {name!r} target")
+        if labels is None:
+            code = _registry.LOSS_KINDS["ce_probs"]
     else:
-        if t.shape != o.shape:
-            raise ValueError(f"target must have the shape of out {o.shape}, got {t.shape}")
-        t = _behaved(t, o.dtype)
-        if name == "bce_logits":
-            _check_finite_target(t, 0.0, 1.0, "bce_logits targets")
-        else:
-            _check_finite_target(t, None, None, "target")
+        t, labels = check_target(target, o.shape, o.dtype,
+                                 "bce" if name == "bce_logits" else "values",
+                                 f"loss {name!r} target")
         rows, cols = 1, o.size
     grad = np.empty_like(o)
     st, value = _core._loss(code, _REDUCTIONS[reduction], p, grad, o, t, labels, rows, cols)

@@ -5,8 +5,8 @@
 from libc.stdlib cimport calloc, free
 from libc.stdint cimport uintptr_t
 
-_OPTIM_KINDS = {"sgd": NN_OPTIM_SGD, "rmsprop": NN_OPTIM_RMSPROP, "adagrad": NN_OPTIM_ADAGRAD,
-                "adam": NN_OPTIM_ADAM, "adamw": NN_OPTIM_ADAMW}
+# "sgd" -> NN_OPTIM_SGD, ...: every nn_optim_kind of the header, by its lowercased name
+_OPTIM_KINDS = {k[len("NN_OPTIM_"):].lower(): v for k, v in C_ENUMS["nn_optim_kind"].items()}
 
 
 cdef int _optim_dtype_code(object dt) except -1:

@@ -11,6 +11,8 @@ from typing import Any
 
 import numpy as np
 
+__all__ = ["is_int", "check_int", "parse_dtype", "finite_float"]
+
 
 def is_int(v: Any) -> bool:
     """True for Python and NumPy integers, False for bools."""

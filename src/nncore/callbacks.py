@@ -19,6 +19,8 @@ from typing import Any, Callable
 
 import numpy as np
 
+from .optim.lr_scheduler import ReduceLROnPlateau
+
 __all__ = ["Callback", "EarlyStopping", "TerminateOnNaN", "LearningRateScheduler",
            "ModelCheckpoint"]
 
@@ -182,7 +184,10 @@ class TerminateOnNaN(Callback):
     stopped_epoch, stopped_batch : int (-1 if it never fired)
     bad_parameters : list of str — parameter names with non-finite gradients,
         output side first.
-    layer : str or None — the first of them, e.g. ``"2.weight"``.
+    layer : str or None — the first of them, e.g. ``"2.weight"``; when every
+        gradient is finite (the loss itself overflowed), the parameter with the
+        largest gradient norm.
+    layer_index : int or None — the index in the model of ``layer``'s layer.
     message : str or None
     """
 
@@ -191,6 +196,7 @@ class TerminateOnNaN(Callback):
         self.stopped_batch = -1
         self.bad_parameters: list[str] = []
         self.layer: str | None = None
+        self.layer_index: int | None = None
         self.message: str | None = None
         self._epoch = 0
 
@@ -211,18 +217,25 @@ class TerminateOnNaN(Callback):
         # backward order: the last layer's parameters get their gradients first
         bad.sort(key=lambda n: -_layer_index(n))
         self.bad_parameters = bad
-        self.layer = bad[0] if bad else None
         self.stopped_epoch, self.stopped_batch = self._epoch, batch
         where = f"epoch {self._epoch + 1}, batch {batch + 1}"
         if bad:
-            desc = _describe(self.model, self.layer)
+            self.layer = bad[0]
             self.message = (f"TerminateOnNaN: {where}: loss={loss}, grad_norm={gnorm}; "
-                            f"gradients first went non-finite in {self.layer} ({desc}); "
+                            f"gradients first went non-finite in {self.layer} "
+                            f"({_describe(self.model, self.layer)}); "
                             f"non-finite: {', '.join(bad)}")
         else:
+            # The loss (or the sum of squares in the global norm) overflowed while every
+            # gradient is still finite: the largest gradient shows where it is blowing up.
+            self.layer = max(norms, key=lambda n: norms[n]) if norms else None
+            largest = (f"; the largest gradient is in {self.layer} "
+                       f"({_describe(self.model, self.layer)}, norm {norms[self.layer]:.3g})"
+                       if self.layer is not None else "")
             self.message = (f"TerminateOnNaN: {where}: loss={loss}, grad_norm={gnorm}; "
                             "every parameter gradient is finite (the loss or the norm "
-                            "overflowed)")
+                            f"overflowed){largest}")
+        self.layer_index = _layer_index(self.layer) if self.layer is not None else None
         warnings.warn(self.message, RuntimeWarning, stacklevel=2)
         self.model.stop_training = True
 
@@ -272,12 +285,17 @@ class LearningRateScheduler(Callback):
         self.monitor = monitor
         self.verbose = verbose
 
-    def _is_scheduler(self) -> bool:
-        return hasattr(self.schedule, "step") and hasattr(self.schedule, "optimizer")
+    @property
+    def scheduler(self) -> Any:
+        """The lr scheduler object when ``schedule`` is one (PyTorch style: it has
+        ``step`` and ``optimizer``; ``fit`` saves its state in checkpoints), else None."""
+        if hasattr(self.schedule, "step") and hasattr(self.schedule, "optimizer"):
+            return self.schedule
+        return None
 
     def on_train_begin(self, logs: dict | None = None) -> None:
         opt = self.params.get("optimizer")
-        if self._is_scheduler() and opt is not None and self.schedule.optimizer is not opt:
+        if self.scheduler is not None and opt is not None and self.schedule.optimizer is not opt:
             raise ValueError("LearningRateScheduler: the scheduler was built on a different "
                              "optimizer than the one fit uses; pass that optimizer object "
                              "to fit(optimizer=...)")
@@ -285,7 +303,7 @@ class LearningRateScheduler(Callback):
             self.monitor = "val_loss" if self.params.get("has_validation") else "loss"
 
     def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
-        if self._is_scheduler():
+        if self.scheduler is not None:
             return
         opt = self.params["optimizer"]
         lr = float(opt.param_groups[0]["lr"])
@@ -303,9 +321,8 @@ class LearningRateScheduler(Callback):
             print(f"Epoch {epoch + 1}: LearningRateScheduler sets lr to {new:.6g}")
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-        if not self._is_scheduler():
+        if self.scheduler is None:
             return
-        from .optim.lr_scheduler import ReduceLROnPlateau
         if isinstance(self.schedule, ReduceLROnPlateau):
             logs = logs or {}
             if self.monitor not in logs:
@@ -317,7 +334,7 @@ class LearningRateScheduler(Callback):
 
 
 class ModelCheckpoint(Callback):
-    """Save the model (``nncore.io.save``) after epochs.
+    """Save the model (``model.save``, the file ``nncore.io.load`` reads) after epochs.
 
     Parameters
     ----------
@@ -351,15 +368,8 @@ class ModelCheckpoint(Callback):
     def on_train_begin(self, logs: dict | None = None) -> None:
         if self.save_best_only:
             _require_monitor("ModelCheckpoint", self.monitor, self.params)
-        try:
-            from . import io  # noqa: F401
-            io.save  # noqa: B018
-        except (ImportError, AttributeError):
-            raise ImportError("ModelCheckpoint needs nncore.io.save, which this build "
-                              "lacks") from None
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-        from . import io
         logs = logs or {}
         if self.save_best_only:
             v = float(logs[self.monitor])
@@ -368,7 +378,7 @@ class ModelCheckpoint(Callback):
                 return
             self.best, self.best_epoch = v, epoch
         path = self.path.format(epoch=epoch + 1, **logs)
-        io.save(self.model, path)
+        self.model.save(path)
         self.saved.append(path)
         if self.verbose:
             print(f"Epoch {epoch + 1}: saved the model to {path}")

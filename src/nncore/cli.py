@@ -23,17 +23,18 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from . import _bench, _registry, datasets as ds, io as nio, nn, optim
+from ._files import atomic_write
+from ._version import __version__
+from .config import num_threads
+from .plotting import MATPLOTLIB_HINT
+
 __all__ = ["main"]
 
-_ACTIVATIONS = {
-    "relu": ("ReLU", {}), "leaky_relu": ("LeakyReLU", {}), "elu": ("ELU", {}),
-    "gelu": ("GELU", {}), "gelu_tanh": ("GELU", {"approximate": "tanh"}),
-    "silu": ("SiLU", {}), "softplus": ("Softplus", {}), "sigmoid": ("Sigmoid", {}),
-    "tanh": ("Tanh", {}),
-}
 _OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop", "adagrad")
 DEMO_MODEL = "nncore_digits.safetensors"
 DEMO_PLOT = "nncore_digits_curve.png"
+DEFAULT_VAL_SIZE = 0.1   # of the training part; the test set never steers training
 
 
 class CLIError(Exception):
@@ -114,7 +115,6 @@ def _add_data_options(p: argparse.ArgumentParser) -> None:
 
 
 def _build_parser() -> argparse.ArgumentParser:
-    from . import __version__
     p = _Parser(prog="nncore", description="nncore: train, evaluate and use small neural "
                 "networks on the CPU.")
     p.add_argument("--version", action="version", version=f"nncore {__version__}")
@@ -124,6 +124,8 @@ def _build_parser() -> argparse.ArgumentParser:
     d.add_argument("--epochs", type=_positive_int, default=30)
     d.add_argument("--out-dir", default=".", help="where to write the model and the plot")
     d.add_argument("--seed", type=_nonneg_int, default=0)
+    d.add_argument("--plot", default=None, metavar="PNG",
+                   help="where to write the training curves (default: OUT_DIR/%s)" % DEMO_PLOT)
     d.add_argument("--no-plot", action="store_true")
     _add_threads(d)
     d.add_argument("--verbose", type=int, choices=(0, 1, 2), default=1)
@@ -135,14 +137,19 @@ def _build_parser() -> argparse.ArgumentParser:
                    help="auto: classification for integer labels, regression otherwise")
     t.add_argument("--hidden", type=_hidden, default=[128, 64],
                    help="hidden layer sizes, comma-separated (default 128,64)")
-    t.add_argument("--activation", choices=sorted(_ACTIVATIONS), default="relu")
+    t.add_argument("--activation", choices=sorted(_registry.HIDDEN_ACTIVATIONS),
+                   default="relu")
     t.add_argument("--dropout", type=_float_in(0.0, 1.0), default=0.0)
     t.add_argument("--optimizer", choices=_OPTIMIZERS, default="adam")
     t.add_argument("--lr", type=_float_in(0.0, float("inf"), lo_open=True), default=1e-3)
     t.add_argument("--epochs", type=_positive_int, default=30)
     t.add_argument("--batch-size", type=_positive_int, default=32)
     t.add_argument("--weight-decay", type=_float_in(0.0, float("inf")), default=0.0)
-    t.add_argument("--test-size", type=_float_in(0.0, 1.0, lo_open=True), default=0.2)
+    t.add_argument("--test-size", type=_float_in(0.0, 1.0, lo_open=True), default=0.2,
+                   help="fraction held out as the test set, scored once after training")
+    t.add_argument("--val-size", type=_float_in(0.0, 1.0), default=DEFAULT_VAL_SIZE,
+                   help="fraction of the training part held out for the per-epoch "
+                        f"validation metrics (0: none; default {DEFAULT_VAL_SIZE})")
     t.add_argument("--seed", type=_nonneg_int, default=0)
     t.add_argument("--dtype", choices=("float32", "float64"), default="float32")
     t.add_argument("--no-standardize", action="store_true")
@@ -177,7 +184,6 @@ def _build_parser() -> argparse.ArgumentParser:
 def _load_xy(spec: str, target: Any, header: bool, dtype: str, split: dict | None = None,
              need_y: bool = True, n_features: int | None = None):
     """X, y (y None when absent) from 'digits', a CSV or an NPZ file."""
-    from . import datasets as ds
     if spec == "digits":
         if split is not None:
             _, X, _, y = ds.load_digits_split(test_size=split.get("test_size", 0.2),
@@ -234,7 +240,6 @@ def _fold_scaler(model, scaler) -> None:
 
 
 def _model_meta(path: str) -> dict:
-    from . import io as nio
     meta = nio.load_metadata(path)
     out = {}
     for k in ("task", "classes", "split", "data", "target"):
@@ -262,11 +267,8 @@ def _labels_to_index(y: np.ndarray, classes: list | None) -> np.ndarray:
 # ----------------------------------------------------------------- commands
 
 def _train(X, y, *, task, hidden, activation, dropout, optimizer, lr, epochs, batch_size,
-           weight_decay, test_size, seed, dtype, standardize, verbose, out, plot, data_name,
-           target, split_for_digits=None) -> dict:
-    from . import datasets as ds, nn, optim
-    from . import io as nio
-
+           weight_decay, test_size, val_size, seed, dtype, standardize, verbose, out, plot,
+           data_name, target, split_for_digits=None) -> dict:
     if y is None:
         raise CLIError("the data has no target column")
     if task == "auto":
@@ -293,24 +295,25 @@ def _train(X, y, *, task, hidden, activation, dropout, optimizer, lr, epochs, ba
         n_out = 1 if y.ndim == 1 else y.shape[1]
         loss = "mse"
 
-    strat = y if task == "classification" else None
-    try:
-        Xtr, Xte, ytr, yte = ds.train_test_split(X, y, test_size=test_size, seed=seed,
-                                                 stratify=strat)
-    except ValueError as e:
-        if strat is None:
-            raise
-        raise CLIError(f"cannot split the data by class ({e})") from None
+    Xtr, Xte, ytr, yte = _split(X, y, test_size, seed, task, "test")
+    # the validation rows (the epoch lines' val_ metrics) come out of the training
+    # part; the test rows are scored once, after training
+    Xval = yval = None
+    if val_size > 0:
+        Xtr, Xval, ytr, yval = _split(Xtr, ytr, val_size, seed, task, "validation")
+    print(f"data: {len(ytr)} training, {0 if yval is None else len(yval)} validation, "
+          f"{len(yte)} test samples")
     scaler = ds.StandardScaler().fit(Xtr) if standardize else None
     Ztr = scaler.transform(Xtr) if scaler else Xtr
-    Zte = scaler.transform(Xte) if scaler else Xte
+    val_data = None
+    if Xval is not None:
+        val_data = (scaler.transform(Xval) if scaler else Xval, yval)
 
-    act_name, act_kw = _ACTIVATIONS[activation]
     layers: list = []
     width = X.shape[1]
     for h in hidden:
         layers.append(nn.Linear(width, h))
-        layers.append(getattr(nn, act_name)(**act_kw))
+        layers.append(nn.activation(activation))
         if dropout > 0:
             layers.append(nn.Dropout(dropout))
         width = h
@@ -320,7 +323,7 @@ def _train(X, y, *, task, hidden, activation, dropout, optimizer, lr, epochs, ba
 
     t0 = time.perf_counter()
     history = model.fit(Ztr, ytr, loss=loss, optimizer=opt, epochs=epochs,
-                        batch_size=batch_size, validation_data=(Zte, yte), verbose=verbose)
+                        batch_size=batch_size, validation_data=val_data, verbose=verbose)
     seconds = time.perf_counter() - t0
     if scaler is not None:
         _fold_scaler(model, scaler)
@@ -345,6 +348,17 @@ def _train(X, y, *, task, hidden, activation, dropout, optimizer, lr, epochs, ba
             "plot": plot_msg, "model": model}
 
 
+def _split(X, y, size: float, seed: int, task: str, what: str):
+    """X_keep, X_out, y_keep, y_out: `size` of the rows held out, by class for
+    classification, reproducibly from `seed`."""
+    strat = y if task == "classification" else None
+    try:
+        return ds.train_test_split(X, y, test_size=size, seed=seed, stratify=strat)
+    except ValueError as e:
+        raise CLIError(f"cannot hold out a {what} set of {size:g} of {len(y)} samples"
+                       f"{' by class' if strat is not None else ''} ({e})") from None
+
+
 def _report(res: dict, out: str) -> None:
     r = res["result"]
     if "accuracy" in r:
@@ -359,29 +373,32 @@ def _report(res: dict, out: str) -> None:
 
 
 def _cmd_demo(a) -> int:
-    from . import datasets as ds
     out_dir = a.out_dir
     if not os.path.isdir(out_dir):
         raise CLIError(f"--out-dir {out_dir!r} is not a directory")
     X, y = ds.load_digits()
     out = os.path.join(out_dir, DEMO_MODEL)
+    if a.plot is not None and a.no_plot:
+        raise CLIError("--plot and --no-plot exclude each other")
+    if a.plot is not None:
+        _check_out_dir(a.plot, "the plot")
     plot = None
     if not a.no_plot:
         try:
             import matplotlib  # noqa: F401
-            plot = os.path.join(out_dir, DEMO_PLOT)
+            plot = a.plot if a.plot is not None else os.path.join(out_dir, DEMO_PLOT)
         except ImportError:
             plot = None
     print(f"nncore demo: 64-128-64-10 MLP on the UCI handwritten digits "
           f"({len(y)} images of 8x8 pixels, 10 classes), {a.epochs} epochs")
     res = _train(X, y, task="classification", hidden=[128, 64], activation="relu",
                  dropout=0.1, optimizer="adam", lr=1e-3, epochs=a.epochs, batch_size=32,
-                 weight_decay=0.0, test_size=0.2, seed=a.seed, dtype="float32",
+                 weight_decay=0.0, test_size=0.2, val_size=DEFAULT_VAL_SIZE, seed=a.seed,
+                 dtype="float32",
                  standardize=True, verbose=a.verbose, out=out, plot=plot, data_name="digits",
                  target=None, split_for_digits={"test_size": 0.2, "seed": a.seed})
     _report(res, out)
     if plot is None and not a.no_plot:
-        from .plotting import MATPLOTLIB_HINT
         print(f"no plot: {MATPLOTLIB_HINT}")
     print(f"try: nncore info {out}   |   nncore evaluate {out} digits")
     return 0
@@ -410,6 +427,7 @@ def _cmd_train(a) -> int:
     res = _train(X, y, task=a.task, hidden=a.hidden, activation=a.activation,
                  dropout=a.dropout, optimizer=a.optimizer, lr=a.lr, epochs=a.epochs,
                  batch_size=a.batch_size, weight_decay=a.weight_decay, test_size=a.test_size,
+                 val_size=a.val_size,
                  seed=a.seed, dtype=a.dtype, standardize=not a.no_standardize,
                  verbose=a.verbose, out=a.out, plot=a.plot, data_name=a.data,
                  target=a.target, split_for_digits=split)
@@ -418,7 +436,6 @@ def _cmd_train(a) -> int:
 
 
 def _load_model(path: str):
-    from . import io as nio
     if not os.path.exists(path):
         raise CLIError(f"no such model file: {path}")
     return nio.load(path), _model_meta(path)
@@ -485,8 +502,7 @@ def _cmd_predict(a) -> int:
             f"prediction{j}" for j in range(out.shape[1]))
     text = "\n".join(lines) + ("\n" if lines else "")
     if a.out:
-        from .io import _atomic_write
-        _atomic_write(a.out, [(head + "\n" + text).encode()])
+        atomic_write(a.out, [(head + "\n" + text).encode()])
         print(f"wrote {len(lines)} predictions to {a.out}")
     else:
         sys.stdout.write(text)
@@ -494,7 +510,6 @@ def _cmd_predict(a) -> int:
 
 
 def _cmd_info(a) -> int:
-    from . import io as nio
     model, meta = _load_model(a.model)
     raw = nio.load_metadata(a.model)
     print(f"file: {a.model} ({os.path.getsize(a.model):,} bytes, safetensors)")
@@ -512,31 +527,11 @@ def _cmd_info(a) -> int:
 
 def _cmd_bench(a) -> int:
     try:
-        from . import _bench
-    except ImportError:
-        _bench = None
-    if _bench is not None and hasattr(_bench, "main"):
-        try:
-            return int(_bench.main(a.args) or 0)
-        except SystemExit as e:  # argument errors and failed verifications: one line
-            if isinstance(e.code, str):
-                raise CLIError(e.code) from None
-            raise
-    here = os.path.dirname(os.path.abspath(__file__))
-    script = os.path.join(here, os.pardir, os.pardir, "benchmarks", "compare.py")
-    if os.path.isfile(script):
-        import runpy
-        old = sys.argv
-        sys.argv = [script, *a.args]
-        try:
-            runpy.run_path(script, run_name="__main__")
-        except SystemExit as e:
-            return int(e.code or 0) if not isinstance(e.code, str) else 2
-        finally:
-            sys.argv = old
-        return 0
-    raise CLIError("no benchmark in this installation: run 'python benchmarks/compare.py' "
-                   "from a source checkout of nncore")
+        return int(_bench.main(a.args) or 0)
+    except SystemExit as e:  # argument errors and failed verifications: one line
+        if isinstance(e.code, str):
+            raise CLIError(e.code) from None
+        raise
 
 
 _COMMANDS = {"demo": _cmd_demo, "train": _cmd_train, "evaluate": _cmd_evaluate,
@@ -556,7 +551,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             parser.print_help()
             return 2
         if getattr(a, "threads", None) is not None:
-            from .config import num_threads
             with num_threads(a.threads):
                 return _COMMANDS[a.command](a)
         return _COMMANDS[a.command](a)

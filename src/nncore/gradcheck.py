@@ -7,13 +7,12 @@ import numpy as np
 
 from . import losses as _losses
 from ._validate import finite_float
+from .nn import Sequential
 
 __all__ = ["check_gradients"]
 
 
-def _float64_twin(model):
-    from .nn import Sequential
-
+def _float64_twin(model: Sequential) -> Sequential:
     cfg = model.get_config()
     cfg["dtype"] = "float64"
     twin = Sequential.from_config(cfg)
@@ -53,8 +52,6 @@ def check_gradients(model: Any, x: Any, y: Any, loss_fn: Any, eps: float = 1e-4,
     float
         The worst relative error (< 1e-6 for a correct backward on smooth points).
     """
-    from .nn import Sequential
-
     if not isinstance(model, Sequential):
         raise TypeError(f"model must be an nncore.nn.Sequential, got {type(model).__name__}")
     eps = finite_float(eps, "eps")
@@ -63,7 +60,6 @@ def check_gradients(model: Any, x: Any, y: Any, loss_fn: Any, eps: float = 1e-4,
     loss_fn = _losses.get(loss_fn)
     m = model if model.dtype == np.float64 else _float64_twin(model)
     saved = (m.flat_params.copy(), m.flat_grads.copy(), m.dropout_step)
-    x = m._prepare_x(x)
     step0 = m.dropout_step
     try:
         def f() -> float:

@@ -31,6 +31,7 @@ import os
 from typing import Any
 
 from .callbacks import Callback
+from .plotting import plot_history
 
 __all__ = ["History"]
 
@@ -88,10 +89,6 @@ class History(Callback):
         path : str, optional
             Write the figure to this file; None returns it without saving.
         """
-        try:
-            from .plotting import plot_history
-        except ImportError as e:
-            raise ImportError(f"History.plot needs nncore.plotting ({e})") from None
         return plot_history(self, path, **kwargs)
 
     def __repr__(self) -> str:

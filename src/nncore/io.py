@@ -1,24 +1,14 @@
-"""Model files and training checkpoints in the safetensors format, read and written by hand.
+"""Model files and training checkpoints: save / load models, save / load checkpoints.
 
 What it is for: ``save(model, path)`` / ``load(path)`` (an exact round trip: the same bits,
-so the same predictions), ``save_checkpoint`` / ``load_checkpoint`` (model + optimizer
-state + dropout counter + epoch, for resuming training), and the tensor-file layer under
-both (``save_tensors`` / ``load_tensors``).
+so the same predictions) and ``save_checkpoint`` / ``load_checkpoint`` (model + optimizer
+state + dropout counter + epoch, for resuming training). The safetensors format under both
+is the leaf ``nncore._safetensors`` (``save_tensors`` / ``load_tensors`` / ``read_header``
+are re-exported here); ``Sequential.save`` writes a model file through that leaf, and
+:func:`save` is that method.
 What it is not: a pickle. Loading parses JSON and copies numbers; nothing in a file is ever
-executed, and every size in a file is checked against the file before memory is allocated.
-
-The file layout (safetensors):
-
-====================  =====================================================================
-bytes 0..7            N, the header length, unsigned 64-bit little-endian
-bytes 8..8+N          the header: UTF-8 JSON object, padded with spaces to a multiple of 8;
-                      one entry per tensor ``{"dtype": "F32", "shape": [out, in],
-                      "data_offsets": [begin, end]}`` plus ``"__metadata__"``
-                      (a str -> str map)
-bytes 8+N..end        the data: each tensor's little-endian bytes, row-major, at
-                      [begin, end) relative to 8+N; tensors are contiguous, in order, with
-                      no gaps, overlaps or trailing bytes
-====================  =====================================================================
+executed, every size in a file is checked against the file, and the architecture is checked
+before a network is built.
 
 nncore's metadata: ``format`` ("nncore" for a model, "nncore-checkpoint" for a
 checkpoint), ``nncore_version``, ``config`` (``json.dumps(model.get_config())``).
@@ -29,283 +19,22 @@ from __future__ import annotations
 import json
 import math
 import os
-import struct
-import tempfile
 from typing import Any, Iterable, Mapping
 
 import numpy as np
 
-from ._files import open_regular
+from ._safetensors import (CHECKPOINT_FORMAT, MODEL_FORMAT, load_tensors, nncore_metadata,
+                           read_header, save_tensors, strict_json)
+from ._validate import is_int
+from .nn import Sequential
 
 __all__ = ["save", "load", "load_metadata", "save_checkpoint", "load_checkpoint",
-           "save_tensors", "load_tensors", "read_header", "MODEL_FORMAT", "CHECKPOINT_FORMAT"]
+           "save_tensors", "load_tensors", "read_header", "MODEL_FORMAT", "CHECKPOINT_FORMAT",
+           "MODEL_DTYPES"]
 
-MODEL_FORMAT = "nncore"
-CHECKPOINT_FORMAT = "nncore-checkpoint"
-
-# dtype names of the safetensors format -> NumPy (little-endian)
-_DTYPES: dict[str, np.dtype] = {
-    "F64": np.dtype("<f8"), "F32": np.dtype("<f4"), "F16": np.dtype("<f2"),
-    "I64": np.dtype("<i8"), "I32": np.dtype("<i4"), "I16": np.dtype("<i2"),
-    "I8": np.dtype("i1"), "U64": np.dtype("<u8"), "U32": np.dtype("<u4"),
-    "U16": np.dtype("<u2"), "U8": np.dtype("u1"), "BOOL": np.dtype("?"),
-}
-_KNOWN_ONLY = ("BF16", "F8_E4M3", "F8_E5M2")   # valid safetensors dtypes nncore cannot hold
-_NAMES = {(v.kind, v.itemsize): k for k, v in _DTYPES.items()}
 MODEL_DTYPES = ("F32", "F64")
 _CHECKPOINT_DTYPES = ("F32", "F64", "I64", "I32", "U64", "U32", "U8", "BOOL")
-
-MAX_HEADER_BYTES = 100 * 1024 * 1024   # the safetensors limit
-MAX_RANK = 8
 MAX_LAYERS = 100_000
-
-
-def _version() -> str:
-    try:
-        from . import __version__
-        return __version__
-    except ImportError:  # pragma: no cover - only when the package is half-imported
-        return "unknown"
-
-
-# ============================================================== writing
-
-def _atomic_write(path: str, chunks: Iterable[bytes]) -> None:
-    """Write to a temporary file in the target's directory, fsync, then rename over ``path``.
-
-    A crash at any point leaves either the old file or the complete new one.
-    """
-    directory = os.path.dirname(os.path.abspath(path))
-    try:   # the permissions a plain open() would give (mkstemp makes 0600)
-        mode = os.stat(path).st_mode & 0o777
-    except OSError:
-        umask = os.umask(0)
-        os.umask(umask)
-        mode = 0o666 & ~umask
-    fd, tmp = tempfile.mkstemp(prefix=".nncore-", suffix=".tmp", dir=directory)
-    try:
-        try:
-            os.fchmod(fd, mode)
-        except (AttributeError, OSError):   # e.g. Windows: no fchmod
-            pass
-        with os.fdopen(fd, "wb") as f:
-            for c in chunks:
-                f.write(c)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-
-
-def save_tensors(path: str | os.PathLike, tensors: Mapping[str, np.ndarray],
-                 metadata: Mapping[str, str] | None = None) -> None:
-    """Write named arrays to a safetensors file, atomically.
-
-    Parameters
-    ----------
-    path : str or path-like
-    tensors : mapping name -> ndarray
-        Written in the mapping's order; any shape, dtype in F32/F64/F16/I64/I32/I16/I8/
-        U64/U32/U16/U8/BOOL (stored little-endian, row-major).
-    metadata : mapping str -> str, optional
-        Stored as the header's ``"__metadata__"``.
-    """
-    path = os.fspath(path)
-    header: dict[str, Any] = {}
-    if metadata:
-        for k, v in metadata.items():
-            if not isinstance(k, str) or not isinstance(v, str):
-                raise TypeError(f"metadata must map str to str, got {k!r}: {type(v).__name__}")
-        header["__metadata__"] = dict(metadata)
-    blobs = []
-    offset = 0
-    for name, arr in tensors.items():
-        if not isinstance(name, str) or not name or name == "__metadata__":
-            raise ValueError(f"invalid tensor name {name!r}")
-        arr = np.asarray(arr)
-        dname = _NAMES.get((arr.dtype.kind, arr.dtype.itemsize))
-        if dname is None:
-            raise TypeError(f"tensor {name!r}: dtype {arr.dtype} cannot be stored")
-        data = np.ascontiguousarray(arr, dtype=_DTYPES[dname]).tobytes()
-        header[name] = {"dtype": dname, "shape": list(arr.shape),
-                        "data_offsets": [offset, offset + len(data)]}
-        blobs.append(data)
-        offset += len(data)
-    text = json.dumps(header, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
-    raw = text.encode("utf-8")
-    raw += b" " * (-(8 + len(raw)) % 8)     # data starts 8-byte aligned
-    _atomic_write(path, [struct.pack("<Q", len(raw)), raw, *blobs])
-
-
-# ============================================================== reading
-
-def _strict_json(text: str, what: str) -> Any:
-    """json.loads that rejects duplicate keys and NaN/Infinity (both ambiguous in a file)."""
-    def pairs(items):
-        d = {}
-        for k, v in items:
-            if k in d:
-                raise ValueError(f"duplicate key {k!r}")
-            d[k] = v
-        return d
-
-    def bad_constant(name):
-        raise ValueError(f"{name} is not valid JSON")
-
-    try:
-        return json.loads(text, object_pairs_hook=pairs, parse_constant=bad_constant)
-    except RecursionError:
-        raise ValueError(f"{what} is nested too deeply") from None
-    except ValueError as e:
-        raise ValueError(f"{what} is not valid JSON: {e}") from None
-
-
-def _is_int(x: Any) -> bool:
-    return isinstance(x, int) and not isinstance(x, bool)
-
-
-def read_header(path: str | os.PathLike, allowed_dtypes: Iterable[str] | None = None
-                ) -> tuple[dict[str, str], dict[str, tuple[str, tuple[int, ...], int, int]], int]:
-    """Read and validate a safetensors header without reading the tensor data.
-
-    Returns
-    -------
-    metadata : dict str -> str
-    entries : dict name -> (dtype, shape, begin, end), ordered by ``begin``
-    data_start : int
-        File offset of the data section (8 + header length).
-
-    Raises
-    ------
-    ValueError
-        Naming the problem: truncated file, header length past the end, header not
-        UTF-8 or not JSON, a malformed entry, unknown dtype, a shape whose byte count
-        disagrees with its data_offsets, offsets out of range, overlapping, with gaps
-        or trailing bytes.
-    """
-    path = os.fspath(path)
-    allowed = tuple(allowed_dtypes) if allowed_dtypes is not None else tuple(_DTYPES)
-    try:
-        with open_regular(path) as f:
-            size = os.fstat(f.fileno()).st_size
-            head = f.read(8)
-            if len(head) < 8:
-                raise ValueError(f"{path}: truncated file ({size} bytes): too short for the "
-                                 "8-byte header length")
-            (n,) = struct.unpack("<Q", head)
-            if n > size - 8:
-                raise ValueError(f"{path}: header length {n} runs past the end of the file "
-                                 f"({size} bytes): truncated or not a safetensors file")
-            if n > MAX_HEADER_BYTES:
-                raise ValueError(f"{path}: header length {n} exceeds the limit of "
-                                 f"{MAX_HEADER_BYTES} bytes")
-            if n < 2:
-                raise ValueError(f"{path}: header length {n} is too small for a JSON object")
-            raw = f.read(n)
-    except OSError as e:
-        raise ValueError(f"cannot read {path}: {e.strerror or e}") from None
-    if len(raw) != n:
-        raise ValueError(f"{path}: truncated file: header shorter than its declared length")
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as e:
-        raise ValueError(f"{path}: header is not valid UTF-8 (byte {e.start})") from None
-    header = _strict_json(text, f"{path}: header")
-    if not isinstance(header, dict):
-        raise ValueError(f"{path}: header must be a JSON object, got {type(header).__name__}")
-
-    metadata = header.pop("__metadata__", {})
-    if metadata is None:
-        metadata = {}
-    if not isinstance(metadata, dict) or not all(isinstance(v, str) for v in metadata.values()):
-        raise ValueError(f"{path}: __metadata__ must be an object of string values")
-
-    data_start = 8 + n
-    data_len = size - data_start
-    entries = []
-    for name, e in header.items():
-        where = f"{path}: tensor {name!r}"
-        if not name:
-            raise ValueError(f"{path}: empty tensor name")
-        if not isinstance(e, dict):
-            raise ValueError(f"{where}: entry must be an object")
-        missing = {"dtype", "shape", "data_offsets"} - set(e)
-        if missing:
-            raise ValueError(f"{where}: entry lacks {sorted(missing)}")
-        dt = e["dtype"]
-        if not isinstance(dt, str) or (dt not in _DTYPES and dt not in _KNOWN_ONLY):
-            raise ValueError(f"{where}: unknown dtype {dt!r}")
-        if dt not in allowed:
-            raise ValueError(f"{where}: unsupported dtype {dt!r} (expected one of "
-                             f"{', '.join(allowed)})")
-        shape = e["shape"]
-        if (not isinstance(shape, list) or len(shape) > MAX_RANK
-                or not all(_is_int(s) and s >= 0 for s in shape)):
-            raise ValueError(f"{where}: shape must be a list of at most {MAX_RANK} "
-                             f"non-negative integers, got {shape!r}")
-        off = e["data_offsets"]
-        if (not isinstance(off, list) or len(off) != 2 or not all(_is_int(o) for o in off)
-                or not 0 <= off[0] <= off[1]):
-            raise ValueError(f"{where}: data_offsets must be [begin, end] with "
-                             f"0 <= begin <= end, got {off!r}")
-        begin, end = off
-        if end > data_len:
-            raise ValueError(f"{where}: data_offsets [{begin}, {end}] run past the end of the "
-                             f"data ({data_len} bytes in the file)")
-        nbytes = math.prod(shape) * _DTYPES[dt].itemsize
-        if nbytes != end - begin:
-            raise ValueError(f"{where}: shape {shape} of {dt} needs {nbytes} bytes but "
-                             f"data_offsets [{begin}, {end}] span {end - begin}")
-        entries.append((begin, end, name, dt, tuple(shape)))
-    entries.sort(key=lambda t: (t[0], t[1]))
-    pos = 0
-    prev = None
-    for begin, end, name, _, _ in entries:
-        if begin < pos:
-            raise ValueError(f"{path}: tensor {name!r} data_offsets [{begin}, {end}] overlap "
-                             f"tensor {prev!r} (ends at {pos})")
-        if begin > pos:
-            raise ValueError(f"{path}: gap of {begin - pos} bytes before tensor {name!r}: "
-                             "tensors must be contiguous")
-        pos, prev = end, name
-    if pos != data_len:
-        raise ValueError(f"{path}: {data_len - pos} bytes after the last tensor: "
-                         "truncated header or appended data")
-    ordered = {name: (dt, shape, begin, end) for begin, end, name, dt, shape in entries}
-    return metadata, ordered, data_start
-
-
-def load_tensors(path: str | os.PathLike, allowed_dtypes: Iterable[str] | None = None
-                 ) -> tuple[dict[str, np.ndarray], dict[str, str]]:
-    """Read every tensor of a safetensors file (validated by :func:`read_header` first).
-
-    Returns
-    -------
-    tensors : dict name -> ndarray (native byte order, writeable copies)
-    metadata : dict str -> str
-    """
-    path = os.fspath(path)
-    metadata, entries, data_start = read_header(path, allowed_dtypes)
-    total = max((e[3] for e in entries.values()), default=0)
-    try:
-        with open_regular(path) as f:
-            f.seek(data_start)
-            data = f.read(total)
-    except OSError as e:
-        raise ValueError(f"cannot read {path}: {e.strerror or e}") from None
-    if len(data) != total:
-        raise ValueError(f"{path}: truncated file: the data section ended early")
-    out = {}
-    for name, (dt, shape, begin, end) in entries.items():
-        d = _DTYPES[dt]
-        arr = np.frombuffer(data, dtype=d, count=(end - begin) // d.itemsize, offset=begin)
-        out[name] = arr.astype(d.newbyteorder("="), copy=True).reshape(shape)
-    return out, metadata
 
 
 # ======================================================== model files
@@ -332,7 +61,7 @@ def _param_specs(config: Any, where: str) -> tuple[str, list[tuple[str, tuple[in
             raise ValueError(f"{where}: layer {i} config must be an object with a 'type'")
         if layer["type"] == "Linear":
             fin, fout = layer.get("in_features"), layer.get("out_features")
-            if not (_is_int(fin) and _is_int(fout) and fin > 0 and fout > 0):
+            if not (is_int(fin) and is_int(fout) and fin > 0 and fout > 0):
                 raise ValueError(f"{where}: layer {i} (Linear) needs positive integer "
                                  f"in_features/out_features, got {fin!r}, {fout!r}")
             specs.append((f"{i}.weight", (fout, fin)))
@@ -385,8 +114,7 @@ def _check_tensors_match(where: str, dtype: str, specs, tensors_meta: Mapping[st
             raise ValueError(f"{where}: tensor {name!r} is {dt} but the model dtype is {dtype}")
 
 
-def _build(config: dict, where: str):
-    from .nn import Sequential
+def _build(config: dict, where: str) -> Sequential:
     try:
         return Sequential.from_config(config)
     except (ValueError, TypeError, KeyError, IndexError, AttributeError) as e:
@@ -405,7 +133,7 @@ def _copy_params(model, tensors: Mapping[str, np.ndarray], where: str, prefix: s
 def _parse_config(meta: Mapping[str, str], where: str) -> dict:
     if "config" not in meta:
         raise ValueError(f"{where}: metadata has no 'config' (the architecture)")
-    return _strict_json(meta["config"], f"{where}: metadata 'config'")
+    return strict_json(meta["config"], f"{where}: metadata 'config'")
 
 
 def _read_nncore_header(path: str, dtypes: Iterable[str], fmt: str, kind: str):
@@ -420,30 +148,17 @@ def _read_nncore_header(path: str, dtypes: Iterable[str], fmt: str, kind: str):
     return meta, entries, config, dtype, specs
 
 
-def save(model, path: str | os.PathLike, metadata: Mapping[str, str] | None = None) -> None:
-    """Save a model's architecture and weights to a safetensors file (atomic).
-
-    Parameters
-    ----------
-    model : nncore.nn.Sequential
-    path : str or path-like
-        Conventionally ``*.safetensors``. Written to a temporary file in the same
-        directory, then renamed: a crash never leaves a half-written model.
-    metadata : mapping str -> str, optional
-        Extra entries for the header's ``__metadata__`` (``format``,
-        ``nncore_version`` and ``config`` are reserved).
-    """
-    meta = {"format": MODEL_FORMAT, "nncore_version": _version(),
-            "config": json.dumps(model.get_config(), sort_keys=True, allow_nan=False)}
-    for k, v in (metadata or {}).items():
-        if k in meta:
-            raise ValueError(f"metadata key {k!r} is reserved")
-        meta[k] = v
-    tensors = {name: p.data for name, p in model.named_parameters()}
-    save_tensors(path, tensors, meta)
+def save(model: Sequential, path: str | os.PathLike,
+         metadata: Mapping[str, str] | None = None) -> None:
+    """Save a model's architecture and weights to a safetensors file, atomically:
+    ``model.save(path, metadata)`` (path and metadata are documented there); the file
+    :func:`load` reads."""
+    if not isinstance(model, Sequential):
+        raise TypeError(f"model must be an nncore.nn.Sequential, got {type(model).__name__}")
+    model.save(path, metadata)
 
 
-def load(path: str | os.PathLike):
+def load(path: str | os.PathLike) -> Sequential:
     """Load a model saved by :func:`save`; predictions are bit-identical to the saved model's.
 
     Never executes anything from the file. The header, the architecture and every
@@ -559,16 +274,13 @@ def save_checkpoint(path: str | os.PathLike, model, optimizer=None, epoch: int =
         tensors["model." + name] = p.data
     opt_state = _encode(optimizer.state_dict(), tensors, "optim.") if optimizer is not None else None
     extra_state = _encode(extra, tensors, "extra.")
-    meta = {
-        "format": CHECKPOINT_FORMAT,
-        "nncore_version": _version(),
-        "config": json.dumps(model.get_config(), sort_keys=True, allow_nan=False),
+    meta = nncore_metadata(CHECKPOINT_FORMAT, model.get_config(), {
         "epoch": str(int(epoch)),
         "dropout_step": str(int(model.dropout_step)),
         "optimizer": json.dumps(opt_state, allow_nan=False),
         "optimizer_class": type(optimizer).__name__ if optimizer is not None else "",
         "extra": json.dumps(extra_state, allow_nan=False),
-    }
+    })
     save_tensors(path, tensors, meta)
 
 
@@ -604,9 +316,9 @@ def load_checkpoint(path: str | os.PathLike, model, optimizer=None) -> dict[str,
     if epoch < 0 or not 0 <= step < 2 ** 64:
         raise ValueError(f"{path}: epoch/dropout_step out of range")
     tensors, _ = load_tensors(path, _CHECKPOINT_DTYPES)
-    opt_state = _decode(_strict_json(meta.get("optimizer", "null"), f"{path}: optimizer state"),
+    opt_state = _decode(strict_json(meta.get("optimizer", "null"), f"{path}: optimizer state"),
                         tensors, path)
-    extra = _decode(_strict_json(meta.get("extra", "null"), f"{path}: extra state"),
+    extra = _decode(strict_json(meta.get("extra", "null"), f"{path}: extra state"),
                     tensors, path)
     if optimizer is not None:
         saved_cls = meta.get("optimizer_class", "")

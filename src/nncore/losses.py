@@ -8,9 +8,10 @@ gradient; ``loss_fn.backward()`` returns it::
     loss = loss_fn(out, y)                 # out (batch, outputs)
     model.backward(loss_fn.backward())     # d loss / d out, (batch, outputs)
 
-Targets are validated: wrong shape, NaN/Inf, out-of-range or non-integer class
-labels raise ValueError/TypeError naming what was expected. Float targets are
-cast to the output's dtype.
+Targets are validated by ``nncore._targets.check_target``, the one check shared
+with ``ops.loss``, ``train_step``, ``fit`` and ``evaluate``: wrong shape, NaN/Inf,
+out-of-range or non-integer class labels raise ValueError/TypeError naming what
+was expected. Float targets are cast to the output's dtype.
 """
 from __future__ import annotations
 
@@ -18,15 +19,17 @@ from typing import Any
 
 import numpy as np
 
-from . import _core
+from . import _core, _registry
+from ._targets import check_target
 from ._validate import finite_float
 
 __all__ = ["Loss", "MSELoss", "L1Loss", "HuberLoss", "BCEWithLogitsLoss", "CrossEntropyLoss",
-           "get", "LOSSES"]
+           "get", "from_config", "output_kind", "LOSSES"]
 
-# nn_loss_kind / nn_reduction codes of nncore.h
-_MSE, _L1, _HUBER, _BCE, _CE_LABELS, _CE_PROBS = 0, 1, 2, 3, 4, 5
-_REDUCTIONS = {"mean": 0, "sum": 1}
+# nn_loss_kind / nn_reduction codes of nncore.h, from the bindings
+_MSE, _L1, _HUBER, _BCE, _CE_LABELS, _CE_PROBS = (
+    _registry.LOSS_KINDS[k] for k in ("mse", "l1", "huber", "bce_logits", "ce_labels", "ce_probs"))
+_REDUCTIONS = _registry.REDUCTIONS
 
 
 
@@ -45,27 +48,6 @@ def _as_out(out: Any) -> np.ndarray:
     return np.ascontiguousarray(out)
 
 
-def _float_target(y: Any, shape: tuple, dtype: np.dtype, who: str) -> np.ndarray:
-    """y as a C-contiguous `dtype` array of `shape`, finite; (batch,) accepted for 1 output."""
-    if not isinstance(y, np.ndarray):
-        try:
-            y = np.asarray(y)
-        except Exception as e:  # ragged lists and the like
-            raise TypeError(f"{who}: target must be array-like, got {type(y).__name__}") from e
-    if y.dtype.kind not in "fiub":
-        raise TypeError(f"{who}: target must be numeric, got dtype {y.dtype}")
-    if y.shape != shape:
-        if y.ndim == 1 and shape[1] == 1 and y.shape[0] == shape[0]:
-            y = y.reshape(shape)
-        else:
-            raise ValueError(f"{who}: target shape {y.shape} does not match the output shape "
-                             f"{shape}")
-    y = np.ascontiguousarray(y, dtype=dtype)
-    if not np.isfinite(y).all():
-        raise ValueError(f"{who}: target contains NaN or Inf")
-    return y
-
-
 class Loss:
     """Base class: ``loss_fn(out, y) -> float``, then ``loss_fn.backward() -> d loss / d out``.
 
@@ -78,6 +60,7 @@ class Loss:
 
     is_classification = False
     _kind = -1
+    _target_kind = "values"  # how check_target reads the targets: "values", "bce" or "ce"
 
     def __init__(self, reduction: str = "mean") -> None:
         if reduction not in _REDUCTIONS:
@@ -93,11 +76,21 @@ class Loss:
         """(nn_loss_kind, nn_reduction, param) codes for the C kernels."""
         return self._kind, _REDUCTIONS[self.reduction], self._param()
 
-    def _prepare_target(self, y: Any, shape: tuple, dtype: np.dtype):
+    def _prepare_target(self, y: Any, shape: tuple, dtype: np.dtype, what: str | None = None):
         """Validate y for outputs of `shape`; returns (kind, red, param, target, labels)."""
-        t = _float_target(y, shape, dtype, type(self).__name__)
-        kind, red, param = self._c_spec()
-        return kind, red, param, t, None
+        t, labels = check_target(y, shape, dtype, self._target_kind,
+                                 what or f"{type(self).__name__} target")
+        kind, red, param = self._c_spec(labels is not None)
+        return kind, red, param, t, labels
+
+    def check_target(self, y: Any, shape: tuple, dtype: Any, what: str | None = None
+                     ) -> np.ndarray:
+        """``y`` as this loss reads it for outputs of ``shape`` (batch, outputs) and ``dtype``:
+        class labels (batch,) int64 (cross-entropy with labels), else a C-contiguous
+        ``dtype`` array of ``shape``. The same check as every call of the loss, ``train_step``,
+        ``fit`` and ``evaluate``; ``what`` names ``y`` in error messages."""
+        t, labels = self._prepare_target(y, shape, dtype, what)[3:]
+        return t if labels is None else labels
 
     # -- public -----------------------------------------------------------------
     def __call__(self, out: Any, y: Any) -> float:
@@ -160,14 +153,8 @@ class HuberLoss(Loss):
 class BCEWithLogitsLoss(Loss):
     """Binary cross-entropy from logits (sigmoid inside, stable). Targets in [0, 1]."""
     _kind = _BCE
+    _target_kind = "bce"
     is_classification = True
-
-    def _prepare_target(self, y, shape, dtype):
-        t = _float_target(y, shape, dtype, "BCEWithLogitsLoss")
-        if t.size and (t.min() < 0 or t.max() > 1):
-            raise ValueError("BCEWithLogitsLoss: targets must lie in [0, 1], got values in "
-                             f"[{t.min()}, {t.max()}]")
-        return self._kind, _REDUCTIONS[self.reduction], 0.0, t, None
 
 
 class CrossEntropyLoss(Loss):
@@ -179,6 +166,7 @@ class CrossEntropyLoss(Loss):
     Float labels are accepted when every value is an integer (e.g. read from CSV).
     """
     _kind = _CE_LABELS
+    _target_kind = "ce"
     is_classification = True
 
     def __init__(self, label_smoothing: float = 0.0, reduction: str = "mean") -> None:
@@ -196,44 +184,6 @@ class CrossEntropyLoss(Loss):
 
     def _c_spec(self, labels: bool = True) -> tuple[int, int, float]:
         return (_CE_LABELS if labels else _CE_PROBS), _REDUCTIONS[self.reduction], self.label_smoothing
-
-    def _prepare_target(self, y, shape, dtype):
-        if not isinstance(y, np.ndarray):
-            try:
-                y = np.asarray(y)
-            except Exception as e:
-                raise TypeError(f"CrossEntropyLoss: target must be array-like, got "
-                                f"{type(y).__name__}") from e
-        batch, classes = shape
-        red = _REDUCTIONS[self.reduction]
-        if y.ndim == 2 and y.shape == tuple(shape) and classes > 1:
-            t = _float_target(y, shape, dtype, "CrossEntropyLoss")
-            if t.min() < 0 or t.max() > 1:
-                raise ValueError("CrossEntropyLoss: probability targets must lie in [0, 1], got "
-                                 f"values in [{t.min()}, {t.max()}]")
-            return _CE_PROBS, red, self.label_smoothing, t, None
-        if y.ndim == 2 and y.shape == (batch, 1):
-            y = y.reshape(batch)
-        if y.ndim != 1 or y.shape[0] != batch:
-            raise ValueError(f"CrossEntropyLoss: target must be class labels of shape ({batch},) "
-                             f"or probabilities of shape ({batch}, {classes}), got shape {y.shape}")
-        if y.dtype.kind in "iu":
-            labels = y
-        elif y.dtype.kind == "f":
-            if not np.isfinite(y).all():
-                raise ValueError("CrossEntropyLoss: labels contain NaN or Inf")
-            if not np.array_equal(y, np.floor(y)):
-                raise TypeError("CrossEntropyLoss: class labels must be integers, got "
-                                f"non-integer values of dtype {y.dtype}")
-            labels = y
-        else:
-            raise TypeError(f"CrossEntropyLoss: class labels must be integers, got dtype {y.dtype}")
-        lo, hi = labels.min(), labels.max()
-        if lo < 0 or hi >= classes:
-            raise ValueError(f"CrossEntropyLoss: labels must be in [0, {classes}), got values in "
-                             f"[{lo}, {hi}]")
-        labels = np.ascontiguousarray(labels, dtype=np.int64)
-        return _CE_LABELS, red, self.label_smoothing, None, labels
 
 
 LOSSES = {
@@ -260,6 +210,19 @@ def get(loss: Any) -> Loss:
             return LOSSES[key]()
         raise ValueError(f"unknown loss {loss!r}; expected one of {sorted(LOSSES)} or a Loss object")
     raise TypeError(f"loss must be a name or a nncore.losses.Loss, got {type(loss).__name__}")
+
+
+def output_kind(loss: Loss) -> str:
+    """What a network trained with ``loss`` outputs: ``"ce"`` (class logits: softmax gives
+    probabilities, argmax the class; cross-entropy and other classification losses),
+    ``"bce"`` (independent logits: sigmoid, ``> 0``) or ``"regression"`` (values)."""
+    if isinstance(loss, CrossEntropyLoss):  # subclasses too
+        return "ce"
+    if isinstance(loss, BCEWithLogitsLoss):
+        return "bce"
+    if getattr(loss, "is_classification", False):
+        return "ce"
+    return "regression"
 
 
 def from_config(cfg: dict) -> Loss:

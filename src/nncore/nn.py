@@ -51,23 +51,25 @@ and gradients); sizes are checked in 64-bit arithmetic and never wrap.
 """
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any, Callable, Iterator
 
 import numpy as np
 
-from . import _core, losses as _losses, nn_init
+from . import _core, _registry, losses as _losses, nn_init
+from . import ops as _ops
+from ._safetensors import MODEL_FORMAT, nncore_metadata, save_tensors
+from ._validate import check_int, finite_float, is_int, parse_dtype
 from .parameter import Parameter
-from .training import TrainingMixin
-from ._validate import check_int, finite_float, parse_dtype
 
 __all__ = ["Layer", "Linear", "ReLU", "LeakyReLU", "ELU", "GELU", "SiLU", "Softplus", "Sigmoid",
            "Tanh", "Softmax", "LogSoftmax", "Identity", "Dropout", "Sequential", "Parameter",
            "layer_from_config", "activation", "ACTIVATIONS"]
 
-# codes of nncore.h
-_LINEAR, _ACT, _DROPOUT = 0, 1, 2
-_F32, _F64 = 0, 1
+# codes of nncore.h (nn_layer_kind, nn_dtype), from the bindings
+_LINEAR, _ACT, _DROPOUT = (_registry.LAYER_KINDS[k] for k in ("linear", "act", "dropout"))
+_F32, _F64 = _registry.DTYPES["float32"], _registry.DTYPES["float64"]
 
 
 
@@ -146,32 +148,35 @@ class Linear(Layer):
 
 
 class _Activation(Layer):
-    _code = 0
-    _param = 0.0
+    """An activation layer: the kernel it runs is the nncore._registry line whose
+    ``layer`` is this class's name (or a base class's) and whose ``layer_kwargs``
+    match ``get_config()``; the kernel's parameter is read from the config too."""
     _relu_gain: float | None = None  # He gain when a Linear precedes this activation
 
     def _c_spec(self, n_in: int) -> tuple:
-        return (_ACT, n_in, n_in, False, self._code, float(self._param))
+        cfg = self.get_config()
+        for cls in type(self).__mro__:  # a user's subclass runs its base's kernel
+            a = _registry.activation_of_layer({**cfg, "type": cls.__name__})
+            if a is not None:
+                param = float(cfg.get(a.param, a.default)) if a.param else 0.0
+                return (_ACT, n_in, n_in, False, a.code, param)
+        raise ValueError(f"{type(self).__name__} has no line in nncore._registry.ACTIVATIONS")
 
 
 class Identity(_Activation):
     """y = x."""
-    _code = 0
 
 
 class ReLU(_Activation):
     """y = max(x, 0)."""
-    _code = 1
     _relu_gain = math.sqrt(2.0)
 
 
 class LeakyReLU(_Activation):
     """y = x for x > 0, negative_slope * x otherwise."""
-    _code = 2
 
     def __init__(self, negative_slope: float = 0.01) -> None:
         self.negative_slope = finite_float(negative_slope, "negative_slope")
-        self._param = self.negative_slope
         self._relu_gain = math.sqrt(2.0 / (1.0 + self.negative_slope ** 2))
 
     def get_config(self) -> dict:
@@ -183,12 +188,10 @@ class LeakyReLU(_Activation):
 
 class ELU(_Activation):
     """y = x for x > 0, alpha * (exp(x) - 1) otherwise."""
-    _code = 3
     _relu_gain = math.sqrt(2.0)
 
     def __init__(self, alpha: float = 1.0) -> None:
         self.alpha = finite_float(alpha, "alpha")
-        self._param = self.alpha
 
     def get_config(self) -> dict:
         return {"type": "ELU", "alpha": self.alpha}
@@ -205,7 +208,6 @@ class GELU(_Activation):
         if approximate not in ("none", "tanh"):
             raise ValueError(f"approximate must be 'none' or 'tanh', got {approximate!r}")
         self.approximate = approximate
-        self._code = 4 if approximate == "none" else 5
 
     def get_config(self) -> dict:
         return {"type": "GELU", "approximate": self.approximate}
@@ -216,33 +218,27 @@ class GELU(_Activation):
 
 class SiLU(_Activation):
     """y = x * sigmoid(x)."""
-    _code = 6
     _relu_gain = math.sqrt(2.0)
 
 
 class Softplus(_Activation):
     """y = log(1 + exp(x)), never overflows."""
-    _code = 7
 
 
 class Sigmoid(_Activation):
     """y = 1 / (1 + exp(-x))."""
-    _code = 8
 
 
 class Tanh(_Activation):
     """y = tanh(x)."""
-    _code = 9
 
 
 class Softmax(_Activation):
     """Row-wise softmax over the features."""
-    _code = 10
 
 
 class LogSoftmax(_Activation):
     """Row-wise log-softmax over the features."""
-    _code = 11
 
 
 class Dropout(Layer):
@@ -272,15 +268,25 @@ class Dropout(Layer):
         return f"p={self.p}"
 
 
-_LAYER_TYPES = {c.__name__: c for c in (Linear, Identity, ReLU, LeakyReLU, ELU, GELU, SiLU,
-                                        Softplus, Sigmoid, Tanh, Softmax, LogSoftmax, Dropout)}
+_LAYER_TYPES = {c.__name__: c for c in (Linear, Dropout, *_Activation.__subclasses__())}
 
-ACTIVATIONS: dict[str, Callable[..., Layer]] = {
-    "identity": Identity, "linear": Identity, "relu": ReLU, "leaky_relu": LeakyReLU,
-    "elu": ELU, "gelu": GELU, "gelu_tanh": lambda: GELU("tanh"), "silu": SiLU, "swish": SiLU,
-    "softplus": Softplus, "sigmoid": Sigmoid, "tanh": Tanh, "softmax": Softmax,
-    "log_softmax": LogSoftmax,
-}
+
+def _activation_factories() -> dict[str, Callable[..., Layer]]:
+    """name (and alias) -> layer factory, one per line of nncore._registry.ACTIVATIONS."""
+    out: dict[str, Callable[..., Layer]] = {}
+    for name, a in _registry.ACTIVATIONS.items():
+        cls = _LAYER_TYPES.get(a.layer)
+        if cls is None or not issubclass(cls, _Activation):
+            raise ImportError(f"nncore._registry line {name!r} names the layer {a.layer}, "
+                              "which nncore.nn does not define as an activation layer")
+        out[name] = functools.partial(cls, **a.layer_kwargs) if a.layer_kwargs else cls
+        out.update((alias, out[name]) for alias, target in _registry.ACTIVATION_ALIASES.items()
+                   if target == name)
+    return out
+
+
+#: activation name -> layer factory, e.g. ``ACTIVATIONS["leaky_relu"](negative_slope=0.1)``
+ACTIVATIONS: dict[str, Callable[..., Layer]] = _activation_factories()
 
 
 def activation(name: str, **kwargs: Any) -> Layer:
@@ -316,7 +322,20 @@ def _model_dtype(dtype: Any) -> np.dtype:
     return dt
 
 
-class Sequential(TrainingMixin):
+def _training() -> Any:
+    """``nncore.training``, for the ``fit`` / ``evaluate`` methods.
+
+    The ONE import of an nncore module inside a function in the whole package
+    (tests/test_layering.py finds it by the marker comment): ``training`` sits above
+    ``nn`` and imports it, so ``nn`` cannot import it at its top; users still expect
+    ``model.fit`` / ``model.evaluate`` (Keras), so those two methods delegate here.
+    By the time they run, ``import nncore`` has loaded ``training`` already.
+    """
+    from . import training  # layering: the documented delegate (Sequential.fit/evaluate)
+    return training
+
+
+class Sequential:
     """A feed-forward network: layers applied in order, run by ONE C network object.
 
     Parameters
@@ -340,6 +359,14 @@ class Sequential(TrainingMixin):
         Zero-copy views of the C network's parameter and gradient buffers.
     last_grad_norm : float or None
         Global gradient norm (before clipping) of the last train_step.
+    loss : nncore.losses.Loss or None
+        The loss of the last ``fit`` (or assigned: a name or a loss object);
+        ``evaluate`` and ``predict_proba`` default to it.
+    epochs_trained : int
+        Epochs completed by ``fit`` on this model over all calls; picks the
+        shuffle order of the next epoch (restored from a checkpoint on resume).
+    stop_training : bool
+        Set by a callback to ask ``fit`` to stop after the current batch.
     """
 
     def __init__(self, *layers: Layer, dtype: Any = "float32", seed: int = 0) -> None:
@@ -385,6 +412,9 @@ class Sequential(TrainingMixin):
         self._flat_grads = self._net.grads
         self.num_parameters = int(self._net.n_params)
         self.last_grad_norm: float | None = None
+        self._loss: _losses.Loss | None = None
+        self.epochs_trained = 0
+        self.stop_training = False
 
         self._params: list[tuple[str, Parameter]] = []
         for i, layer in enumerate(self.layers):
@@ -445,6 +475,17 @@ class Sequential(TrainingMixin):
     @dropout_step.setter
     def dropout_step(self, value: int) -> None:
         self._net.step = check_int(value, "dropout_step", 0)
+
+    @property
+    def loss(self) -> _losses.Loss | None:
+        """The loss the model is trained with: set by ``fit``, or assigned (a name such as
+        ``"cross_entropy"``, a loss object, or None). ``evaluate`` and ``predict_proba``
+        use it when given no ``loss``."""
+        return self._loss
+
+    @loss.setter
+    def loss(self, value: Any) -> None:
+        self._loss = None if value is None else _losses.get(value)
 
     # ---------------------------------------------------------- forward etc.
     def _prepare_x(self, x: Any, what: str = "x") -> np.ndarray:
@@ -552,6 +593,126 @@ class Sequential(TrainingMixin):
         self.last_grad_norm = norm
         return value + pen if include_penalty else value
 
+    # ------------------------------------------------- inference in batches
+    def prepare_inputs(self, X: Any, what: str = "X") -> np.ndarray:
+        """``X`` as ``predict``, ``fit`` and ``evaluate`` take it: shape (n, in_features)
+        ((n,) is read as one feature per row when in_features is 1), numbers, finite;
+        returned cast once to the model's dtype, C-contiguous. ``what`` names ``X`` in
+        the TypeError / ValueError a bad input raises."""
+        if hasattr(X, "__array__") or isinstance(X, (list, tuple)):
+            X = np.asarray(X)
+        if not isinstance(X, np.ndarray):
+            raise TypeError(f"{what} must be an array, got {type(X).__name__}")
+        if X.dtype.kind not in "fiub":
+            raise TypeError(f"{what} must hold numbers, got dtype {X.dtype}")
+        nin = self.in_features
+        if X.ndim == 1 and nin == 1:
+            X = X.reshape(-1, 1)
+        if X.ndim != 2 or X.shape[1] != nin:
+            raise ValueError(f"{what} must have shape (n_samples, {nin}) for this model, got "
+                             f"{X.shape}")
+        with np.errstate(over="ignore"):  # 1e300 -> float32 inf: reported just below
+            X = np.ascontiguousarray(X, dtype=self.dtype)
+        if not np.isfinite(X).all():
+            bad = np.argwhere(~np.isfinite(X))[0]
+            raise ValueError(f"{what} contains NaN or Inf (first at row {bad[0]}, column "
+                             f"{bad[1]})")
+        return X
+
+    def predict_into(self, X: np.ndarray, out: np.ndarray, batch_size: int) -> np.ndarray:
+        """The loop of :meth:`predict` without its checks: inference on ``X`` (from
+        :meth:`prepare_inputs`) ``batch_size`` rows at a time, written into ``out``
+        (n, out_features) of the model's dtype, which is returned."""
+        fwd = self.forward
+        for s in range(0, len(X), batch_size):
+            e = min(s + batch_size, len(X))
+            out[s:e] = fwd(X[s:e], training=False)
+        return out
+
+    def predict(self, X: Any, batch_size: int = 1024) -> np.ndarray:
+        """Network outputs in inference mode (dropout off), computed in batches.
+
+        Parameters
+        ----------
+        X : array (n, in_features)
+        batch_size : int
+
+        Returns
+        -------
+        ndarray (n, out_features), the model's dtype
+            Raw outputs (logits for cross-entropy / BCE models): take
+            ``argmax(axis=1)`` for classes, or use :meth:`predict_classes`;
+            :meth:`predict_proba` gives probabilities.
+        """
+        if not is_int(batch_size) or batch_size <= 0:
+            raise ValueError(f"batch_size must be an int > 0, got {batch_size!r}")
+        X = self.prepare_inputs(X)
+        out = np.empty((len(X), self.out_features), self.dtype)
+        return self.predict_into(X, out, int(batch_size))
+
+    def predict_classes(self, X: Any, batch_size: int = 1024) -> np.ndarray:
+        """Predicted class per sample (n,) int64: argmax of the outputs, or
+        ``output > 0`` for a single-output (BCE) model."""
+        out = self.predict(X, batch_size)
+        if out.shape[1] == 1:
+            return (out[:, 0] > 0).astype(np.int64)
+        return out.argmax(axis=1).astype(np.int64)
+
+    def predict_proba(self, X: Any, batch_size: int | None = None, *,
+                      loss: Any = None) -> np.ndarray:
+        """Probabilities from the outputs (logits), as the model's loss reads them.
+
+        Softmax over each row for cross-entropy (multi-class), the sigmoid of every
+        output for binary cross-entropy (``BCEWithLogitsLoss``, one yes/no per output).
+
+        Parameters
+        ----------
+        X : array (n, in_features)
+        batch_size : int, optional
+            Rows per forward call; None: :meth:`predict`'s default (1024).
+        loss : str or loss object, optional
+            The loss the outputs are logits for; default: :attr:`loss`, the loss of
+            the last ``fit`` (a loaded model has none: pass it, or set ``model.loss``).
+
+        Returns
+        -------
+        ndarray (n, out_features), the model's dtype
+            Each row sums to 1 for cross-entropy; values in [0, 1] for BCE.
+
+        Raises
+        ------
+        ValueError
+            No loss known, or a regression loss (MSE, L1, Huber): its outputs are
+            values, not logits.
+        """
+        loss_fn = self._loss if loss is None else _losses.get(loss)
+        if loss_fn is None:
+            raise ValueError("predict_proba needs to know the loss the outputs are logits for: "
+                             "fit the model first, pass loss='cross_entropy' or loss='bce', "
+                             "or set model.loss")
+        kind = _losses.output_kind(loss_fn)
+        if kind == "regression":
+            raise ValueError(f"predict_proba needs a classification loss (cross-entropy or "
+                             f"BCE), got {loss_fn!r}: its outputs are values, not logits")
+        out = self.predict(X, 1024 if batch_size is None else batch_size)
+        return _ops.softmax(out) if kind == "ce" else _ops.sigmoid(out)
+
+    # ------------------------------------------ training (nncore.training)
+    def fit(self, X: Any, y: Any, *args: Any, **kwargs: Any) -> Any:
+        """Train on ``(X, y)`` in minibatches; returns the :class:`nncore.history.History`.
+
+        ``nncore.training.fit(self, X, y, ...)``: every argument (``loss``,
+        ``optimizer``, ``epochs``, ``batch_size``, ``validation_split``,
+        ``validation_data``, ``callbacks``, ``checkpoint``, ...) is documented there.
+        """
+        return _training().fit(self, X, y, *args, **kwargs)
+
+    def evaluate(self, X: Any, y: Any, *args: Any, **kwargs: Any) -> dict[str, float]:
+        """Loss (and accuracy for classification) on ``(X, y)`` in inference mode:
+        ``nncore.training.evaluate(self, X, y, loss=None, batch_size=1024)``; the loss
+        defaults to :attr:`loss`."""
+        return _training().evaluate(self, X, y, *args, **kwargs)
+
     # ------------------------------------------------------------ diagnostics
     def grad_norms(self) -> dict[str, float]:
         """L2 norm of each parameter's current gradient, by name (float64 sums)."""
@@ -611,7 +772,18 @@ class Sequential(TrainingMixin):
         layers = [layer_from_config(c) for c in cfg["layers"]]
         return cls(*layers, dtype=cfg.get("dtype", "float32"), seed=cfg.get("seed", 0))
 
-    def save(self, path: Any) -> None:
-        """Save the model (architecture + weights) to a safetensors file; see nncore.io."""
-        from .io import save
-        save(self, path)
+    def save(self, path: Any, metadata: Any = None) -> None:
+        """Save the architecture and weights to a safetensors model file, atomically
+        (``nncore.io.load`` reads it back bit for bit; so does the C API).
+
+        Parameters
+        ----------
+        path : str or path-like
+            Conventionally ``*.safetensors``. Written to a temporary file in the same
+            directory, then renamed: a crash never leaves a half-written model.
+        metadata : mapping str -> str, optional
+            Extra entries for the header's ``__metadata__`` (``format``,
+            ``nncore_version`` and ``config`` are reserved).
+        """
+        tensors = {name: p.data for name, p in self._params}
+        save_tensors(path, tensors, nncore_metadata(MODEL_FORMAT, self.get_config(), metadata))

@@ -1,11 +1,17 @@
-"""The fit loop: ``Sequential.fit / evaluate / predict`` (Keras-style), built on ``train_step``.
+"""The fit loop: ``fit`` and ``evaluate`` (Keras-style), built on ``Sequential.train_step``.
 
 What it is: input validation (before any training happens), batching, shuffling,
 validation, callbacks, history, progress bar, Ctrl-C handling and checkpoints.
 Each batch is ONE call into C (``model.train_step``: forward + loss + backward
-+ clipping + optimizer update, GIL released).
++ clipping + optimizer update, GIL released). ``model.fit`` / ``model.evaluate``
+are these functions (the methods delegate here).
 What it is not: the network, losses or optimizers (``nncore.nn``,
-``nncore.losses``, ``nncore.optim``).
+``nncore.losses``, ``nncore.optim``), nor inference (``Sequential.predict``).
+
+What it uses of the model is its documented interface: ``train_step``,
+``prepare_inputs``, ``predict_into``, ``parameters``, ``grad_norms``,
+``last_grad_norm``, ``loss``, ``epochs_trained``, ``stop_training``, ``seed``,
+``dtype``, ``out_features``.
 
 Reproducibility: epoch ``e`` (counted over every ``fit`` call on the model,
 see ``model.epochs_trained``) is shuffled with
@@ -16,6 +22,7 @@ a checkpoint continues exactly.
 """
 from __future__ import annotations
 
+import json
 import math
 import os
 import sys
@@ -24,42 +31,30 @@ from typing import Any, Iterable
 
 import numpy as np
 
+from . import losses, optim
+from ._validate import is_int
 from .callbacks import Callback, LearningRateScheduler, _overrides
 from .history import History
+from .io import load_checkpoint, read_header, save_checkpoint
+from .nn import Sequential
 from .progress import ProgressBar, format_logs
-from ._validate import is_int
 
-__all__ = ["TrainingMixin"]
+__all__ = ["fit", "evaluate"]
 
 _SGD_DEFAULT_LR = 0.01  # "sgd" by name: SGD has no default lr (Keras uses 0.01)
+_EVAL_BATCH = 1024      # rows per forward call of the validation / accuracy passes
 
 
 # ------------------------------------------------------------------ helpers
 
-
-
-def _get_loss(loss: Any) -> Any:
-    from . import losses
+def _get_loss(loss: Any) -> losses.Loss:
     if loss is None:
         raise TypeError("fit() needs a loss: a name ('mse', 'cross_entropy', 'bce', 'l1', "
                         "'huber') or a loss object from nncore.losses")
     return losses.get(loss)  # its ValueError/TypeError already names the choices
 
 
-def _loss_kind(loss_fn: Any) -> str:
-    """'ce' (cross-entropy), 'bce' or 'regression'."""
-    from . import losses
-    if isinstance(loss_fn, losses.CrossEntropyLoss):  # subclasses too
-        return "ce"
-    if isinstance(loss_fn, losses.BCEWithLogitsLoss):
-        return "bce"
-    if getattr(loss_fn, "is_classification", False):
-        return "ce"
-    return "regression"
-
-
-def _get_optimizer(model: Any, optimizer: Any) -> Any:
-    from . import optim
+def _get_optimizer(model: Sequential, optimizer: Any) -> Any:
     if isinstance(optimizer, str):
         kw = {"lr": _SGD_DEFAULT_LR} if optimizer.strip().lower() == "sgd" else {}
         return optim.get(optimizer, model.parameters(), **kw)  # names the choices
@@ -74,64 +69,24 @@ def _get_optimizer(model: Any, optimizer: Any) -> Any:
     return optimizer
 
 
-def _as_inputs(model: Any, X: Any, what: str = "X") -> np.ndarray:
-    if hasattr(X, "__array__") or isinstance(X, (list, tuple)):
-        X = np.asarray(X)
-    if not isinstance(X, np.ndarray):
-        raise TypeError(f"{what} must be an array, got {type(X).__name__}")
-    if X.dtype.kind not in "fiub":
-        raise TypeError(f"{what} must hold numbers, got dtype {X.dtype}")
-    nin = model.in_features
-    if X.ndim == 1 and nin == 1:
-        X = X.reshape(-1, 1)
-    if X.ndim != 2 or X.shape[1] != nin:
-        raise ValueError(f"{what} must have shape (n_samples, {nin}) for this model, got "
-                         f"{X.shape}")
-    with np.errstate(over="ignore"):  # 1e300 -> float32 inf: reported just below
-        X = np.ascontiguousarray(X, dtype=model.dtype)
-    if not np.isfinite(X).all():
-        bad = np.argwhere(~np.isfinite(X))[0]
-        raise ValueError(f"{what} contains NaN or Inf (first at row {bad[0]}, column "
-                         f"{bad[1]})")
-    return X
+def _check_model(model: Any) -> None:
+    if not isinstance(model, Sequential):
+        raise TypeError(f"model must be an nncore.nn.Sequential, got {type(model).__name__}")
 
 
-def _as_targets(model: Any, y: Any, kind: str, what: str = "y") -> np.ndarray:
-    y = np.asarray(y)
-    nout = model.out_features
-    if y.dtype.kind not in "fiub":
-        raise TypeError(f"{what} must hold numbers, got dtype {y.dtype}")
-    if kind == "ce":
-        if y.ndim == 1:
-            if y.dtype.kind not in "iub":
-                raise TypeError(f"cross-entropy needs integer class labels {what} of shape "
-                                f"(n,) (or probability targets (n, {nout})), got {y.dtype} "
-                                f"labels of shape {y.shape}; cast with {what}.astype(int)")
-            if y.size and (y.min() < 0 or y.max() >= nout):
-                raise ValueError(f"class labels in {what} must be in [0, {nout}) for a model "
-                                 f"with {nout} outputs, got values in [{y.min()}, {y.max()}]")
-            return np.ascontiguousarray(y, dtype=np.int64)
-        if y.ndim != 2 or y.shape[1] != nout:
-            raise ValueError(f"cross-entropy targets {what} must be labels (n,) or "
-                             f"probabilities (n, {nout}), got shape {y.shape}")
-        y = np.ascontiguousarray(y, dtype=model.dtype)
-        if not np.isfinite(y).all() or (y < 0).any():
-            raise ValueError(f"probability targets {what} must be finite and >= 0")
-        return y
-    if y.ndim == 1 and nout == 1:
-        y = y.reshape(-1, 1)
-    if y.ndim != 2 or y.shape[1] != nout:
-        raise ValueError(f"targets {what} must have shape (n, {nout}) for a model with "
-                         f"{nout} outputs, got {y.shape}")
-    with np.errstate(over="ignore"):  # reported just below
-        y = np.ascontiguousarray(y, dtype=model.dtype)
-    if not np.isfinite(y).all():
-        bad = np.argwhere(~np.isfinite(y))[0]
-        raise ValueError(f"{what} contains NaN or Inf (first at row {bad[0]})")
-    if kind == "bce" and ((y < 0).any() or (y > 1).any()):
-        raise ValueError(f"binary cross-entropy targets {what} must be in [0, 1], got values "
-                         f"in [{y.min()}, {y.max()}]")
-    return y
+def _as_xy(model: Sequential, X: Any, y: Any, loss_fn: losses.Loss, xname: str = "X",
+           yname: str = "y") -> tuple[np.ndarray, np.ndarray]:
+    """X checked by the model, y by the loss (the check every entry point shares)."""
+    X = model.prepare_inputs(X, xname)
+    if not isinstance(y, np.ndarray):
+        try:
+            y = np.asarray(y)
+        except Exception as e:  # ragged lists and the like
+            raise TypeError(f"{yname} must be array-like, got {type(y).__name__}") from e
+    if y.ndim and len(y) != len(X):
+        raise ValueError(f"{xname} and {yname} have different lengths: {len(X)} samples vs "
+                         f"{len(y)} targets")
+    return X, loss_fn.check_target(y, (len(X), model.out_features), model.dtype, yname)
 
 
 def _metric_names(metrics: Any, kind: str) -> list[str]:
@@ -180,383 +135,381 @@ def _layer_norms(grad_norms: dict[str, float]) -> dict[str, float]:
     return {f"grad_norm/{k}": math.sqrt(v) for k, v in acc.items()}
 
 
-# ------------------------------------------------------------------- mixin
+# ------------------------------------------------------------------- fit
 
-class TrainingMixin:
-    """``fit``, ``evaluate``, ``predict`` for :class:`nncore.nn.Sequential`.
+def fit(model: Sequential, X: Any, y: Any, loss: Any = None, optimizer: Any = "adam",
+        epochs: int = 1, batch_size: int = 32, shuffle: bool = True,
+        validation_split: float = 0.0, validation_data: tuple | None = None,
+        callbacks: Iterable[Callback] | None = None, verbose: int = 1,
+        clip_norm: float | None = None, clip_value: float | None = None, metrics: Any = None,
+        checkpoint: str | os.PathLike | None = None, resume: str | os.PathLike | None = None,
+        include_penalty: bool = False) -> History:
+    """Train ``model`` on ``(X, y)`` with minibatches; returns the :class:`History`.
 
-    Relies on the model's ``train_step``, ``forward``, ``parameters``,
-    ``grad_norms``, ``last_grad_norm``, ``flat_params``, ``dtype``, ``seed``,
-    ``in_features``, ``out_features``, ``dropout_step``.
+    ``model.fit(X, y, ...)`` is this function.
+
+    Parameters
+    ----------
+    model : nncore.nn.Sequential
+    X : array (n, in_features)
+        Inputs (cast once to the model's dtype).
+    y : array
+        Targets: ``(n,)`` integer labels or ``(n, classes)`` probabilities for
+        cross-entropy; ``(n, out)`` (or ``(n,)`` with one output) for the others.
+    loss : str or loss object
+        ``"mse"``, ``"l1"``, ``"huber"``, ``"bce"``, ``"cross_entropy"`` or an
+        ``nncore.losses`` object.
+    optimizer : str or Optimizer
+        A name (``"adam"``, ``"sgd"`` (lr 0.01), ``"adamw"``, ``"rmsprop"``,
+        ``"adagrad"``; their default settings) or an ``nncore.optim`` optimizer
+        built on THIS model's parameters. Pass an object to keep its state
+        across ``fit`` calls or to use an lr scheduler.
+    epochs : int
+        Epochs to run (>= 0). With ``resume``, the total wanted: training
+        continues from the checkpoint's epoch up to ``epochs``.
+    batch_size : int
+        Samples per step (> 0); the last batch of an epoch may be smaller.
+    shuffle : bool
+        Shuffle the training samples every epoch (seeded, see module doc).
+    validation_split : float in [0, 1)
+        Hold out the LAST fraction of ``X, y`` (before shuffling, as in Keras).
+    validation_data : (X_val, y_val), optional
+        Overrides ``validation_split``.
+    callbacks : list of Callback
+    verbose : {0, 1, 2}
+        0 silent, 1 a progress bar per epoch on stderr, 2 one line per epoch.
+    clip_norm, clip_value : float, optional
+        Clip the global gradient norm / every gradient element (fused in C).
+    metrics : list of str, optional
+        ``["accuracy"]``; default: accuracy for classification losses.
+    checkpoint : path, optional
+        Save a training checkpoint (model, optimizer state, epoch, dropout
+        step) there after every epoch.
+    resume : path, optional
+        Load such a checkpoint first and continue exactly where it ended.
+    include_penalty : bool
+        Report the training ``loss`` with the optimizer's L1/L2 term added
+        (``optimizer.penalty()`` at each batch's pre-update weights); the
+        epoch mean of that term is logged as ``penalty``. Validation loss
+        stays the data loss. Training itself is the same either way.
+
+    Returns
+    -------
+    History
+        ``history.history`` holds per-epoch ``loss``, ``accuracy``,
+        ``val_loss``, ``val_accuracy``, ``lr``, ``grad_norm``,
+        ``grad_norm_max``, ``grad_norm/<layer>``, ``time`` (see
+        :mod:`nncore.history`).
+
+    Raises
+    ------
+    ValueError, TypeError
+        For bad inputs, before any training step: X and y of different
+        lengths, NaN/Inf in X or y, targets that do not fit the loss (the
+        one check of ``nncore._targets``, as in ``train_step``: e.g. non-integer
+        or out-of-range class labels for cross-entropy), batch_size <= 0,
+        epochs < 0, validation_split outside [0, 1), an optimizer built on
+        another model, unknown loss/optimizer/metric names.
+
+    Notes
+    -----
+    - Ctrl-C (KeyboardInterrupt) stops after the current batch (each step is
+      one C call, never cut in half) and returns the history of the
+      completed epochs with ``history.interrupted = True``;
+      ``on_train_end`` still runs (EarlyStopping restores its best weights).
+    - A callback stops training with ``model.stop_training = True``; the
+      current epoch is finished (validation, logs) with the batches done.
+    - Reproducibility: see the module docstring (shuffle order from
+      ``model.seed`` and the epoch index).
     """
+    _check_model(model)
+    epochs, batch_size, clip_norm, clip_value = _check_arguments(
+        epochs, batch_size, shuffle, validation_split, verbose, clip_norm, clip_value,
+        include_penalty)
+    loss_fn = _get_loss(loss)
+    kind = losses.output_kind(loss_fn)
+    metric_names = _metric_names(metrics, kind)
+    opt = _get_optimizer(model, optimizer)
+    Xt, Yt, Xv, Yv = _prepare_data(model, X, y, loss_fn, validation_split, validation_data)
+    n = len(Xt)
+    if n == 0 and epochs > 0:
+        raise ValueError("no training samples")
 
-    stop_training: bool = False
+    n_steps = (n + batch_size - 1) // batch_size
+    history, cbs = _setup_callbacks(model, callbacks, {
+        "epochs": epochs, "batch_size": batch_size, "steps": n_steps, "samples": n,
+        "optimizer": opt, "loss": loss_fn, "has_validation": Xv is not None,
+        "verbose": verbose, "metrics": metric_names})
+    schedulers = [cb.scheduler for cb in cbs
+                  if isinstance(cb, LearningRateScheduler) and cb.scheduler is not None]
+    start = 0
+    if resume is not None:
+        start = _load_training_checkpoint(model, opt, resume, schedulers)
+        if start > epochs:
+            raise ValueError(f"the checkpoint {resume!s} is at epoch {start}, past "
+                             f"epochs={epochs}")
+    model.loss = loss_fn
+    model.stop_training = False
+    run = _Epochs(model, opt, loss_fn, kind, Xt, Yt, Xv, Yv, cbs, epochs=epochs,
+                  batch_size=batch_size, shuffle=shuffle, verbose=verbose,
+                  clip_norm=clip_norm, clip_value=clip_value,
+                  include_penalty=include_penalty, want_acc="accuracy" in metric_names,
+                  epoch_base=model.epochs_trained - start)
 
-    @property
-    def epochs_trained(self) -> int:
-        """Epochs completed by ``fit`` on this model (all calls); picks the shuffle order."""
-        return int(getattr(self, "_nc_epochs_trained", 0))
+    for cb in cbs:
+        cb.on_train_begin()
+    epoch = start
+    try:
+        for epoch in range(start, epochs):
+            t0 = time.perf_counter()
+            for cb in cbs:
+                cb.on_epoch_begin(epoch)
+            logs, bar = run.one_epoch(epoch)
+            logs["time"] = time.perf_counter() - t0
+            model.epochs_trained = run.epoch_base + epoch + 1
+            for cb in cbs:
+                cb.on_epoch_end(epoch, logs)
+            if bar is not None:
+                bar.close(_short_logs(logs))
+            elif verbose == 2:
+                print(f"Epoch {epoch + 1}/{epochs} {format_logs(_short_logs(logs))} "
+                      f"{logs['time']:.2f}s", file=sys.stderr)
+            if checkpoint is not None:
+                _save_training_checkpoint(model, opt, checkpoint, epoch + 1, schedulers)
+            if model.stop_training:
+                history.stopped_early = True
+                break
+    except KeyboardInterrupt:
+        history.interrupted = True
+        if verbose:
+            print(f"\nfit: interrupted (Ctrl-C) during epoch {epoch + 1}; returning the "
+                  f"history of {len(history.epoch)} completed epochs", file=sys.stderr)
+    finally:
+        model.stop_training = False
+    for cb in cbs:
+        cb.on_train_end()
+    return history
 
-    @epochs_trained.setter
-    def epochs_trained(self, v: int) -> None:
-        self._nc_epochs_trained = int(v)
 
-    # -------------------------------------------------------------- fit
-    def fit(self, X: Any, y: Any, loss: Any = None, optimizer: Any = "adam", epochs: int = 1,
-            batch_size: int = 32, shuffle: bool = True, validation_split: float = 0.0,
-            validation_data: tuple | None = None, callbacks: Iterable[Callback] | None = None,
-            verbose: int = 1, clip_norm: float | None = None, clip_value: float | None = None,
-            metrics: Any = None, checkpoint: str | os.PathLike | None = None,
-            resume: str | os.PathLike | None = None, include_penalty: bool = False) -> History:
-        """Train the model on ``(X, y)`` with minibatches; returns the :class:`History`.
+def _check_arguments(epochs: Any, batch_size: Any, shuffle: Any, validation_split: Any,
+                     verbose: Any, clip_norm: Any, clip_value: Any, include_penalty: Any
+                     ) -> tuple[int, int, float | None, float | None]:
+    """fit's scalar arguments: (epochs, batch_size, clip_norm, clip_value) as numbers."""
+    if not is_int(epochs) or epochs < 0:
+        raise ValueError(f"epochs must be an int >= 0, got {epochs!r}")
+    if not is_int(batch_size) or batch_size <= 0:
+        raise ValueError(f"batch_size must be an int > 0, got {batch_size!r}")
+    if isinstance(validation_split, bool) or not isinstance(
+            validation_split, (int, float, np.floating)) or not 0.0 <= validation_split < 1.0:
+        raise ValueError(f"validation_split must be a number in [0, 1), got "
+                         f"{validation_split!r}")
+    if not isinstance(shuffle, (bool, np.bool_)):
+        raise TypeError(f"shuffle must be a bool, got {type(shuffle).__name__}")
+    if verbose not in (0, 1, 2):
+        raise ValueError(f"verbose must be 0, 1 or 2, got {verbose!r}")
+    clip_norm = _check_positive("clip_norm", clip_norm)
+    clip_value = _check_positive("clip_value", clip_value)
+    if not isinstance(include_penalty, (bool, np.bool_)):
+        raise TypeError(f"include_penalty must be a bool, got {type(include_penalty).__name__}")
+    return int(epochs), int(batch_size), clip_norm, clip_value
 
-        Parameters
-        ----------
-        X : array (n, in_features)
-            Inputs (cast once to the model's dtype).
-        y : array
-            Targets: ``(n,)`` integer labels or ``(n, classes)`` probabilities for
-            cross-entropy; ``(n, out)`` (or ``(n,)`` with one output) for the others.
-        loss : str or loss object
-            ``"mse"``, ``"l1"``, ``"huber"``, ``"bce"``, ``"cross_entropy"`` or an
-            ``nncore.losses`` object.
-        optimizer : str or Optimizer
-            A name (``"adam"``, ``"sgd"`` (lr 0.01), ``"adamw"``, ``"rmsprop"``,
-            ``"adagrad"``; their default settings) or an ``nncore.optim`` optimizer
-            built on THIS model's parameters. Pass an object to keep its state
-            across ``fit`` calls or to use an lr scheduler.
-        epochs : int
-            Epochs to run (>= 0). With ``resume``, the total wanted: training
-            continues from the checkpoint's epoch up to ``epochs``.
-        batch_size : int
-            Samples per step (> 0); the last batch of an epoch may be smaller.
-        shuffle : bool
-            Shuffle the training samples every epoch (seeded, see module doc).
-        validation_split : float in [0, 1)
-            Hold out the LAST fraction of ``X, y`` (before shuffling, as in Keras).
-        validation_data : (X_val, y_val), optional
-            Overrides ``validation_split``.
-        callbacks : list of Callback
-        verbose : {0, 1, 2}
-            0 silent, 1 a progress bar per epoch on stderr, 2 one line per epoch.
-        clip_norm, clip_value : float, optional
-            Clip the global gradient norm / every gradient element (fused in C).
-        metrics : list of str, optional
-            ``["accuracy"]``; default: accuracy for classification losses.
-        checkpoint : path, optional
-            Save a training checkpoint (model, optimizer state, epoch, dropout
-            step) there after every epoch.
-        resume : path, optional
-            Load such a checkpoint first and continue exactly where it ended.
-        include_penalty : bool
-            Report the training ``loss`` with the optimizer's L1/L2 term added
-            (``optimizer.penalty()`` at each batch's pre-update weights); the
-            epoch mean of that term is logged as ``penalty``. Validation loss
-            stays the data loss. Training itself is the same either way.
 
-        Returns
-        -------
-        History
-            ``history.history`` holds per-epoch ``loss``, ``accuracy``,
-            ``val_loss``, ``val_accuracy``, ``lr``, ``grad_norm``,
-            ``grad_norm_max``, ``grad_norm/<layer>``, ``time`` (see
-            :mod:`nncore.history`).
+def _prepare_data(model: Sequential, X: Any, y: Any, loss_fn: losses.Loss,
+                  validation_split: float, validation_data: Any) -> tuple:
+    """(X_train, y_train, X_val, y_val), each cast once and checked before any step;
+    X_val, y_val are None without validation."""
+    X, Y = _as_xy(model, X, y, loss_fn)
+    if validation_data is not None:
+        if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
+            raise TypeError("validation_data must be a tuple (X_val, y_val)")
+        Xv, Yv = _as_xy(model, validation_data[0], validation_data[1], loss_fn,
+                        "X_val", "y_val")
+        if len(Xv) == 0:
+            raise ValueError("validation_data is empty")
+        return X, Y, Xv, Yv
+    if validation_split > 0:
+        split_at = int(len(X) * (1.0 - validation_split))
+        if split_at == len(X):
+            raise ValueError(f"validation_split={validation_split} leaves no validation "
+                             f"samples out of {len(X)}")
+        return X[:split_at], Y[:split_at], X[split_at:], Y[split_at:]
+    return X, Y, None, None
 
-        Raises
-        ------
-        ValueError, TypeError
-            For bad inputs, before any training step: X and y of different
-            lengths, NaN/Inf in X or y, labels that do not fit the loss (floats
-            or out-of-range classes for cross-entropy), batch_size <= 0,
-            epochs < 0, validation_split outside [0, 1), an optimizer built on
-            another model, unknown loss/optimizer/metric names.
 
-        Notes
-        -----
-        - Ctrl-C (KeyboardInterrupt) stops after the current batch (each step is
-          one C call, never cut in half) and returns the history of the
-          completed epochs with ``history.interrupted = True``;
-          ``on_train_end`` still runs (EarlyStopping restores its best weights).
-        - A callback stops training with ``model.stop_training = True``; the
-          current epoch is finished (validation, logs) with the batches done.
-        - Reproducibility: see the module docstring (shuffle order from
-          ``model.seed`` and the epoch index).
-        """
-        # ---- scalar arguments
-        if not is_int(epochs) or epochs < 0:
-            raise ValueError(f"epochs must be an int >= 0, got {epochs!r}")
-        if not is_int(batch_size) or batch_size <= 0:
-            raise ValueError(f"batch_size must be an int > 0, got {batch_size!r}")
-        if isinstance(validation_split, bool) or not isinstance(
-                validation_split, (int, float, np.floating)) or not 0.0 <= validation_split < 1.0:
-            raise ValueError(f"validation_split must be a number in [0, 1), got "
-                             f"{validation_split!r}")
-        if not isinstance(shuffle, (bool, np.bool_)):
-            raise TypeError(f"shuffle must be a bool, got {type(shuffle).__name__}")
-        if verbose not in (0, 1, 2):
-            raise ValueError(f"verbose must be 0, 1 or 2, got {verbose!r}")
-        clip_norm = _check_positive("clip_norm", clip_norm)
-        clip_value = _check_positive("clip_value", clip_value)
-        if not isinstance(include_penalty, (bool, np.bool_)):
-            raise TypeError(f"include_penalty must be a bool, got {type(include_penalty).__name__}")
-        epochs, batch_size = int(epochs), int(batch_size)
+def _setup_callbacks(model: Sequential, callbacks: Any, params: dict
+                     ) -> tuple[History, list[Callback]]:
+    """The History (always first) and the user's callbacks, each given the model and
+    fit's ``params``."""
+    history = History()
+    cbs: list[Callback] = [history]
+    if isinstance(callbacks, Callback):
+        callbacks = [callbacks]
+    elif callbacks is not None and not isinstance(callbacks, (list, tuple)):
+        raise TypeError(f"callbacks must be a list of nncore.callbacks.Callback, got "
+                        f"{type(callbacks).__name__}")
+    for cb in (callbacks or []):
+        if not isinstance(cb, Callback):
+            raise TypeError(f"callbacks must be nncore.callbacks.Callback instances, got "
+                            f"{type(cb).__name__}")
+        cbs.append(cb)
+    for cb in cbs:
+        cb.set_model(model)
+        cb.set_params(params)
+    return history, cbs
 
-        # ---- loss, optimizer, metrics
-        loss_fn = _get_loss(loss)
-        kind = _loss_kind(loss_fn)
-        metric_names = _metric_names(metrics, kind)
-        opt = _get_optimizer(self, optimizer)
 
-        # ---- data (cast once; errors before any step)
-        X = _as_inputs(self, X)
-        Y = _as_targets(self, y, kind)
-        if len(X) != len(Y):
-            raise ValueError(f"X and y have different lengths: {len(X)} samples vs "
-                             f"{len(Y)} targets")
-        if validation_data is not None:
-            if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
-                raise TypeError("validation_data must be a tuple (X_val, y_val)")
-            Xv = _as_inputs(self, validation_data[0], "X_val")
-            Yv = _as_targets(self, validation_data[1], kind, "y_val")
-            if len(Xv) != len(Yv):
-                raise ValueError(f"X_val and y_val have different lengths: {len(Xv)} vs "
-                                 f"{len(Yv)}")
-            if len(Xv) == 0:
-                raise ValueError("validation_data is empty")
-            Xt, Yt = X, Y
-        elif validation_split > 0:
-            split_at = int(len(X) * (1.0 - validation_split))
-            if split_at == len(X):
-                raise ValueError(f"validation_split={validation_split} leaves no validation "
-                                 f"samples out of {len(X)}")
-            Xt, Yt, Xv, Yv = X[:split_at], Y[:split_at], X[split_at:], Y[split_at:]
-        else:
-            Xt, Yt, Xv, Yv = X, Y, None, None
-        n = len(Xt)
-        if n == 0 and epochs > 0:
-            raise ValueError("no training samples")
+class _Epochs:
+    """One epoch of ``fit`` at a time: shuffle, the batches (one ``train_step`` each,
+    with the per-batch callbacks and the progress bar), then the epoch's logs.
 
-        # ---- callbacks
-        history = History()
-        cbs: list[Callback] = [history]
-        if isinstance(callbacks, Callback):
-            callbacks = [callbacks]
-        elif callbacks is not None and not isinstance(callbacks, (list, tuple)):
-            raise TypeError(f"callbacks must be a list of nncore.callbacks.Callback, got "
-                            f"{type(callbacks).__name__}")
-        for cb in (callbacks or []):
-            if not isinstance(cb, Callback):
-                raise TypeError(f"callbacks must be nncore.callbacks.Callback instances, got "
-                                f"{type(cb).__name__}")
-            cbs.append(cb)
-        n_steps = (n + batch_size - 1) // batch_size
-        params = {"epochs": epochs, "batch_size": batch_size, "steps": n_steps,
-                  "samples": n, "optimizer": opt, "loss": loss_fn,
-                  "has_validation": Xv is not None, "verbose": verbose,
-                  "metrics": metric_names}
-        for cb in cbs:
-            cb.set_model(self)
-            cb.set_params(params)
-        batch_begin = [cb for cb in cbs if _overrides(cb, "on_batch_begin")]
-        batch_end = [cb for cb in cbs if _overrides(cb, "on_batch_end")]
+    Holds what stays fixed across epochs: the data, the reused buffers of the
+    shuffled copy (bufX, bufY) and of the validation outputs, the per-batch
+    callbacks, the settings."""
 
-        # ---- checkpoint / resume
-        start = 0
-        schedulers = [cb.schedule for cb in cbs
-                      if isinstance(cb, LearningRateScheduler) and cb._is_scheduler()]
-        if resume is not None:
-            start = _load_training_checkpoint(self, opt, resume, schedulers)
-            if start > epochs:
-                raise ValueError(f"the checkpoint {resume!s} is at epoch {start}, past "
-                                 f"epochs={epochs}")
-        if checkpoint is not None:
-            _check_checkpoint_support()
-
-        self._nc_fit_loss = loss_fn
-        self._nc_fit_kind = kind
-        self.stop_training = False
-        want_acc = "accuracy" in metric_names
-
+    def __init__(self, model: Sequential, opt: Any, loss_fn: losses.Loss, kind: str,
+                 Xt: np.ndarray, Yt: np.ndarray, Xv: np.ndarray | None,
+                 Yv: np.ndarray | None, cbs: list[Callback], *, epochs: int,
+                 batch_size: int, shuffle: bool, verbose: int, clip_norm: float | None,
+                 clip_value: float | None, include_penalty: bool, want_acc: bool,
+                 epoch_base: int) -> None:
+        self.model, self.opt, self.loss_fn, self.kind = model, opt, loss_fn, kind
+        self.Xt, self.Yt, self.Xv, self.Yv = Xt, Yt, Xv, Yv
+        self.epochs, self.batch_size, self.verbose = epochs, batch_size, verbose
+        self.shuffle = shuffle and len(Xt) > 0
+        self.clip_norm, self.clip_value = clip_norm, clip_value
+        self.include_penalty, self.want_acc = include_penalty, want_acc
+        self.epoch_base = epoch_base  # shuffle index = epoch_base + epoch
+        self.n_steps = (len(Xt) + batch_size - 1) // batch_size
+        self.batch_begin = [cb for cb in cbs if _overrides(cb, "on_batch_begin")]
+        self.batch_end = [cb for cb in cbs if _overrides(cb, "on_batch_end")]
         # reused buffers: the epoch's shuffled copy of the training data
-        if shuffle and n > 0:
-            bufX = np.empty_like(Xt)
-            bufY = np.empty_like(Yt)
+        if self.shuffle:
+            self.bufX, self.bufY = np.empty_like(Xt), np.empty_like(Yt)
         else:
-            bufX, bufY = Xt, Yt
-        val_out = None if Xv is None else np.empty((len(Xv), self.out_features), self.dtype)
-        epoch_base = self.epochs_trained - start  # shuffle index = epoch_base + epoch
+            self.bufX, self.bufY = Xt, Yt
+        self.val_out = (None if Xv is None
+                        else np.empty((len(Xv), model.out_features), model.dtype))
 
-        train_step = self.train_step
-        for cb in cbs:
-            cb.on_train_begin()
-        epoch = start
-        try:
-            for epoch in range(start, epochs):
-                t0 = time.perf_counter()
-                for cb in cbs:
-                    cb.on_epoch_begin(epoch)
-                lr = float(opt.param_groups[0]["lr"])
-                if shuffle and n > 0:
-                    perm = np.random.default_rng([self.seed, epoch_base + epoch]).permutation(n)
-                    np.take(Xt, perm, axis=0, out=bufX)
-                    np.take(Yt, perm, axis=0, out=bufY)
-                bar = (ProgressBar(n_steps, epoch + 1, epochs) if verbose == 1 else None)
-                loss_sum = 0.0
-                pen_sum = 0.0
-                gn_sum = 0.0
-                gn_max = 0.0
-                seen = 0
-                batch_logs: dict = {}
-                b = 0
-                for b in range(n_steps):
-                    s = b * batch_size
-                    e = min(s + batch_size, n)
-                    for cb in batch_begin:
-                        cb.on_batch_begin(b, batch_logs)
-                    yb = bufY[s:e]
-                    if include_penalty:
-                        pen = opt.penalty()
-                        pen_sum += pen * (e - s)
-                    lval = train_step(bufX[s:e], yb, loss_fn, opt, clip_norm, clip_value)
-                    if include_penalty:
-                        lval += pen
-                    gn = self.last_grad_norm
-                    m = e - s
-                    seen = e
-                    loss_sum += lval * m
-                    gn_sum += gn
-                    if gn > gn_max or gn != gn:
-                        gn_max = gn
-                    if batch_end:
-                        batch_logs["loss"] = lval
-                        batch_logs["grad_norm"] = gn
-                        batch_logs["size"] = m
-                        for cb in batch_end:
-                            cb.on_batch_end(b, batch_logs)
-                    if bar is not None:
-                        bar.update(b + 1, e, loss=loss_sum / seen)
-                    if self.stop_training:
-                        break
-                nb = b + 1 if n_steps else 0
-                logs: dict[str, float] = {"loss": loss_sum / seen if seen else float("nan")}
-                if include_penalty:
-                    logs["penalty"] = pen_sum / seen if seen else float("nan")
-                if want_acc and seen:
-                    # one inference pass over the epoch's training samples (train_step
-                    # does not hand back its outputs); metrics=[] skips it
-                    logs["accuracy"] = self.evaluate(bufX[:seen], bufY[:seen], loss_fn,
-                                                     batch_size=1024,
-                                                     _validated=True)["accuracy"]
-                if Xv is not None:
-                    self._forward_into(Xv, val_out, 1024)
-                    logs["val_loss"] = float(loss_fn(val_out, Yv))
-                    if want_acc:
-                        logs["val_accuracy"] = _accuracy(val_out, Yv, kind)
-                logs["lr"] = lr
-                logs["grad_norm"] = gn_sum / nb if nb else float("nan")
-                logs["grad_norm_max"] = gn_max
-                if nb:
-                    logs.update(_layer_norms(self.grad_norms()))
-                logs["time"] = time.perf_counter() - t0
-                self.epochs_trained = epoch_base + epoch + 1
-                for cb in cbs:
-                    cb.on_epoch_end(epoch, logs)
-                if bar is not None:
-                    bar.close(_short_logs(logs))
-                elif verbose == 2:
-                    print(f"Epoch {epoch + 1}/{epochs} {format_logs(_short_logs(logs))} "
-                          f"{logs['time']:.2f}s", file=sys.stderr)
-                if checkpoint is not None:
-                    _save_training_checkpoint(self, opt, checkpoint, epoch + 1, schedulers)
-                if self.stop_training:
-                    history.stopped_early = True
-                    break
-        except KeyboardInterrupt:
-            history.interrupted = True
-            if verbose:
-                print(f"\nfit: interrupted (Ctrl-C) during epoch {epoch + 1}; returning the "
-                      f"history of {len(history.epoch)} completed epochs", file=sys.stderr)
-        finally:
-            self.stop_training = False
-        for cb in cbs:
-            cb.on_train_end()
-        return history
+    def one_epoch(self, epoch: int) -> tuple[dict[str, float], ProgressBar | None]:
+        """Train one epoch; returns its logs (all but ``time``) and the open progress
+        bar (None unless verbose=1), which the caller closes after the callbacks."""
+        model, opt, loss_fn = self.model, self.opt, self.loss_fn
+        n, batch_size, n_steps = len(self.Xt), self.batch_size, self.n_steps
+        bufX, bufY = self.bufX, self.bufY
+        include_penalty, batch_begin, batch_end = (self.include_penalty, self.batch_begin,
+                                                   self.batch_end)
+        lr = float(opt.param_groups[0]["lr"])
+        if self.shuffle:
+            perm = np.random.default_rng([model.seed, self.epoch_base + epoch]).permutation(n)
+            np.take(self.Xt, perm, axis=0, out=bufX)
+            np.take(self.Yt, perm, axis=0, out=bufY)
+        bar = ProgressBar(n_steps, epoch + 1, self.epochs) if self.verbose == 1 else None
+        train_step = model.train_step
+        loss_sum = 0.0
+        pen_sum = 0.0
+        gn_sum = 0.0
+        gn_max = 0.0
+        seen = 0
+        batch_logs: dict = {}
+        b = 0
+        for b in range(n_steps):
+            s = b * batch_size
+            e = min(s + batch_size, n)
+            for cb in batch_begin:
+                cb.on_batch_begin(b, batch_logs)
+            if include_penalty:
+                pen = opt.penalty()
+                pen_sum += pen * (e - s)
+            lval = train_step(bufX[s:e], bufY[s:e], loss_fn, opt, self.clip_norm,
+                              self.clip_value)
+            if include_penalty:
+                lval += pen
+            gn = model.last_grad_norm
+            m = e - s
+            seen = e
+            loss_sum += lval * m
+            gn_sum += gn
+            if gn > gn_max or gn != gn:
+                gn_max = gn
+            if batch_end:
+                batch_logs["loss"] = lval
+                batch_logs["grad_norm"] = gn
+                batch_logs["size"] = m
+                for cb in batch_end:
+                    cb.on_batch_end(b, batch_logs)
+            if bar is not None:
+                bar.update(b + 1, e, loss=loss_sum / seen)
+            if model.stop_training:
+                break
+        nb = b + 1 if n_steps else 0
+        logs: dict[str, float] = {"loss": loss_sum / seen if seen else float("nan")}
+        if include_penalty:
+            logs["penalty"] = pen_sum / seen if seen else float("nan")
+        if self.want_acc and seen:
+            # one inference pass over the epoch's training samples (train_step
+            # does not hand back its outputs); metrics=[] skips it
+            logs["accuracy"] = _evaluate(model, bufX[:seen], bufY[:seen], loss_fn, self.kind,
+                                         _EVAL_BATCH)["accuracy"]
+        if self.Xv is not None:
+            model.predict_into(self.Xv, self.val_out, _EVAL_BATCH)
+            logs["val_loss"] = float(loss_fn(self.val_out, self.Yv))
+            if self.want_acc:
+                logs["val_accuracy"] = _accuracy(self.val_out, self.Yv, self.kind)
+        logs["lr"] = lr
+        logs["grad_norm"] = gn_sum / nb if nb else float("nan")
+        logs["grad_norm_max"] = gn_max
+        if nb:
+            logs.update(_layer_norms(model.grad_norms()))
+        return logs, bar
 
-    # --------------------------------------------------------- inference
-    def _forward_into(self, X: np.ndarray, out: np.ndarray, batch_size: int) -> np.ndarray:
-        fwd = self.forward
-        for s in range(0, len(X), batch_size):
-            e = min(s + batch_size, len(X))
-            out[s:e] = fwd(X[s:e], training=False)
-        return out
 
-    def predict(self, X: Any, batch_size: int = 1024) -> np.ndarray:
-        """Network outputs in inference mode (dropout off), computed in batches.
+# ---------------------------------------------------------------- evaluate
 
-        Parameters
-        ----------
-        X : array (n, in_features)
-        batch_size : int
+def evaluate(model: Sequential, X: Any, y: Any, loss: Any = None,
+             batch_size: int = 1024) -> dict[str, float]:
+    """Loss (and accuracy for classification) of ``model`` on ``(X, y)``, inference mode.
 
-        Returns
-        -------
-        ndarray (n, out_features), the model's dtype
-            Raw outputs (logits for cross-entropy / BCE models): take
-            ``argmax(axis=1)`` for classes, or use :meth:`predict_classes`.
-        """
-        if not is_int(batch_size) or batch_size <= 0:
-            raise ValueError(f"batch_size must be an int > 0, got {batch_size!r}")
-        X = _as_inputs(self, X)
-        out = np.empty((len(X), self.out_features), self.dtype)
-        return self._forward_into(X, out, int(batch_size))
+    ``model.evaluate(X, y, ...)`` is this function.
 
-    def predict_classes(self, X: Any, batch_size: int = 1024) -> np.ndarray:
-        """Predicted class per sample (n,) int64: argmax of the outputs, or
-        ``output > 0`` for a single-output (BCE) model."""
-        out = self.predict(X, batch_size)
-        if out.shape[1] == 1:
-            return (out[:, 0] > 0).astype(np.int64)
-        return out.argmax(axis=1).astype(np.int64)
+    Parameters
+    ----------
+    model : nncore.nn.Sequential
+    X : array (n, in_features)
+    y : array — targets as for :func:`fit`
+    loss : str or loss object, optional
+        Defaults to ``model.loss`` (the loss of the last ``fit``).
+    batch_size : int
 
-    def evaluate(self, X: Any, y: Any, loss: Any = None, batch_size: int = 1024,
-                 _validated: bool = False) -> dict[str, float]:
-        """Loss (and accuracy for classification) on ``(X, y)``, inference mode.
+    Returns
+    -------
+    dict
+        ``{"loss": float}`` plus ``"accuracy"`` for classification losses.
+    """
+    _check_model(model)
+    if loss is None:
+        loss_fn = model.loss
+        if loss_fn is None:
+            raise ValueError("evaluate() needs loss= (the model has not been fit yet)")
+    else:
+        loss_fn = _get_loss(loss)
+    kind = losses.output_kind(loss_fn)
+    if not is_int(batch_size) or batch_size <= 0:
+        raise ValueError(f"batch_size must be an int > 0, got {batch_size!r}")
+    X, Y = _as_xy(model, X, y, loss_fn)
+    if len(X) == 0:
+        raise ValueError("evaluate() got no samples")
+    return _evaluate(model, X, Y, loss_fn, kind, int(batch_size))
 
-        Parameters
-        ----------
-        X : array (n, in_features)
-        y : array — targets as for :meth:`fit`
-        loss : str or loss object, optional
-            Defaults to the loss of the last ``fit``.
-        batch_size : int
 
-        Returns
-        -------
-        dict
-            ``{"loss": float}`` plus ``"accuracy"`` for classification losses.
-        """
-        if loss is None:
-            loss_fn = getattr(self, "_nc_fit_loss", None)
-            if loss_fn is None:
-                raise ValueError("evaluate() needs loss= (the model has not been fit yet)")
-        else:
-            loss_fn = _get_loss(loss)
-        kind = _loss_kind(loss_fn)
-        if not is_int(batch_size) or batch_size <= 0:
-            raise ValueError(f"batch_size must be an int > 0, got {batch_size!r}")
-        if not _validated:
-            X = _as_inputs(self, X)
-            y = _as_targets(self, y, kind)
-            if len(X) != len(y):
-                raise ValueError(f"X and y have different lengths: {len(X)} vs {len(y)}")
-        if len(X) == 0:
-            raise ValueError("evaluate() got no samples")
-        out = np.empty((len(X), self.out_features), self.dtype)
-        self._forward_into(X, out, int(batch_size))
-        res = {"loss": float(loss_fn(out, y))}
-        if kind in ("ce", "bce"):
-            res["accuracy"] = _accuracy(out, y, kind)
-        return res
+def _evaluate(model: Sequential, X: np.ndarray, Y: np.ndarray, loss_fn: losses.Loss,
+              kind: str, batch_size: int) -> dict[str, float]:
+    """evaluate on data already checked (``_as_xy``) and not empty."""
+    out = np.empty((len(X), model.out_features), model.dtype)
+    model.predict_into(X, out, batch_size)
+    res = {"loss": float(loss_fn(out, Y))}
+    if kind in ("ce", "bce"):
+        res["accuracy"] = _accuracy(out, Y, kind)
+    return res
 
 
 def _short_logs(logs: dict) -> dict:
@@ -565,16 +518,6 @@ def _short_logs(logs: dict) -> dict:
 
 
 # ------------------------------------------------------------- checkpoints
-
-def _check_checkpoint_support() -> None:
-    try:
-        from . import io
-        io.save_checkpoint, io.load_checkpoint  # noqa: B018
-    except (ImportError, AttributeError):
-        raise NotImplementedError(
-            "fit(checkpoint=/resume=) needs nncore.io.save_checkpoint/load_checkpoint, which "
-            "this build lacks") from None
-
 
 def _jsonable(v: Any) -> Any:
     """Scheduler state -> JSON-safe (non-finite floats become tagged strings)."""
@@ -601,27 +544,23 @@ def _unjsonable(v: Any) -> Any:
     return v
 
 
-def _save_training_checkpoint(model: Any, opt: Any, path: Any, epoch: int,
+def _save_training_checkpoint(model: Sequential, opt: Any, path: Any, epoch: int,
                               schedulers: list) -> None:
     """Weights, optimizer state, dropout step (saved by io), epoch, the shuffle position
     and the state of lr schedulers given to LearningRateScheduler callbacks."""
-    _check_checkpoint_support()
-    from . import io
-    io.save_checkpoint(path, model, opt, epoch=epoch,
-                       extra={"epochs_trained": model.epochs_trained,
-                              "seed": model.seed,
-                              "schedulers": [_jsonable(s.state_dict()) for s in schedulers]})
+    save_checkpoint(path, model, opt, epoch=epoch,
+                    extra={"epochs_trained": model.epochs_trained,
+                           "seed": model.seed,
+                           "schedulers": [_jsonable(s.state_dict()) for s in schedulers]})
 
 
-def _load_training_checkpoint(model: Any, opt: Any, path: Any, schedulers: list) -> int:
-    _check_checkpoint_support()
-    from . import io
-    meta_seed = _checkpoint_seed(io, path)
+def _load_training_checkpoint(model: Sequential, opt: Any, path: Any, schedulers: list) -> int:
+    meta_seed = _checkpoint_seed(path)
     if meta_seed is not None and meta_seed != model.seed:
         raise ValueError(f"the checkpoint {path!s} was made by a model with seed={meta_seed}; "
                          f"this one has seed={model.seed} (the seed fixes the shuffle order "
                          "and dropout masks): build the model with the same seed to resume")
-    info = io.load_checkpoint(path, model, opt)   # sets weights, optimizer, dropout_step
+    info = load_checkpoint(path, model, opt)   # sets weights, optimizer, dropout_step
     extra = info.get("extra") or {}
     epoch = int(info.get("epoch", 0))
     model.epochs_trained = int(extra.get("epochs_trained", epoch))
@@ -635,11 +574,10 @@ def _load_training_checkpoint(model: Any, opt: Any, path: Any, schedulers: list)
     return epoch
 
 
-def _checkpoint_seed(io: Any, path: Any) -> int | None:
+def _checkpoint_seed(path: Any) -> int | None:
     """The model seed stored in a checkpoint's config, or None if not found."""
-    import json
     try:
-        meta = io.read_header(path)[0]
+        meta = read_header(path)[0]
         return int(json.loads(meta["config"])["seed"])
     except Exception:  # unreadable here: load_checkpoint reports the real problem
         return None

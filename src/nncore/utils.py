@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
+from . import _core
 from .optim import _checks
 from .optim._params import as_param_list, one_model, segment_arrays
 
@@ -31,8 +32,6 @@ def grad_norm(params: Iterable[Any]) -> float:
     float
         ``sqrt(sum over params of sum(p.grad ** 2))``, summed in float64.
     """
-    from . import _core
-
     grads, offs, sizes = _segments(params, "grad_norm")
     if grads is None:
         return 0.0
@@ -54,8 +53,6 @@ def clip_grad_norm(params: Iterable[Any], max_norm: float) -> float:
     float
         The global norm before clipping.
     """
-    from . import _core
-
     mx = _checks.number(max_norm, "max_norm")
     if not mx > 0:
         raise ValueError(f"invalid max_norm: {max_norm} (must be > 0)")
@@ -73,8 +70,6 @@ def clip_grad_value(params: Iterable[Any], clip: float) -> None:
     params : Parameter, iterable of Parameters (one model), or the model
     clip : float, > 0
     """
-    from . import _core
-
     c = _checks.number(clip, "clip value")
     if not c > 0:
         raise ValueError(f"invalid clip value: {clip} (must be > 0)")

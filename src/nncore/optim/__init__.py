@@ -6,16 +6,16 @@ one from a name. Learning-rate schedules live in `nncore.optim.lr_scheduler`.
 """
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
+from . import lr_scheduler
 from .adagrad import Adagrad
 from .adam import Adam, AdamW
 from .optimizer import Optimizer
 from .rmsprop import RMSprop
 from .sgd import SGD
 
-__all__ = ["Optimizer", "SGD", "RMSprop", "Adagrad", "Adam", "AdamW", "get"]
+__all__ = ["Optimizer", "SGD", "RMSprop", "Adagrad", "Adam", "AdamW", "get", "lr_scheduler"]
 
 _BY_NAME = {"sgd": SGD, "rmsprop": RMSprop, "adagrad": Adagrad, "adam": Adam, "adamw": AdamW}
 
@@ -48,10 +48,3 @@ def get(name: str | Optimizer, params: Any = None, **kwargs: Any) -> Optimizer:
     if params is None:
         raise ValueError(f"optimizer {name!r} needs params (e.g. model.parameters())")
     return cls(params, **kwargs)
-
-
-def __getattr__(name: str) -> Any:
-    # lr_scheduler is another area's module: import it on first use
-    if name == "lr_scheduler":
-        return importlib.import_module(".lr_scheduler", __name__)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -14,6 +14,7 @@ from typing import Any, Callable, Iterable
 
 import numpy as np
 
+from .. import _core
 from . import _checks
 from ._params import ParameterTypeError, check_parameter, describe, is_parameter
 
@@ -183,8 +184,6 @@ class Optimizer:
         buffers the groups need. The returned object stays the same for the
         optimizer's life.
         """
-        from .. import _core
-
         model = self._model
         flat = model.flat_params
         if self._c is None:

@@ -10,7 +10,8 @@ db = column sums, and propagates dX = dY W.
 ``train_step`` composes reference forward + loss + backward + clipping + the
 reference optimizer (``RefOptimizer``): the tier-3 oracle for
 ``Sequential.train_step`` and the "NumPy" peer in the benchmarks.
-Never calls into nncore's C core.
+Never calls into nncore's C core; which activation a layer type means is read
+from ``nncore._registry`` (names only, the formulas are the reference's own).
 """
 from __future__ import annotations
 
@@ -18,27 +19,18 @@ from typing import Any
 
 import numpy as np
 
+from .. import _registry
 from . import _kernels as _K
 from . import _optim as _O
 
 __all__ = ["ReferenceNetwork", "train_step", "reference_loss_spec"]
 
-_ACT = {"Identity": "identity", "ReLU": "relu", "LeakyReLU": "leaky_relu", "ELU": "elu",
-        "SiLU": "silu", "Softplus": "softplus", "Sigmoid": "sigmoid", "Tanh": "tanh",
-        "Softmax": "softmax", "LogSoftmax": "log_softmax"}
-
-
 def _act_of(cfg: dict) -> tuple[str, float | None]:
-    t = cfg["type"]
-    if t == "GELU":
-        return ("gelu_tanh" if cfg.get("approximate", "none") == "tanh" else "gelu"), None
-    if t == "LeakyReLU":
-        return "leaky_relu", float(cfg.get("negative_slope", 0.01))
-    if t == "ELU":
-        return "elu", float(cfg.get("alpha", 1.0))
-    if t in _ACT:
-        return _ACT[t], None
-    raise ValueError(f"unknown layer type {t!r}")
+    """(activation name, its parameter or None) of an activation layer's config."""
+    a = _registry.activation_of_layer(cfg)
+    if a is None:
+        raise ValueError(f"unknown layer type {cfg['type']!r}")
+    return a.name, (float(cfg.get(a.param, a.default)) if a.param else None)
 
 
 class ReferenceNetwork:

@@ -1,6 +1,8 @@
-/* ukr_avx512_12x32.c — the "avx512_skx" kernel family: AVX-512 micro-kernels
+/* avx512_skx.c — the "avx512_skx" kernel family: AVX-512 GEMM micro-kernels
  * shaped for cores with two 512-bit FMA ports (Intel Skylake-X .. Granite
  * Rapids): sgemm 12x32 and dgemm 12x16, i.e. 12 rows of C by two zmm of B.
+ * Everything else (activations, losses, dropout, optimizer) is the avx512
+ * family's: the table points at its entries.
  *
  * Why this shape: per k step it loads two zmm of B and broadcasts 12 A values
  * into registers (vbroadcastss/sd, a pure load), then issues 24 independent
@@ -12,11 +14,11 @@
  * not, and that family stays as it is. 24 accumulators + 2 B + broadcasts
  * fit the 32 zmm registers.
  * Blocking comes from the cache sizes cpuid reports (cpu_cache.c), not constants.
- * Only these functions carry target("avx512f,avx512vl,fma"); cpu.c calls them
- * only after checking the CPU and the OS (ZMM state).
+ * Only these functions carry target("avx512f,avx512vl,fma"); cpu.c selects the
+ * table only after checking the CPU and the OS (ZMM state).
  * Not for: blocking/packing loops (gemm.c) or dispatch (cpu.c).
- * Contract: csrc/gemm_internal.h. */
-#include "../gemm_internal.h"
+ * Contract: csrc/kernels.h. */
+#include "../kernels.h"
 
 #if defined(__x86_64__) || defined(_M_X64)
 #include <immintrin.h>
@@ -141,33 +143,35 @@ NN_PACKT_SKX(spackt_skx, float, __m512, 16, 12, 32, _mm512_loadu_ps, _mm512_setz
 NN_PACKT_SKX(dpackt_skx, double, __m512d, 8, 12, 16, _mm512_loadu_pd, _mm512_setzero_pd,
              __mmask8, _mm512_mask_storeu_pd, nn_transpose8_pd)
 
-/* Blocks here are the fallback when cpuid gives no cache sizes (those of a
- * 48 KiB L1d / 2 MiB L2 core); nn_gemm_kernels_avx512_skx() derives them. */
-static const nn_gemm_kernels skx_base = {
-    "avx512_skx",
-    nn_sgemm_ukr_avx512_12x32, {12, 32, 256, 252, 1024, 1, 1},
-    nn_dgemm_ukr_avx512_12x16, {12, 16, 128, 252, 1024, 1, 1},
-    spackt_skx, dpackt_skx,
-};
-
-static nn_gemm_kernels skx_sized;
+/* The blocks below are the fallback when cpuid gives no cache sizes (those of a
+ * 48 KiB L1d / 2 MiB L2 core); nn_kernels_avx512_skx_init() derives them
+ * (cpu.c runs it before the table is first used). */
+static nn_sgemm_kernel skx_sgemm = {nn_sgemm_ukr_avx512_12x32, {12, 32, 256, 252, 1024, 1, 1},
+                                    spackt_skx};
+static nn_dgemm_kernel skx_dgemm = {nn_dgemm_ukr_avx512_12x16, {12, 16, 128, 252, 1024, 1, 1},
+                                    dpackt_skx};
 static atomic_int skx_state; /* 0: not sized, 1: sizing, 2: ready */
 
-const nn_gemm_kernels *nn_gemm_kernels_avx512_skx(void) {
-    if (atomic_load_explicit(&skx_state, memory_order_acquire) == 2) return &skx_sized;
+void nn_kernels_avx512_skx_init(void) {
+    if (atomic_load_explicit(&skx_state, memory_order_acquire) == 2) return;
     int expected = 0;
     if (atomic_compare_exchange_strong(&skx_state, &expected, 1)) {
         int64_t l1d, l2;
-        skx_sized = skx_base;
         if (nn_cpu_cache_sizes(&l1d, &l2)) {
-            skx_sized.sblk = nn_gemm_blocking_from_caches(skx_base.sblk, sizeof(float), l1d, l2);
-            skx_sized.dblk = nn_gemm_blocking_from_caches(skx_base.dblk, sizeof(double), l1d, l2);
+            skx_sgemm.blk = nn_gemm_blocking_from_caches(skx_sgemm.blk, sizeof(float), l1d, l2);
+            skx_dgemm.blk = nn_gemm_blocking_from_caches(skx_dgemm.blk, sizeof(double), l1d, l2);
         }
         atomic_store_explicit(&skx_state, 2, memory_order_release);
     } else {
         while (atomic_load_explicit(&skx_state, memory_order_acquire) != 2) {
         }
     }
-    return &skx_sized;
 }
-#endif
+
+const nn_kernels nn_kernels_avx512_skx = {
+    .sgemm = &skx_sgemm,
+    .dgemm = &skx_dgemm,
+    .ew = &nn_ew_avx512,     /* kernels/avx512.c */
+    .optim = &nn_optim_avx2, /* kernels/avx2.c */
+};
+#endif /* x86-64 */

@@ -1,0 +1,118 @@
+"""Loss targets: the ONE check that every entry point shares.
+
+What it is for: loss objects (``loss_fn(out, y)``), ``ops.loss``,
+``Sequential.train_step``, ``fit`` and ``evaluate`` all read targets through
+:func:`check_target`, so a target gets the same answer everywhere: accepted with
+the same values, or refused with the same exception.
+What it is not: the checks of network outputs and inputs (each entry point's own),
+or of loss parameters.
+
+The rules, for outputs of shape ``shape`` (``(batch, outputs)`` for a network):
+
+- ``"values"`` (MSE, L1, Huber) and ``"bce"``: numbers (bools count as 0 and 1)
+  of ``shape``, or ``(batch,)`` when there is one output; cast once to the
+  output's dtype; finite. ``"bce"``: also in [0, 1].
+- ``"ce"`` (cross-entropy): probability rows of ``shape`` (two or more classes),
+  finite, in [0, 1]; or class labels, ``(batch,)`` or ``(batch, 1)``: integers,
+  or floats whose every value is an integer (as read from a CSV), in
+  ``[0, classes)``. Bools and non-integer floats are not class labels (TypeError).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+__all__ = ["check_target", "KINDS"]
+
+#: what a loss reads its targets as: elementwise values, values in [0, 1], class targets
+KINDS = ("values", "bce", "ce")
+
+
+def _c_array(a: np.ndarray, dtype: Any) -> np.ndarray:
+    """a cast to dtype as the C kernels read it: C-contiguous, aligned, native byte order.
+    A cast that overflows (1e300 to float32) gives inf, which the caller reports."""
+    with np.errstate(over="ignore"):
+        a = np.asarray(a, dtype=dtype)
+    if a.flags.c_contiguous and a.flags.aligned:
+        return a
+    return np.array(a, order="C", copy=True)
+
+
+def _labels(y: np.ndarray, shape: tuple, what: str) -> np.ndarray:
+    """Class labels (batch,) int64 in [0, classes) from y (batch,) or (batch, 1)."""
+    batch, classes = shape
+    if y.ndim == 2 and y.shape == (batch, 1):
+        y = y.reshape(batch)
+    if y.ndim != 1 or y.shape[0] != batch:
+        raise ValueError(f"{what}: cross-entropy targets must be class labels of shape "
+                         f"({batch},) or probabilities of shape ({batch}, {classes}), got "
+                         f"shape {y.shape}")
+    if y.dtype.kind == "f":
+        if not np.isfinite(y).all():
+            raise ValueError(f"{what} contains NaN or Inf: class labels must be finite")
+        if not np.array_equal(y, np.floor(y)):
+            raise TypeError(f"{what}: class labels must be integers, got non-integer values "
+                            f"of dtype {y.dtype}")
+    elif y.dtype.kind not in "iu":
+        raise TypeError(f"{what}: class labels must be integers, got dtype {y.dtype}")
+    if y.size:
+        lo, hi = y.min(), y.max()
+        if lo < 0 or hi >= classes:
+            raise ValueError(f"{what}: class labels must be in [0, {classes}), got "
+                             f"{lo if lo < 0 else hi} (values in [{lo}, {hi}])")
+    return _c_array(y, np.int64)
+
+
+def check_target(y: Any, shape: tuple, dtype: Any, kind: str,
+                 what: str = "target") -> tuple[np.ndarray | None, np.ndarray | None]:
+    """Check and convert the target of a loss whose output has shape ``shape``.
+
+    Parameters
+    ----------
+    y : array-like
+    shape : tuple of int
+        The output's shape; ``(batch, classes)`` for ``kind="ce"``.
+    dtype : float32 or float64
+        The output's dtype (value targets are cast to it).
+    kind : {"values", "bce", "ce"}
+    what : str
+        Names the target in error messages (``"y"``, ``"CrossEntropyLoss target"``).
+
+    Returns
+    -------
+    target : ndarray of ``shape`` and ``dtype``, or None for class labels
+    labels : ndarray (batch,) int64, or None
+
+    Raises
+    ------
+    TypeError
+        Not numbers; class labels that are not integers (non-integer floats, bools).
+    ValueError
+        Wrong shape, NaN/Inf, values out of range ([0, 1] or [0, classes)).
+    """
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
+    if not isinstance(y, np.ndarray):
+        try:
+            y = np.asarray(y)
+        except Exception as e:  # ragged lists and the like
+            raise TypeError(f"{what} must be array-like, got {type(y).__name__}") from e
+    shape = tuple(shape)
+    if kind == "ce" and not (y.ndim == 2 and y.shape == shape and shape[1] > 1):
+        return None, _labels(y, shape, what)
+    if y.dtype.kind not in "fiub":
+        raise TypeError(f"{what} must be a numeric array, got dtype {y.dtype}")
+    if y.shape != shape:
+        if y.ndim == 1 and len(shape) == 2 and shape[1] == 1 and y.shape[0] == shape[0]:
+            y = y.reshape(shape)
+        else:
+            raise ValueError(f"{what} shape {y.shape} does not match the shape of out {shape}")
+    t = _c_array(y, dtype)
+    if not np.isfinite(t).all():
+        raise ValueError(f"{what} contains NaN or Inf: it must be finite")
+    if kind != "values" and t.size and (t.min() < 0 or t.max() > 1):
+        which = "probability targets" if kind == "ce" else "targets"
+        raise ValueError(f"{what}: {which} must lie in [0, 1], got values in "
+                         f"[{t.min()}, {t.max()}]")
+    return t, None

@@ -91,12 +91,12 @@ def ukr_alone(archs: list[str], dtypes, rounds: int = 15) -> list[tuple]:
         for dt in dtypes:
             f64 = dt == np.float64
             mr, nr = blk["f64" if f64 else "f32"][:2]
-            iters = max(1, int(2e7 / (2 * mr * nr * 128)))
+            iters = max(1, int(3e8 / (2 * mr * nr * 128)))  # ~1.5 ms
             ratios, gfs = [], []
             for _ in range(rounds):
                 t0 = time.thread_time()
-                _core._fma_peak_probe(200_000, 16)
-                peak = 24 * 16 * 200_000 / (time.thread_time() - t0) / 1e9 / (2 if f64 else 1)
+                _core._fma_peak_probe(1_000_000, 16)
+                peak = 24 * 16 * 1_000_000 / (time.thread_time() - t0) / 1e9 / (2 if f64 else 1)
                 t0 = time.thread_time()
                 flops = _core._ukr_probe(iters, 128, 1, f64)
                 gf = flops / (time.thread_time() - t0) / 1e9

@@ -78,6 +78,15 @@ def num_threads(n: int) -> Iterator[None]:
         set_num_threads(old)
 
 
+def _gemm_summary() -> str:
+    """'sgemm 12x32 kc 256 mc 252 nc 1024, dgemm ...' for the active family."""
+    parts = []
+    for name, key in (("sgemm", "f32"), ("dgemm", "f64")):
+        mr, nr, kc, mc, nc = _core._gemm_blocking()[key]
+        parts.append(f"{name} {mr}x{nr} kc {kc} mc {mc} nc {nc}")
+    return ", ".join(parts)
+
+
 def _threads_line(n: int, openmp: bool) -> str:
     """What ``threads`` means in this build, for show_config()."""
     if not openmp:
@@ -98,9 +107,10 @@ def show_config(print_out: bool = True) -> dict:
     -------
     dict
         ``version``, ``compiler``, ``openmp`` (OpenMP found at build time),
-        ``arch`` (kernel in use), ``archs_available``, ``num_threads`` (threads of
-        the worker team), ``threads`` (that count and what runs the threads, as
-        printed), ``numpy``.
+        ``arch`` (kernel in use), ``gemm`` (its micro-kernel tiles and cache
+        blocks), ``archs_available``, ``num_threads`` (threads of the worker
+        team), ``threads`` (that count and what runs the threads, as printed),
+        ``numpy``.
     """
     n, openmp = get_num_threads(), _core._have_openmp()
     cfg = {
@@ -108,6 +118,7 @@ def show_config(print_out: bool = True) -> dict:
         "compiler": _core._compiler(),
         "openmp": openmp,
         "arch": get_arch(),
+        "gemm": _gemm_summary(),
         "archs_available": available_archs(),
         "num_threads": n,
         "threads": _threads_line(n, openmp),

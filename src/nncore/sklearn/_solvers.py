@@ -1,0 +1,183 @@
+"""scikit-learn's stochastic solvers run by nncore's fused C optimizers.
+
+What it is for: :class:`Solver` holds an nncore optimizer over ONE network and sets
+its hyperparameters before every step so that the C update equals scikit-learn's
+'sgd' and 'adam' updates, and keeps scikit-learn's learning-rate schedules
+(``iteration_ends``, ``trigger_stopping``). What it is not: the epoch loop
+(``_stochastic``) or the loss (``_outputs``).
+
+Why a mapping rather than new C code: the formulas differ from nncore's
+(PyTorch's) only by where constants sit, and every difference can be moved into
+a hyperparameter that may change between steps. With g the gradient of the C loss,
+``g = c * g_sk`` (``c`` is the loss's ``grad_scale``, see ``_outputs``) and L2
+``alpha / 2 * ||W||^2 / n_batch`` on the weights (never the biases):
+
+- weight decay of the weights group ``c * alpha / n_batch`` (coupled: added to g,
+  so the whole gradient is ``c`` times scikit-learn's);
+- Adam: scikit-learn steps ``p -= lr_t m / (sqrt(v) + eps)`` with
+  ``lr_t = lr sqrt(1 - b2^t) / (1 - b1^t)``; nncore steps
+  ``p -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps')``. Equal with
+  ``eps' = c * eps / sqrt(1 - b2^t)`` (m and v of ``c * g`` are c and c^2 times
+  scikit-learn's; the step is scale-free);
+- SGD: scikit-learn keeps a velocity ``u = momentum u - lr g_sk`` (the learning
+  rate inside); nncore a buffer ``b = momentum b + g`` and ``p -= lr' b``. With
+  ``lr' = lr / c``, ``u = -lr' b`` while lr' stays; when it changes (the
+  'invscaling' and 'adaptive' schedules, once per epoch) the buffer is rescaled by
+  ``lr'_old / lr'_new`` so the identity holds again. Nesterov: both step
+  ``momentum u - lr g``.
+
+The results agree with scikit-learn's to rounding (the same operations in another
+order). nncore's own solvers ('adamw', 'rmsprop', 'adagrad') keep their PyTorch
+formulas with ``lr = learning_rate_init``; 'adamw' takes ``alpha`` as its
+decoupled weight decay, the others as the coupled L2 above.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from .. import optim
+from ..nn import Sequential
+
+__all__ = ["Solver"]
+
+
+class Solver:
+    """An nncore optimizer driven with scikit-learn's hyperparameters.
+
+    Parameters
+    ----------
+    est : the estimator (reads solver, learning_rate*, momentum, beta_*, epsilon, ...)
+    model : Sequential
+        The network whose flat buffers are updated.
+
+    Attributes
+    ----------
+    learning_rate : float
+        scikit-learn's current learning rate (Adam: its bias-corrected step size
+        after the last step, as scikit-learn's optimizer reports it).
+    opt : nncore.optim.Optimizer
+    """
+
+    def __init__(self, est: Any, model: Sequential) -> None:
+        self.kind = est.solver
+        self.lr_schedule = est.learning_rate
+        self.learning_rate_init = float(est.learning_rate_init)
+        self.learning_rate = self.learning_rate_init
+        self.power_t = float(est.power_t)
+        self.momentum = float(est.momentum)
+        self.nesterov = bool(est.nesterovs_momentum) and self.momentum > 0
+        self.beta_1, self.beta_2 = float(est.beta_1), float(est.beta_2)
+        self.epsilon = float(est.epsilon)
+        self.alpha, self.l1 = float(est.alpha), float(est.l1)
+        self._c = 1.0          # grad_scale of the last step
+        self._lr_c = None      # SGD: the nncore lr of the last step
+        self._build(model)
+
+    def _build(self, model: Sequential) -> None:
+        weights = [p for p in model.parameters() if not p.is_bias]
+        biases = [p for p in model.parameters() if p.is_bias]
+        groups = [{"params": weights}, {"params": biases}]
+        lr = self.learning_rate_init
+        if self.kind == "sgd":
+            self.opt = optim.SGD(groups, lr=lr, momentum=self.momentum, nesterov=self.nesterov)
+        elif self.kind == "adam":
+            self.opt = optim.Adam(groups, lr=lr, betas=(self.beta_1, self.beta_2),
+                                  eps=self.epsilon)
+        elif self.kind == "adamw":
+            self.opt = optim.AdamW(groups, lr=lr, betas=(self.beta_1, self.beta_2),
+                                   eps=self.epsilon, weight_decay=0.0)
+            self.opt.param_groups[0]["weight_decay"] = self.alpha
+        elif self.kind == "rmsprop":
+            self.opt = optim.RMSprop(groups, lr=lr)
+        elif self.kind == "adagrad":
+            self.opt = optim.Adagrad(groups, lr=lr)
+        else:
+            raise ValueError(f"{self.kind!r} is not a stochastic solver")
+        self._weights = self.opt.param_groups[0]
+        self._all = self.opt.param_groups
+
+    # ------------------------------------------------------------ every step
+    def before_step(self, sw_sum: float, c: float) -> None:
+        """Set the hyperparameters of the next step: the batch's weight sum (its row
+        count without sample weights) and the C loss's gradient scale ``c``."""
+        if c != self._c:
+            self._rescale_state(c / self._c)
+            self._c = c
+        w = self._weights
+        if self.kind != "adamw":
+            w["weight_decay"] = c * self.alpha / sw_sum
+        w["l1"] = c * self.l1 / sw_sum
+        if self.kind == "adam":
+            t = self.opt.step_count + 1
+            eps = c * self.epsilon / math.sqrt(1.0 - self.beta_2 ** t)
+            for g in self._all:
+                g["eps"] = eps
+        elif self.kind == "sgd":
+            lr_c = self.learning_rate / c
+            if self._lr_c is not None and lr_c != self._lr_c and self.momentum > 0:
+                self._scale_buffer("momentum_buffer", self._lr_c / lr_c)
+            self._lr_c = lr_c
+            for g in self._all:
+                g["lr"] = lr_c
+
+    def after_step(self) -> None:
+        """Adam: scikit-learn's reported learning rate after its step t."""
+        if self.kind == "adam":
+            t = self.opt.step_count
+            self.learning_rate = (self.learning_rate_init * math.sqrt(1 - self.beta_2 ** t)
+                                  / (1 - self.beta_1 ** t))
+
+    def _rescale_state(self, f: float) -> None:
+        """The gradient scale changed by f (a partial_fit with sample weights after
+        one without): state built from gradients rescaled to the new scale."""
+        if self.kind == "adam" or self.kind == "adamw":
+            self._scale_buffer("exp_avg", f)
+            self._scale_buffer("exp_avg_sq", f * f)
+        elif self.kind == "rmsprop":
+            self._scale_buffer("square_avg", f * f)
+        elif self.kind == "adagrad":
+            self._scale_buffer("sum", f * f)
+        # SGD: the buffer follows lr' = lr / c in before_step
+
+    def _scale_buffer(self, name: str, f: float) -> None:
+        sd = self.opt.state_dict()
+        if name in sd["state"]:
+            sd["state"][name] *= f
+            self.opt.load_state_dict(sd)
+
+    # ------------------------------------------------ scikit-learn's schedule
+    def iteration_ends(self, time_step: int) -> None:
+        """End of an epoch after ``time_step`` samples: 'invscaling' decays the rate."""
+        if self.kind == "sgd" and self.lr_schedule == "invscaling":
+            self.learning_rate = self.learning_rate_init / (time_step + 1) ** self.power_t
+
+    def trigger_stopping(self, msg: str, verbose: Any) -> bool:
+        """No improvement for n_iter_no_change epochs: stop (True), or for SGD with
+        'adaptive', divide the rate by 5 and go on until it is <= 1e-6."""
+        if self.kind != "sgd" or self.lr_schedule != "adaptive":
+            if verbose:
+                print(msg + " Stopping.")
+            return True
+        if self.learning_rate <= 1e-6:
+            if verbose:
+                print(msg + " Learning rate too small. Stopping.")
+            return True
+        self.learning_rate /= 5.0
+        if verbose:
+            print(msg + " Setting learning rate to %f" % self.learning_rate)
+        return False
+
+    # ------------------------------------------------------------- pickling
+    # The C optimizer is not pickled: its hyperparameters and state buffers are
+    # (state_dict), and ``rebind`` puts them on the unpickled estimator's network.
+    def __getstate__(self) -> dict:
+        state = {k: v for k, v in self.__dict__.items() if k not in ("opt", "_weights", "_all")}
+        state["_opt_state"] = self.opt.state_dict()
+        return state
+
+    def rebind(self, model: Sequential) -> None:
+        """After unpickling: the optimizer rebuilt on ``model`` with its saved state."""
+        opt_state = self.__dict__.pop("_opt_state")
+        self._build(model)
+        self.opt.load_state_dict(opt_state)

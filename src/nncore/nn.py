@@ -59,7 +59,8 @@ import numpy as np
 
 from . import _core, _registry, losses as _losses, nn_init
 from . import ops as _ops
-from ._safetensors import MODEL_FORMAT, nncore_metadata, save_tensors
+from ._safetensors import (MODEL_FORMAT, nncore_metadata, save_tensors, strict_json,
+                           tensors_from_bytes, tensors_to_bytes)
 from ._validate import check_int, finite_float, is_int, parse_dtype
 from .parameter import Parameter
 
@@ -771,6 +772,29 @@ class Sequential:
             raise ValueError("config must be a dict with a 'layers' list")
         layers = [layer_from_config(c) for c in cfg["layers"]]
         return cls(*layers, dtype=cfg.get("dtype", "float32"), seed=cfg.get("seed", 0))
+
+    # ------------------------------------------- pickle, copy.deepcopy, joblib
+    def __getstate__(self) -> dict:
+        """The model as the bytes of its safetensors model file (architecture and
+        weights, never C pointers) plus what training keeps on it."""
+        tensors = {name: p.data for name, p in self._params}
+        meta = nncore_metadata(MODEL_FORMAT, self.get_config())
+        loss = self._loss.get_config() if self._loss is not None else None
+        return {"safetensors": tensors_to_bytes(tensors, meta), "loss": loss,
+                "epochs_trained": self.epochs_trained, "dropout_step": self.dropout_step,
+                "last_grad_norm": self.last_grad_norm}
+
+    def __setstate__(self, state: dict) -> None:
+        tensors, meta = tensors_from_bytes(state["safetensors"], what="pickled Sequential")
+        cfg = strict_json(meta["config"], "pickled Sequential: config")
+        self.__init__(*[layer_from_config(c) for c in cfg["layers"]], dtype=cfg["dtype"],
+                      seed=cfg["seed"])
+        for name, p in self._params:
+            p.data[...] = tensors[name]
+        self._loss = None if state["loss"] is None else _losses.from_config(state["loss"])
+        self.epochs_trained = state["epochs_trained"]
+        self.dropout_step = state["dropout_step"]
+        self.last_grad_norm = state["last_grad_norm"]
 
     def save(self, path: Any, metadata: Any = None) -> None:
         """Save the architecture and weights to a safetensors model file, atomically

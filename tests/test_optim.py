@@ -35,6 +35,8 @@ CASES = [
     ("adam", dict(lr=0.01, weight_decay=0.1)),
     ("adam", dict(lr=0.01, amsgrad=True, betas=(0.8, 0.99))),
     ("adam", dict(lr=0.01, amsgrad=True, weight_decay=0.05, l1=0.01, eps=1e-6)),
+    ("adam", dict(lr=0.01, eps=1e-3, eps_hat=True)),
+    ("adam", dict(lr=0.01, eps=1e-2, eps_hat=True, weight_decay=0.05, amsgrad=True)),
     ("adamw", dict(lr=0.01)),
     ("adamw", dict(lr=0.01, weight_decay=0.1, amsgrad=True)),
     ("adamw", dict(lr=0.01, weight_decay=0.1, l1=0.01)),

@@ -1,6 +1,7 @@
 """Adam and AdamW (decoupled weight decay), optionally AMSGrad (PyTorch's rules)."""
 from __future__ import annotations
 
+import math
 from typing import Any, Iterable
 
 from . import _checks
@@ -28,6 +29,12 @@ class Adam(Optimizer):
     l1 : float, >= 0
     max_norm : float > 0 or None
         Max-norm constraint on weight rows after each step.
+    eps_hat : bool
+        Read ``eps`` as the epsilon-hat of the efficient form in Kingma & Ba (section
+        2), the one scikit-learn's and TensorFlow's Adam use:
+        ``p -= lr sqrt(1 - b2^t) / (1 - b1^t) * m / (sqrt(v) + eps)``, eps added
+        before the bias correction. The C update is the same; the eps it is handed
+        each step is ``eps / sqrt(1 - b2^t)``.
     """
 
     _kind = "adam"
@@ -36,9 +43,23 @@ class Adam(Optimizer):
     def __init__(self, params: Iterable[Any], lr: float = 1e-3,
                  betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
                  weight_decay: float = 0.0, amsgrad: bool = False, l1: float = 0.0,
-                 max_norm: float | None = None) -> None:
+                 max_norm: float | None = None, *, eps_hat: bool = False) -> None:
+        self.eps_hat = _checks.flag(eps_hat, "eps_hat")
         super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
                                       amsgrad=amsgrad, l1=l1, max_norm=max_norm))
+
+    def _prepare(self):
+        c = super()._prepare()
+        if self.eps_hat:
+            # the C step t = step_count + 1 divides sqrt(v) by sqrt(1 - b2^t) before adding
+            # eps: hand it eps / sqrt(1 - b2^t) so eps lands before the correction
+            t = c.step_count + 1
+            hs = self._cgroups  # two C groups per group: its weights, its biases
+            for i, g in enumerate(self.param_groups):
+                e = float(g["eps"]) / math.sqrt(1.0 - float(g["betas"][1]) ** t)
+                hs[2 * i]["eps"] = hs[2 * i + 1]["eps"] = e
+            c.set_groups(hs)
+        return c
 
     def _check_group(self, g: dict) -> None:
         _checks.common(g)

@@ -15,10 +15,9 @@ a hyperparameter that may change between steps. With g the gradient of the C los
 - weight decay of the weights group ``c * alpha / n_batch`` (coupled: added to g,
   so the whole gradient is ``c`` times scikit-learn's);
 - Adam: scikit-learn steps ``p -= lr_t m / (sqrt(v) + eps)`` with
-  ``lr_t = lr sqrt(1 - b2^t) / (1 - b1^t)``; nncore steps
-  ``p -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps')``. Equal with
-  ``eps' = c * eps / sqrt(1 - b2^t)`` (m and v of ``c * g`` are c and c^2 times
-  scikit-learn's; the step is scale-free);
+  ``lr_t = lr sqrt(1 - b2^t) / (1 - b1^t)`` (Kingma & Ba's efficient form, eps
+  before the bias correction): nncore's ``Adam(eps_hat=True)``, with ``c * eps`` (m
+  and v of ``c * g`` are c and c^2 times scikit-learn's; the step is scale-free);
 - SGD: scikit-learn keeps a velocity ``u = momentum u - lr g_sk`` (the learning
   rate inside); nncore a buffer ``b = momentum b + g`` and ``p -= lr' b``. With
   ``lr' = lr / c``, ``u = -lr' b`` while lr' stays; when it changes (the
@@ -83,7 +82,7 @@ class Solver:
             self.opt = optim.SGD(groups, lr=lr, momentum=self.momentum, nesterov=self.nesterov)
         elif self.kind == "adam":
             self.opt = optim.Adam(groups, lr=lr, betas=(self.beta_1, self.beta_2),
-                                  eps=self.epsilon)
+                                  eps=self._c * self.epsilon, eps_hat=True)
         elif self.kind == "adamw":
             self.opt = optim.AdamW(groups, lr=lr, betas=(self.beta_1, self.beta_2),
                                    eps=self.epsilon, weight_decay=0.0)
@@ -104,16 +103,14 @@ class Solver:
         if c != self._c:
             self._rescale_state(c / self._c)
             self._c = c
+            if self.kind == "adam":
+                for g in self._all:
+                    g["eps"] = c * self.epsilon
         w = self._weights
         if self.kind != "adamw":
             w["weight_decay"] = c * self.alpha / sw_sum
         w["l1"] = c * self.l1 / sw_sum
-        if self.kind == "adam":
-            t = self.opt.step_count + 1
-            eps = c * self.epsilon / math.sqrt(1.0 - self.beta_2 ** t)
-            for g in self._all:
-                g["eps"] = eps
-        elif self.kind == "sgd":
+        if self.kind == "sgd":
             lr_c = self.learning_rate / c
             if self._lr_c is not None and lr_c != self._lr_c and self.momentum > 0:
                 self._scale_buffer("momentum_buffer", self._lr_c / lr_c)

@@ -50,6 +50,7 @@ class BatchStep:
         self.c = spec.grad_scale if self.fused else 1.0
         self.alpha, self.l1 = float(est.alpha), float(est.l1)
         self.clip = est.clip_norm
+        self.clip_c = 0.0 if self.clip is None else float(self.clip) * self.c
         self.weights = [p.data.reshape(-1) for p in self.model.parameters() if not p.is_bias]
 
     def penalty(self, sw_sum: float) -> float:
@@ -61,10 +62,11 @@ class BatchStep:
             pen += self.l1 * sum(float(np.abs(w).sum()) for w in self.weights) / sw_sum
         return pen
 
-    def __call__(self, xb: np.ndarray, tb: np.ndarray, yb: np.ndarray,
-                 swb: np.ndarray | None) -> float:
-        """xb (b, features); tb the C loss's target (labels (b,) int64 or (b, k));
-        yb (b, k) the model's dtype; swb (b,) or None."""
+    def __call__(self, xb: np.ndarray, tb: np.ndarray | None, lb: np.ndarray | None,
+                 yb: np.ndarray, swb: np.ndarray | None) -> float:
+        """xb (b, features) C-contiguous in the model's dtype; the C loss's target: tb
+        (b, k) or class labels lb (b,) int64 (checked once per fit, see
+        ``c_targets``); yb (b, k) the model's dtype; swb (b,) or None."""
         sw_sum = float(len(xb)) if swb is None else float(swb.sum())
         if sw_sum == 0:
             return 0.0  # every row weighs 0: nothing to learn from this batch
@@ -72,8 +74,10 @@ class BatchStep:
         solver, model, spec = self.solver, self.model, self.spec
         solver.before_step(sw_sum, self.c)
         if self.fused:
-            clip = None if self.clip is None else self.clip * self.c
-            value = model.train_step(xb, tb, spec.c_loss, solver.opt, clip_norm=clip)
+            # the C train_step itself: Sequential.train_step without its per-call checks
+            # (the targets were checked once for the whole fit, xb is laid out for C)
+            value = model._net.train_step(xb, tb, lb, self.kind, self.red, self.param,
+                                          solver.opt._prepare(), self.clip_c, 0.0)[0]
             value *= spec.value_scale
         else:
             model.zero_grad()
@@ -90,13 +94,15 @@ class BatchStep:
         solver.after_step()
         return value + pen
 
-
-def _targets(Y: np.ndarray, spec: OutputSpec, dtype: np.dtype) -> tuple[np.ndarray, np.ndarray]:
-    """(the C loss's targets, the float targets (n, k)) of the indicator / values Y."""
-    Yf = np.ascontiguousarray(Y, dtype=dtype)
-    if spec.labels:
-        return np.ascontiguousarray(Y.argmax(axis=1), dtype=np.int64), Yf
-    return Yf, Yf
+    def c_targets(self, Y: np.ndarray) -> tuple[np.ndarray | None, np.ndarray | None]:
+        """The C loss's targets of the rows of Y (n, k), checked once: (target, labels)."""
+        if not self.fused:
+            return None, None
+        y = Y.argmax(axis=1) if self.spec.labels else Y
+        shape = (len(Y), self.model.out_features)
+        self.kind, self.red, self.param, t, labels = self.spec.c_loss._prepare_target(
+            y, shape, self.model.dtype)
+        return t, labels
 
 
 def _split(est: Any, X: Any, Y: np.ndarray, sw: np.ndarray | None):
@@ -164,8 +170,9 @@ def fit_stochastic(est: Any, X: Any, Y: np.ndarray, sw: np.ndarray | None,
     sparse = sp.issparse(X_tr)
     if not sparse:
         X_tr = np.ascontiguousarray(X_tr, dtype=dtype)
-    T_tr, Yf_tr = _targets(Y_tr, spec, dtype)
     step = BatchStep(est, spec, solver, sw_tr is not None)
+    Yf_tr = np.ascontiguousarray(Y_tr, dtype=dtype)
+    T_tr, L_tr = step.c_targets(Yf_tr)
     sample_idx = np.arange(n, dtype=int)
     stopped = False
     try:
@@ -179,7 +186,8 @@ def fit_stochastic(est: Any, X: Any, Y: np.ndarray, sw: np.ndarray | None,
             # the epoch's rows in order: one gather for dense X (then slices); sparse
             # rows are densified batch by batch
             Xe = X_tr if (order is None or sparse) else np.take(X_tr, order, axis=0)
-            Te = T_tr if order is None else T_tr[order]
+            Te = T_tr if (order is None or T_tr is None) else T_tr[order]
+            Le = L_tr if (order is None or L_tr is None) else L_tr[order]
             Ye = Yf_tr if order is None else Yf_tr[order]
             We = sw_tr if (order is None or sw_tr is None) else sw_tr[order]
             accumulated = 0.0
@@ -191,7 +199,9 @@ def fit_stochastic(est: Any, X: Any, Y: np.ndarray, sw: np.ndarray | None,
                 else:
                     xb = Xe[s:e]
                 swb = None if We is None else We[s:e]
-                accumulated += step(xb, Te[s:e], Ye[s:e], swb) * (e - s)
+                tb = None if Te is None else Te[s:e]
+                lb = None if Le is None else Le[s:e]
+                accumulated += step(xb, tb, lb, Ye[s:e], swb) * (e - s)
             est.n_iter_ += 1
             est.loss_ = accumulated / n
             est.t_ += n

@@ -86,8 +86,10 @@ class MLPRegressor(RegressorMixin, BaseMLP):
     def _validate_input(self, X: Any, y: Any, incremental: bool, reset: bool):
         if not isinstance(self.loss, str) or self.loss not in ("squared_error", "poisson"):
             _fail(self, "loss", "a str among ['poisson', 'squared_error']", self.loss)
+        y_arr = np.asarray(y) if y is not None else None
+        if y_arr is not None and y_arr.dtype.kind in "fc":
+            check_finite(y_arr, "y")  # before validate_data, whose message names no column
         X, y = self._check_data(X, y, reset, y_numeric=True)
-        check_finite(y, "y")
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
         if self.loss == "poisson" and (y < 0).any():

@@ -31,8 +31,8 @@ pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceW
 EXPECTED_FAILED: dict = {}
 
 
-@parametrize_with_checks([MLPClassifier(hidden_layer_sizes=(10,), max_iter=50, random_state=0),
-                          MLPRegressor(hidden_layer_sizes=(10,), max_iter=50, random_state=0)],
+@parametrize_with_checks([MLPClassifier(max_iter=50, random_state=0),
+                          MLPRegressor(max_iter=50, random_state=0)],
                          expected_failed_checks=lambda est: EXPECTED_FAILED)
 def test_sklearn_estimator_checks(estimator, check):
     check(estimator)

@@ -49,7 +49,7 @@ def set_threads(n: int) -> None:
 
 def fma_peak(threads: int = 1, iters: int = 1_000_000, repeats: int = 15) -> float:
     """Measured fp32 FMA peak in GFLOP/s on `threads` cores (12 independent FMA chains,
-    best of AVX2 ymm and AVX-512 zmm), from csrc/kernels via nncore._core. The best
+    best of AVX2 ymm and AVX-512 zmm), from csrc/fma_probe.c via nncore._core. The best
     of many short runs: other processes only ever make a run slower."""
     best = 0.0
     for width in (8, 16):

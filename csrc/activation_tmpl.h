@@ -1,9 +1,8 @@
 /* activation_tmpl.h — elementwise activations and row-wise (log-)softmax,
- * forward and backward, written once for `real` (float or double).
- * Included twice by activation.c; see internal.h for the template scheme.
- * RM(f) names the libm function of the right precision (expf / exp ...);
- * RV_EXP / RV_EXPM1 / RV_LOG1P / RV_TANH / RV_ERFC are the vectorizable versions
- * of vmath.h (see elementwise_inst.h).
+ * forward and backward, written once for `real` (float or double); compiled
+ * per CPU family as part of elementwise_tmpl.h (template convention:
+ * internal.h). exp, expm1, log1p, tanh and erfc are the vectorizable ones of
+ * vmath.h (NN_MATH(nn_vexp) ...), the rest libm's.
  *
  * Stability rules (mirrored exactly by nncore.reference):
  *   sigmoid(x) = 1/(1+e) for x >= 0, e/(1+e) for x < 0, with e = exp(-|x|);
@@ -20,12 +19,12 @@
 /* sigmoid(x) and sigmoid'(x) = s (1 - s) = e/(1+e)^2, e = exp(-|x|), as two
  * value-returning helpers (out-pointers kept some loops from vectorizing). */
 NN_INLINE real NN_FN(_sigv)(real x) {
-    real e = RV_EXP(-RM(fabs)(x));
+    real e = NN_MATH(nn_vexp)(-NN_MATH(fabs)(x));
     real r = (real)1 / ((real)1 + e);
     return x >= 0 ? r : e * r;
 }
 NN_INLINE real NN_FN(_sigd)(real x) {
-    real e = RV_EXP(-RM(fabs)(x));
+    real e = NN_MATH(nn_vexp)(-NN_MATH(fabs)(x));
     real r = (real)1 / ((real)1 + e);
     return e * r * r;
 }
@@ -41,9 +40,9 @@ NN_INLINE real NN_FN(_fwd1)(nn_act kind, real p, real x) {
     case NN_ACT_IDENTITY: return x;
     case NN_ACT_RELU: return x < 0 ? (real)0 : x; /* NaN passes through */
     case NN_ACT_LEAKY_RELU: return x > 0 ? x : x * p;
-    case NN_ACT_ELU: return x > 0 ? x : p * RV_EXPM1(x);
+    case NN_ACT_ELU: return x > 0 ? x : p * NN_MATH(nn_vexpm1)(x);
     case NN_ACT_GELU: {
-        real phi = (real)0.5 * RV_ERFC(-x * NN_INV_SQRT2);
+        real phi = (real)0.5 * NN_MATH(nn_verfc)(-x * NN_INV_SQRT2);
         return phi > 0 ? x * phi : (real)0;
     }
     case NN_ACT_GELU_TANH: {
@@ -55,9 +54,10 @@ NN_INLINE real NN_FN(_fwd1)(nn_act kind, real p, real x) {
         s = NN_FN(_sigv)(x);
         return s > 0 ? x * s : (real)0;
     case NN_ACT_SOFTPLUS:
-        return (x > 0 ? x : (real)0) + RV_LOG1P(RV_EXP(-RM(fabs)(x)));
+        return (x > 0 ? x : (real)0) +
+               NN_MATH(nn_vlog1p)(NN_MATH(nn_vexp)(-NN_MATH(fabs)(x)));
     case NN_ACT_SIGMOID: return NN_FN(_sigv)(x);
-    case NN_ACT_TANH: return RV_TANH(x);
+    case NN_ACT_TANH: return NN_MATH(nn_vtanh)(x);
     default: return x;
     }
 }
@@ -69,16 +69,17 @@ NN_INLINE real NN_FN(_der1)(nn_act kind, real p, real x) {
     case NN_ACT_IDENTITY: return (real)1;
     case NN_ACT_RELU: return x > 0 ? (real)1 : (real)0;
     case NN_ACT_LEAKY_RELU: return x > 0 ? (real)1 : p;
-    case NN_ACT_ELU: return x > 0 ? (real)1 : p * RV_EXP(x);
+    case NN_ACT_ELU: return x > 0 ? (real)1 : p * NN_MATH(nn_vexp)(x);
     case NN_ACT_GELU: {
-        real cdf = (real)0.5 * RV_ERFC(-x * NN_INV_SQRT2);
-        real pdf = NN_INV_SQRT_2PI * RV_EXP((real)-0.5 * x * x);
+        real cdf = (real)0.5 * NN_MATH(nn_verfc)(-x * NN_INV_SQRT2);
+        real pdf = NN_INV_SQRT_2PI * NN_MATH(nn_vexp)((real)-0.5 * x * x);
         return cdf + (pdf > 0 ? x * pdf : (real)0);
     }
     case NN_ACT_GELU_TANH: {
         real x2 = x * x;
         real u = NN_GELU_K * (x + NN_GELU_C * x2 * x);
-        real e = RV_EXP((real)-2 * RM(fabs)(u)); /* sigmoid(2u) and its s(1-s) */
+        /* sigmoid(2u) and its s(1-s) */
+        real e = NN_MATH(nn_vexp)((real)-2 * NN_MATH(fabs)(u));
         real r = (real)1 / ((real)1 + e);
         s = u >= 0 ? r : e * r;
         t = e * r * r;
@@ -86,7 +87,7 @@ NN_INLINE real NN_FN(_der1)(nn_act kind, real p, real x) {
         return s + (t > 0 ? x * t * du : (real)0);
     }
     case NN_ACT_SILU: {
-        real e = RV_EXP(-RM(fabs)(x));
+        real e = NN_MATH(nn_vexp)(-NN_MATH(fabs)(x));
         real r = (real)1 / ((real)1 + e);
         s = x >= 0 ? r : e * r;
         t = e * r * r;
@@ -95,7 +96,7 @@ NN_INLINE real NN_FN(_der1)(nn_act kind, real p, real x) {
     case NN_ACT_SOFTPLUS: return NN_FN(_sigv)(x);
     case NN_ACT_SIGMOID: return NN_FN(_sigd)(x);
     case NN_ACT_TANH: {
-        real e = RV_EXP((real)-2 * RM(fabs)(x));
+        real e = NN_MATH(nn_vexp)((real)-2 * NN_MATH(fabs)(x));
         real r = (real)1 / ((real)1 + e);
         return (real)4 * e * r * r;
     }
@@ -154,10 +155,10 @@ static void NN_FN(_ew_bwd_i)(nn_act kind, real p, real *dx, const real *NN_RESTR
 static void NN_FN(_softmax_row)(int logsm, real *y, const real *x, int64_t n) {
     real m = NN_FN(_rowmax)(x, n);
     if (logsm) {
-        real lse = RM(log)(NN_FN(_lanesumexp)(x, m, n));
+        real lse = NN_MATH(log)(NN_FN(_lanesumexp)(x, m, n));
         for (int64_t j = 0; j < n; j++) y[j] = (x[j] - m) - lse;
     } else {
-        for (int64_t j = 0; j < n; j++) y[j] = RV_EXP(x[j] - m);
+        for (int64_t j = 0; j < n; j++) y[j] = NN_MATH(nn_vexp)(x[j] - m);
         real s = NN_FN(_lanesum)(y, n);
         for (int64_t j = 0; j < n; j++) y[j] = y[j] / s;
     }
@@ -168,14 +169,14 @@ static void NN_FN(_softmax_row_bwd)(int logsm, real *dx, const real *dy, const r
                                     int64_t n) {
     if (logsm) {
         real s = NN_FN(_lanesum)(dy, n);
-        for (int64_t j = 0; j < n; j++) dx[j] = dy[j] - RV_EXP(y[j]) * s;
+        for (int64_t j = 0; j < n; j++) dx[j] = dy[j] - NN_MATH(nn_vexp)(y[j]) * s;
     } else {
         real d = NN_FN(_lanedot)(dy, y, n);
         for (int64_t j = 0; j < n; j++) dx[j] = y[j] * (dy[j] - d);
     }
 }
 
-/* ---- pool jobs (gemm_pool.c): a block is a run of whole chunks / rows ---- */
+/* ---- pool jobs (pool.c): a block is a run of whole chunks / rows ---- */
 
 /* Elementwise: the loops run over chunks of NN_ACT_CHUNK elements (chunk c
  * starts at element c*NN_ACT_CHUNK), a block is `per` chunks. out/x for
@@ -251,7 +252,7 @@ int NN_FN(act_forward)(nn_act kind, real param, real *y, const real *x,
     if (kind == NN_ACT_SOFTMAX || kind == NN_ACT_LOG_SOFTMAX) {
         NN_FN(_sm_job) job = {kind == NN_ACT_LOG_SOFTMAX, y, x, NULL, rows, cols, 1};
         int64_t nb = nn_blocks(rows, cols, nn_ew_block_items(NN_ACT_COST_EXP), &job.per);
-        nn_gemm_pool_run(NN_FN(_sm_fwd_block), &job, nb, nn_threads());
+        nn_pool_run(NN_FN(_sm_fwd_block), &job, nb, nn_threads());
         return NN_OK;
     }
     if (kind == NN_ACT_IDENTITY) {
@@ -261,7 +262,7 @@ int NN_FN(act_forward)(nn_act kind, real param, real *y, const real *x,
     NN_FN(_ew_job) job = {kind, param, y, x, x, n, 1};
     int64_t nb = nn_blocks((n + NN_ACT_CHUNK - 1) / NN_ACT_CHUNK, NN_ACT_CHUNK,
                            nn_ew_block_items(nn_act_cost(kind)), &job.per);
-    nn_gemm_pool_run(NN_FN(_ew_fwd_block), &job, nb, nn_threads());
+    nn_pool_run(NN_FN(_ew_fwd_block), &job, nb, nn_threads());
     return NN_OK;
 }
 
@@ -277,7 +278,7 @@ int NN_FN(act_backward)(nn_act kind, real param, real *dx, const real *dy,
         const int logsm = kind == NN_ACT_LOG_SOFTMAX;
         NN_FN(_sm_job) job = {logsm, dx, dy, y, rows, cols, 1};
         int64_t nb = nn_blocks(rows, cols, nn_ew_block_items(NN_ACT_COST_EXP), &job.per);
-        nn_gemm_pool_run(NN_FN(_sm_bwd_block), &job, nb, nn_threads());
+        nn_pool_run(NN_FN(_sm_bwd_block), &job, nb, nn_threads());
         return NN_OK;
     }
     if (kind == NN_ACT_IDENTITY) {
@@ -288,7 +289,7 @@ int NN_FN(act_backward)(nn_act kind, real param, real *dx, const real *dy,
     NN_FN(_ew_job) job = {kind, param, dx, dy, x, n, 1};
     int64_t nb = nn_blocks((n + NN_ACT_CHUNK - 1) / NN_ACT_CHUNK, NN_ACT_CHUNK,
                            nn_ew_block_items(nn_act_cost(kind)), &job.per);
-    nn_gemm_pool_run(NN_FN(_ew_bwd_block), &job, nb, nn_threads());
+    nn_pool_run(NN_FN(_ew_bwd_block), &job, nb, nn_threads());
     return NN_OK;
 }
 

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 
 #ifdef NN_HAVE_OPENMP
-#include <omp.h> /* only for the default thread count; loops run on gemm_pool.c */
+#include <omp.h> /* only for the default thread count; loops run on pool.c */
 #endif
 
 const char *nn_strerror(int status) {

@@ -1,20 +1,19 @@
-/* cpu.c — CPU feature detection and the choice of micro-kernel family.
- * The table starts as the portable "ref" kernels; nn_select_arch swaps in a
- * family the CPU (and the OS, via XGETBV) can run. Not for: kernels
- * themselves (csrc/kernels/) or the GEMM loops (gemm.c). */
-#include "gemm_internal.h"
+/* cpu.c — the registry of CPU kernel families and the choice among them:
+ * CPU feature detection (cpuid, and XGETBV for what the OS saves), the
+ * family names, and nn_active_kernels(), the table every kernel call goes
+ * through (kernels.h). The only file that knows family names.
+ * The active family starts as the portable "ref"; nn_select_arch swaps in a
+ * family the CPU and the OS can run.
+ * Not for: kernels themselves (csrc/kernels/) or the GEMM loops (gemm.c).
+ */
+#include "kernels.h"
 
 #include <string.h>
 
 #if defined(__x86_64__) || defined(_M_X64)
 #include <cpuid.h>
 #define NN_X86 1
-#define NN_HAVE_AVX512_KERNELS 1
 #endif
-
-static const nn_gemm_kernels *volatile g_kernels = &nn_gemm_kernels_ref;
-
-const nn_gemm_kernels *nn_gemm_active(void) { return g_kernels; }
 
 #ifdef NN_X86
 /* XCR0: which register states the OS saves on context switch. */
@@ -37,32 +36,41 @@ static int cpu_has_avx2(void) {
            os_saves(0x6); /* XMM | YMM */
 }
 
-#ifdef NN_HAVE_AVX512_KERNELS
 static int cpu_has_avx512(void) {
     __builtin_cpu_init();
     return cpu_has_avx2() && __builtin_cpu_supports("avx512f") &&
            __builtin_cpu_supports("avx512vl") && os_saves(0xe6); /* + opmask, ZMM */
 }
 #endif
+
+/* The families: each table is defined at the end of its csrc/kernels/ file. */
+extern const nn_kernels nn_kernels_ref;
+#ifdef NN_X86
+extern const nn_kernels nn_kernels_avx2, nn_kernels_avx512;
 #endif
 
 typedef struct {
     const char *name;
-    const nn_gemm_kernels *kernels;
+    const nn_kernels *kernels;
     int (*supported)(void); /* NULL: always */
 } arch_entry;
 
 /* Best last: "auto" takes the last supported entry. */
 static const arch_entry g_archs[] = {
-    {"ref", &nn_gemm_kernels_ref, NULL},
+    {"ref", &nn_kernels_ref, NULL},
 #ifdef NN_X86
-    {"avx2", &nn_gemm_kernels_avx2, cpu_has_avx2},
-#ifdef NN_HAVE_AVX512_KERNELS
-    {"avx512", &nn_gemm_kernels_avx512, cpu_has_avx512},
-#endif
+    {"avx2", &nn_kernels_avx2, cpu_has_avx2},
+    {"avx512", &nn_kernels_avx512, cpu_has_avx512},
 #endif
 };
 #define N_ARCHS ((int)(sizeof g_archs / sizeof g_archs[0]))
+
+/* Families of other platforms: asking for one is "unsupported", not "unknown". */
+static const char *const g_elsewhere[] = {"avx2", "avx512", "neon"};
+
+static const arch_entry *volatile g_active = &g_archs[0];
+
+const nn_kernels *nn_active_kernels(void) { return g_active->kernels; }
 
 static int arch_ok(int i) { return g_archs[i].supported == NULL || g_archs[i].supported(); }
 
@@ -70,7 +78,7 @@ int nn_select_arch(const char *name) {
     if (name == NULL || name[0] == '\0' || strcmp(name, "auto") == 0) {
         for (int i = N_ARCHS - 1; i >= 0; i--)
             if (arch_ok(i)) {
-                g_kernels = g_archs[i].kernels;
+                g_active = &g_archs[i];
                 return NN_OK;
             }
         return NN_ERR_UNSUPPORTED; /* unreachable: ref is always there */
@@ -78,19 +86,18 @@ int nn_select_arch(const char *name) {
     for (int i = 0; i < N_ARCHS; i++)
         if (strcmp(name, g_archs[i].name) == 0) {
             if (!arch_ok(i)) return NN_ERR_UNSUPPORTED;
-            g_kernels = g_archs[i].kernels;
+            g_active = &g_archs[i];
             return NN_OK;
         }
-    /* a family this build knows of but does not carry for this platform */
-    if (strcmp(name, "avx2") == 0 || strcmp(name, "avx512") == 0 || strcmp(name, "neon") == 0)
-        return NN_ERR_UNSUPPORTED;
+    for (size_t i = 0; i < sizeof g_elsewhere / sizeof g_elsewhere[0]; i++)
+        if (strcmp(name, g_elsewhere[i]) == 0) return NN_ERR_UNSUPPORTED;
     return NN_ERR_ARG;
 }
 
-const char *nn_current_arch(void) { return g_kernels->name; }
+const char *nn_current_arch(void) { return g_active->name; }
 
 const char *nn_available_archs(void) {
-    static char list[64];
+    static char list[256];
     size_t used = 0;
     list[0] = '\0';
     for (int i = 0; i < N_ARCHS; i++) {

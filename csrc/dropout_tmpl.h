@@ -1,6 +1,6 @@
 /* dropout_tmpl.h — inverted dropout, forward and backward, written once for
- * `real`; included twice by dropout.c. Element i is kept iff
- * (word_i >> 8) >= ceil(p * 2^24), which is exactly u_i >= p for
+ * `real`; compiled per CPU family as part of elementwise_tmpl.h. Element i is
+ * kept iff (word_i >> 8) >= ceil(p * 2^24), which is exactly u_i >= p for
  * u_i = (word_i >> 8) * 2^-24 (an integer compare: vectorizes, no rounding). */
 
 /* elements [lo, lo + len) of the stream; lo is a multiple of 4 */
@@ -52,7 +52,7 @@ static void NN_FN(_dropout_chunk)(real *y, uint8_t *mask, const real *x, int64_t
     }
 }
 
-/* Pool jobs (gemm_pool.c). Forward: a block is `per` chunks of
+/* Pool jobs (pool.c). Forward: a block is `per` chunks of
  * NN_DROPOUT_CHUNK elements (chunk c is elements [c*CHUNK, ...)); the mask of
  * element i depends on (seed, step, layer, i) only. Backward: a block is `per`
  * NN_DROPOUT_CHUNK runs of the plain elementwise loop. */
@@ -107,14 +107,14 @@ int NN_FN(dropout_forward)(real *y, uint8_t *mask, const real *x, int64_t n, rea
     /* p * 2^24 is exact in float and double; ceil gives the integer threshold */
     NN_FN(_dropout_job) job;
     job.y = y, job.mask = mask, job.x = x, job.n = n, job.per = 1;
-    job.thr = (uint32_t)RM(ceil)(p * (real)16777216.0);
+    job.thr = (uint32_t)NN_MATH(ceil)(p * (real)16777216.0);
     job.scale = (real)1 / ((real)1 - p);
     job.k0 = (uint32_t)seed, job.k1 = (uint32_t)(seed >> 32);
     job.s0 = (uint32_t)step, job.s1 = (uint32_t)(step >> 32);
     job.layer = layer;
     int64_t nb = nn_blocks((n + NN_DROPOUT_CHUNK - 1) / NN_DROPOUT_CHUNK, NN_DROPOUT_CHUNK,
                            nn_ew_block_items(NN_DROPOUT_COST), &job.per);
-    nn_gemm_pool_run(NN_FN(_dropout_fwd_block), &job, nb, nn_threads());
+    nn_pool_run(NN_FN(_dropout_fwd_block), &job, nb, nn_threads());
     return NN_OK;
 }
 
@@ -125,6 +125,6 @@ int NN_FN(dropout_backward)(real *dx, const real *dy, const uint8_t *mask, int64
     NN_FN(_dropout_bwd_job) job = {dx, dy, mask, n, 1, (real)1 / ((real)1 - p)};
     int64_t nb = nn_blocks((n + NN_DROPOUT_CHUNK - 1) / NN_DROPOUT_CHUNK, NN_DROPOUT_CHUNK,
                            nn_ew_block_items(NN_DROPOUT_BWD_COST), &job.per);
-    nn_gemm_pool_run(NN_FN(_dropout_bwd_block), &job, nb, nn_threads());
+    nn_pool_run(NN_FN(_dropout_bwd_block), &job, nb, nn_threads());
     return NN_OK;
 }

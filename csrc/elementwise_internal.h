@@ -1,13 +1,7 @@
-/* elementwise_internal.h — what activation.c, loss.c, dropout.c and their
- * CPU-specific builds (kernels/elementwise_x86.c) share: argument checks,
- * cost estimates, block sizes, and the run-time choice of build.
- *
- * The templates (activation_tmpl.h, loss_tmpl.h, dropout_tmpl.h) are compiled
- * once portably (suffix _port, in activation.c / loss.c / dropout.c) and, on
- * x86-64 with GCC, again with target("avx2,fma") (_avx2) and
- * target("avx512f,avx512vl,avx2,fma") (_avx512). The public nn_s... / nn_d... entry
- * points call the build matching the kernel family in use (nn_current_arch():
- * "ref" = portable, so NNCORE_ARCH=ref tests the portable build).
+/* elementwise_internal.h — what the activation, loss and dropout templates
+ * (elementwise_tmpl.h) share in every build: argument checks, cost estimates
+ * and block sizes. Which build runs is the active CPU family's choice
+ * (kernels.h); activation.c, loss.c and dropout.c call through its table.
  */
 #ifndef NNCORE_ELEMENTWISE_INTERNAL_H
 #define NNCORE_ELEMENTWISE_INTERNAL_H
@@ -16,15 +10,11 @@
 
 #include <string.h>
 
-#if (defined(__x86_64__) || defined(_M_X64)) && defined(__GNUC__) && !defined(__clang__)
-#define NN_ELEMENTWISE_X86 1
-#endif
-
 #define NN_ACT_CHUNK 4096     /* elements per inner loop (elementwise activations) */
 #define NN_LOSS_BLOCK 2048    /* elements per partial sum (elementwise losses) */
 #define NN_DROPOUT_CHUNK 4096 /* elements per inner loop; a multiple of 4 */
 
-/* Threads: every loop is a job on the pool of gemm_pool.c whose blocks are
+/* Threads: every loop is a job on the team of pool.c whose blocks are
  * runs of whole chunks / rows / partial-sum blocks (nn_blocks) worth at least
  * NN_EW_BLOCK_WORK cost units, the cost of an element being its time relative
  * to a ReLU element (~0.1-0.15 ns on one AVX-512 core, float32). Measured (2
@@ -80,54 +70,5 @@ NN_INLINE int nn_loss_check(nn_loss_kind kind, nn_reduction red, double param, d
         return NN_ERR_ARG;
     return nn_mul_size(rows, cols, n);
 }
-
-/* 2: the _avx512 build, 1: _avx2, 0: portable — following the kernel family
- * selected for GEMM (which is only ever a family the CPU and OS support). */
-NN_INLINE int nn_elementwise_level(void) {
-#ifdef NN_ELEMENTWISE_X86
-    const char *a = nn_current_arch();
-    if (a == NULL) return 0;
-    if (strcmp(a, "avx512") == 0) return 2;
-    if (strcmp(a, "avx2") == 0) return 1;
-#endif
-    return 0;
-}
-
-/* the builds' entry points (same signatures as the public ones in nncore.h) */
-#define NN_EW_DECLARE(SFX)                                                                  \
-    int nn_sact_forward##SFX(nn_act, float, float *, const float *, int64_t, int64_t);     \
-    int nn_dact_forward##SFX(nn_act, double, double *, const double *, int64_t, int64_t);  \
-    int nn_sact_backward##SFX(nn_act, float, float *, const float *, const float *,        \
-                              const float *, int64_t, int64_t);                            \
-    int nn_dact_backward##SFX(nn_act, double, double *, const double *, const double *,    \
-                              const double *, int64_t, int64_t);                           \
-    int nn_sloss##SFX(nn_loss_kind, nn_reduction, double, double *, float *, const float *, \
-                      const float *, const int64_t *, int64_t, int64_t);                   \
-    int nn_dloss##SFX(nn_loss_kind, nn_reduction, double, double *, double *,              \
-                      const double *, const double *, const int64_t *, int64_t, int64_t);  \
-    int nn_sdropout_forward##SFX(float *, uint8_t *, const float *, int64_t, float,        \
-                                 uint64_t, uint64_t, uint32_t);                            \
-    int nn_ddropout_forward##SFX(double *, uint8_t *, const double *, int64_t, double,     \
-                                 uint64_t, uint64_t, uint32_t);                            \
-    int nn_sdropout_backward##SFX(float *, const float *, const uint8_t *, int64_t, float); \
-    int nn_ddropout_backward##SFX(double *, const double *, const uint8_t *, int64_t, double);
-
-NN_EW_DECLARE(_port)
-#ifdef NN_ELEMENTWISE_X86
-NN_EW_DECLARE(_avx2)
-NN_EW_DECLARE(_avx512)
-/* return the call of the build for this CPU's selected family, if not portable */
-#define NN_EW_DISPATCH(NAME, ...)                                                           \
-    switch (nn_elementwise_level()) {                                                      \
-    case 2: return NAME##_avx512(__VA_ARGS__);                                             \
-    case 1: return NAME##_avx2(__VA_ARGS__);                                               \
-    default: break;                                                                        \
-    }
-#else
-#define NN_EW_DISPATCH(NAME, ...)
-#endif
-
-#define NN_CAT3_(a, b, c) a##b##c
-#define NN_CAT3(a, b, c) NN_CAT3_(a, b, c)
 
 #endif /* NNCORE_ELEMENTWISE_INTERNAL_H */

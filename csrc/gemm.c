@@ -1,6 +1,7 @@
 /* gemm.c — nn_sgemm / nn_dgemm (and the _ex variants with a bias epilogue):
  * blocking, packing and threading from gemm_tmpl.h, instantiated for float and
- * double. Not for: the micro-kernels (csrc/kernels/) or choosing them (cpu.c).
+ * double, around the micro-kernel of the active CPU family (kernels.h).
+ * Not for: the micro-kernels (csrc/kernels/) or choosing them (cpu.c).
  */
 #if defined(__GNUC__) && !defined(__clang__)
 /* The packers' short edge loops (a few elements per k step) must stay loops:
@@ -8,6 +9,7 @@
 #pragma GCC optimize("no-tree-loop-distribute-patterns")
 #endif
 #include "gemm_internal.h"
+#include "kernels.h"
 
 #include <string.h>
 
@@ -38,38 +40,5 @@ static nn_gemm_blocking tuned(nn_gemm_blocking b, nn_dtype dtype) {
     return b;
 }
 
-#define real float
-#define NN_FN(name) nn_s##name
-#define NN_UKR nn_sgemm_ukr_fn
-#define NN_PACKT nn_spackt_fn
-#define NN_PACKT_FIELD spackt
-#define NN_DTYPE NN_F32
-#define NN_UKR_FIELD sukr
-#define NN_BLK_FIELD sblk
-#include "gemm_tmpl.h"
-#undef real
-#undef NN_FN
-#undef NN_UKR
-#undef NN_PACKT
-#undef NN_PACKT_FIELD
-#undef NN_DTYPE
-#undef NN_UKR_FIELD
-#undef NN_BLK_FIELD
-
-#define real double
-#define NN_FN(name) nn_d##name
-#define NN_UKR nn_dgemm_ukr_fn
-#define NN_PACKT nn_dpackt_fn
-#define NN_PACKT_FIELD dpackt
-#define NN_DTYPE NN_F64
-#define NN_UKR_FIELD dukr
-#define NN_BLK_FIELD dblk
-#include "gemm_tmpl.h"
-#undef real
-#undef NN_FN
-#undef NN_UKR
-#undef NN_PACKT
-#undef NN_PACKT_FIELD
-#undef NN_DTYPE
-#undef NN_UKR_FIELD
-#undef NN_BLK_FIELD
+#define NN_TMPL "gemm_tmpl.h"
+#include "instantiate.h"

@@ -1,70 +1,12 @@
-/* gemm_internal.h — what gemm.c, cpu.c and the micro-kernels share.
- *
- * What it is: the micro-kernel contract, the per-CPU kernel table (with its
- * block sizes), and internal GEMM entry points for other C files (the network
- * engine's fused bias epilogue). What it is not: public API (see nncore.h).
- *
- * Micro-kernel contract (BLIS style), for one MR x NR tile of C:
- *     C (mr, nr) = alpha * Ap @ Bp + beta * C        mr <= MR, nr <= NR
- *   ap: packed A sliver, k steps of MR values: ap[p*MR + i] = A(i, p)
- *   bp: packed B sliver, k steps of NR values: bp[p*NR + j] = B(p, j)
- *   c : element (i, j) at c[i*rsc + j]
- * Slivers are zero-padded to MR / NR, so a kernel always runs full-width
- * arithmetic; only the write-out is clipped to (mr, nr). When beta == 0 the
- * kernel never reads C (NaN/garbage in C must not leak). Each C element is a
- * single in-order chain over p (no split accumulators), so a tile's results
- * do not depend on where the tile sits or which thread computes it.
+/* gemm_internal.h — GEMM entry points for other C files and the bindings:
+ * the fused bias epilogue of the network engine, the benchmarks' tuning hooks
+ * and FMA-peak probe. What it is not: public API (see nncore.h), nor the
+ * micro-kernel contract and the per-family kernels (kernels.h).
  */
 #ifndef NNCORE_GEMM_INTERNAL_H
 #define NNCORE_GEMM_INTERNAL_H
 
 #include "internal.h"
-
-typedef void (*nn_sgemm_ukr_fn)(float *c, int64_t rsc, const float *ap, const float *bp,
-                                int64_t k, int64_t mr, int64_t nr, float alpha, float beta);
-typedef void (*nn_dgemm_ukr_fn)(double *c, int64_t rsc, const double *ap, const double *bp,
-                                int64_t k, int64_t mr, int64_t nr, double alpha, double beta);
-
-/* Register tile and cache blocks of one micro-kernel.
- * Blocks are L2-centric: the B panel (kc x nc) and the A block (mc x kc) both
- * fit in a 1 MB L2 with room to spare, rather than parking B in the shared L3
- * as classic BLIS does — on a shared machine a neighbour's traffic evicts L3,
- * and measured side by side this choice held up far better under load
- * (benchmarks: nncore._core._gemm_tune_blocking). */
-typedef struct {
-    int64_t mr, nr; /* register tile */
-    int64_t kc;     /* depth of one packed panel (B sliver kc x nr stays in L1) */
-    int64_t mc;     /* rows of packed A per block (mc x kc stays in L2), multiple of mr */
-    int64_t nc;     /* columns of packed B per block (kc x nc in L3), multiple of nr */
-} nn_gemm_blocking;
-
-/* Optional fast packing of a full sliver from a source contiguous along k
- * (row-major A, or transposed B such as W.T): w "rows" of kc elements, row r
- * at src + r*ld, into d[p*w + r] (a transpose). Returns 1 if it handled this
- * width, 0 to let the portable packer do it. NULL: always portable. */
-typedef int (*nn_spackt_fn)(float *d, const float *src, int64_t ld, int64_t kc, int64_t w);
-typedef int (*nn_dpackt_fn)(double *d, const double *src, int64_t ld, int64_t kc, int64_t w);
-
-/* One kernel family: a name, the float and double kernels and their packers. */
-typedef struct {
-    const char *name;
-    nn_sgemm_ukr_fn sukr;
-    nn_gemm_blocking sblk;
-    nn_dgemm_ukr_fn dukr;
-    nn_gemm_blocking dblk;
-    nn_spackt_fn spackt;
-    nn_dpackt_fn dpackt;
-} nn_gemm_kernels;
-
-/* The table selected by nn_select_arch (never NULL; starts as "ref"). */
-const nn_gemm_kernels *nn_gemm_active(void);
-
-/* Kernel families, defined in csrc/kernels/. */
-extern const nn_gemm_kernels nn_gemm_kernels_ref;
-#if defined(__x86_64__) || defined(_M_X64)
-extern const nn_gemm_kernels nn_gemm_kernels_avx2;
-extern const nn_gemm_kernels nn_gemm_kernels_avx512;
-#endif
 
 /* GEMM with a fused epilogue, for the network engine (net.c):
  *   C (m, n) = alpha * A (m, k) @ B (k, n) + beta * C + bias[None, :]
@@ -89,9 +31,10 @@ void nn_gemm_tune_blocking(nn_dtype dtype, int64_t kc, int64_t mc, int64_t nc);
 void nn_gemm_tune_threshold(double min_par_mnk);
 
 /* Benchmark probe: `iters` rounds of 12 independent fp32 FMA chains of
- * `width` lanes (8: AVX2+FMA ymm, 16: AVX-512 zmm) — 24 * width * iters flops. Returns a value depending on the result so
- * the work cannot be optimized away; NaN if the CPU lacks that width. Time it
- * from the caller to get the machine's fp32 FMA peak per core. */
+ * `width` lanes (8: AVX2+FMA ymm, 16: AVX-512 zmm) — 24 * width * iters flops
+ * (fma_probe.c). Returns a value depending on the result so the work cannot
+ * be optimized away; NaN if the CPU lacks that width. Time it from the caller
+ * to get the machine's fp32 FMA peak per core. */
 double nn_fma_peak_probe(int64_t iters, int width);
 
 #endif /* NNCORE_GEMM_INTERNAL_H */

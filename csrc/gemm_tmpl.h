@@ -1,6 +1,6 @@
 /* gemm_tmpl.h — the BLIS-style GEMM driver, written once for float and double.
- * Included twice by gemm.c with `real`, NN_FN(name) and NN_UKR/NN_BLK defined
- * (see internal.h). Not for: micro-kernels (csrc/kernels/) or dispatch (cpu.c).
+ * Compiled for both by gemm.c (instantiate.h; see internal.h). Not for:
+ * micro-kernels (csrc/kernels/) or dispatch (cpu.c).
  *
  * Loops (outer to inner): jc over N by NC | pc over K by KC -> pack B panel |
  * ic over M by MC -> pack A block | jr over NC by NR | ir over MC by MR ->
@@ -20,15 +20,15 @@ typedef struct {
     real *c;
     int64_t rsc;
     const real *bias;
-    NN_UKR ukr;
-    NN_PACKT packt; /* may be NULL */
+    NN_FN(gemm_ukr_fn) ukr;
+    NN_FN(packt_fn) packt; /* may be NULL */
     nn_gemm_blocking blk;
 } NN_FN(gemm_ctx);
 
 /* Packs slivers [s0, s1) of A (mc, kc) (rows of MR, zero-padded). */
 static void NN_FN(gemm_pack_a)(real *NN_RESTRICT dst, const real *NN_RESTRICT a, int64_t rsa,
                                int64_t csa, int64_t mc, int64_t kc, int64_t mr, int64_t s0,
-                               int64_t s1, NN_PACKT packt) {
+                               int64_t s1, NN_FN(packt_fn) packt) {
     if (rsa == 1 && s1 - s0 > 1) {
         /* column-major A (e.g. x.T): walk k once, each step's mc values are
          * contiguous, so every cache line read feeds several slivers */
@@ -97,7 +97,7 @@ static void NN_FN(gemm_pack_a)(real *NN_RESTRICT dst, const real *NN_RESTRICT a,
 /* Packs slivers [s0, s1) of B (kc, nc) (columns of NR, zero-padded). */
 static void NN_FN(gemm_pack_b)(real *NN_RESTRICT dst, const real *NN_RESTRICT b, int64_t rsb,
                                int64_t csb, int64_t kc, int64_t nc, int64_t nr, int64_t s0,
-                               int64_t s1, NN_PACKT packt) {
+                               int64_t s1, NN_FN(packt_fn) packt) {
     for (int64_t s = s0; s < s1; s++) {
         int64_t j0 = s * nr;
         int64_t cols = nc - j0 < nr ? nc - j0 : nr;
@@ -134,7 +134,7 @@ static void NN_FN(gemm_pack_b)(real *NN_RESTRICT dst, const real *NN_RESTRICT b,
 
 /* Pack buffers of the calling thread, reused across calls (grow-only): a
  * malloc of this size would otherwise be an mmap + page faults every call.
- * The pool's workers (gemm_pool.c) keep theirs between jobs. */
+ * The pool's workers (pool.c) keep theirs between jobs. */
 static _Thread_local real *NN_FN(gemm_tl_buf) = NULL;
 static _Thread_local size_t NN_FN(gemm_tl_cap) = 0;
 
@@ -249,19 +249,19 @@ int NN_FN(gemm_ex)(int64_t m, int64_t n, int64_t k, real alpha, const real *a, i
     int64_t mnk;
     if (nn_mul_size(m, n, &mnk) || nn_mul_size(mnk, k, &mnk)) mnk = INT64_MAX;
 
-    const nn_gemm_kernels *kt = nn_gemm_active();
+    const NN_FN(gemm_kernel) *gk = NN_FN(gemm_active)(); /* the active family's */
     NN_FN(gemm_ctx) x;
     x.m = m, x.n = n, x.k = k, x.alpha = alpha, x.beta = beta;
     x.a = a, x.rsa = rsa, x.csa = csa, x.b = b, x.rsb = rsb, x.csb = csb;
     x.c = c, x.rsc = rsc, x.bias = bias;
-    x.ukr = kt->NN_UKR_FIELD;
-    x.packt = kt->NN_PACKT_FIELD;
-    x.blk = tuned(kt->NN_BLK_FIELD, NN_DTYPE);
+    x.ukr = gk->ukr;
+    x.packt = gk->packt;
+    x.blk = tuned(gk->blk, sizeof(real) == sizeof(float) ? NN_F32 : NN_F64);
     const int64_t mr = x.blk.mr, nr = x.blk.nr;
 
     /* Threads only where fork/join pays. Each thread computes whole blocks of C
      * (column blocks, or row blocks when C is tall and narrow) with its own
-     * packing, handed out one at a time by the persistent team of gemm_pool.c:
+     * packing, handed out one at a time by the persistent team of pool.c:
      * no barrier, so a thread delayed by another process holds up nobody (the
      * caller takes the blocks it has not claimed). */
     int nt = 1;
@@ -283,7 +283,7 @@ int NN_FN(gemm_ex)(int64_t m, int64_t n, int64_t k, real alpha, const real *a, i
         if (nblocks > 1) {
             if (nt > nblocks) nt = (int)nblocks;
             NN_FN(gemm_job) job = {&x, per * unit, len, by_cols, NN_OK};
-            nn_gemm_pool_run(NN_FN(gemm_job_run), &job, nblocks, nt);
+            nn_pool_run(NN_FN(gemm_job_run), &job, nblocks, nt);
             return job.status;
         }
     }

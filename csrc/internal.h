@@ -1,23 +1,26 @@
 /* internal.h — what the C core's files share and C programs do not see.
  *
- * - One source for float and double: a kernel is written once in a *_tmpl.h
- *   file using `real` and NN_FN(name), and included twice by its .c file:
- *
- *       #define real float
- *       #define NN_FN(name) nn_s##name
- *       #include "activation_tmpl.h"
- *       #undef real
- *       #undef NN_FN
- *       #define real double
- *       #define NN_FN(name) nn_d##name
- *       #include "activation_tmpl.h"
- *
- *   Inside a template, NN_REAL_IS_FLOAT tells which one is being compiled
- *   (for expf vs exp and the like use the NN_MATH(f) helpers below).
+ * - One source for float and double, one template convention: a kernel is
+ *   written once in a *_tmpl.h file with three names,
+ *       real          float or double
+ *       NN_FN(name)   everything the template defines or calls per precision:
+ *                     nn_s<name> or nn_d<name>, followed by the build suffix
+ *                     NN_SFX when one is defined (NN_FN(act_forward) is
+ *                     nn_sact_forward_avx2 in kernels/avx2.c)
+ *       NN_MATH(f)    the float or double version of math function f, by C's
+ *                     naming rule (a trailing f for float): NN_MATH(sqrt) is
+ *                     sqrtf or sqrt, NN_MATH(nn_vexp) is nn_vexpf or nn_vexp
+ *                     (the vectorizable math of vmath.h)
+ *   and compiled for both precisions by instantiate.h:
+ *       #define NN_TMPL "activation_tmpl.h"
+ *       #include "instantiate.h"
+ *   Where a template must tell the precisions apart, sizeof(real) does.
+ * - CPU-specific kernels: one table per CPU family, reached through
+ *   nn_active_kernels() (kernels.h); cpu.c chooses it.
  * - Threading: every parallel loop of the core runs on the persistent team of
- *   gemm_pool.c (nn_gemm_pool_run), cut into blocks that depend only on the
- *   sizes; no file opens an OpenMP region (common.c only asks OpenMP for the
- *   default thread count).
+ *   pool.c (nn_pool_run), cut into blocks that depend only on the sizes; no
+ *   file opens an OpenMP region (common.c only asks OpenMP for the default
+ *   thread count).
  */
 #ifndef NNCORE_INTERNAL_H
 #define NNCORE_INTERNAL_H
@@ -40,6 +43,10 @@
 #define NN_UNLIKELY(x) (x)
 #endif
 
+/* NN_CAT3(a, b, c): the token abc, after expanding a, b and c (c may be empty). */
+#define NN_CAT3_(a, b, c) a##b##c
+#define NN_CAT3(a, b, c) NN_CAT3_(a, b, c)
+
 /* Threads the user asked for (nn_set_num_threads); >= 1. */
 int nn_threads(void);
 
@@ -53,20 +60,20 @@ NN_INLINE int nn_threads_for(double work) {
     return t;
 }
 
-/* Runs fn(ctx, b) for b in [0, nblocks) on up to `nthreads` threads (gemm_pool.c):
+/* Runs fn(ctx, b) for b in [0, nblocks) on up to `nthreads` threads (pool.c):
  * the caller plus a persistent team; the caller never waits for a worker that
  * has not claimed a block (no barrier), so a descheduled thread costs nothing.
  * Blocks must be independent; which thread runs a block never changes its
  * bits, so a loop whose blocks depend only on the sizes gives the same result
  * at any thread count. nthreads <= 1, nblocks <= 1, another caller's job
  * running, or a build without threads: the blocks run in order on the caller. */
-int nn_gemm_pool_run(void (*fn)(void *, int64_t), void *ctx, int64_t nblocks, int nthreads);
+int nn_pool_run(void (*fn)(void *, int64_t), void *ctx, int64_t nblocks, int nthreads);
 
 /* Pool blocks for a loop over `units` work units (chunks, rows) of about
  * `unit_items` items (elements) each: runs of whole units, about even, of at
  * least `min_items` items (and one unit), so that a block's work outweighs
  * its dispatch (~1 us) and a small loop is a single block, which
- * nn_gemm_pool_run runs on the caller. Writes the units per block (the last
+ * nn_pool_run runs on the caller. Writes the units per block (the last
  * block may be shorter) and returns the block count (0 for no units).
  * Depends only on the sizes, never on the thread count.
  *   e.g. 33 chunks of 8192, min_items 32768: 7 blocks of 5 chunks (the last 3). */

@@ -38,7 +38,7 @@
 #define NN_IO_MAX_HEADER (100LL * 1024 * 1024) /* the safetensors limit */
 #define NN_IO_MAX_LAYERS 100000
 #define NN_IO_MAX_RANK 8
-#define NN_IO_MAX_ROW_VALUES (1LL << 20) /* see the workspace check in load_impl */
+#define NN_IO_MAX_ROW_VALUES (1LL << 20) /* see the workspace check in read_architecture */
 
 typedef struct {
     const nj_node *entry;     /* the tensor's header entry, NULL if absent */
@@ -179,13 +179,23 @@ static int layer_spec(const nj_node *cfg, nn_layer_spec *s) {
     return NN_ERR_FORMAT;  /* unknown layer type */
 }
 
+/* Everything a load holds, filled step by step by the functions below (each
+ * returns NN_OK or the status of the first problem); nn_net_load frees it. */
 typedef struct {
     FILE *f;
+    int64_t size;              /* of the file */
+    int64_t data_start, data_len; /* the data section: bytes after the header */
     char *header;
-    nj_doc hdoc, cdoc;
+    nj_doc hdoc, cdoc;         /* the header JSON; the architecture JSON */
+    nn_dtype dtype;
+    size_t esize;              /* bytes per element */
+    uint64_t seed;
+    const nj_node *layers;     /* the architecture's layer array */
+    int32_t nl;                /* its length */
     nn_layer_spec *specs;
-    io_tensor *tensors;     /* 2 per layer: weight, bias */
+    io_tensor *tensors;        /* 2 per layer: weight, bias */
     io_span *spans;
+    int64_t n_spans;
 } io_state;
 
 /* fopen(path, "rb") for regular files only, NULL otherwise. Opened non-blocking
@@ -209,77 +219,85 @@ static FILE *open_regular(const char *path) {
 #endif
 }
 
-static int load_impl(io_state *st, nn_net **out, const char *path) {
-    int s;
+/* The header: the 8-byte length, checked against the file size, then the
+ * header JSON, parsed. */
+static int read_header(io_state *st, const char *path) {
     st->f = open_regular(path);
     if (!st->f) return NN_ERR_IO;
 #if !defined(_WIN32)
     struct stat sb;   /* a directory or a device has no meaningful size */
     if (fstat(fileno(st->f), &sb) != 0 || !S_ISREG(sb.st_mode)) return NN_ERR_IO;
 #endif
-
-    /* ---- the header length, checked against the file size */
     if (nn_fseek(st->f, 0, SEEK_END) != 0) return NN_ERR_IO;
-    int64_t size = (int64_t)nn_ftell(st->f);
-    if (size < 0 || nn_fseek(st->f, 0, SEEK_SET) != 0) return NN_ERR_IO;
-    if (size < 8) return NN_ERR_FORMAT;
+    st->size = (int64_t)nn_ftell(st->f);
+    if (st->size < 0 || nn_fseek(st->f, 0, SEEK_SET) != 0) return NN_ERR_IO;
+    if (st->size < 8) return NN_ERR_FORMAT;
     uint8_t lenb[8];
     if (fread(lenb, 1, 8, st->f) != 8) return NN_ERR_IO;
     uint64_t n = 0;
     for (int i = 7; i >= 0; i--) n = (n << 8) | lenb[i];
-    if (n > (uint64_t)(size - 8) || n > (uint64_t)NN_IO_MAX_HEADER || n < 2) return NN_ERR_FORMAT;
-    int64_t data_start = 8 + (int64_t)n, data_len = size - data_start;
+    if (n > (uint64_t)(st->size - 8) || n > (uint64_t)NN_IO_MAX_HEADER || n < 2)
+        return NN_ERR_FORMAT;
+    st->data_start = 8 + (int64_t)n;
+    st->data_len = st->size - st->data_start;
 
-    /* ---- the header JSON */
     st->header = (char *)malloc((size_t)n + 1);
     if (!st->header) return NN_ERR_NOMEM;
     if (fread(st->header, 1, (size_t)n, st->f) != (size_t)n) return NN_ERR_IO;
     st->header[n] = '\0';
-    s = nj_parse(&st->hdoc, st->header, (size_t)n);
+    int s = nj_parse(&st->hdoc, st->header, (size_t)n);
     if (s == -2) return NN_ERR_NOMEM;
     if (s != 0 || st->hdoc.root->type != NJ_OBJECT) return NN_ERR_FORMAT;
-    const nj_node *root = st->hdoc.root;
+    return NN_OK;
+}
 
-    /* ---- metadata: format and the architecture */
-    const nj_node *meta = nj_get(root, "__metadata__");
+/* The metadata: format "nncore" and the architecture JSON, parsed; its
+ * dtype, seed and layer array. */
+static int read_metadata(io_state *st) {
+    const nj_node *meta = nj_get(st->hdoc.root, "__metadata__");
     if (!meta || meta->type != NJ_OBJECT) return NN_ERR_FORMAT;
     for (const nj_node *m = meta->child; m; m = m->next)
         if (m->type != NJ_STRING) return NN_ERR_FORMAT;
     if (!nj_str_eq(nj_get(meta, "format"), "nncore")) return NN_ERR_FORMAT;
     const nj_node *config = nj_get(meta, "config");
     if (!config) return NN_ERR_FORMAT;
-    s = nj_parse(&st->cdoc, config->str, config->len);
+    int s = nj_parse(&st->cdoc, config->str, config->len);
     if (s == -2) return NN_ERR_NOMEM;
     if (s != 0 || st->cdoc.root->type != NJ_OBJECT) return NN_ERR_FORMAT;
     const nj_node *cfg = st->cdoc.root;
 
-    nn_dtype dtype = NN_F32;
+    st->dtype = NN_F32;
     const nj_node *dt = nj_get(cfg, "dtype");
     if (dt) {
-        if (nj_str_eq(dt, "float64")) dtype = NN_F64;
+        if (nj_str_eq(dt, "float64")) st->dtype = NN_F64;
         else if (!nj_str_eq(dt, "float32")) return NN_ERR_FORMAT;
     }
-    size_t esize = dtype == NN_F32 ? 4 : 8;
-    uint64_t seed = 0;
+    st->esize = st->dtype == NN_F32 ? 4 : 8;
+    st->seed = 0;
     const nj_node *sd = nj_get(cfg, "seed");
     if (sd && sd->type != NJ_NULL) {
         if (json_uint(sd) < 0) return NN_ERR_FORMAT;
-        seed = (uint64_t)sd->ival;
+        st->seed = (uint64_t)sd->ival;
     }
-    const nj_node *layers = nj_get(cfg, "layers");
-    if (!layers || layers->type != NJ_ARRAY || layers->len == 0 ||
-        layers->len > NN_IO_MAX_LAYERS)
+    st->layers = nj_get(cfg, "layers");
+    if (!st->layers || st->layers->type != NJ_ARRAY || st->layers->len == 0 ||
+        st->layers->len > NN_IO_MAX_LAYERS)
         return NN_ERR_FORMAT;
-    int32_t nl = (int32_t)layers->len;
+    st->nl = (int32_t)st->layers->len;
+    return NN_OK;
+}
 
-    /* ---- layer specs; widths flow from the first Linear's input */
+/* The architecture: one spec per layer, widths flowing from the first
+ * Linear's input; and the bound on the workspace it would need. */
+static int read_architecture(io_state *st) {
+    const int32_t nl = st->nl;
     st->specs = (nn_layer_spec *)calloc((size_t)nl, sizeof(nn_layer_spec));
     st->tensors = (io_tensor *)calloc((size_t)nl * 2, sizeof(io_tensor));
     st->spans = (io_span *)calloc((size_t)nl * 2 + 1, sizeof(io_span));
     if (!st->specs || !st->tensors || !st->spans) return NN_ERR_NOMEM;
     int64_t width = 0;
     int32_t i = 0;
-    for (const nj_node *L = layers->child; L; L = L->next, i++) {
+    for (const nj_node *L = st->layers->child; L; L = L->next, i++) {
         if (L->type != NJ_OBJECT || layer_spec(L, &st->specs[i]) != NN_OK) return NN_ERR_FORMAT;
         if (st->specs[i].kind == NN_LAYER_LINEAR && width == 0) width = st->specs[i].in_features;
     }
@@ -299,83 +317,113 @@ static int load_impl(io_state *st, nn_net **out, const char *path) {
     /* Running the model needs about row_values values of workspace per batch row. Many
      * activation layers after one wide Linear would let a 2 MB file ask for gigabytes
      * per row: beyond NN_IO_MAX_ROW_VALUES the file must be at least as large. */
-    if (row_values > NN_IO_MAX_ROW_VALUES && row_values > size) return NN_ERR_FORMAT;
+    if (row_values > NN_IO_MAX_ROW_VALUES && row_values > st->size) return NN_ERR_FORMAT;
+    return NN_OK;
+}
 
-    /* ---- tensor entries: names, dtype, shape, offsets (all before any big allocation) */
-    int64_t n_spans = 0;
-    for (const nj_node *m = root->child; m; m = m->next) {
+/* One tensor entry `m` of the header: its name names a parameter of the
+ * architecture, its dtype and shape are exactly the architecture's, its
+ * offsets lie in the data section and span exactly its bytes. */
+static int read_tensor_entry(io_state *st, const nj_node *m) {
+    int64_t li;
+    int kind;
+    if (parse_param_name(m->key, m->key_len, &li, &kind) || li >= st->nl) return NN_ERR_FORMAT;
+    const nn_layer_spec *sp = &st->specs[li];
+    if (sp->kind != NN_LAYER_LINEAR || (kind == 1 && !sp->bias)) return NN_ERR_FORMAT;
+    if (m->type != NJ_OBJECT) return NN_ERR_FORMAT;
+    const nj_node *tdt = nj_get(m, "dtype"), *shape = nj_get(m, "shape");
+    const nj_node *off = nj_get(m, "data_offsets");
+    if (!nj_str_eq(tdt, st->dtype == NN_F32 ? "F32" : "F64")) return NN_ERR_FORMAT;
+    if (!shape || shape->type != NJ_ARRAY || shape->len > NN_IO_MAX_RANK) return NN_ERR_FORMAT;
+    if (!off || off->type != NJ_ARRAY || off->len != 2) return NN_ERR_FORMAT;
+    /* shape must be exactly the architecture's: (out, in) or (out,) */
+    int64_t want[2] = {sp->out_features, sp->in_features};
+    size_t want_rank = kind == 0 ? 2 : 1;
+    if (shape->len != want_rank) return NN_ERR_FORMAT;
+    const nj_node *d = shape->child;
+    for (size_t k = 0; k < want_rank; k++, d = d->next)
+        if (json_uint(d) != want[k]) return NN_ERR_FORMAT;
+    int64_t begin = json_uint(off->child), end = json_uint(off->child->next);
+    if (begin < 0 || end < begin || end > st->data_len) return NN_ERR_FORMAT;
+    int64_t count, bytes;
+    if (nn_mul_size(sp->out_features, kind == 0 ? sp->in_features : 1, &count) != NN_OK ||
+        nn_mul_size(count, (int64_t)st->esize, &bytes) != NN_OK)
+        return NN_ERR_FORMAT;
+    if (bytes != end - begin) return NN_ERR_FORMAT;
+    io_tensor *t = &st->tensors[2 * li + kind];
+    t->entry = m;
+    t->begin = begin;
+    t->end = end;
+    st->spans[st->n_spans].begin = begin;
+    st->spans[st->n_spans].end = end;
+    st->n_spans++;
+    return NN_OK;
+}
+
+/* Every tensor entry (all checked before any big allocation), every
+ * parameter present, and the data section tiled exactly: contiguous, no
+ * overlap, no gap, no trailing bytes. */
+static int read_tensors(io_state *st) {
+    for (const nj_node *m = st->hdoc.root->child; m; m = m->next) {
         if (m->key_len == 12 && memcmp(m->key, "__metadata__", 12) == 0) continue;
-        int64_t li;
-        int kind;
-        if (parse_param_name(m->key, m->key_len, &li, &kind) || li >= nl) return NN_ERR_FORMAT;
-        const nn_layer_spec *sp = &st->specs[li];
-        if (sp->kind != NN_LAYER_LINEAR || (kind == 1 && !sp->bias)) return NN_ERR_FORMAT;
-        if (m->type != NJ_OBJECT) return NN_ERR_FORMAT;
-        const nj_node *tdt = nj_get(m, "dtype"), *shape = nj_get(m, "shape");
-        const nj_node *off = nj_get(m, "data_offsets");
-        if (!nj_str_eq(tdt, dtype == NN_F32 ? "F32" : "F64")) return NN_ERR_FORMAT;
-        if (!shape || shape->type != NJ_ARRAY || shape->len > NN_IO_MAX_RANK) return NN_ERR_FORMAT;
-        if (!off || off->type != NJ_ARRAY || off->len != 2) return NN_ERR_FORMAT;
-        /* shape must be exactly the architecture's: (out, in) or (out,) */
-        int64_t want[2] = {sp->out_features, sp->in_features};
-        size_t want_rank = kind == 0 ? 2 : 1;
-        if (shape->len != want_rank) return NN_ERR_FORMAT;
-        const nj_node *d = shape->child;
-        for (size_t k = 0; k < want_rank; k++, d = d->next)
-            if (json_uint(d) != want[k]) return NN_ERR_FORMAT;
-        int64_t begin = json_uint(off->child), end = json_uint(off->child->next);
-        if (begin < 0 || end < begin || end > data_len) return NN_ERR_FORMAT;
-        int64_t count, bytes;
-        if (nn_mul_size(sp->out_features, kind == 0 ? sp->in_features : 1, &count) != NN_OK ||
-            nn_mul_size(count, (int64_t)esize, &bytes) != NN_OK)
-            return NN_ERR_FORMAT;
-        if (bytes != end - begin) return NN_ERR_FORMAT;
-        io_tensor *t = &st->tensors[2 * li + kind];
-        t->entry = m;
-        t->begin = begin;
-        t->end = end;
-        st->spans[n_spans].begin = begin;
-        st->spans[n_spans].end = end;
-        n_spans++;
+        int s = read_tensor_entry(st, m);
+        if (s != NN_OK) return s;
     }
-    /* every parameter present */
-    for (i = 0; i < nl; i++) {
+    for (int32_t i = 0; i < st->nl; i++) {
         if (st->specs[i].kind != NN_LAYER_LINEAR) continue;
         if (!st->tensors[2 * i].entry) return NN_ERR_FORMAT;
         if (st->specs[i].bias && !st->tensors[2 * i + 1].entry) return NN_ERR_FORMAT;
     }
-    /* contiguous, no overlap, no gap, no trailing bytes */
-    qsort(st->spans, (size_t)n_spans, sizeof(io_span), cmp_span);
+    qsort(st->spans, (size_t)st->n_spans, sizeof(io_span), cmp_span);
     int64_t pos = 0;
-    for (int64_t k = 0; k < n_spans; k++) {
+    for (int64_t k = 0; k < st->n_spans; k++) {
         if (st->spans[k].begin != pos) return NN_ERR_FORMAT;
         pos = st->spans[k].end;
     }
-    if (pos != data_len) return NN_ERR_FORMAT;
+    if (pos != st->data_len) return NN_ERR_FORMAT;
+    return NN_OK;
+}
 
-    /* ---- build the network (its parameters total data_len bytes: bounded by the file) */
+/* The network, its parameters read from the data section (they total
+ * data_len bytes: bounded by the file). */
+static int build_net(io_state *st, nn_net **out) {
+    const size_t esize = st->esize;
     int cst = NN_OK;
-    nn_net *net = nn_net_create(dtype, st->specs, nl, seed, &cst);
+    nn_net *net = nn_net_create(st->dtype, st->specs, st->nl, st->seed, &cst);
     if (!net) return cst == NN_ERR_NOMEM ? NN_ERR_NOMEM : NN_ERR_FORMAT;
-    if (nn_net_num_params(net) * (int64_t)esize != data_len) { nn_net_free(net); return NN_ERR_FORMAT; }
+    if (nn_net_num_params(net) * (int64_t)esize != st->data_len) {
+        nn_net_free(net);
+        return NN_ERR_FORMAT;
+    }
     uint8_t *params = (uint8_t *)nn_net_params(net);
-    for (i = 0; i < nl; i++) {
+    for (int32_t i = 0; i < st->nl; i++) {
         if (st->specs[i].kind != NN_LAYER_LINEAR) continue;
         for (int kind = 0; kind < 2; kind++) {
             const io_tensor *t = &st->tensors[2 * i + kind];
             if (!t->entry) continue;
             int64_t o = kind == 0 ? nn_net_weight_offset(net, i) : nn_net_bias_offset(net, i);
             int64_t bytes = t->end - t->begin;
-            if (o < 0 || nn_fseek(st->f, data_start + t->begin, SEEK_SET) != 0 ||
+            if (o < 0 || nn_fseek(st->f, st->data_start + t->begin, SEEK_SET) != 0 ||
                 fread(params + o * (int64_t)esize, 1, (size_t)bytes, st->f) != (size_t)bytes) {
                 nn_net_free(net);
                 return NN_ERR_IO;
             }
-            if (!is_little_endian()) swap_bytes(params + o * (int64_t)esize, bytes / (int64_t)esize, esize);
+            if (!is_little_endian())
+                swap_bytes(params + o * (int64_t)esize, bytes / (int64_t)esize, esize);
         }
     }
     *out = net;
     return NN_OK;
+}
+
+/* The steps of a load, in order; the first problem ends it. */
+static int load_impl(io_state *st, nn_net **out, const char *path) {
+    int s = read_header(st, path);
+    if (s == NN_OK) s = read_metadata(st);
+    if (s == NN_OK) s = read_architecture(st);
+    if (s == NN_OK) s = read_tensors(st);
+    if (s == NN_OK) s = build_net(st, out);
+    return s;
 }
 
 int nn_net_load(nn_net **net, const char *path) {

@@ -45,7 +45,7 @@ NN_INLINE real NN_FN(_lanesumexp)(const real *x, real m, int64_t n) {
     int64_t j0 = 0, len = 0, j = 0;
     for (; j0 < n; j0 += 256) {
         len = n - j0 < 256 ? n - j0 : 256;
-        for (j = 0; j < len; j++) buf[j] = RV_EXP(x[j0 + j] - m);
+        for (j = 0; j < len; j++) buf[j] = NN_MATH(nn_vexp)(x[j0 + j] - m);
         for (j = 0; j + 8 <= len; j += 8)
             for (int k = 0; k < 8; k++) a[k] += buf[j + k];
     }

@@ -1,5 +1,6 @@
 /* loss_tmpl.h — the losses of loss.c, written once for `real` (float or double).
- * Included twice by loss.c (see internal.h for the template scheme).
+ * Compiled per CPU family as part of elementwise_tmpl.h (template convention:
+ * internal.h).
  *
  * Per-element terms are computed in `real` and summed in double: per block of
  * NN_LOSS_BLOCK elements (elementwise kinds) or per row (cross-entropy), then
@@ -36,13 +37,13 @@ NN_INLINE double NN_FN(_ew_block)(nn_loss_kind kind, real delta, real gs, real *
         }
         case NN_LOSS_L1: {
             real d = out[j] - tgt[j];
-            l = RM(fabs)(d);
+            l = NN_MATH(fabs)(d);
             g = d > 0 ? gs : (d < 0 ? -gs : (real)0);
             break;
         }
         case NN_LOSS_HUBER: {
             real d = out[j] - tgt[j];
-            real ad = RM(fabs)(d);
+            real ad = NN_MATH(fabs)(d);
             l = ad <= delta ? (real)0.5 * d * d : delta * (ad - (real)0.5 * delta);
             real c = d > delta ? delta : (d < -delta ? -delta : d);
             g = c * gs;
@@ -50,11 +51,11 @@ NN_INLINE double NN_FN(_ew_block)(nn_loss_kind kind, real delta, real gs, real *
         }
         default: { /* NN_LOSS_BCE_LOGITS */
             real x = out[j], t = tgt[j];
-            real e = RV_EXP(-RM(fabs)(x));
+            real e = NN_MATH(nn_vexp)(-NN_MATH(fabs)(x));
             real r = (real)1 / ((real)1 + e);
             real sg = x >= 0 ? r : e * r;
             real pos = x > 0 ? x : (real)0, neg = x < 0 ? -x : (real)0;
-            l = RV_LOG1P(e) + (t > 0 ? t * neg : (real)0) +
+            l = NN_MATH(nn_vlog1p)(e) + (t > 0 ? t * neg : (real)0) +
                 (t < 1 ? ((real)1 - t) * pos : (real)0);
             g = (sg - t) * gs;
             break;
@@ -78,7 +79,7 @@ static double NN_FN(_ce_row)(real eps, real gs, real *grad, const real *x, const
                              int64_t label, int64_t n) {
     real m = NN_FN(_rowmax)(x, n);
     real s = NN_FN(_lanesumexp)(x, m, n);
-    real logs = RM(log)(s);
+    real logs = NN_MATH(log)(s);
     real qo = eps / (real)n;        /* smoothing mass of every class */
     real qy = ((real)1 - eps) + qo; /* labels form: the true class */
     real ce = (real)1 - eps;
@@ -120,17 +121,18 @@ static double NN_FN(_ce_row)(real eps, real gs, real *grad, const real *x, const
     }
     if (grad) {
         if (label >= 0) {
-            for (int64_t j = 0; j < n; j++) grad[j] = (RV_EXP(x[j] - m) / s - qo) * gs;
-            grad[label] = (RV_EXP(x[label] - m) / s - qy) * gs;
+            for (int64_t j = 0; j < n; j++)
+                grad[j] = (NN_MATH(nn_vexp)(x[j] - m) / s - qo) * gs;
+            grad[label] = (NN_MATH(nn_vexp)(x[label] - m) / s - qy) * gs;
         } else {
             for (int64_t j = 0; j < n; j++)
-                grad[j] = (RV_EXP(x[j] - m) / s * qs - (ce * tgt[j] + qo)) * gs;
+                grad[j] = (NN_MATH(nn_vexp)(x[j] - m) / s * qs - (ce * tgt[j] + qo)) * gs;
         }
     }
     return loss;
 }
 
-/* Pool jobs (gemm_pool.c): a block is a run of `per` rows (cross-entropy) or
+/* Pool jobs (pool.c): a block is a run of `per` rows (cross-entropy) or
  * `per` NN_LOSS_BLOCK blocks (elementwise kinds); part[i] gets row / block i's
  * sum, the parts are added in order by the caller. */
 typedef struct {
@@ -216,7 +218,7 @@ int NN_FN(loss)(nn_loss_kind kind, nn_reduction red, double param, double *loss,
                             (real)(kind == NN_LOSS_MSE ? 2.0 * scale : scale), grad, out,
                             target, labels, rows, cols, n, nparts, 1, part};
     int64_t nb = nn_blocks(nparts, ce ? cols : NN_LOSS_BLOCK, nn_ew_block_items(cost), &job.per);
-    nn_gemm_pool_run(ce ? NN_FN(_ce_block) : NN_FN(_ew_loss_block), &job, nb, nn_threads());
+    nn_pool_run(ce ? NN_FN(_ce_block) : NN_FN(_ew_loss_block), &job, nb, nn_threads());
 
     double total = 0;
     for (int64_t i = 0; i < nparts; i++) total += part[i];

@@ -13,21 +13,8 @@
 
 /* ------------------------------------------------ the two dtype halves */
 
-#define real float
-#define NN_FN(name) nn_s##name
-#define NN_REAL_IS_FLOAT 1
-#include "net_tmpl.h"
-#undef real
-#undef NN_FN
-#undef NN_REAL_IS_FLOAT
-
-#define real double
-#define NN_FN(name) nn_d##name
-#define NN_REAL_IS_FLOAT 0
-#include "net_tmpl.h"
-#undef real
-#undef NN_FN
-#undef NN_REAL_IS_FLOAT
+#define NN_TMPL "net_tmpl.h"
+#include "instantiate.h"
 
 /* ------------------------------------------------------- creation */
 

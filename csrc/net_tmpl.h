@@ -1,5 +1,5 @@
 /* net_tmpl.h — the network's forward and backward passes, written once for
- * float and double (included twice by net.c with `real` / NN_FN set; see
+ * float and double (compiled for both by net.c through instantiate.h; see
  * internal.h). Not for: allocation, validation or the public entry points
  * (net.c), nor the kernels themselves (gemm.c, activation.c, loss.c, rng.c).
  *
@@ -46,13 +46,13 @@ static void NN_FN(net_epilogue)(real *NN_RESTRICT y, const real *NN_RESTRICT b, 
     NN_FN(net_epi_job) job = {y, b, relu, rows, cols, 0};
     job.blk = nt > 1 ? (rows + 4 * nt - 1) / (4 * nt) : rows; /* ~4 row blocks per thread */
     if (job.blk < 1) job.blk = 1;
-    /* the team of gemm_pool.c, like every parallel loop of the core */
-    nn_gemm_pool_run(NN_FN(net_epilogue_rows), &job, (rows + job.blk - 1) / job.blk, nt);
+    /* the team of pool.c, like every parallel loop of the core */
+    nn_pool_run(NN_FN(net_epilogue_rows), &job, (rows + job.blk - 1) / job.blk, nt);
 }
 
 /* db (cols) += column sums of d (rows, cols) (db = the sums when !accumulate).
  * Each column is summed over the rows in order, by one thread: threads take
- * whole column blocks (on the team of gemm_pool.c, like every parallel loop of
+ * whole column blocks (on the team of pool.c, like every parallel loop of
  * the core). */
 typedef struct {
     real *db;
@@ -80,7 +80,7 @@ static void NN_FN(net_colsum_acc)(real *NN_RESTRICT db, const real *NN_RESTRICT 
     NN_FN(net_colsum_job) job = {db, d, rows, cols, 256, accumulate};
     const int64_t nblk = (cols + job.blk - 1) / job.blk;
     int nt = nn_threads_for((double)rows * (double)cols * 4.0);
-    nn_gemm_pool_run(NN_FN(net_colsum_block), &job, nblk, nt);
+    nn_pool_run(NN_FN(net_colsum_block), &job, nblk, nt);
 }
 
 /* y (m, n) = x (m, k; row stride rsx) @ W^T (+ b) (then ReLU), W (n, k) row-major:

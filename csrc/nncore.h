@@ -10,10 +10,17 @@
  * Conventions (llm.c style): outputs first, then inputs, then sizes; shapes in
  * the comment above each function; sizes are int64_t everywhere; matrices are
  * row-major with an explicit row stride unless the comment says otherwise.
+ * Two exceptions to "outputs first":
+ *   - GEMM keeps the BLAS argument order (m, n, k, alpha, A, B, beta, C), the
+ *     one every BLAS user already reads;
+ *   - kernels that switch on a kind put the kind and its parameter first
+ *     (nn_sact_forward(kind, param, y, x, ...), nn_sloss(kind, red, param,
+ *     loss, grad, ...)): the call names what it computes before its data.
  * Every function that can fail returns an nn_status (0 = NN_OK).
  * Float32 functions start with nn_s, float64 ones with nn_d.
  * Results are bit-identical for any thread count: threads split independent
- * outputs, never a reduction.
+ * outputs, and a sum (a loss, a gradient norm) is cut into a fixed partition
+ * whose parts are added in a fixed order, whatever the thread count.
  */
 #ifndef NNCORE_H
 #define NNCORE_H

@@ -1,21 +1,24 @@
 /* optim.c — optimizer steps (SGD, RMSprop, Adagrad, Adam, AdamW with L1/L2
  * penalties and an optional max-norm row constraint) over the flat parameter
  * buffer, and global gradient-norm / clipping helpers.
+ * The update itself (optim_update_tmpl.h) is compiled per CPU family and
+ * called through the active family's table (kernels.h); max-norm and the
+ * gradient helpers (optim_tmpl.h) are compiled here.
  * Not for: choosing hyperparameters or allocating state (the caller owns the
  * state buffers: see optim_internal.h for their layout), the network (net.c).
  *
- * Threading: every loop is a job on the persistent team of gemm_pool.c
- * (nn_gemm_pool_run). The segments are cut into fixed chunks and a pool block
+ * Threading: every loop is a job on the persistent team of pool.c
+ * (nn_pool_run). The segments are cut into fixed chunks and a pool block
  * is a run of chunks whose length depends only on the sizes; every update is
  * elementwise, so any thread count gives the same bits. The gradient norm is
  * a sum over a cut that depends only on the sizes (NN_NORM_PARTS parts, a
  * block being a run of parts), the parts added in order afterwards: also the
  * same bits at any count.
  */
+#include "kernels.h"
 #include "optim_internal.h"
 
 #include <math.h>
-#include <string.h>
 
 /* ------------------------------------------------------------ threading */
 
@@ -62,26 +65,13 @@ void nn_optim_for_ranges(const nn_optim_segment *segs, int64_t n_segments,
      * (many short segments, e.g. biases, make short chunks) */
     const int64_t nblocks =
         nn_blocks(total_chunks, total_elems / total_chunks, NN_OPTIM_BLOCK, &job.per);
-    nn_gemm_pool_run(optim_ranges_block, &job, nblocks, nn_threads());
+    nn_pool_run(optim_ranges_block, &job, nblocks, nn_threads());
 }
 
 /* ------------------------------------------------------------ templates */
 
-#define real float
-#define NN_FN(name) nn_s##name
-#define NN_MATH_SQRT sqrtf
-#include "optim_tmpl.h"
-#undef real
-#undef NN_FN
-#undef NN_MATH_SQRT
-
-#define real double
-#define NN_FN(name) nn_d##name
-#define NN_MATH_SQRT sqrt
-#include "optim_tmpl.h"
-#undef real
-#undef NN_FN
-#undef NN_MATH_SQRT
+#define NN_TMPL "optim_tmpl.h" /* max-norm and the gradient helpers */
+#include "instantiate.h"
 
 /* ------------------------------------------------------------ checks */
 
@@ -160,18 +150,6 @@ static int check_state(const nn_optim *opt) {
 
 /* ------------------------------------------------------------ public */
 
-/* The AVX2 build of the updates when the selected kernel family has AVX2
- * (cpu.c checked the CPU and the OS when it was selected); NNCORE_ARCH=ref
- * keeps the portable build. */
-static int use_avx2(void) {
-#if NN_OPTIM_HAVE_AVX2
-    const char *a = nn_current_arch();
-    return a != NULL && (strcmp(a, "avx2") == 0 || strcmp(a, "avx512") == 0);
-#else
-    return 0;
-#endif
-}
-
 int nn_optim_step(nn_optim *opt, void *params, const void *grads) {
     if (opt == NULL || params == NULL || grads == NULL) return NN_ERR_ARG;
     if (opt->dtype != NN_F32 && opt->dtype != NN_F64) return NN_ERR_ARG;
@@ -189,23 +167,14 @@ int nn_optim_step(nn_optim *opt, void *params, const void *grads) {
     if (st != NN_OK) return st;
 
     opt->step += 1;
-    const int avx2 = use_avx2();
+    const nn_optim_kernels *k = nn_active_kernels()->optim; /* the active family's build */
     if (opt->dtype == NN_F32) {
-#if NN_OPTIM_HAVE_AVX2
-        if (avx2) nn_soptim_update_avx2(opt, (float *)params, (const float *)grads);
-        else
-#endif
-            nn_soptim_update(opt, (float *)params, (const float *)grads);
+        k->supdate(opt, (float *)params, (const float *)grads);
         nn_soptim_max_norm(opt, (float *)params);
     } else {
-#if NN_OPTIM_HAVE_AVX2
-        if (avx2) nn_doptim_update_avx2(opt, (double *)params, (const double *)grads);
-        else
-#endif
-            nn_doptim_update(opt, (double *)params, (const double *)grads);
+        k->dupdate(opt, (double *)params, (const double *)grads);
         nn_doptim_max_norm(opt, (double *)params);
     }
-    (void)avx2;
     return NN_OK;
 }
 
@@ -247,7 +216,7 @@ int nn_grad_norm(double *norm, nn_dtype dtype, const void *grads,
     /* pool blocks: runs of whole parts, of >= NN_OPTIM_BLOCK elements */
     const int64_t nblocks =
         nn_blocks(parts, parts > 0 ? total / parts : 1, NN_OPTIM_BLOCK, &job.per);
-    nn_gemm_pool_run(norm_block, &job, nblocks, nn_threads());
+    nn_pool_run(norm_block, &job, nblocks, nn_threads());
     double ss = 0.0;
     for (int64_t k = 0; k < parts; k++) ss += partial[k];
     *norm = sqrt(ss);

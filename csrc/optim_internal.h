@@ -1,4 +1,4 @@
-/* optim_internal.h — what optim.c and its template share, and the precise
+/* optim_internal.h — what optim.c and its templates share, and the precise
  * meaning of the optimizer contract in nncore.h where its comments leave room.
  *
  * State slots (nn_optim.state[i]), each a flat buffer laid out like the
@@ -62,30 +62,17 @@
 typedef void (*nn_optim_range_fn)(void *ctx, int64_t seg, int64_t start, int64_t end);
 
 /* Calls fn over every segment, cut into NN_OPTIM_CHUNK runs; a job on the
- * pool (gemm_pool.c) whose blocks are runs of chunks (>= NN_OPTIM_BLOCK
+ * pool (pool.c) whose blocks are runs of chunks (>= NN_OPTIM_BLOCK
  * elements, a count that depends only on the sizes). fn may be called with
  * any of the ranges from any thread; elementwise fns give the same bits at
  * any thread count. */
 void nn_optim_for_ranges(const nn_optim_segment *segs, int64_t n_segments,
                          nn_optim_range_fn fn, void *ctx);
 
-/* Float32 / float64 halves, from optim_tmpl.h. opt has been validated and its
- * step already incremented. */
-void nn_soptim_update(const nn_optim *opt, float *params, const float *grads);
-void nn_doptim_update(const nn_optim *opt, double *params, const double *grads);
+/* Max-norm of the rows of the constrained segments, after an update
+ * (optim_tmpl.h, in optim.c). opt has been validated. */
 void nn_soptim_max_norm(const nn_optim *opt, float *params);
 void nn_doptim_max_norm(const nn_optim *opt, double *params);
-/* The same updates compiled for AVX2 (csrc/kernels/optim_avx2.c): 8 floats /
- * 4 doubles per instruction, no FMA, so every element gets exactly the same
- * IEEE operations as the portable build (same bits). Used when the selected
- * kernel family (nn_current_arch) is an AVX2-capable one. */
-#if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
-#define NN_OPTIM_HAVE_AVX2 1
-void nn_soptim_update_avx2(const nn_optim *opt, float *params, const float *grads);
-void nn_doptim_update_avx2(const nn_optim *opt, double *params, const double *grads);
-#else
-#define NN_OPTIM_HAVE_AVX2 0
-#endif
 /* Sum of squares of elements [lo, hi) of the concatenated segments. */
 double nn_ssumsq_span(const float *x, const nn_optim_segment *segs, int64_t n_segments,
                       int64_t lo, int64_t hi);

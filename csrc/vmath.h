@@ -1,9 +1,9 @@
 /* vmath.h — exp, expm1, log1p, tanh (float and double) and erfc (float) written
  * as straight-line code with selects, so loops calling them auto-vectorize at
- * -O3 on the baseline ISA (SSE2 / NEON); libm calls do not. activation.c and
- * loss.c reach them through RV_EXP / RV_EXPM1 / RV_LOG1P / RV_TANH / RV_ERFC
- * (libm erfc for double). Those files compile with
- * no-trapping-math so GCC may if-convert the selects.
+ * -O3 on the baseline ISA (SSE2 / NEON); libm calls do not. The elementwise
+ * templates reach them as NN_MATH(nn_vexp) and so on (internal.h); nn_verfc
+ * (double) is libm's erfc. Their builds compile with no-trapping-math so GCC
+ * may if-convert the selects.
  * Accuracy (tests/test_activations.py checks the float kernels in ulp against
  * float64): nn_vexpf <= 1 ulp, nn_vexpm1f <= 3.5 ulp, nn_vtanhf <= 2.5 ulp,
  * nn_vlog1pf <= 2.5 ulp on [0, 1] (the only range used), nn_verfcf <= 7 ulp,
@@ -244,5 +244,9 @@ NN_INLINE double nn_vlog1p(double e) {
     q = q * z + 1.0 / 3.0;
     return k + (2.0 * s + 2.0 * s * z * q) + c;
 }
+
+/* erfc for double is libm's (GELU only; not vectorized): the name lets the
+ * templates write NN_MATH(nn_verfc) for both precisions. */
+NN_INLINE double nn_verfc(double x) { return erfc(x); }
 
 #endif /* NNCORE_VMATH_H */

@@ -1,4 +1,4 @@
-/* pool_stress.c — a ThreadSanitizer driver for the worker team (csrc/gemm_pool.c).
+/* pool_stress.c — a ThreadSanitizer driver for the worker team (csrc/pool.c).
  *
  * Two caller threads at once, each with 3 threads asked for: one runs GEMMs of
  * changing shapes (checked against a double-precision loop), the other whole

@@ -1,17 +1,27 @@
-/* ukr_avx512.c — the "avx512" kernel family (AVX-512F/VL, x86-64): sgemm
- * 16x16 (one zmm of B per k step) and dgemm 8x16 (two zmm of B) micro-kernels
- * in which each A element is fed straight from memory as an embedded-broadcast
- * ({1to16} / {1to8}) operand of its FMA — no separate broadcast instructions.
- * Measured side by side against 12x32 / 8x32 fp32 and 16x8 / 12x16 fp64
- * variants (benchmarks/compare.py): these two won.
- * Only these functions carry target("avx512f,avx512vl,fma"); cpu.c calls them
- * only after checking the CPU and the OS (ZMM state).
- * Not for: blocking/packing (gemm.c) or dispatch (cpu.c).
- * Contract: csrc/gemm_internal.h. */
-#include "../gemm_internal.h"
+/* avx512.c — the "avx512" kernel family (AVX-512F/VL, x86-64):
+ *   sgemm, dgemm  micro-kernels 16x16 (float, one zmm of B per k step) and
+ *                 8x16 (double, two zmm of B) in which each A element is fed
+ *                 straight from memory as an embedded-broadcast ({1to16} /
+ *                 {1to8}) operand of its FMA — no separate broadcast
+ *                 instructions; SIMD transposing packers (contract: kernels.h).
+ *                 Measured side by side against 12x32 / 8x32 fp32 and 16x8 /
+ *                 12x16 fp64 variants (benchmarks/compare.py): these two won.
+ *   ew            activations, losses, dropout (elementwise_tmpl.h) compiled
+ *                 for AVX-512F/VL + FMA, 16 floats wide
+ *   optim         reused from the avx2 family (same bits in every family)
+ * The file is compiled for the baseline ISA; only these kernels carry
+ * AVX-512, and cpu.c selects the table only after checking the CPU and the OS
+ * (ZMM state).
+ * Not for: the GEMM loops and portable packers (gemm.c); dispatch (cpu.c).
+ */
+#include "../kernels.h"
 
 #if defined(__x86_64__) || defined(_M_X64)
 #include <immintrin.h>
+
+#define NN_SFX _avx512
+
+/* ------------------------------------------------------------ GEMM */
 
 #define NN_AVX512 __attribute__((target("avx512f,avx512vl,fma")))
 
@@ -220,10 +230,25 @@ NN_AVX512 static int dpackt_avx512(double *d, const double *src, int64_t ld, int
     return 1;
 }
 
-const nn_gemm_kernels nn_gemm_kernels_avx512 = {
-    "avx512",
-    nn_sgemm_ukr_avx512_16x16, {16, 16, 384, 128, 512},
-    nn_dgemm_ukr_avx512_8x16, {8, 16, 384, 64, 384},
-    spackt_avx512, dpackt_avx512,
+/* ------------------------------------------ activations, losses, dropout */
+
+/* AVX-512F/VL + FMA, without -ftrapping-math (elementwise_build.h) */
+#define NN_EW_TARGET "avx512f,avx512vl,avx2,fma"
+#include "../elementwise_build.h"
+
+/* ------------------------------------------------------------ the table */
+
+const nn_sgemm_kernel nn_sgemm_avx512 = {nn_sgemm_ukr_avx512_16x16, {16, 16, 384, 128, 512},
+                                         spackt_avx512};
+const nn_dgemm_kernel nn_dgemm_avx512 = {nn_dgemm_ukr_avx512_8x16, {8, 16, 384, 64, 384},
+                                         dpackt_avx512};
+const nn_ew_kernels nn_ew_avx512 = NN_EW_KERNELS(_avx512);
+
+const nn_kernels nn_kernels_avx512 = {
+    .sgemm = &nn_sgemm_avx512,
+    .dgemm = &nn_dgemm_avx512,
+    .ew = &nn_ew_avx512,
+    .optim = &nn_optim_avx2, /* kernels/avx2.c */
 };
-#endif
+
+#endif /* x86-64 */

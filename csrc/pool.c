@@ -1,5 +1,5 @@
-/* gemm_pool.c — a persistent worker team for GEMM blocks that never waits for a
- * thread that has not started.
+/* pool.c — the persistent worker team of the C core (nn_pool_run), which
+ * never waits for a thread that has not started.
  *
  * Why not `#pragma omp parallel for`: at the end of an OpenMP region the caller
  * waits at a barrier for every team member, also one the OS has not scheduled
@@ -39,7 +39,7 @@
 #if defined(__linux__) && !defined(_GNU_SOURCE)
 #define _GNU_SOURCE /* sched_getcpu */
 #endif
-#include "gemm_internal.h"
+#include "internal.h"
 
 #include <stdlib.h>
 
@@ -206,7 +206,7 @@ static int pool_grow(int n) {
     return g_pool.nworkers;
 }
 
-int nn_gemm_pool_run(void (*fn)(void *, int64_t), void *ctx, int64_t nblocks, int nthreads) {
+int nn_pool_run(void (*fn)(void *, int64_t), void *ctx, int64_t nblocks, int nthreads) {
     if (nthreads > 1 && nblocks > 1 && nblocks < 0xffffffffLL &&
         pthread_mutex_trylock(&g_pool.busy) == 0) {
         const double t0 = now_s();
@@ -265,7 +265,7 @@ int nn_gemm_pool_run(void (*fn)(void *, int64_t), void *ctx, int64_t nblocks, in
 
 #else
 
-int nn_gemm_pool_run(void (*fn)(void *, int64_t), void *ctx, int64_t nblocks, int nthreads) {
+int nn_pool_run(void (*fn)(void *, int64_t), void *ctx, int64_t nblocks, int nthreads) {
     (void)nthreads;
     for (int64_t b = 0; b < nblocks; b++) fn(ctx, b);
     return NN_OK;

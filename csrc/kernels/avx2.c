@@ -1,15 +1,29 @@
-/* ukr_avx2.c — the "avx2" kernel family (AVX2 + FMA, x86-64): register-blocked
- * micro-kernels sgemm 4x24 and dgemm 4x12 (12 ymm accumulators each), SIMD
- * transposing packers, and the fp32 FMA-peak probe used by the benchmarks.
- * Compiled for the baseline ISA; only these functions carry
- * target("avx2,fma") and cpu.c calls them only after a CPU check.
- * Not for: blocking/packing (gemm.c) or dispatch (cpu.c).
- * Contract: csrc/gemm_internal.h. */
-#include "../gemm_internal.h"
+/* avx2.c — the "avx2" kernel family (AVX2 + FMA, x86-64):
+ *   sgemm, dgemm  register-blocked micro-kernels 4x24 (float) and 4x12
+ *                 (double), 12 ymm accumulators each, and SIMD transposing
+ *                 packers (contract: kernels.h)
+ *   ew            activations, losses, dropout (elementwise_tmpl.h) compiled
+ *                 for AVX2 + FMA, so their loops vectorize 8 floats wide
+ *   optim         the optimizer updates (optim_update_tmpl.h) compiled for
+ *                 AVX2 WITHOUT FMA: every element gets the same IEEE operations
+ *                 as in the ref build, so updates are the same bits in every
+ *                 family (avx512 reuses this entry)
+ * The file is compiled for the baseline ISA; only these kernels carry AVX2
+ * (target attributes and pragmas, never -march), and cpu.c selects the table
+ * only after checking the CPU and the OS. FMA contraction makes the ew results
+ * differ from the ref build in the last bits; each build is deterministic and
+ * identical at any thread count.
+ * Not for: the GEMM loops and portable packers (gemm.c); dispatch (cpu.c).
+ */
+#include "../kernels.h"
+#include "../optim_internal.h"
 
 #if defined(__x86_64__) || defined(_M_X64)
 #include <immintrin.h>
-#include <string.h>
+
+#define NN_SFX _avx2
+
+/* ------------------------------------------------------------ GEMM */
 
 #define NN_AVX2 __attribute__((target("avx2,fma")))
 
@@ -201,51 +215,43 @@ NN_AVX2 static int dpackt_avx2(double *d, const double *src, int64_t ld, int64_t
     return 1;
 }
 
-const nn_gemm_kernels nn_gemm_kernels_avx2 = {
-    "avx2",
-    nn_sgemm_ukr_avx2_4x24, {4, 24, 256, 144, 504},
-    nn_dgemm_ukr_avx2_4x12, {4, 12, 256, 72, 384},
-    spackt_avx2, dpackt_avx2,
+/* ------------------------------------------ activations, losses, dropout */
+
+/* AVX2 + FMA, without -ftrapping-math (elementwise_build.h) */
+#define NN_EW_TARGET "avx2,fma"
+#include "../elementwise_build.h"
+
+/* ------------------------------------------------------------- optimizer */
+
+/* AVX2, deliberately no FMA: the same bits as the ref build (see the top). */
+#if defined(__clang__)
+#pragma clang attribute push(__attribute__((target("avx2"))), apply_to = function)
+#elif defined(__GNUC__)
+#pragma GCC push_options
+#pragma GCC target("avx2")
+#endif
+#define NN_TMPL "optim_update_tmpl.h"
+#include "../instantiate.h"
+#if defined(__clang__)
+#pragma clang attribute pop
+#elif defined(__GNUC__)
+#pragma GCC pop_options
+#endif
+
+/* ------------------------------------------------------------ the table */
+
+const nn_sgemm_kernel nn_sgemm_avx2 = {nn_sgemm_ukr_avx2_4x24, {4, 24, 256, 144, 504},
+                                       spackt_avx2};
+const nn_dgemm_kernel nn_dgemm_avx2 = {nn_dgemm_ukr_avx2_4x12, {4, 12, 256, 72, 384},
+                                       dpackt_avx2};
+const nn_ew_kernels nn_ew_avx2 = NN_EW_KERNELS(_avx2);
+const nn_optim_kernels nn_optim_avx2 = {nn_soptim_update_avx2, nn_doptim_update_avx2};
+
+const nn_kernels nn_kernels_avx2 = {
+    .sgemm = &nn_sgemm_avx2,
+    .dgemm = &nn_dgemm_avx2,
+    .ew = &nn_ew_avx2,
+    .optim = &nn_optim_avx2,
 };
 
-/* 12 independent chains hide the FMA latency (4 cycles x 2 pipes needs >= 8);
- * named variables so they stay in registers. */
-#define NN_PROBE_BODY(T, FMA, SET1, ADD)                                                     \
-    T x0 = SET1(0.f), x1 = SET1(1.f), x2 = SET1(2.f), x3 = SET1(3.f), x4 = SET1(4.f);          \
-    T x5 = SET1(5.f), x6 = SET1(6.f), x7 = SET1(7.f), x8 = SET1(8.f), x9 = SET1(9.f);          \
-    T x10 = SET1(10.f), x11 = SET1(11.f);                                                    \
-    const T m = SET1(0.999999f), a = SET1(1e-7f);                                            \
-    for (int64_t t = 0; t < iters; t++) {                                                    \
-        x0 = FMA(x0, m, a); x1 = FMA(x1, m, a); x2 = FMA(x2, m, a); x3 = FMA(x3, m, a);       \
-        x4 = FMA(x4, m, a); x5 = FMA(x5, m, a); x6 = FMA(x6, m, a); x7 = FMA(x7, m, a);       \
-        x8 = FMA(x8, m, a); x9 = FMA(x9, m, a); x10 = FMA(x10, m, a); x11 = FMA(x11, m, a);   \
-    }                                                                                        \
-    T s = ADD(ADD(ADD(x0, x1), ADD(x2, x3)), ADD(ADD(x4, x5), ADD(x6, x7)));                 \
-    s = ADD(s, ADD(ADD(x8, x9), ADD(x10, x11)));                                             \
-    float out[16];                                                                           \
-    memcpy(out, &s, sizeof(float) * 4);                                                      \
-    return out[0];
-
-NN_AVX2 static double fma_probe_avx2(int64_t iters) {
-    NN_PROBE_BODY(__m256, _mm256_fmadd_ps, _mm256_set1_ps, _mm256_add_ps)
-}
-
-__attribute__((target("avx512f"))) static double fma_probe_avx512(int64_t iters) {
-    NN_PROBE_BODY(__m512, _mm512_fmadd_ps, _mm512_set1_ps, _mm512_add_ps)
-}
-
-double nn_fma_peak_probe(int64_t iters, int width) {
-    __builtin_cpu_init();
-    if (width == 8 && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
-        return fma_probe_avx2(iters);
-    if (width == 16 && __builtin_cpu_supports("avx512f")) return fma_probe_avx512(iters);
-    return NAN;
-}
-
-#else /* not x86-64 */
-double nn_fma_peak_probe(int64_t iters, int width) {
-    (void)iters;
-    (void)width;
-    return NAN;
-}
-#endif
+#endif /* x86-64 */

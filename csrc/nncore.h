@@ -180,6 +180,9 @@ typedef struct {
     double eps;                 /* RMSprop, Adagrad, Adam(W) */
     double beta1, beta2;        /* Adam(W) */
     int amsgrad;                /* Adam(W) */
+    int eps_hat;                /* Adam(W): eps is Kingma & Ba's epsilon-hat, added to
+                                   sqrt(v) before the bias correction (scikit-learn's and
+                                   TensorFlow's Adam): the update uses eps / sqrt(1 - b2^t) */
     double lr_decay;            /* Adagrad */
     double max_norm;            /* > 0: after the update, every row of each of this
                                    group's segments (rows x cols, row-major) is rescaled

@@ -40,6 +40,7 @@ CASES = [
     ("adamw", dict(lr=0.01)),
     ("adamw", dict(lr=0.01, weight_decay=0.1, amsgrad=True)),
     ("adamw", dict(lr=0.01, weight_decay=0.1, l1=0.01)),
+    ("adamw", dict(lr=0.01, weight_decay=0.1, eps=1e-2, eps_hat=True)),
     ("sgd", dict(lr=0.5, momentum=0.5, max_norm=1.0)),
     ("adam", dict(lr=0.2, max_norm=0.8)),
     ("rmsprop", dict(lr=0.05, max_norm=1.2, centered=True)),

@@ -53,6 +53,7 @@ cdef extern from "nncore.h" nogil:
         double beta1
         double beta2
         int amsgrad
+        int eps_hat
         double lr_decay
         double max_norm
     ctypedef struct nn_optim_segment:

@@ -212,7 +212,6 @@ class Optimizer:
             cgroups.append(hb)
         if len(cgroups) != c.n_groups:
             self._seg_key = None  # C group indices of the segments change with the count
-        self._cgroups = cgroups   # as last handed to C (a subclass may refresh a value)
         c.set_groups(cgroups)
         if key != self._seg_key:
             self._set_segments(c)

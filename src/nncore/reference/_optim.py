@@ -104,9 +104,10 @@ def adam_update(p, g, state, t, lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=0
 
 
 def adamw_update(p, g, state, t, lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2,
-                 amsgrad=False, l1=0.0):
+                 amsgrad=False, l1=0.0, eps_hat=False):
     """AdamW (PyTorch's torch.optim.AdamW): p *= 1 - lr * weight_decay, then Adam."""
-    return adam_update(p, g, state, t, lr, betas, eps, weight_decay, amsgrad, l1, decoupled=True)
+    return adam_update(p, g, state, t, lr, betas, eps, weight_decay, amsgrad, l1, decoupled=True,
+                       eps_hat=eps_hat)
 
 
 _UPDATES = {"sgd": sgd_update, "rmsprop": rmsprop_update, "adagrad": adagrad_update,
@@ -116,7 +117,7 @@ _HPARAMS = {
     "rmsprop": ("lr", "alpha", "eps", "weight_decay", "momentum", "centered", "l1"),
     "adagrad": ("lr", "lr_decay", "weight_decay", "initial_accumulator_value", "eps", "l1"),
     "adam": ("lr", "betas", "eps", "weight_decay", "amsgrad", "l1", "eps_hat"),
-    "adamw": ("lr", "betas", "eps", "weight_decay", "amsgrad", "l1"),
+    "adamw": ("lr", "betas", "eps", "weight_decay", "amsgrad", "l1", "eps_hat"),
 }
 
 

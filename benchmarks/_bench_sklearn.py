@@ -93,7 +93,9 @@ def measure(name: str, rounds: int) -> dict:
         for lib, cls in (("sklearn", SK), ("nncore", NC)):
             est = cls(**kw)
             t0 = time.perf_counter()
-            est.fit(Xtr, ytr)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # ConvergenceWarning: every epoch is wanted
+                est.fit(Xtr, ytr)
             best[lib] = min(best[lib], time.perf_counter() - t0)
             if est.n_iter_ != kw["max_iter"]:
                 raise AssertionError(f"{name}: {lib} stopped after {est.n_iter_} epochs")

@@ -95,11 +95,19 @@ class Solver:
             raise ValueError(f"{self.kind!r} is not a stochastic solver")
         self._weights = self.opt.param_groups[0]
         self._all = self.opt.param_groups
+        self._key = None   # (sw_sum, c, learning rate) of the settings in the C optimizer
+        self._copt = None
 
     # ------------------------------------------------------------ every step
-    def before_step(self, sw_sum: float, c: float) -> None:
-        """Set the hyperparameters of the next step: the batch's weight sum (its row
-        count without sample weights) and the C loss's gradient scale ``c``."""
+    def before_step(self, sw_sum: float, c: float) -> Any:
+        """Set the hyperparameters of the next step from the batch's weight sum (its row
+        count without sample weights) and the C loss's gradient scale ``c``; returns the
+        C optimizer for the fused train_step. Only a change (the last, shorter batch of
+        an epoch, a new learning rate, a new scale) goes through the optimizer's
+        checks again: this Solver is the only writer of its optimizer's settings."""
+        key = (sw_sum, c, self.learning_rate)
+        if key == self._key:
+            return self._copt
         if c != self._c:
             self._rescale_state(c / self._c)
             self._c = c
@@ -117,13 +125,9 @@ class Solver:
             self._lr_c = lr_c
             for g in self._all:
                 g["lr"] = lr_c
-
-    def after_step(self) -> None:
-        """Adam: scikit-learn's reported learning rate after its step t."""
-        if self.kind == "adam":
-            t = self.opt.step_count
-            self.learning_rate = (self.learning_rate_init * math.sqrt(1 - self.beta_2 ** t)
-                                  / (1 - self.beta_1 ** t))
+        self._key = key
+        self._copt = self.opt._prepare()
+        return self._copt
 
     def _rescale_state(self, f: float) -> None:
         """The gradient scale changed by f (a partial_fit with sample weights after
@@ -145,9 +149,14 @@ class Solver:
 
     # ------------------------------------------------ scikit-learn's schedule
     def iteration_ends(self, time_step: int) -> None:
-        """End of an epoch after ``time_step`` samples: 'invscaling' decays the rate."""
+        """End of an epoch after ``time_step`` samples: 'invscaling' decays the rate;
+        Adam reports scikit-learn's bias-corrected step size of its last step."""
         if self.kind == "sgd" and self.lr_schedule == "invscaling":
             self.learning_rate = self.learning_rate_init / (time_step + 1) ** self.power_t
+        elif self.kind == "adam" and self.opt.step_count:
+            t = self.opt.step_count
+            self.learning_rate = (self.learning_rate_init * math.sqrt(1 - self.beta_2 ** t)
+                                  / (1 - self.beta_1 ** t))
 
     def trigger_stopping(self, msg: str, verbose: Any) -> bool:
         """No improvement for n_iter_no_change epochs: stop (True), or for SGD with
@@ -169,7 +178,8 @@ class Solver:
     # The C optimizer is not pickled: its hyperparameters and state buffers are
     # (state_dict), and ``rebind`` puts them on the unpickled estimator's network.
     def __getstate__(self) -> dict:
-        state = {k: v for k, v in self.__dict__.items() if k not in ("opt", "_weights", "_all")}
+        state = {k: v for k, v in self.__dict__.items()
+                 if k not in ("opt", "_weights", "_all", "_copt")}
         state["_opt_state"] = self.opt.state_dict()
         return state
 

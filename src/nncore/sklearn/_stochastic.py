@@ -72,13 +72,12 @@ class BatchStep:
             return 0.0  # every row weighs 0: nothing to learn from this batch
         pen = self.penalty(sw_sum)
         solver, model, spec = self.solver, self.model, self.spec
-        solver.before_step(sw_sum, self.c)
+        copt = solver.before_step(sw_sum, self.c)
         if self.fused:
             # the C train_step itself: Sequential.train_step without its per-call checks
             # (the targets were checked once for the whole fit, xb is laid out for C)
-            value = model._net.train_step(xb, tb, lb, self.kind, self.red, self.param,
-                                          solver.opt._prepare(), self.clip_c, 0.0)[0]
-            value *= spec.value_scale
+            value = model._net.train_step(xb, tb, lb, self.kind, self.red, self.param, copt,
+                                          self.clip_c, 0.0)[0] * spec.value_scale
         else:
             model.zero_grad()
             p = activate(spec.name, model.forward(xb, training=True))
@@ -91,7 +90,6 @@ class BatchStep:
             if self.clip is not None:
                 utils.clip_grad_norm(model, self.clip)
             solver.opt.step()
-        solver.after_step()
         return value + pen
 
     def c_targets(self, Y: np.ndarray) -> tuple[np.ndarray | None, np.ndarray | None]:

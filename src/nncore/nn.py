@@ -61,6 +61,7 @@ from . import _core, _registry, losses as _losses, nn_init
 from . import ops as _ops
 from ._safetensors import (MODEL_FORMAT, nncore_metadata, save_tensors, strict_json,
                            tensors_from_bytes, tensors_to_bytes)
+from ._targets import check_sample_weight
 from ._validate import check_int, finite_float, is_int, parse_dtype
 from .parameter import Parameter
 
@@ -556,7 +557,7 @@ class Sequential:
 
     def train_step(self, x: Any, y: Any, loss: Any, optimizer: Any,
                    clip_norm: float | None = None, clip_value: float | None = None,
-                   include_penalty: bool = False) -> float:
+                   include_penalty: bool = False, sample_weight: Any = None) -> float:
         """One training step in ONE C call with the GIL released: zero_grad, forward
         (training), loss, backward, optional clipping (global norm ``clip_norm``, then
         element value ``clip_value``), optimizer update. Returns the batch loss.
@@ -569,6 +570,9 @@ class Sequential:
         regularization term (:meth:`nncore.optim.Optimizer.penalty`, taken at the
         weights the loss was computed with, i.e. before the update); the update is
         the same either way.
+
+        ``sample_weight`` (batch,): row weights of the loss, computed in C: the mean is
+        ``sum_i w_i l_i / sum_i w_i`` (finite, >= 0, not all 0).
         """
         loss_fn = _losses.get(loss)
         if isinstance(optimizer, str):
@@ -588,9 +592,10 @@ class Sequential:
         x = self._prepare_x(x)
         kind, red, param, target, labels = loss_fn._prepare_target(
             y, (x.shape[0], self.out_features), self.dtype)
+        w = check_sample_weight(sample_weight, x.shape[0], self.dtype)
         copt = optimizer._prepare()
         pen = optimizer.penalty() if include_penalty else 0.0
-        value, norm = self._net.train_step(x, target, labels, kind, red, param, copt, cn, cv)
+        value, norm = self._net.train_step(x, target, labels, kind, red, param, copt, cn, cv, w)
         self.last_grad_norm = norm
         return value + pen if include_penalty else value
 

@@ -23,7 +23,8 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .. import config, nn
-from ._data import check_finite, check_sample_weight, dense_rows
+from .._targets import check_sample_weight
+from ._data import check_finite, dense_rows
 from ._lbfgs import fit_lbfgs
 from ._outputs import activate
 from ._params import (STOCHASTIC, activation_layer, check_params, dropout_rates, hidden_sizes,

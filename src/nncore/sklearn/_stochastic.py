@@ -4,11 +4,12 @@ rules and learning-rate schedules, consuming the estimator's RandomState in the
 same order.
 
 What it is for: ``fit_stochastic``, one fit or one partial_fit call. Each batch
-is ONE fused C ``train_step`` (forward, loss, backward, update) when an nncore C
-loss equals scikit-learn's (``_outputs``) and rows are unweighted; otherwise the
-NumPy path: a C forward, scikit-learn's loss and its gradient w (act(z) - y) /
-sum(w) in NumPy, a C backward and the C update. What it is not: the optimizer
-mapping (``_solvers``) or the input checks (``_base``).
+is ONE fused C ``train_step`` (forward, loss with the rows' sample weights,
+backward, update) when an nncore C loss equals scikit-learn's (``_outputs``);
+otherwise (the Poisson loss) the NumPy path: a C forward, scikit-learn's loss and
+its gradient w (act(z) - y) / sum(w) in NumPy, a C backward and the C update.
+What it is not: the optimizer mapping (``_solvers``) or the input checks
+(``_base``).
 """
 from __future__ import annotations
 
@@ -39,14 +40,12 @@ class BatchStep:
     est : the estimator (alpha, l1, clip_norm)
     spec : OutputSpec
     solver : Solver
-    weighted : bool
-        Rows carry sample weights: the NumPy path (the C losses are unweighted).
     """
 
-    def __init__(self, est: Any, spec: OutputSpec, solver: Solver, weighted: bool) -> None:
+    def __init__(self, est: Any, spec: OutputSpec, solver: Solver) -> None:
         self.model = est.model_
         self.spec, self.solver = spec, solver
-        self.fused = spec.c_loss is not None and not weighted
+        self.fused = spec.c_loss is not None
         self.c = spec.grad_scale if self.fused else 1.0
         self.alpha, self.l1 = float(est.alpha), float(est.l1)
         self.clip = est.clip_norm
@@ -77,7 +76,7 @@ class BatchStep:
             # the C train_step itself: Sequential.train_step without its per-call checks
             # (the targets were checked once for the whole fit, xb is laid out for C)
             value = model._net.train_step(xb, tb, lb, self.kind, self.red, self.param, copt,
-                                          self.clip_c, 0.0)[0] * spec.value_scale
+                                          self.clip_c, 0.0, swb)[0] * spec.value_scale
         else:
             model.zero_grad()
             p = activate(spec.name, model.forward(xb, training=True))
@@ -168,7 +167,7 @@ def fit_stochastic(est: Any, X: Any, Y: np.ndarray, sw: np.ndarray | None,
     sparse = sp.issparse(X_tr)
     if not sparse:
         X_tr = np.ascontiguousarray(X_tr, dtype=dtype)
-    step = BatchStep(est, spec, solver, sw_tr is not None)
+    step = BatchStep(est, spec, solver)
     Yf_tr = np.ascontiguousarray(Y_tr, dtype=dtype)
     T_tr, L_tr = step.c_targets(Yf_tr)
     sample_idx = np.arange(n, dtype=int)

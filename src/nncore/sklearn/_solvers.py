@@ -58,7 +58,7 @@ class Solver:
     opt : nncore.optim.Optimizer
     """
 
-    def __init__(self, est: Any, model: Sequential) -> None:
+    def __init__(self, est: Any, model: Sequential, c: float) -> None:
         self.kind = est.solver
         self.lr_schedule = est.learning_rate
         self.learning_rate_init = float(est.learning_rate_init)
@@ -69,7 +69,7 @@ class Solver:
         self.beta_1, self.beta_2 = float(est.beta_1), float(est.beta_2)
         self.epsilon = float(est.epsilon)
         self.alpha, self.l1 = float(est.alpha), float(est.l1)
-        self._c = 1.0          # grad_scale of the last step
+        self.c = float(c)      # the C loss's gradient / scikit-learn's (see the module doc)
         self._lr_c = None      # SGD: the nncore lr of the last step
         self._build(model)
 
@@ -82,7 +82,7 @@ class Solver:
             self.opt = optim.SGD(groups, lr=lr, momentum=self.momentum, nesterov=self.nesterov)
         elif self.kind == "adam":
             self.opt = optim.Adam(groups, lr=lr, betas=(self.beta_1, self.beta_2),
-                                  eps=self._c * self.epsilon, eps_hat=True)
+                                  eps=self.c * self.epsilon, eps_hat=True)
         elif self.kind == "adamw":
             self.opt = optim.AdamW(groups, lr=lr, betas=(self.beta_1, self.beta_2),
                                    eps=self.epsilon, weight_decay=0.0)
@@ -95,25 +95,20 @@ class Solver:
             raise ValueError(f"{self.kind!r} is not a stochastic solver")
         self._weights = self.opt.param_groups[0]
         self._all = self.opt.param_groups
-        self._key = None   # (sw_sum, c, learning rate) of the settings in the C optimizer
+        self._key = None   # (sw_sum, learning rate) of the settings in the C optimizer
         self._copt = None
 
     # ------------------------------------------------------------ every step
-    def before_step(self, sw_sum: float, c: float) -> Any:
+    def before_step(self, sw_sum: float) -> Any:
         """Set the hyperparameters of the next step from the batch's weight sum (its row
-        count without sample weights) and the C loss's gradient scale ``c``; returns the
-        C optimizer for the fused train_step. Only a change (the last, shorter batch of
-        an epoch, a new learning rate, a new scale) goes through the optimizer's
-        checks again: this Solver is the only writer of its optimizer's settings."""
-        key = (sw_sum, c, self.learning_rate)
+        count without sample weights); returns the C optimizer for the fused
+        train_step. Only a change (a batch of another weight, a new learning rate) goes
+        through the optimizer's checks again: this Solver is the only writer of its
+        optimizer's settings."""
+        key = (sw_sum, self.learning_rate)
         if key == self._key:
             return self._copt
-        if c != self._c:
-            self._rescale_state(c / self._c)
-            self._c = c
-            if self.kind == "adam":
-                for g in self._all:
-                    g["eps"] = c * self.epsilon
+        c = self.c
         w = self._weights
         if self.kind != "adamw":
             w["weight_decay"] = c * self.alpha / sw_sum
@@ -128,18 +123,6 @@ class Solver:
         self._key = key
         self._copt = self.opt._prepare()
         return self._copt
-
-    def _rescale_state(self, f: float) -> None:
-        """The gradient scale changed by f (a partial_fit with sample weights after
-        one without): state built from gradients rescaled to the new scale."""
-        if self.kind == "adam" or self.kind == "adamw":
-            self._scale_buffer("exp_avg", f)
-            self._scale_buffer("exp_avg_sq", f * f)
-        elif self.kind == "rmsprop":
-            self._scale_buffer("square_avg", f * f)
-        elif self.kind == "adagrad":
-            self._scale_buffer("sum", f * f)
-        # SGD: the buffer follows lr' = lr / c in before_step
 
     def _scale_buffer(self, name: str, f: float) -> None:
         sd = self.opt.state_dict()

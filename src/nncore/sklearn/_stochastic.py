@@ -46,7 +46,7 @@ class BatchStep:
         self.model = est.model_
         self.spec, self.solver = spec, solver
         self.fused = spec.c_loss is not None
-        self.c = spec.grad_scale if self.fused else 1.0
+        self.c = solver.c
         self.alpha, self.l1 = float(est.alpha), float(est.l1)
         self.clip = est.clip_norm
         self.clip_c = 0.0 if self.clip is None else float(self.clip) * self.c
@@ -71,7 +71,7 @@ class BatchStep:
             return 0.0  # every row weighs 0: nothing to learn from this batch
         pen = self.penalty(sw_sum)
         solver, model, spec = self.solver, self.model, self.spec
-        copt = solver.before_step(sw_sum, self.c)
+        copt = solver.before_step(sw_sum)
         if self.fused:
             # the C train_step itself: Sequential.train_step without its per-call checks
             # (the targets were checked once for the whole fit, xb is laid out for C)
@@ -148,7 +148,7 @@ def fit_stochastic(est: Any, X: Any, Y: np.ndarray, sw: np.ndarray | None,
     dtype = model.dtype
     spec = output_spec(est.out_activation_, est.n_outputs_)
     if not incremental or not hasattr(est, "_optimizer"):
-        est._optimizer = Solver(est, model)
+        est._optimizer = Solver(est, model, spec.grad_scale if spec.c_loss is not None else 1.0)
     solver = est._optimizer
     early = bool(est.early_stopping)
     if early:

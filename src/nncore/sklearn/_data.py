@@ -1,11 +1,11 @@
-"""Inputs of the estimators: X, y and sample weights checked, and rows handed to the
-network one minibatch at a time.
+"""Inputs of the estimators: X and y checked, and rows handed to the network one
+minibatch at a time.
 
 What it is for: what scikit-learn's ``validate_data`` does not say (which column
 holds a NaN), and sparse X densified ONE MINIBATCH at a time (never the whole
-matrix). Sample weights are checked by nncore's one weight check
-(``nncore._targets.check_sample_weight``). What it is not: the parameter checks (``_params``)
-or the label encoding (the classifier's).
+matrix). What it is not: the parameter checks (``_params``), the label encoding
+(the classifier's), the sample weights (nncore's one weight check,
+``nncore._targets.check_sample_weight``).
 """
 from __future__ import annotations
 

@@ -32,7 +32,7 @@ if HERE not in sys.path:
 # name -> (module, one-line help)
 SUBCOMMANDS = {
     "gemm": ("_bench_gemm", "matmul GFLOP/s: nncore vs NumPy (OpenBLAS), with the FMA peak"),
-    "adam": ("_bench_adam", "fused Adam on 10M parameters vs memory-copy bandwidth"),
+    "adam": ("_bench_adam", "fused Adam on 10M parameters vs copy / STREAM moving the same bytes"),
     "net": ("_bench_net", "forward+backward per batch and single-sample latency vs NumPy/torch"),
     "sklearn": ("_bench_sklearn", "MLPClassifier.fit time and accuracy vs scikit-learn's"),
 }

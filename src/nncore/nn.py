@@ -179,7 +179,9 @@ class LeakyReLU(_Activation):
 
     def __init__(self, negative_slope: float = 0.01) -> None:
         self.negative_slope = finite_float(negative_slope, "negative_slope")
-        self._relu_gain = math.sqrt(2.0 / (1.0 + self.negative_slope ** 2))
+        # sqrt(2 / (1 + a^2)); past |a| ~ 1e154 a ** 2 overflows and the gain is sqrt(2) / |a|
+        a = abs(self.negative_slope)
+        self._relu_gain = math.sqrt(2.0 / (1.0 + a * a)) if a < 1e150 else math.sqrt(2.0) / a
 
     def get_config(self) -> dict:
         return {"type": "LeakyReLU", "negative_slope": self.negative_slope}
@@ -324,17 +326,18 @@ def _model_dtype(dtype: Any) -> np.dtype:
     return dt
 
 
-def _training() -> Any:
-    """``nncore.training``, for the ``fit`` / ``evaluate`` methods.
+def _upper() -> Any:
+    """``nncore._delegates``, for the methods that live above ``nn``: ``fit`` /
+    ``evaluate`` (``nncore.training``) and ``to_onnx`` (``nncore.onnx``).
 
     The ONE import of an nncore module inside a function in the whole package
-    (tests/test_layering.py finds it by the marker comment): ``training`` sits above
-    ``nn`` and imports it, so ``nn`` cannot import it at its top; users still expect
-    ``model.fit`` / ``model.evaluate`` (Keras), so those two methods delegate here.
-    By the time they run, ``import nncore`` has loaded ``training`` already.
+    (tests/test_layering.py finds it by the marker comment): those modules sit above
+    ``nn`` and import it, so ``nn`` cannot import them at its top; users still expect
+    ``model.fit`` / ``model.evaluate`` (Keras) and ``model.to_onnx``, so the methods
+    delegate here.
     """
-    from . import training  # layering: the documented delegate (Sequential.fit/evaluate)
-    return training
+    from . import _delegates  # layering: the documented delegate (fit/evaluate/to_onnx)
+    return _delegates
 
 
 class Sequential:
@@ -711,13 +714,19 @@ class Sequential:
         ``optimizer``, ``epochs``, ``batch_size``, ``validation_split``,
         ``validation_data``, ``callbacks``, ``checkpoint``, ...) is documented there.
         """
-        return _training().fit(self, X, y, *args, **kwargs)
+        return _upper().fit(self, X, y, *args, **kwargs)
 
     def evaluate(self, X: Any, y: Any, *args: Any, **kwargs: Any) -> dict[str, float]:
         """Loss (and accuracy for classification) on ``(X, y)`` in inference mode:
         ``nncore.training.evaluate(self, X, y, loss=None, batch_size=1024)``; the loss
         defaults to :attr:`loss`."""
-        return _training().evaluate(self, X, y, *args, **kwargs)
+        return _upper().evaluate(self, X, y, *args, **kwargs)
+
+    def to_onnx(self, path: Any, **kwargs: Any) -> str:
+        """Write the model as an ONNX file; returns the path. ``nncore.onnx.export(self,
+        path, **kwargs)``: ``opset``, ``dynamic_batch``, ``input_name`` and
+        ``output_name`` are documented there. Needs ``pip install "nncore[onnx]"``."""
+        return _upper().to_onnx(self, path, **kwargs)
 
     # ------------------------------------------------------------ diagnostics
     def grad_norms(self) -> dict[str, float]:

@@ -1,6 +1,7 @@
 """nncore.sklearn.MLPClassifier vs scikit-learn's MLPClassifier: fit time and accuracy.
 
     python benchmarks/compare.py sklearn [--threads 2] [--rounds 2] [--workloads digits,wide]
+                                         [--markdown FILE]
 
 Same hyperparameters for both (adam, float32 data, ``tol=0`` and ``n_iter_no_change``
 past the last epoch so both run every epoch), both at ``--threads`` threads (nncore's
@@ -13,7 +14,7 @@ Verifies before it times: on a float64 slice of each workload nncore's fit must
 reproduce scikit-learn's run (loss curve and weights to rtol 1e-6). Fits are
 interleaved (sklearn, nncore, sklearn, ...) and the best of ``--rounds`` is kept.
 
-Also a ``compare.py`` subcommand module: ``add_arguments(parser)``, ``run(args)``.
+A ``compare.py`` subcommand module: ``add_arguments(parser)``, ``run(args)``.
 """
 from __future__ import annotations
 
@@ -152,19 +153,5 @@ def run(args) -> int:
             return 1
         print(f"verified {name}: float64 run matches scikit-learn's "
               f"(max relative difference {rows[-1]['verified']:.1e})")
-    lines = table(rows, args.threads)
-    print("\n".join(lines))
-    if args.markdown:
-        with open(args.markdown, "a", encoding="utf-8") as f:
-            f.write("\n".join(lines) + "\n\n")
+    _bench_common.emit(table(rows, args.threads), args.markdown)
     return 0
-
-
-def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    add_arguments(ap)
-    return run(ap.parse_args(argv))
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -15,7 +15,7 @@ Needs scikit-learn and scipy: ``pip install "nncore[sklearn]"``. Importing this
 module registers nncore's thread pool with threadpoolctl (when installed), so
 ``threadpool_limits(1)`` limits nncore too.
 """
-from . import _deps
+from . import _deps  # noqa: F401  (first: without the extra, the ImportError naming it)
 from ._classifier import MLPClassifier
 from ._regressor import MLPRegressor
 from ._threads import register_threadpool_controller

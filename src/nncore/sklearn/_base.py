@@ -41,6 +41,13 @@ class BaseMLP(BaseEstimator):
 
     _is_classifier = False
 
+    def _store_params(self, params: dict) -> None:
+        """``__init__``: every constructor argument stored unchanged under its own name
+        (scikit-learn's contract: no checks or conversions there; ``fit`` checks)."""
+        for name, value in params.items():
+            if name != "self":
+                setattr(self, name, value)
+
     # ---------------------------------------------------------------- hooks
     def _out_activation(self) -> str:  # pragma: no cover - overridden
         raise NotImplementedError

@@ -23,6 +23,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks  # noqa: E402
 
 import nncore as nc  # noqa: E402
 from nncore.sklearn import MLPClassifier, MLPRegressor  # noqa: E402
+from nncore.sklearn import _base as sk_base  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -157,20 +158,19 @@ def test_threadpoolctl_limits_nncore():
         assert nc.get_num_threads() == 2
 
 
-def test_n_threads_applies_during_fit_and_is_restored():
+def test_n_threads_applies_during_fit_and_is_restored(monkeypatch):
     seen = []
-    clf = MLPClassifier(hidden_layer_sizes=(4,), max_iter=1, n_threads=1, random_state=0)
-    with nc.config.num_threads(2):
-        orig = clf._threads
+    orig = sk_base.fit_stochastic
 
-        def spy():
-            ctx = orig()
-            seen.append(ctx)
-            return ctx
-        clf._threads = spy
-        clf.fit(X, Y)
+    def spy(*a, **k):
+        seen.append(nc.get_num_threads())
+        return orig(*a, **k)
+    monkeypatch.setattr(sk_base, "fit_stochastic", spy)
+    with nc.config.num_threads(2):
+        MLPClassifier(hidden_layer_sizes=(4,), max_iter=1, n_threads=1).fit(X, Y)
         assert nc.get_num_threads() == 2
-    assert seen
+        MLPClassifier(hidden_layer_sizes=(4,), max_iter=1).fit(X, Y)
+    assert seen == [1, 2]
 
 
 # ------------------------------------------------------------ data and labels

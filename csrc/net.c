@@ -28,7 +28,7 @@ static int check_spec(const nn_layer_spec *s) {
         return NN_OK;
     case NN_LAYER_ACT:
         if (s->in_features != s->out_features) return NN_ERR_ARG;
-        if ((int)s->act < (int)NN_ACT_IDENTITY || (int)s->act > (int)NN_ACT_LOG_SOFTMAX)
+        if ((int)s->act < (int)NN_ACT_IDENTITY || (int)s->act > (int)NN_ACT_LAST)
             return NN_ERR_ARG;
         if (!isfinite(s->param)) return NN_ERR_ARG;
         return NN_OK;

@@ -101,6 +101,8 @@ typedef enum {
     NN_ACT_SOFTMAX = 10,   /* row-wise over cols */
     NN_ACT_LOG_SOFTMAX = 11 /* row-wise over cols */
 } nn_act;
+/* The last member: range checks use it, so a new member is added here only. */
+#define NN_ACT_LAST NN_ACT_LOG_SOFTMAX
 
 /* y (rows, cols) = f(x (rows, cols)); contiguous; y may alias x. */
 int nn_sact_forward(nn_act kind, float param, float *y, const float *x,

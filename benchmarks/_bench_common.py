@@ -112,3 +112,11 @@ def _cpu_name() -> str:
 def _ncpu() -> int:
     import os
     return os.cpu_count() or 1
+
+
+def emit(lines: list[str], markdown: str | None) -> None:
+    """Print a report's lines; append them (and a blank line) to ``markdown`` if given."""
+    print("\n".join(lines))
+    if markdown:
+        with open(markdown, "a", encoding="utf-8") as f:
+            f.write("\n".join(lines) + "\n\n")

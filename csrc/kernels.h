@@ -116,9 +116,9 @@ typedef struct {
     int (*dact_backward)(nn_act, double, double *, const double *, const double *,
                          const double *, int64_t, int64_t);
     int (*sloss)(nn_loss_kind, nn_reduction, double, double *, float *, const float *,
-                 const float *, const int64_t *, int64_t, int64_t);
+                 const float *, const int64_t *, const float *, int64_t, int64_t);
     int (*dloss)(nn_loss_kind, nn_reduction, double, double *, double *, const double *,
-                 const double *, const int64_t *, int64_t, int64_t);
+                 const double *, const int64_t *, const double *, int64_t, int64_t);
     int (*sdropout_forward)(float *, uint8_t *, const float *, int64_t, float, uint64_t,
                             uint64_t, uint32_t);
     int (*ddropout_forward)(double *, uint8_t *, const double *, int64_t, double, uint64_t,

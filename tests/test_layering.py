@@ -35,10 +35,10 @@ LAYERS = {
     4: ["nncore.io"],
     5: ["nncore.callbacks", "nncore.history", "nncore.progress", "nncore.plotting"],
     6: ["nncore.training"],
-    # integrations (onnx; _delegates hosts the methods Sequential hands up), the command
-    # line, the benchmark harness
-    7: ["nncore.onnx", "nncore.onnx.*", "nncore._delegates", "nncore.cli", "nncore._bench",
-        "nncore.__main__"],
+    # integrations (onnx, sklearn; _delegates hosts the methods Sequential hands up), the
+    # command line, the benchmark harness
+    7: ["nncore.onnx", "nncore.onnx.*", "nncore.sklearn", "nncore.sklearn.*",
+        "nncore._delegates", "nncore.cli", "nncore._bench", "nncore.__main__"],
     8: ["nncore"],   # the package face imports what it re-exports
 }
 
@@ -49,7 +49,8 @@ DELEGATE = ("nncore.nn", "nncore._delegates")
 
 # Modules that need an optional extra: without the package, importing them must fail
 # with an ImportError that names the extra to install.
-OPTIONAL = {"nncore.onnx": ("onnx", 'pip install "nncore[onnx]"')}
+OPTIONAL = {"nncore.onnx": ("onnx", 'pip install "nncore[onnx]"'),
+            "nncore.sklearn": ("sklearn", 'pip install "nncore[sklearn]"')}
 
 
 def _module_name(path):

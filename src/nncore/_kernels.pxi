@@ -100,20 +100,24 @@ def _act_backward(int kind, double param, dx, dy, x, y, int64_t rows, int64_t co
 
 
 def _loss(int kind, int red, double param, grad, out, target, labels, int64_t rows,
-          int64_t cols):
-    """Returns (status, loss). grad (rows, cols) or None; target or labels may be None."""
+          int64_t cols, weights=None):
+    """Returns (status, loss). grad (rows, cols) or None; target, labels and the row
+    weights (rows) may be None."""
     cdef int st
     cdef double lossv = 0.0
     cdef float *sg = NULL
     cdef const float *so = NULL
     cdef const float *st_ = NULL
+    cdef const float *sw = NULL
     cdef double *dg = NULL
     cdef const double *do_ = NULL
     cdef const double *dt = NULL
+    cdef const double *dw = NULL
     cdef const int64_t *lab = NULL
     cdef bint empty = rows * cols == 0
     _kneed(out, rows * cols, "out"); _kneed(grad, rows * cols, "grad")
     _kneed(target, rows * cols, "target"); _kneed(labels, rows, "labels")
+    _kneed(weights, rows, "weights")
     if not empty and labels is not None:
         lab = _ki64(labels)
     if out.dtype.itemsize == 4:
@@ -121,17 +125,19 @@ def _loss(int kind, int red, double param, grad, out, target, labels, int64_t ro
             so = _kcf32(out)
             if grad is not None: sg = _kf32(grad)
             if target is not None: st_ = _kcf32(target)
+            if weights is not None: sw = _kcf32(weights)
         with nogil:
             st = nn_sloss(<nn_loss_kind>kind, <nn_reduction>red, param, &lossv, sg, so, st_,
-                          lab, rows, cols)
+                          lab, sw, rows, cols)
     else:
         if not empty:
             do_ = _kcf64(out)
             if grad is not None: dg = _kf64(grad)
             if target is not None: dt = _kcf64(target)
+            if weights is not None: dw = _kcf64(weights)
         with nogil:
             st = nn_dloss(<nn_loss_kind>kind, <nn_reduction>red, param, &lossv, dg, do_, dt,
-                          lab, rows, cols)
+                          lab, dw, rows, cols)
     return st, lossv
 
 

@@ -59,7 +59,9 @@ import numpy as np
 
 from . import _core, _registry, losses as _losses, nn_init
 from . import ops as _ops
-from ._safetensors import MODEL_FORMAT, nncore_metadata, save_tensors
+from ._safetensors import (MODEL_FORMAT, nncore_metadata, save_tensors, strict_json,
+                           tensors_from_bytes, tensors_to_bytes)
+from ._targets import check_sample_weight
 from ._validate import check_int, finite_float, is_int, parse_dtype
 from .parameter import Parameter
 
@@ -558,7 +560,7 @@ class Sequential:
 
     def train_step(self, x: Any, y: Any, loss: Any, optimizer: Any,
                    clip_norm: float | None = None, clip_value: float | None = None,
-                   include_penalty: bool = False) -> float:
+                   include_penalty: bool = False, sample_weight: Any = None) -> float:
         """One training step in ONE C call with the GIL released: zero_grad, forward
         (training), loss, backward, optional clipping (global norm ``clip_norm``, then
         element value ``clip_value``), optimizer update. Returns the batch loss.
@@ -571,6 +573,9 @@ class Sequential:
         regularization term (:meth:`nncore.optim.Optimizer.penalty`, taken at the
         weights the loss was computed with, i.e. before the update); the update is
         the same either way.
+
+        ``sample_weight`` (batch,): row weights of the loss, computed in C: the mean is
+        ``sum_i w_i l_i / sum_i w_i`` (finite, >= 0, not all 0).
         """
         loss_fn = _losses.get(loss)
         if isinstance(optimizer, str):
@@ -590,9 +595,10 @@ class Sequential:
         x = self._prepare_x(x)
         kind, red, param, target, labels = loss_fn._prepare_target(
             y, (x.shape[0], self.out_features), self.dtype)
+        w = check_sample_weight(sample_weight, x.shape[0], self.dtype)
         copt = optimizer._prepare()
         pen = optimizer.penalty() if include_penalty else 0.0
-        value, norm = self._net.train_step(x, target, labels, kind, red, param, copt, cn, cv)
+        value, norm = self._net.train_step(x, target, labels, kind, red, param, copt, cn, cv, w)
         self.last_grad_norm = norm
         return value + pen if include_penalty else value
 
@@ -780,6 +786,29 @@ class Sequential:
             raise ValueError("config must be a dict with a 'layers' list")
         layers = [layer_from_config(c) for c in cfg["layers"]]
         return cls(*layers, dtype=cfg.get("dtype", "float32"), seed=cfg.get("seed", 0))
+
+    # ------------------------------------------- pickle, copy.deepcopy, joblib
+    def __getstate__(self) -> dict:
+        """The model as the bytes of its safetensors model file (architecture and
+        weights, never C pointers) plus what training keeps on it."""
+        tensors = {name: p.data for name, p in self._params}
+        meta = nncore_metadata(MODEL_FORMAT, self.get_config())
+        loss = self._loss.get_config() if self._loss is not None else None
+        return {"safetensors": tensors_to_bytes(tensors, meta), "loss": loss,
+                "epochs_trained": self.epochs_trained, "dropout_step": self.dropout_step,
+                "last_grad_norm": self.last_grad_norm}
+
+    def __setstate__(self, state: dict) -> None:
+        tensors, meta = tensors_from_bytes(state["safetensors"], what="pickled Sequential")
+        cfg = strict_json(meta["config"], "pickled Sequential: config")
+        self.__init__(*[layer_from_config(c) for c in cfg["layers"]], dtype=cfg["dtype"],
+                      seed=cfg["seed"])
+        for name, p in self._params:
+            p.data[...] = tensors[name]
+        self._loss = None if state["loss"] is None else _losses.from_config(state["loss"])
+        self.epochs_trained = state["epochs_trained"]
+        self.dropout_step = state["dropout_step"]
+        self.last_grad_norm = state["last_grad_norm"]
 
     def save(self, path: Any, metadata: Any = None) -> None:
         """Save the architecture and weights to a safetensors model file, atomically

@@ -32,6 +32,7 @@ from typing import Any, Iterable
 import numpy as np
 
 from . import losses, optim
+from ._targets import check_sample_weight
 from ._validate import is_int
 from .callbacks import Callback, LearningRateScheduler, _overrides
 from .history import History
@@ -106,15 +107,64 @@ def _metric_names(metrics: Any, kind: str) -> list[str]:
     return out
 
 
-def _accuracy(out: np.ndarray, y: np.ndarray, kind: str) -> float:
-    """Fraction right: argmax for cross-entropy (labels or probabilities), sign for BCE."""
+def _accuracy(out: np.ndarray, y: np.ndarray, kind: str, w: np.ndarray | None = None) -> float:
+    """Fraction right: argmax for cross-entropy (labels or probabilities), sign for BCE;
+    rows weighted by w (n,) when given."""
     if len(out) == 0:
         return float("nan")
     if kind == "ce":
         pred = out.argmax(axis=1)
         truth = y if y.ndim == 1 else y.argmax(axis=1)
-        return float(np.count_nonzero(pred == truth)) / len(out)
-    return float(np.count_nonzero((out > 0) == (y > 0.5))) / out.size
+        right = (pred == truth).astype(np.float64)
+    else:
+        right = ((out > 0) == (y > 0.5)).reshape(len(out), -1).mean(axis=1)
+    if w is None:
+        return float(right.sum()) / len(out)
+    return float(np.dot(right, w.astype(np.float64)) / w.astype(np.float64).sum())
+
+
+def _class_of_row(Y: np.ndarray, kind: str) -> np.ndarray:
+    """The class index of each row of checked targets: labels, argmax of probability
+    rows, or 0/1 of a single BCE output."""
+    if kind == "ce":
+        return Y if Y.ndim == 1 else Y.argmax(axis=1)
+    if kind == "bce" and Y.shape[1] == 1:
+        return (Y[:, 0] > 0.5).astype(np.int64)
+    raise ValueError("class_weight needs single-label classification: cross-entropy, or BCE "
+                     "with one output")
+
+
+def _row_weights(model: Sequential, Y: np.ndarray, kind: str, sample_weight: Any,
+                 class_weight: Any, what: str = "sample_weight") -> np.ndarray | None:
+    """sample_weight (n,) times the class weights of the rows' classes, or None.
+
+    class_weight: None, a dict {class index: weight} (others weigh 1) or 'balanced'
+    (class c weighs n / (n_classes_present * count(c)), as scikit-learn defines it)."""
+    w = check_sample_weight(sample_weight, len(Y), model.dtype, what)
+    if class_weight is None:
+        return w
+    cls = _class_of_row(Y, kind)
+    n_classes = model.out_features if kind == "ce" else 2
+    if isinstance(class_weight, str) and class_weight == "balanced":
+        counts = np.bincount(cls, minlength=n_classes).astype(np.float64)
+        present = counts > 0
+        per = np.ones(n_classes)
+        per[present] = len(cls) / (present.sum() * counts[present])
+    elif isinstance(class_weight, dict):
+        per = np.ones(n_classes)
+        for k, v in class_weight.items():
+            if not is_int(k) or not 0 <= k < n_classes:
+                raise ValueError(f"class_weight keys must be class indices in [0, {n_classes}), "
+                                 f"got {k!r}")
+            per[int(k)] = v
+        if not (np.isfinite(per).all() and (per >= 0).all()):
+            raise ValueError(f"class_weight values must be finite and >= 0, got {class_weight}")
+    else:
+        raise ValueError(f"class_weight must be None, 'balanced' or a dict {{class: weight}}, "
+                         f"got {class_weight!r}")
+    cw = per[cls].astype(model.dtype)
+    return check_sample_weight(cw if w is None else w * cw, len(Y), model.dtype,
+                               "sample_weight * class_weight")
 
 
 def _check_positive(name: str, v: Any, allow_none: bool = True) -> float | None:
@@ -143,7 +193,8 @@ def fit(model: Sequential, X: Any, y: Any, loss: Any = None, optimizer: Any = "a
         callbacks: Iterable[Callback] | None = None, verbose: int = 1,
         clip_norm: float | None = None, clip_value: float | None = None, metrics: Any = None,
         checkpoint: str | os.PathLike | None = None, resume: str | os.PathLike | None = None,
-        include_penalty: bool = False) -> History:
+        include_penalty: bool = False, sample_weight: Any = None,
+        class_weight: Any = None) -> History:
     """Train ``model`` on ``(X, y)`` with minibatches; returns the :class:`History`.
 
     ``model.fit(X, y, ...)`` is this function.
@@ -192,6 +243,15 @@ def fit(model: Sequential, X: Any, y: Any, loss: Any = None, optimizer: Any = "a
         (``optimizer.penalty()`` at each batch's pre-update weights); the
         epoch mean of that term is logged as ``penalty``. Validation loss
         stays the data loss. Training itself is the same either way.
+    sample_weight : array (n,), optional
+        Row weights of the loss, computed in C: each batch's loss is
+        ``sum_i w_i l_i / sum_i w_i`` (weight 2 counts a row twice, 0 drops it; a batch
+        whose rows all weigh 0 is skipped). Split with ``validation_split`` like X;
+        ``validation_data`` may carry its own as a third element. Finite, >= 0.
+    class_weight : dict or 'balanced', optional
+        Multiplies each row's weight by its class's (classification with
+        cross-entropy, or BCE with one output): ``{class index: weight}`` (others 1)
+        or ``'balanced'`` (``n / (n_classes * count(class))`` over the training rows).
 
     Returns
     -------
@@ -230,7 +290,10 @@ def fit(model: Sequential, X: Any, y: Any, loss: Any = None, optimizer: Any = "a
     kind = losses.output_kind(loss_fn)
     metric_names = _metric_names(metrics, kind)
     opt = _get_optimizer(model, optimizer)
-    Xt, Yt, Xv, Yv = _prepare_data(model, X, y, loss_fn, validation_split, validation_data)
+    Xt, Yt, Wt, Xv, Yv, Wv = _prepare_data(model, X, y, loss_fn, validation_split,
+                                           validation_data, sample_weight)
+    if class_weight is not None:
+        Wt = _row_weights(model, Yt, kind, Wt, class_weight)
     n = len(Xt)
     if n == 0 and epochs > 0:
         raise ValueError("no training samples")
@@ -250,7 +313,7 @@ def fit(model: Sequential, X: Any, y: Any, loss: Any = None, optimizer: Any = "a
                              f"epochs={epochs}")
     model.loss = loss_fn
     model.stop_training = False
-    run = _Epochs(model, opt, loss_fn, kind, Xt, Yt, Xv, Yv, cbs, epochs=epochs,
+    run = _Epochs(model, opt, loss_fn, kind, Xt, Yt, Wt, Xv, Yv, Wv, cbs, epochs=epochs,
                   batch_size=batch_size, shuffle=shuffle, verbose=verbose,
                   clip_norm=clip_norm, clip_value=clip_value,
                   include_penalty=include_penalty, want_acc="accuracy" in metric_names,
@@ -315,25 +378,32 @@ def _check_arguments(epochs: Any, batch_size: Any, shuffle: Any, validation_spli
 
 
 def _prepare_data(model: Sequential, X: Any, y: Any, loss_fn: losses.Loss,
-                  validation_split: float, validation_data: Any) -> tuple:
-    """(X_train, y_train, X_val, y_val), each cast once and checked before any step;
-    X_val, y_val are None without validation."""
+                  validation_split: float, validation_data: Any,
+                  sample_weight: Any = None) -> tuple:
+    """(X_train, y_train, w_train, X_val, y_val, w_val), each cast once and checked
+    before any step; the validation arrays are None without validation, the weights
+    None without sample weights."""
     X, Y = _as_xy(model, X, y, loss_fn)
+    W = check_sample_weight(sample_weight, len(X), model.dtype)
     if validation_data is not None:
-        if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
-            raise TypeError("validation_data must be a tuple (X_val, y_val)")
+        if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
+            raise TypeError("validation_data must be a tuple (X_val, y_val) or "
+                            "(X_val, y_val, sample_weight_val)")
         Xv, Yv = _as_xy(model, validation_data[0], validation_data[1], loss_fn,
                         "X_val", "y_val")
         if len(Xv) == 0:
             raise ValueError("validation_data is empty")
-        return X, Y, Xv, Yv
+        Wv = (check_sample_weight(validation_data[2], len(Xv), model.dtype,
+                                  "sample_weight_val") if len(validation_data) == 3 else None)
+        return X, Y, W, Xv, Yv, Wv
     if validation_split > 0:
         split_at = int(len(X) * (1.0 - validation_split))
         if split_at == len(X):
             raise ValueError(f"validation_split={validation_split} leaves no validation "
                              f"samples out of {len(X)}")
-        return X[:split_at], Y[:split_at], X[split_at:], Y[split_at:]
-    return X, Y, None, None
+        Wt, Wv = (None, None) if W is None else (W[:split_at], W[split_at:])
+        return X[:split_at], Y[:split_at], Wt, X[split_at:], Y[split_at:], Wv
+    return X, Y, W, None, None, None
 
 
 def _setup_callbacks(model: Sequential, callbacks: Any, params: dict
@@ -367,13 +437,15 @@ class _Epochs:
     callbacks, the settings."""
 
     def __init__(self, model: Sequential, opt: Any, loss_fn: losses.Loss, kind: str,
-                 Xt: np.ndarray, Yt: np.ndarray, Xv: np.ndarray | None,
-                 Yv: np.ndarray | None, cbs: list[Callback], *, epochs: int,
+                 Xt: np.ndarray, Yt: np.ndarray, Wt: np.ndarray | None, Xv: np.ndarray | None,
+                 Yv: np.ndarray | None, Wv: np.ndarray | None, cbs: list[Callback], *,
+                 epochs: int,
                  batch_size: int, shuffle: bool, verbose: int, clip_norm: float | None,
                  clip_value: float | None, include_penalty: bool, want_acc: bool,
                  epoch_base: int) -> None:
         self.model, self.opt, self.loss_fn, self.kind = model, opt, loss_fn, kind
         self.Xt, self.Yt, self.Xv, self.Yv = Xt, Yt, Xv, Yv
+        self.Wt, self.Wv = Wt, Wv  # row weights, or None
         self.epochs, self.batch_size, self.verbose = epochs, batch_size, verbose
         self.shuffle = shuffle and len(Xt) > 0
         self.clip_norm, self.clip_value = clip_norm, clip_value
@@ -385,8 +457,9 @@ class _Epochs:
         # reused buffers: the epoch's shuffled copy of the training data
         if self.shuffle:
             self.bufX, self.bufY = np.empty_like(Xt), np.empty_like(Yt)
+            self.bufW = None if Wt is None else np.empty_like(Wt)
         else:
-            self.bufX, self.bufY = Xt, Yt
+            self.bufX, self.bufY, self.bufW = Xt, Yt, Wt
         self.val_out = (None if Xv is None
                         else np.empty((len(Xv), model.out_features), model.dtype))
 
@@ -395,7 +468,7 @@ class _Epochs:
         bar (None unless verbose=1), which the caller closes after the callbacks."""
         model, opt, loss_fn = self.model, self.opt, self.loss_fn
         n, batch_size, n_steps = len(self.Xt), self.batch_size, self.n_steps
-        bufX, bufY = self.bufX, self.bufY
+        bufX, bufY, bufW = self.bufX, self.bufY, self.bufW
         include_penalty, batch_begin, batch_end = (self.include_penalty, self.batch_begin,
                                                    self.batch_end)
         lr = float(opt.param_groups[0]["lr"])
@@ -403,9 +476,13 @@ class _Epochs:
             perm = np.random.default_rng([model.seed, self.epoch_base + epoch]).permutation(n)
             np.take(self.Xt, perm, axis=0, out=bufX)
             np.take(self.Yt, perm, axis=0, out=bufY)
+            if bufW is not None:
+                np.take(self.Wt, perm, axis=0, out=bufW)
         bar = ProgressBar(n_steps, epoch + 1, self.epochs) if self.verbose == 1 else None
         train_step = model.train_step
         loss_sum = 0.0
+        weight_sum = 0.0  # of the rows trained on: rows, or their sample weights
+        trained = 0       # batches trained (all-zero-weight batches are skipped)
         pen_sum = 0.0
         gn_sum = 0.0
         gn_max = 0.0
@@ -417,46 +494,53 @@ class _Epochs:
             e = min(s + batch_size, n)
             for cb in batch_begin:
                 cb.on_batch_begin(b, batch_logs)
+            wb = None if bufW is None else bufW[s:e]
+            m = float(e - s) if wb is None else float(wb.sum(dtype=np.float64))
+            seen = e
+            if m == 0:  # every row of this batch weighs 0: nothing to learn from it
+                continue
             if include_penalty:
                 pen = opt.penalty()
-                pen_sum += pen * (e - s)
+                pen_sum += pen * m
             lval = train_step(bufX[s:e], bufY[s:e], loss_fn, opt, self.clip_norm,
-                              self.clip_value)
+                              self.clip_value, sample_weight=wb)
             if include_penalty:
                 lval += pen
             gn = model.last_grad_norm
-            m = e - s
-            seen = e
+            weight_sum += m
             loss_sum += lval * m
+            trained += 1
             gn_sum += gn
             if gn > gn_max or gn != gn:
                 gn_max = gn
             if batch_end:
                 batch_logs["loss"] = lval
                 batch_logs["grad_norm"] = gn
-                batch_logs["size"] = m
+                batch_logs["size"] = e - s
                 for cb in batch_end:
                     cb.on_batch_end(b, batch_logs)
             if bar is not None:
-                bar.update(b + 1, e, loss=loss_sum / seen)
+                bar.update(b + 1, e, loss=loss_sum / weight_sum)
             if model.stop_training:
                 break
-        nb = b + 1 if n_steps else 0
-        logs: dict[str, float] = {"loss": loss_sum / seen if seen else float("nan")}
+        nb = trained
+        nan = float("nan")
+        logs: dict[str, float] = {"loss": loss_sum / weight_sum if weight_sum else nan}
         if include_penalty:
-            logs["penalty"] = pen_sum / seen if seen else float("nan")
-        if self.want_acc and seen:
+            logs["penalty"] = pen_sum / weight_sum if weight_sum else nan
+        if self.want_acc and weight_sum:
             # one inference pass over the epoch's training samples (train_step
             # does not hand back its outputs); metrics=[] skips it
             logs["accuracy"] = _evaluate(model, bufX[:seen], bufY[:seen], loss_fn, self.kind,
-                                         _EVAL_BATCH)["accuracy"]
+                                         _EVAL_BATCH,
+                                         None if bufW is None else bufW[:seen])["accuracy"]
         if self.Xv is not None:
             model.predict_into(self.Xv, self.val_out, _EVAL_BATCH)
-            logs["val_loss"] = float(loss_fn(self.val_out, self.Yv))
+            logs["val_loss"] = float(loss_fn(self.val_out, self.Yv, self.Wv))
             if self.want_acc:
-                logs["val_accuracy"] = _accuracy(self.val_out, self.Yv, self.kind)
+                logs["val_accuracy"] = _accuracy(self.val_out, self.Yv, self.kind, self.Wv)
         logs["lr"] = lr
-        logs["grad_norm"] = gn_sum / nb if nb else float("nan")
+        logs["grad_norm"] = gn_sum / nb if nb else nan
         logs["grad_norm_max"] = gn_max
         if nb:
             logs.update(_layer_norms(model.grad_norms()))
@@ -466,7 +550,7 @@ class _Epochs:
 # ---------------------------------------------------------------- evaluate
 
 def evaluate(model: Sequential, X: Any, y: Any, loss: Any = None,
-             batch_size: int = 1024) -> dict[str, float]:
+             batch_size: int = 1024, sample_weight: Any = None) -> dict[str, float]:
     """Loss (and accuracy for classification) of ``model`` on ``(X, y)``, inference mode.
 
     ``model.evaluate(X, y, ...)`` is this function.
@@ -479,6 +563,9 @@ def evaluate(model: Sequential, X: Any, y: Any, loss: Any = None,
     loss : str or loss object, optional
         Defaults to ``model.loss`` (the loss of the last ``fit``).
     batch_size : int
+    sample_weight : array (n,), optional
+        Row weights: the weighted mean loss ``sum_i w_i l_i / sum_i w_i`` and the
+        weighted accuracy.
 
     Returns
     -------
@@ -498,17 +585,18 @@ def evaluate(model: Sequential, X: Any, y: Any, loss: Any = None,
     X, Y = _as_xy(model, X, y, loss_fn)
     if len(X) == 0:
         raise ValueError("evaluate() got no samples")
-    return _evaluate(model, X, Y, loss_fn, kind, int(batch_size))
+    W = check_sample_weight(sample_weight, len(X), model.dtype)
+    return _evaluate(model, X, Y, loss_fn, kind, int(batch_size), W)
 
 
 def _evaluate(model: Sequential, X: np.ndarray, Y: np.ndarray, loss_fn: losses.Loss,
-              kind: str, batch_size: int) -> dict[str, float]:
-    """evaluate on data already checked (``_as_xy``) and not empty."""
+              kind: str, batch_size: int, W: np.ndarray | None = None) -> dict[str, float]:
+    """evaluate on data already checked (``_as_xy``) and not empty; rows weighted by W."""
     out = np.empty((len(X), model.out_features), model.dtype)
     model.predict_into(X, out, batch_size)
-    res = {"loss": float(loss_fn(out, Y))}
+    res = {"loss": float(loss_fn(out, Y, W))}
     if kind in ("ce", "bce"):
-        res["accuracy"] = _accuracy(out, Y, kind)
+        res["accuracy"] = _accuracy(out, Y, kind, W)
     return res
 
 

@@ -70,6 +70,7 @@ __all__ = ["Layer", "Linear", "ReLU", "LeakyReLU", "ELU", "GELU", "SiLU", "Softp
 # codes of nncore.h (nn_layer_kind, nn_dtype), from the bindings
 _LINEAR, _ACT, _DROPOUT = (_registry.LAYER_KINDS[k] for k in ("linear", "act", "dropout"))
 _F32, _F64 = _registry.DTYPES["float32"], _registry.DTYPES["float64"]
+_FINITE_BLOCK = 1 << 20  # bytes of X checked for NaN/Inf at a time (prepare_inputs)
 
 
 
@@ -587,18 +588,60 @@ class Sequential:
         x = self._prepare_x(x)
         kind, red, param, target, labels = loss_fn._prepare_target(
             y, (x.shape[0], self.out_features), self.dtype)
-        copt = optimizer._prepare()
         pen = optimizer.penalty() if include_penalty else 0.0
-        value, norm = self._net.train_step(x, target, labels, kind, red, param, copt, cn, cv)
-        self.last_grad_norm = norm
+        value = self.train_step_prepared(x, target, labels, (kind, red, param), optimizer,
+                                         cn, cv)
         return value + pen if include_penalty else value
+
+    def train_step_prepared(self, x: np.ndarray, target: np.ndarray | None,
+                            labels: np.ndarray | None, loss_spec: tuple[int, int, float],
+                            optimizer: Any, clip_norm: float, clip_value: float,
+                            out: np.ndarray | None = None) -> float:
+        """:meth:`train_step` on inputs already checked and converted: the per-batch call
+        of ``nncore.training.fit``, which checks the whole data set once.
+
+        Parameters
+        ----------
+        x : ndarray (batch, in_features)
+            The model's dtype, rows contiguous (as :meth:`prepare_inputs` gives).
+        target, labels : ndarray or None
+            As ``loss._prepare_target`` returns them: ``target`` (batch, out_features)
+            in the model's dtype, or ``labels`` (batch,) int64 in range.
+        loss_spec : (kind, reduction, param)
+            The loss's C codes (``loss._c_spec(labels is not None)``).
+        optimizer : nncore.optim.Optimizer
+            Built on this model (not re-checked here).
+        clip_norm, clip_value : float
+            0.0 for none.
+        out : ndarray (batch, out_features), optional
+            Receives the outputs the step's training forward computed (before the
+            update, dropout applied): what ``fit`` computes its training metrics from.
+
+        Returns
+        -------
+        float
+            The batch loss; ``last_grad_norm`` is recorded.
+
+        The C bindings still check every pointer-relevant property (dtype, shape,
+        strides) and the C loss checks the label range, so a wrong input raises, never
+        crashes; but the messages are the bindings', not :meth:`train_step`'s.
+        """
+        value, norm = self._net.train_step(x, target, labels, loss_spec[0], loss_spec[1],
+                                           loss_spec[2], optimizer._prepare(), clip_norm,
+                                           clip_value, out)
+        self.last_grad_norm = norm
+        return value
 
     # ------------------------------------------------- inference in batches
     def prepare_inputs(self, X: Any, what: str = "X") -> np.ndarray:
         """``X`` as ``predict``, ``fit`` and ``evaluate`` take it: shape (n, in_features)
         ((n,) is read as one feature per row when in_features is 1), numbers, finite;
         returned cast once to the model's dtype, C-contiguous. ``what`` names ``X`` in
-        the TypeError / ValueError a bad input raises."""
+        the TypeError / ValueError a bad input raises.
+
+        X already of the model's dtype and C-contiguous (a read-only ``np.memmap``
+        too) is returned as a view, not copied; the NaN/Inf check reads it in blocks
+        of about 1 MiB, so a memory-mapped X is never loaded whole."""
         if hasattr(X, "__array__") or isinstance(X, (list, tuple)):
             X = np.asarray(X)
         if not isinstance(X, np.ndarray):
@@ -613,10 +656,15 @@ class Sequential:
                              f"{X.shape}")
         with np.errstate(over="ignore"):  # 1e300 -> float32 inf: reported just below
             X = np.ascontiguousarray(X, dtype=self.dtype)
-        if not np.isfinite(X).all():
-            bad = np.argwhere(~np.isfinite(X))[0]
-            raise ValueError(f"{what} contains NaN or Inf (first at row {bad[0]}, column "
-                             f"{bad[1]})")
+        # in blocks of rows: a temporary the size of X would double a large data set
+        # (and read a np.memmap into memory); one block is about _FINITE_BLOCK bytes
+        step = max(1, _FINITE_BLOCK // max(1, X.shape[1] * X.itemsize))
+        for s in range(0, X.shape[0], step):
+            block = X[s:s + step]
+            if not np.isfinite(block).all():
+                bad = np.argwhere(~np.isfinite(block))[0]
+                raise ValueError(f"{what} contains NaN or Inf (first at row {s + bad[0]}, "
+                                 f"column {bad[1]})")
         return X
 
     def predict_into(self, X: np.ndarray, out: np.ndarray, batch_size: int) -> np.ndarray:

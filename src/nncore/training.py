@@ -8,7 +8,8 @@ are these functions (the methods delegate here).
 What it is not: the network, losses or optimizers (``nncore.nn``,
 ``nncore.losses``, ``nncore.optim``), nor inference (``Sequential.predict``).
 
-What it uses of the model is its documented interface: ``train_step``,
+What it uses of the model is its documented interface: ``train_step_prepared``
+(``train_step`` without its per-call checks: fit checks the whole data set once),
 ``prepare_inputs``, ``predict_into``, ``parameters``, ``grad_norms``,
 ``last_grad_norm``, ``loss``, ``epochs_trained``, ``stop_training``, ``seed``,
 ``dtype``, ``out_features``.
@@ -19,6 +20,12 @@ see ``model.epochs_trained``) is shuffled with
 seed gives bit-identical weights after ``fit`` at any thread count, ``fit(5)``
 then ``fit(5)`` equals ``fit(10)`` (same optimizer object), and resuming from
 a checkpoint continues exactly.
+
+Cost: ``fit`` adds little to its ``train_step`` calls. It never copies the whole
+training set (each batch's rows are gathered into one reused buffer, so a
+read-only ``np.memmap`` X is read a batch at a time) and runs no extra forward
+pass over it: the training loss and accuracy of an epoch come from the outputs
+the steps computed (see ``fit``'s Notes).
 """
 from __future__ import annotations
 
@@ -42,7 +49,8 @@ from .progress import ProgressBar, format_logs
 __all__ = ["fit", "evaluate"]
 
 _SGD_DEFAULT_LR = 0.01  # "sgd" by name: SGD has no default lr (Keras uses 0.01)
-_EVAL_BATCH = 1024      # rows per forward call of the validation / accuracy passes
+_EVAL_BATCH = 1024      # rows per forward call of the validation pass
+_ACC_BLOCK = 4096       # about how many rows of step outputs are scored at once
 
 
 # ------------------------------------------------------------------ helpers
@@ -106,15 +114,22 @@ def _metric_names(metrics: Any, kind: str) -> list[str]:
     return out
 
 
-def _accuracy(out: np.ndarray, y: np.ndarray, kind: str) -> float:
-    """Fraction right: argmax for cross-entropy (labels or probabilities), sign for BCE."""
-    if len(out) == 0:
-        return float("nan")
+def _correct(out: np.ndarray, y: np.ndarray, kind: str) -> tuple[int, int]:
+    """(predictions right, predictions made): argmax for cross-entropy (labels or
+    probabilities, one per row), sign for BCE (one per output)."""
     if kind == "ce":
         pred = out.argmax(axis=1)
         truth = y if y.ndim == 1 else y.argmax(axis=1)
-        return float(np.count_nonzero(pred == truth)) / len(out)
-    return float(np.count_nonzero((out > 0) == (y > 0.5))) / out.size
+        return int(np.count_nonzero(pred == truth)), len(out)
+    return int(np.count_nonzero((out > 0) == (y > 0.5))), out.size
+
+
+def _accuracy(out: np.ndarray, y: np.ndarray, kind: str) -> float:
+    """Fraction right (see _correct); NaN for no samples."""
+    if len(out) == 0:
+        return float("nan")
+    right, total = _correct(out, y, kind)
+    return right / total
 
 
 def _check_positive(name: str, v: Any, allow_none: bool = True) -> float | None:
@@ -152,7 +167,9 @@ def fit(model: Sequential, X: Any, y: Any, loss: Any = None, optimizer: Any = "a
     ----------
     model : nncore.nn.Sequential
     X : array (n, in_features)
-        Inputs (cast once to the model's dtype).
+        Inputs (cast once to the model's dtype). An array already of the model's
+        dtype and C-contiguous, e.g. a read-only ``np.memmap``, is used in place
+        and read a batch at a time (never loaded or copied whole).
     y : array
         Targets: ``(n,)`` integer labels or ``(n, classes)`` probabilities for
         cross-entropy; ``(n, out)`` (or ``(n,)`` with one output) for the others.
@@ -213,6 +230,13 @@ def fit(model: Sequential, X: Any, y: Any, loss: Any = None, optimizer: Any = "a
 
     Notes
     -----
+    - The training ``loss`` and ``accuracy`` of an epoch are running means over
+      its batches, as Keras reports them: each batch is judged by the outputs of
+      its own step (training mode, so with dropout; the weights before that
+      step's update), weighted by its size. They are not the loss or accuracy
+      of the end-of-epoch weights; ``val_loss`` / ``val_accuracy`` and
+      :func:`evaluate` are (inference mode). Before, ``accuracy`` was a second
+      inference pass over the training set after the epoch.
     - Ctrl-C (KeyboardInterrupt) stops after the current batch (each step is
       one C call, never cut in half) and returns the history of the
       completed epochs with ``history.interrupted = True``;
@@ -362,9 +386,15 @@ class _Epochs:
     """One epoch of ``fit`` at a time: shuffle, the batches (one ``train_step`` each,
     with the per-batch callbacks and the progress bar), then the epoch's logs.
 
-    Holds what stays fixed across epochs: the data, the reused buffers of the
-    shuffled copy (bufX, bufY) and of the validation outputs, the per-batch
-    callbacks, the settings."""
+    Holds what stays fixed across epochs: the data, the reused buffers (one batch of
+    inputs, the epoch's shuffled targets, a block of step outputs for the training
+    accuracy, the validation outputs), the per-batch callbacks, the settings.
+
+    The inputs are never copied whole: each batch's rows are gathered by index into
+    ONE (batch_size, in_features) buffer (so a np.memmap X is read a batch at a
+    time); the targets, small next to them, are shuffled once per epoch. The batches
+    hold the same rows in the same order as a whole shuffled copy would, so the
+    weights keep their bits."""
 
     def __init__(self, model: Sequential, opt: Any, loss_fn: losses.Loss, kind: str,
                  Xt: np.ndarray, Yt: np.ndarray, Xv: np.ndarray | None,
@@ -376,17 +406,25 @@ class _Epochs:
         self.Xt, self.Yt, self.Xv, self.Yv = Xt, Yt, Xv, Yv
         self.epochs, self.batch_size, self.verbose = epochs, batch_size, verbose
         self.shuffle = shuffle and len(Xt) > 0
-        self.clip_norm, self.clip_value = clip_norm, clip_value
+        self.clip_norm = 0.0 if clip_norm is None else clip_norm
+        self.clip_value = 0.0 if clip_value is None else clip_value
         self.include_penalty, self.want_acc = include_penalty, want_acc
         self.epoch_base = epoch_base  # shuffle index = epoch_base + epoch
         self.n_steps = (len(Xt) + batch_size - 1) // batch_size
         self.batch_begin = [cb for cb in cbs if _overrides(cb, "on_batch_begin")]
         self.batch_end = [cb for cb in cbs if _overrides(cb, "on_batch_end")]
-        # reused buffers: the epoch's shuffled copy of the training data
+        # _as_xy gives class labels as (n,) int64, every other target as (n, out)
+        self.labels = Yt.ndim == 1
+        rows = min(batch_size, len(Xt))
         if self.shuffle:
-            self.bufX, self.bufY = np.empty_like(Xt), np.empty_like(Yt)
+            self.bufX = np.empty((rows, Xt.shape[1]), Xt.dtype)
+            self.bufY = np.empty_like(Yt)
         else:
-            self.bufX, self.bufY = Xt, Yt
+            self.bufX, self.bufY = None, Yt
+        # the step outputs, for the training accuracy: a block of whole batches
+        per_block = max(1, _ACC_BLOCK // batch_size) * batch_size
+        self.out_block = (np.empty((min(per_block, len(Xt)), model.out_features), model.dtype)
+                          if want_acc and len(Xt) else None)
         self.val_out = (None if Xv is None
                         else np.empty((len(Xv), model.out_features), model.dtype))
 
@@ -395,37 +433,47 @@ class _Epochs:
         bar (None unless verbose=1), which the caller closes after the callbacks."""
         model, opt, loss_fn = self.model, self.opt, self.loss_fn
         n, batch_size, n_steps = len(self.Xt), self.batch_size, self.n_steps
-        bufX, bufY = self.bufX, self.bufY
+        Xt, bufX, bufY, out_block = self.Xt, self.bufX, self.bufY, self.out_block
         include_penalty, batch_begin, batch_end = (self.include_penalty, self.batch_begin,
                                                    self.batch_end)
         lr = float(opt.param_groups[0]["lr"])
+        perm = None
         if self.shuffle:
             perm = np.random.default_rng([model.seed, self.epoch_base + epoch]).permutation(n)
-            np.take(self.Xt, perm, axis=0, out=bufX)
             np.take(self.Yt, perm, axis=0, out=bufY)
         bar = ProgressBar(n_steps, epoch + 1, self.epochs) if self.verbose == 1 else None
-        train_step = model.train_step
+        step = model.train_step_prepared
+        spec = loss_fn._c_spec(self.labels)
+        labels = self.labels
+        cn, cv = self.clip_norm, self.clip_value
         loss_sum = 0.0
         pen_sum = 0.0
         gn_sum = 0.0
         gn_max = 0.0
         seen = 0
+        acc = _RunningAccuracy(self.kind, out_block, bufY)
         batch_logs: dict = {}
         b = 0
         for b in range(n_steps):
             s = b * batch_size
             e = min(s + batch_size, n)
+            m = e - s
             for cb in batch_begin:
                 cb.on_batch_begin(b, batch_logs)
+            if perm is None:
+                xb = Xt[s:e]
+            else:
+                xb = bufX[:m]
+                np.take(Xt, perm[s:e], axis=0, out=xb)
+            yb = bufY[s:e]
             if include_penalty:
                 pen = opt.penalty()
-                pen_sum += pen * (e - s)
-            lval = train_step(bufX[s:e], bufY[s:e], loss_fn, opt, self.clip_norm,
-                              self.clip_value)
+                pen_sum += pen * m
+            lval = step(xb, None if labels else yb, yb if labels else None, spec, opt, cn, cv,
+                        None if out_block is None else acc.slot(s, m))
             if include_penalty:
                 lval += pen
             gn = model.last_grad_norm
-            m = e - s
             seen = e
             loss_sum += lval * m
             gn_sum += gn
@@ -446,10 +494,7 @@ class _Epochs:
         if include_penalty:
             logs["penalty"] = pen_sum / seen if seen else float("nan")
         if self.want_acc and seen:
-            # one inference pass over the epoch's training samples (train_step
-            # does not hand back its outputs); metrics=[] skips it
-            logs["accuracy"] = _evaluate(model, bufX[:seen], bufY[:seen], loss_fn, self.kind,
-                                         _EVAL_BATCH)["accuracy"]
+            logs["accuracy"] = acc.result()
         if self.Xv is not None:
             model.predict_into(self.Xv, self.val_out, _EVAL_BATCH)
             logs["val_loss"] = float(loss_fn(self.val_out, self.Yv))
@@ -461,6 +506,44 @@ class _Epochs:
         if nb:
             logs.update(_layer_norms(model.grad_norms()))
         return logs, bar
+
+
+class _RunningAccuracy:
+    """The epoch's training accuracy as Keras reports it: the running mean over the
+    batches trained so far, each batch judged by the outputs its own step computed
+    (training mode, the weights before that step's update).
+
+    The steps write their outputs into consecutive rows of ``block`` (whole batches);
+    when the next batch does not fit, the block is scored at once against the
+    matching rows of the epoch's targets ``Y`` and reused. No second forward pass."""
+
+    def __init__(self, kind: str, block: np.ndarray | None, Y: np.ndarray) -> None:
+        self.kind, self.block, self.Y = kind, block, Y
+        self.start = 0      # epoch row of block[0]
+        self.fill = 0       # rows of block holding outputs
+        self.right = 0      # correct predictions in the scored blocks
+        self.total = 0      # predictions scored
+
+    def slot(self, s: int, m: int) -> np.ndarray:
+        """The rows of the block that the step of epoch rows [s, s + m) writes into."""
+        if self.fill + m > len(self.block):
+            self._score()
+        if self.fill == 0:
+            self.start = s
+        self.fill += m
+        return self.block[self.fill - m:self.fill]
+
+    def _score(self) -> None:
+        if self.fill:
+            right, total = _correct(self.block[:self.fill],
+                                    self.Y[self.start:self.start + self.fill], self.kind)
+            self.right += right
+            self.total += total
+            self.fill = 0
+
+    def result(self) -> float:
+        self._score()
+        return self.right / self.total if self.total else float("nan")
 
 
 # ---------------------------------------------------------------- evaluate

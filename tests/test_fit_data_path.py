@@ -12,7 +12,7 @@ import pytest
 
 import nncore.nn as nn
 from nncore import callbacks as C
-from nncore import losses, optim, training
+from nncore import _core, losses, optim, training
 from nncore import reference as ref
 
 
@@ -150,3 +150,55 @@ def test_nan_in_a_late_block_of_X_is_found_with_its_row():
         m.fit(X, np.zeros(5000, dtype=np.int64), loss="cross_entropy", verbose=0)
     with pytest.raises(ValueError, match=r"row 4321, column 17"):
         m.predict(X)
+
+
+# ------------------------------------------------- the C helpers behind the path
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_gather_rows_equals_fancy_indexing(dtype):
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((50, 7)).astype(dtype)
+    out = np.full((16, 7), np.nan, dtype)
+    idx = rng.permutation(50)[:11]
+    got = _core._gather_rows(out, X, idx)
+    assert got is out
+    np.testing.assert_array_equal(out[:11], X[idx])
+    assert np.isnan(out[11:]).all()            # rows past len(idx) untouched
+
+
+@pytest.mark.parametrize("bad, exc", [
+    (dict(idx=np.array([0, 50])), IndexError),
+    (dict(idx=np.array([-1, 2])), IndexError),
+    (dict(idx=np.arange(17)), ValueError),                       # more rows than out has
+    (dict(out=np.empty((16, 6), np.float32)), ValueError),       # other width
+    (dict(out=np.empty((16, 7), np.float64)), ValueError),       # other dtype
+    (dict(out=np.empty((7, 16), np.float32).T), ValueError),     # not C-contiguous
+    (dict(idx=np.array([0, 1], dtype=np.int32)), ValueError),    # indices not int64
+    (dict(X=[[0.0] * 7]), TypeError),
+])
+def test_gather_rows_refuses_what_it_cannot_copy(bad, exc):
+    args = dict(out=np.zeros((16, 7), np.float32), X=np.ones((50, 7), np.float32),
+                idx=np.array([3, 4]))
+    args.update(bad)
+    before = args["out"].copy() if isinstance(args["out"], np.ndarray) else None
+    with pytest.raises(exc):
+        _core._gather_rows(args["out"], args["X"], args["idx"])
+    np.testing.assert_array_equal(args["out"], before)
+
+
+@pytest.mark.parametrize("n", [1, 5, 1 << 16])   # the large one releases the GIL
+def test_scans_equal_numpy_reductions(n):
+    rng = np.random.default_rng(n)
+    a = rng.integers(-(2 ** 62), 2 ** 62, size=n)
+    assert _core._int64_range(a) == (a.min(), a.max())
+    for dtype in (np.float32, np.float64):
+        f = rng.standard_normal(n).astype(dtype)
+        assert _core._finite_range(f) == (True, f.min(), f.max())
+        for bad in (np.nan, np.inf, -np.inf):
+            g = f.copy()
+            g[n // 2] = bad
+            assert _core._finite_range(g)[0] is False
+    with pytest.raises(ValueError):
+        _core._int64_range(np.zeros(0, np.int64))
+    with pytest.raises(ValueError):
+        _core._finite_range(np.zeros(3, np.float16))

@@ -34,6 +34,9 @@ KINDS = ("values", "bce", "ce")
 def _c_array(a: np.ndarray, dtype: Any) -> np.ndarray:
     """a cast to dtype as the C kernels read it: C-contiguous, aligned, native byte order.
     A cast that overflows (1e300 to float32) gives inf, which the caller reports."""
+    if (type(a) is np.ndarray and a.dtype == dtype and a.flags.c_contiguous
+            and a.flags.aligned):
+        return a   # as is: the common case, without the cost of np.errstate
     with np.errstate(over="ignore"):
         a = np.asarray(a, dtype=dtype)
     if a.flags.c_contiguous and a.flags.aligned:

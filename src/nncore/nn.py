@@ -763,10 +763,10 @@ class Sequential:
 
     # ------------------------------------------------------------ diagnostics
     def grad_norms(self) -> dict[str, float]:
-        """L2 norm of each parameter's current gradient, by name (float64 sums)."""
-        return {name: float(np.sqrt(np.dot(p.grad.ravel().astype(np.float64),
-                                           p.grad.ravel().astype(np.float64))))
-                for name, p in self._params}
+        """L2 norm of each parameter's current gradient, by name (float64 sums; one C
+        pass per parameter, no temporaries: fit logs them every epoch)."""
+        g = self._flat_grads
+        return {name: _core._optim_grad_norm(g, [p.offset], [p.size]) for name, p in self._params}
 
     def _rows(self) -> list[tuple[str, str, int]]:
         rows = []

@@ -38,7 +38,7 @@ from typing import Any, Iterable
 
 import numpy as np
 
-from . import losses, optim
+from . import _core, losses, optim
 from ._validate import is_int
 from .callbacks import Callback, LearningRateScheduler, _overrides
 from .history import History
@@ -443,6 +443,7 @@ class _Epochs:
             np.take(self.Yt, perm, axis=0, out=bufY)
         bar = ProgressBar(n_steps, epoch + 1, self.epochs) if self.verbose == 1 else None
         step = model.train_step_prepared
+        gather = _core._gather_rows
         spec = loss_fn._c_spec(self.labels)
         labels = self.labels
         cn, cv = self.clip_norm, self.clip_value
@@ -462,9 +463,8 @@ class _Epochs:
                 cb.on_batch_begin(b, batch_logs)
             if perm is None:
                 xb = Xt[s:e]
-            else:
-                xb = bufX[:m]
-                np.take(Xt, perm[s:e], axis=0, out=xb)
+            else:   # np.take(..., out=) would copy through a buffer of its own
+                xb = gather(bufX[:m], Xt, perm[s:e])
             yb = bufY[s:e]
             if include_penalty:
                 pen = opt.penalty()

@@ -1,14 +1,17 @@
-# One-pass scans behind the Python-side input checks (nncore._targets).
+# Data-path helpers of the Python layer: one-pass scans behind the target checks
+# (nncore._targets) and the row gather of fit's batches (nncore.training).
 #
 # What it is for: a target check used to cost two or three NumPy reductions per
 # call (isfinite().all(), min(), max()), each a full pass plus a temporary; a
 # train_step on a small batch spent more time there than in its GEMMs. These
 # scans read the array once, keep no temporary, and release the GIL for large
-# arrays (fit checks the whole target array once).
+# arrays (fit checks the whole target array once). The gather copies a batch's
+# rows into a reused buffer without np.take's intermediate buffer.
 # What it is not: the checks themselves (messages, rules): nncore._targets keeps
 # those; a scan only reports what it saw.
 cimport numpy as cnp
 from libc.math cimport isfinite as _scan_isfinite
+from libc.string cimport memcpy as _data_memcpy
 
 cnp.import_array()
 
@@ -114,3 +117,38 @@ cdef inline int _scan_float(const void *p, bint f32, int64_t n, double *lo,
     if f32:
         return _scan_f32(<const float *>p, n, lo, hi)
     return _scan_f64(<const double *>p, n, lo, hi)
+
+
+def _gather_rows(out, X, idx):
+    """out[i] = X[idx[i]] for every i: rows of a C-contiguous 2-D X into the first
+    len(idx) rows of out (C-contiguous, X's dtype and width, writable); idx int64.
+    IndexError (nothing copied) if an index is outside [0, len(X))."""
+    cdef cnp.ndarray xa, oa, ia
+    if type(X) is not cnp.ndarray or type(out) is not cnp.ndarray or type(idx) is not cnp.ndarray:
+        raise TypeError("_gather_rows takes NumPy arrays")
+    xa, oa, ia = <cnp.ndarray>X, <cnp.ndarray>out, <cnp.ndarray>idx
+    if (cnp.PyArray_NDIM(xa) != 2 or cnp.PyArray_NDIM(oa) != 2
+            or not cnp.PyArray_IS_C_CONTIGUOUS(xa) or not cnp.PyArray_IS_C_CONTIGUOUS(oa)
+            or cnp.PyArray_TYPE(xa) != cnp.PyArray_TYPE(oa)
+            or cnp.PyArray_DIMS(xa)[1] != cnp.PyArray_DIMS(oa)[1]
+            or not cnp.PyArray_ISWRITEABLE(oa)):
+        raise ValueError(f"_gather_rows: X {X.dtype} {X.shape} and out {out.dtype} {out.shape} "
+                         "must be C-contiguous 2-D of one dtype and width, out writable")
+    cdef int64_t m = cnp.PyArray_SIZE(ia)
+    cdef int64_t n = cnp.PyArray_DIMS(xa)[0]
+    if m > cnp.PyArray_DIMS(oa)[0]:
+        raise ValueError(f"_gather_rows: {m} indices for {out.shape[0]} rows of out")
+    if m == 0:
+        return out
+    cdef const int64_t *ip = <const int64_t *>_scan_data(idx, cnp.NPY_INT64)
+    cdef int64_t lo = 0, hi = 0, i
+    _scan_i64(ip, m, &lo, &hi)
+    if lo < 0 or hi >= n:
+        raise IndexError(f"_gather_rows: index {lo if lo < 0 else hi} out of range [0, {n})")
+    cdef size_t row = <size_t>cnp.PyArray_ITEMSIZE(xa) * <size_t>cnp.PyArray_DIMS(xa)[1]
+    cdef const char *src = <const char *>cnp.PyArray_DATA(xa)
+    cdef char *dst = <char *>cnp.PyArray_DATA(oa)
+    with nogil:
+        for i in range(m):
+            _data_memcpy(dst + <size_t>i * row, src + <size_t>ip[i] * row, row)
+    return out

@@ -202,3 +202,47 @@ def test_scans_equal_numpy_reductions(n):
         _core._int64_range(np.zeros(0, np.int64))
     with pytest.raises(ValueError):
         _core._finite_range(np.zeros(3, np.float16))
+
+
+def test_labels_fast_path_only_takes_what_the_full_check_accepts_as_is():
+    y = np.array([0, 2, 1, 2])
+    assert _core._labels_ready(y, 4, 3) is y
+    for other in (y.astype(np.int32), y.reshape(4, 1), np.repeat(y, 2)[::2],
+                  y.view(np.ndarray).view(type("Sub", (np.ndarray,), {})),
+                  y.astype(">i8"), [0, 2, 1, 2]):
+        assert _core._labels_ready(other, 4, 3) is None
+    assert _core._labels_ready(np.array([0, 3, 1, 2]), 4, 3) is None    # out of range
+    assert _core._labels_ready(np.array([0, -1, 1, 2]), 4, 3) is None
+    assert _core._labels_ready(y, 5, 3) is None                          # other batch
+    assert _core._labels_ready(np.zeros(0, np.int64), 0, 3) is None
+    # and the full check still answers for those (the one check of nncore._targets)
+    ce = losses.CrossEntropyLoss()
+    with pytest.raises(ValueError, match=r"class labels must be in \[0, 3\), got 3"):
+        ce.check_target(np.array([0, 3, 1, 2]), (4, 3), np.float32, "y")
+    got = ce.check_target(np.repeat(y, 2)[::2], (4, 3), np.float32, "y")
+    assert got.flags.c_contiguous and got.tolist() == y.tolist()
+
+
+def test_train_step_reads_ready_x_in_place_and_prepares_the_rest():
+    """train_step's one C-level check (readable) passes exactly the arrays _prepare_x
+    returns unchanged; every other x is prepared and trains the same."""
+    rng = np.random.default_rng(0)
+    wide = rng.standard_normal((8, 12)).astype(np.float32)
+    y = np.array([0, 1, 2, 0, 1, 2, 0, 1])
+    m0 = nn.Sequential(nn.Linear(6, 3), seed=0)
+    for x in (wide[:, :6], np.ascontiguousarray(wide[:, :6]), wide[:1, :6]):
+        assert m0._net.readable(x) and m0._prepare_x(x) is x
+    for x in (wide[::-1, :6], wide[:, :6].astype(np.float64), wide[:, :12:2],
+              np.asfortranarray(wide[:, :6]), wide[:, :6].tolist(), wide[:0, :6]):
+        assert not m0._net.readable(x)
+    spread = np.zeros((8, 12), np.float32)
+    spread[:, ::2] = wide[:, :6]                 # the same values, columns 2 apart
+    results = []
+    for x in (np.ascontiguousarray(wide[:, :6]), wide[:, :6], wide[:, :6].astype(np.float64),
+              np.asfortranarray(wide[:, :6]), wide[:, :6].tolist(), spread[:, ::2]):
+        m = nn.Sequential(nn.Linear(6, 3), seed=0)
+        opt = optim.SGD(m.parameters(), lr=0.1)
+        results.append((m.train_step(x, y, "cross_entropy", opt), m.flat_params.copy()))
+    for value, params in results[1:]:
+        assert value == results[0][0]
+        np.testing.assert_array_equal(params, results[0][1])

@@ -93,6 +93,23 @@ cdef inline int _scan_f32(const float *p, int64_t n, double *lo, double *hi) noe
     return finite
 
 
+def _labels_ready(y, int64_t batch, int64_t classes):
+    """y itself if it is class labels as the C loss reads them: an ndarray (not a
+    subclass), 1-D, C-contiguous, aligned, int64, batch > 0 values all in
+    [0, classes); else None, and the full check (nncore._targets) decides."""
+    cdef cnp.ndarray a
+    cdef int64_t lo = 0, hi = 0
+    if type(y) is not cnp.ndarray or batch <= 0:
+        return None
+    a = <cnp.ndarray>y
+    if (cnp.PyArray_TYPE(a) != cnp.NPY_INT64 or cnp.PyArray_NDIM(a) != 1
+            or cnp.PyArray_DIMS(a)[0] != batch or not cnp.PyArray_IS_C_CONTIGUOUS(a)
+            or not cnp.PyArray_ISBEHAVED_RO(a)):
+        return None
+    _scan_i64(<const int64_t *>cnp.PyArray_DATA(a), batch, &lo, &hi)
+    return y if lo >= 0 and hi < classes else None
+
+
 def _finite_range(arr):
     """(all finite, min, max) of a non-empty C-contiguous float32/float64 array in one
     pass; min and max are meaningless when not all finite."""

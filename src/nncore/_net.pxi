@@ -182,6 +182,12 @@ cdef class _Net:
             return -1
         return st[0] // isz
 
+    def readable(self, x):
+        """True if x is an ndarray C reads as is (the model's dtype, 2-D, n_in columns,
+        at least one row, contiguous rows with a uniform stride): what
+        Sequential._prepare_x would return unchanged, told by one C-level check."""
+        return type(x) is cnp.ndarray and self._rows_stride(<cnp.ndarray>x) >= 0
+
     def infer(self, x):
         """Inference forward. Returns a new (batch, n_out) array, or None when x
         is not an ndarray C can read as is (the caller prepares it then)."""

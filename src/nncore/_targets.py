@@ -110,6 +110,12 @@ def check_target(y: Any, shape: tuple, dtype: Any, kind: str,
     """
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
+    if kind == "ce" and len(shape) == 2:
+        # the hot path of train_step: int64 labels in range, in one C call and one pass
+        # (a 1-D y is never probability rows); anything else takes the full check below
+        ready = _core._labels_ready(y, shape[0], shape[1])
+        if ready is not None:
+            return None, ready
     if not isinstance(y, np.ndarray):
         try:
             y = np.asarray(y)

@@ -585,7 +585,8 @@ class Sequential:
             raise ValueError(f"clip_norm must be > 0, got {clip_norm}")
         if cv < 0 or (clip_value is not None and cv == 0):
             raise ValueError(f"clip_value must be > 0, got {clip_value}")
-        x = self._prepare_x(x)
+        if not self._net.readable(x):   # one C-level check; else check, cast, copy
+            x = self._prepare_x(x)
         kind, red, param, target, labels = loss_fn._prepare_target(
             y, (x.shape[0], self.out_features), self.dtype)
         pen = optimizer.penalty() if include_penalty else 0.0

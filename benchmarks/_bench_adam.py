@@ -1,57 +1,139 @@
-"""Fused Adam on a 10M-parameter float32 buffer vs the machine's memory-copy bandwidth.
+"""Fused Adam vs the machine's memory bandwidth, like with like.
 
-Adam reads p, g, m, v and writes p, m, v: 28 bytes per float32 parameter. The
-copy (np.copyto of a large array) moves 2 x its size (read + write). Both are
-timed side by side, interleaved, in one run; the target is Adam >= 80% of the
-copy's GB/s. The update is verified against nncore.reference first.
+One Adam step on n parameters reads p, g, m, v and writes p, m, v: 7 x itemsize bytes
+per parameter (28 B in float32, 56 B in float64). The bandwidth references move the SAME
+number of bytes, counted the same way (bytes read + bytes written, as STREAM counts;
+neither side counts the read-for-ownership of the lines it writes), at the SAME thread
+count:
 
-Run: python benchmarks/compare.py adam [--n 10000000] [--reps 15] [--no-torch]
-(or python benchmarks/_bench_adam.py with the same options).
+- copy:     dst[:] = src, src of 3.5 n elements (read 3.5 n + write 3.5 n = 7 n elements);
+- add:      a[:] = b + c (STREAM "Add"), 7/3 n elements per array (2 reads + 1 write);
+- streams:  Adam's own access pattern on four arrays of n elements: p += g; m *= 1; v *= 1
+            (three streaming passes that read p, g, m, v and write p, m, v: the same bytes
+            AND the same footprint as the Adam step, 4 n elements, where the copy and the
+            add need 7 n).
+
+NumPy has no multi-threaded copy (np.copyto is one thread, and a BLAS call is not a copy),
+so a reference at T threads is T persistent Python threads each running np.copyto /
+np.add on its own contiguous slice: both release the GIL for the whole slice, so this is
+T cores streaming at once (the dispatch, a few microseconds, is <0.1% of a step). Every
+buffer is out of cache (>= 100 MB for the default n) and was written once before timing.
+
+Everything is checked first (Adam vs nncore.reference, the copy and the add exactly),
+then timed interleaved rep by rep in one process; GB/s from the median and the best rep.
+
+Run: python benchmarks/compare.py adam [--n 10000000] [--reps 15] [--dtype float32]
+     [--no-torch] [--markdown FILE]   (or python benchmarks/_bench_adam.py ...)
 """
 from __future__ import annotations
 
 import argparse
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
+import nncore
+from nncore import _core, config
+from nncore import reference as ref
 
-def _best_and_median(times):
+from _bench_common import _cpu_name, load_average
+
+ADAM_STREAMS = 7  # reads p, g, m, v; writes p, m, v
+
+
+def _stats(times, nbytes):
     t = np.sort(np.asarray(times))
-    return float(t[0]), float(np.median(t))
+    med, best = float(np.median(t)), float(t[0])
+    return med, best, nbytes / med / 1e9, nbytes / best / 1e9
 
 
-def _make_adam(n, lr=1e-3, betas=(0.9, 0.999), eps=1e-8):
-    from nncore import _core
-
-    c = _core._COptim("adam", np.float32, n)
+def _make_adam(n, dtype, lr=1e-3, betas=(0.9, 0.999), eps=1e-8):
+    c = _core._COptim("adam", dtype, n)
     c.set_groups([{"lr": lr, "beta1": betas[0], "beta2": betas[1], "eps": eps}])
     c.set_segments([0], [n], [1], [n], [0])
-    m, v = np.zeros(n, np.float32), np.zeros(n, np.float32)
+    m, v = np.zeros(n, dtype), np.zeros(n, dtype)
     c.set_state(0, m)
     c.set_state(1, v)
     return c, m, v
 
 
-def verify(n=1_000_003):
-    """One and two fused steps vs the NumPy reference (float32, loose)."""
-    from nncore import reference as ref
-
+def verify(n=1_000_003, dtype=np.float32):
+    """Two fused steps vs the NumPy reference (loose for float32)."""
     rng = np.random.default_rng(0)
-    p = rng.standard_normal(n).astype(np.float32)
-    c, m, v = _make_adam(n)
+    p = rng.standard_normal(n).astype(dtype)
+    c, m, v = _make_adam(n, dtype)
     rp, state = p.copy(), {}
     for t in (1, 2):
-        g = rng.standard_normal(n).astype(np.float32)
+        g = rng.standard_normal(n).astype(dtype)
         c.step(p, g)
         rp = ref.adam_update(rp, g, state, t, lr=1e-3)
-    np.testing.assert_allclose(p, rp, rtol=1e-5, atol=1e-6)
-    np.testing.assert_allclose(m, state["exp_avg"], rtol=1e-5, atol=1e-7)
-    np.testing.assert_allclose(v, state["exp_avg_sq"], rtol=1e-5, atol=1e-9)
+    tol = dict(rtol=1e-5, atol=1e-6) if dtype == np.float32 else dict(rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(p, rp, **tol)
+    np.testing.assert_allclose(m, state["exp_avg"], **tol)
+    np.testing.assert_allclose(v, state["exp_avg_sq"], rtol=tol["rtol"], atol=1e-9)
+
+
+class Streams:
+    """copy and STREAM add, each moving `nbytes` (read + written), on 1..T Python threads
+    that each take one contiguous slice (NumPy releases the GIL inside np.copyto and
+    np.add). The same buffers serve every thread count."""
+
+    def __init__(self, nbytes, dtype, pool):
+        self.pool = pool
+        isz = np.dtype(dtype).itemsize
+        rng = np.random.default_rng(2)
+        n = nbytes // (ADAM_STREAMS * isz)                      # Adam's pattern: 4 arrays
+        self.p, self.g, self.m, self.v = (rng.standard_normal(n).astype(dtype) for _ in range(4))
+        self.g *= 1e-3
+        self.one = np.asarray(1, dtype)
+        self.src = rng.standard_normal(nbytes // (2 * isz)).astype(dtype)   # read + write
+        self.dst = np.empty_like(self.src)
+        k = nbytes // (3 * isz)                                            # 2 reads + write
+        self.b = rng.standard_normal(k).astype(dtype)
+        self.c = rng.standard_normal(k).astype(dtype)
+        self.a = np.empty_like(self.b)
+        self.copy_bytes = self.src.nbytes + self.dst.nbytes
+        self.add_bytes = self.a.nbytes + self.b.nbytes + self.c.nbytes
+        self.streams_bytes = ADAM_STREAMS * self.p.nbytes
+
+    def _run(self, fn, n, threads):
+        cuts = np.linspace(0, n, threads + 1).astype(int)
+        if threads == 1:
+            fn(0, n)
+            return
+        for f in [self.pool.submit(fn, lo, hi) for lo, hi in zip(cuts[:-1], cuts[1:])]:
+            f.result()
+
+    def copy(self, threads):
+        self._run(lambda lo, hi: np.copyto(self.dst[lo:hi], self.src[lo:hi]), len(self.src),
+                  threads)
+
+    def add(self, threads):
+        self._run(lambda lo, hi: np.add(self.b[lo:hi], self.c[lo:hi], out=self.a[lo:hi]),
+                  len(self.a), threads)
+
+    def adam_streams(self, threads):
+        def part(lo, hi):
+            np.add(self.p[lo:hi], self.g[lo:hi], out=self.p[lo:hi])
+            np.multiply(self.m[lo:hi], self.one, out=self.m[lo:hi])
+            np.multiply(self.v[lo:hi], self.one, out=self.v[lo:hi])
+        self._run(part, len(self.p), threads)
+
+    def check(self, threads):
+        self.dst[:] = 0
+        self.a[:] = 0
+        p0, m0 = self.p.copy(), self.m.copy()
+        self.copy(threads)
+        self.add(threads)
+        self.adam_streams(threads)
+        assert np.array_equal(self.dst, self.src)
+        assert np.array_equal(self.a, self.b + self.c)
+        assert np.array_equal(self.p, p0 + self.g) and np.array_equal(self.m, m0)
 
 
 def _torch_adam(p, g, fused):
-    """A torch.optim.Adam stepping a copy of p (None when torch or the variant is missing)."""
+    """A torch.optim.Adam stepping a copy of p, or None without torch / the variant."""
     try:
         import torch
     except ImportError:
@@ -66,22 +148,21 @@ def _torch_adam(p, g, fused):
     return opt, torch.get_num_threads()
 
 
-def measure(n=10_000_000, reps=15, copy_elems=None, torch_too=True):
-    """Time np.copyto, fused Adam (1 thread, all threads) and torch's fused Adam
-    interleaved rep by rep (side by side); slow unfused variants after. Rows of a table."""
-    import nncore
-    from nncore import config
-    from nncore import reference as ref
-
-    copy_elems = copy_elems or 2 * n  # 80 MB for 10M: far out of cache
+def measure(n=10_000_000, reps=15, dtype=np.float32, torch_too=True):
+    """Rows (what, threads, bytes, median s, best s, GB/s med, GB/s best, % of the copy and
+    % of Adam's streams at the same thread count, from the medians)."""
+    dtype = np.dtype(dtype)
+    nbytes = ADAM_STREAMS * dtype.itemsize * n
     rng = np.random.default_rng(1)
-    p = rng.standard_normal(n).astype(np.float32)
-    g = (1e-3 * rng.standard_normal(n)).astype(np.float32)
-    c, m, v = _make_adam(n)
-    src = np.ones(copy_elems, np.float32)
-    dst = np.empty_like(src)
-    np.copyto(dst, src)
+    p = rng.standard_normal(n).astype(dtype)
+    g = (1e-3 * rng.standard_normal(n)).astype(dtype)
+    c, m, v = _make_adam(n, dtype)
     nthreads = nncore.get_num_threads()
+    counts = sorted({1, nthreads})
+    pool = ThreadPoolExecutor(max_workers=max(counts))
+    streams = Streams(nbytes, dtype, pool)
+    for t in counts:
+        streams.check(t)
 
     def adam_at(nt):
         def f():
@@ -89,81 +170,99 @@ def measure(n=10_000_000, reps=15, copy_elems=None, torch_too=True):
                 c.step(p, g)
         return f
 
-    cands = {"np.copyto (memory copy)": (lambda: np.copyto(dst, src), 2.0 * src.nbytes)}
-    for nt in sorted({1, nthreads}):
-        cands[f"nncore fused Adam, {nt} thread{'s' if nt > 1 else ''}"] = (adam_at(nt), 28.0 * n)
-    t = _torch_adam(p, g, fused=True) if torch_too else None
-    if t is not None:
-        cands[f"torch Adam (fused, {t[1]} threads)"] = (t[0].step, 28.0 * n)
+    def at(fn, t):
+        return lambda: fn(t)
+
+    cands = {}  # name -> (fn, threads, bytes)
+    for t in counts:
+        sfx = f"{t} thread{'s' * (t > 1)}"
+        cands[f"copy, np.copyto ({sfx})"] = (at(streams.copy, t), t, streams.copy_bytes)
+        cands[f"STREAM add, a = b + c ({sfx})"] = (at(streams.add, t), t, streams.add_bytes)
+        cands[f"Adam's streams, 3 NumPy passes ({sfx})"] = (
+            at(streams.adam_streams, t), t, streams.streams_bytes)
+        cands[f"nncore fused Adam ({sfx})"] = (adam_at(t), t, nbytes)
+    tt = _torch_adam(p, g, fused=True) if torch_too else None
+    if tt is not None:
+        cands[f"torch Adam, fused ({tt[1]} threads)"] = (tt[0].step, tt[1], nbytes)
+    for f, _, _ in cands.values():  # warm: first touch, thread start-up
+        f()
     times = {k: [] for k in cands}
     for _ in range(reps):
-        for k, (f, _) in cands.items():
+        for k, (f, _, _) in cands.items():
             t0 = time.perf_counter()
             f()
             times[k].append(time.perf_counter() - t0)
 
     # slow, unfused: a few reps each
-    st, pp = {}, [p.copy()]
+    st, pp, step = {}, [p.copy()], [0]
 
     def numpy_adam():
-        pp[0] = ref.adam_update(pp[0], g, st, len(st) and 2 or 1, lr=1e-3)
+        step[0] += 1
+        pp[0] = ref.adam_update(pp[0], g, st, step[0], lr=1e-3)
 
-    slow = {"NumPy reference Adam (unfused)": (numpy_adam, 28.0 * n)}
-    t = _torch_adam(p, g, fused=False) if torch_too else None
-    if t is not None:
-        slow[f"torch Adam (foreach, {t[1]} threads)"] = (t[0].step, 28.0 * n)
-    for k, (f, _) in slow.items():
+    slow = {"NumPy reference Adam": (numpy_adam, 1, nbytes)}
+    tt = _torch_adam(p, g, fused=False) if torch_too else None
+    if tt is not None:
+        slow[f"torch Adam, foreach ({tt[1]} threads)"] = (tt[0].step, tt[1], nbytes)
+    for k, (f, _, _) in slow.items():
         times[k] = []
         for _ in range(3):
             t0 = time.perf_counter()
             f()
             times[k].append(time.perf_counter() - t0)
     cands.update(slow)
+    pool.shutdown()
 
-    copy_name = "np.copyto (memory copy)"
-    best_copy, med_copy = _best_and_median(times[copy_name])
-    copy_gbs = cands[copy_name][1] / med_copy / 1e9
-    copy_best_gbs = cands[copy_name][1] / best_copy / 1e9
+    base = {}  # (reference, threads) -> GB/s from the median
+    for k, (_, t, b) in cands.items():
+        for what in ("copy", "Adam's streams"):
+            if k.startswith(what):
+                base[what, t] = _stats(times[k], b)[2]
     rows = []
-    for k, (_, nbytes) in cands.items():
-        best, med = _best_and_median(times[k])
-        rows.append((k, med, best, nbytes / med / 1e9, nbytes / best / 1e9,
-                     100.0 * nbytes / med / 1e9 / copy_gbs,
-                     100.0 * nbytes / best / 1e9 / copy_best_gbs))
+    for k, (_, t, b) in cands.items():
+        med, best, gbs, gbs_best = _stats(times[k], b)
+        tr = t if t in counts else max(counts)
+        rows.append((k, t, b, med, best, gbs, gbs_best, 100.0 * gbs / base["copy", tr],
+                     100.0 * gbs / base["Adam's streams", tr]))
     return rows
 
 
-def table(rows, n):
+def table(rows, n, dtype):
     """The result as Markdown lines."""
-    out = [f"Adam step on {n / 1e6:g}M float32 parameters (28 B/param) vs memory copy "
-           f"(2 x bytes copied); GB/s and % of copy from the median and from the best rep",
+    dtype = np.dtype(dtype)
+    out = [f"Adam step on {n / 1e6:g}M {dtype.name} parameters ({ADAM_STREAMS * dtype.itemsize}"
+           f" B/param: reads p, g, m, v, writes p, m, v) against references moving the same "
+           f"bytes at the same thread count; {_cpu_name()}, load average {load_average()}; "
+           f"% columns from the medians",
            "",
-           f"| {'what':<38} | {'median ms':>9} | {'best ms':>8} | {'GB/s med':>8} | "
-           f"{'GB/s best':>9} | {'% copy med':>10} | {'% copy best':>11} |",
-           f"|{'-' * 40}|{'-' * 11}|{'-' * 10}|{'-' * 10}|{'-' * 11}|{'-' * 12}|{'-' * 13}|"]
-    for name, med, best, gbs, gbs_best, pct, pct_best in rows:
-        out.append(f"| {name:<38} | {med * 1e3:9.2f} | {best * 1e3:8.2f} | {gbs:8.1f} | "
-                   f"{gbs_best:9.1f} | {pct:9.0f}% | {pct_best:10.0f}% |")
+           "| what | threads | MB moved | median ms | best ms | GB/s (median) | "
+           "GB/s (best) | % of copy | % of Adam's streams |",
+           "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for name, t, b, med, best, gbs, gbs_best, pct, pct_s in rows:
+        out.append(f"| {name} | {t} | {b / 1e6:.0f} | {med * 1e3:.2f} | {best * 1e3:.2f} | "
+                   f"{gbs:.1f} | {gbs_best:.1f} | {pct:.0f}% | {pct_s:.0f}% |")
     return out
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """Options of `compare.py adam`."""
-    p.add_argument("--n", type=int, default=10_000_000, help="parameters (float32)")
+    p.add_argument("--n", type=int, default=10_000_000, help="parameters")
     p.add_argument("--reps", type=int, default=15, help="interleaved repetitions")
+    p.add_argument("--dtype", choices=["float32", "float64"], default="float32")
     p.add_argument("--no-torch", action="store_true", help="skip the PyTorch rows")
-    p.add_argument("--markdown", metavar="FILE", help="also write the table as Markdown")
+    p.add_argument("--markdown", metavar="FILE", help="also append the table as Markdown")
 
 
 def run(args) -> int:
-    """Verify, measure, print the table; 1 if the verification failed."""
+    """Verify, measure, print the table; 1 if a verification failed."""
+    dtype = np.dtype(args.dtype)
     try:
-        verify()
+        verify(dtype=dtype.type)
     except AssertionError as e:
         print(f"VERIFY FAILED: fused Adam differs from nncore.reference\n{e}")
         return 1
-    print("verified: fused Adam matches nncore.reference")
-    lines = table(measure(args.n, args.reps, torch_too=not args.no_torch), args.n)
+    print("verified: fused Adam matches nncore.reference; the references checked exactly")
+    lines = table(measure(args.n, args.reps, dtype, torch_too=not args.no_torch), args.n, dtype)
     print("\n".join(lines))
     if args.markdown:
         with open(args.markdown, "a", encoding="utf-8") as f:

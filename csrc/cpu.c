@@ -41,32 +41,52 @@ static int cpu_has_avx512(void) {
     return cpu_has_avx2() && __builtin_cpu_supports("avx512f") &&
            __builtin_cpu_supports("avx512vl") && os_saves(0xe6); /* + opmask, ZMM */
 }
+
+/* Which AVX-512 family "auto" takes: the two-FMA-port shape (avx512_skx) on
+ * every Intel core with AVX-512, the one-vector 16x16 shape elsewhere (AMD Zen 4,
+ * where it was tuned). By vendor, not family/model: hypervisors report models
+ * that do not name the core (this SPR-class guest says model 0xA7), and on the
+ * Intel cores with a single 512-bit FMA port the 12x32 tile loses nothing (more
+ * independent chains, fewer loads per FMA than 16x16). */
+static int cpu_is_intel(void) {
+    unsigned a, b, c, d;
+    if (!__get_cpuid(0, &a, &b, &c, &d)) return 0;
+    return b == 0x756e6547u && d == 0x49656e69u && c == 0x6c65746eu; /* "GenuineIntel" */
+}
+
+static int prefer_avx512(void) { return !cpu_is_intel(); }
+static int prefer_avx512_skx(void) { return cpu_is_intel(); }
 #endif
 
 /* The families: each table is defined at the end of its csrc/kernels/ file. */
 extern const nn_kernels nn_kernels_ref;
 #ifdef NN_X86
-extern const nn_kernels nn_kernels_avx2, nn_kernels_avx512;
+extern const nn_kernels nn_kernels_avx2, nn_kernels_avx512, nn_kernels_avx512_skx;
+void nn_kernels_avx512_skx_init(void); /* sizes its cache blocks from cpuid, once */
 #endif
 
 typedef struct {
     const char *name;
     const nn_kernels *kernels;
     int (*supported)(void); /* NULL: always */
+    int (*preferred)(void); /* NULL: always; else "auto" skips it when 0 */
+    void (*init)(void);     /* NULL: none; else run before the table is first used */
 } arch_entry;
 
-/* Best last: "auto" takes the last supported entry. */
+/* Best last: "auto" takes the last entry the CPU supports and prefers. */
 static const arch_entry g_archs[] = {
-    {"ref", &nn_kernels_ref, NULL},
+    {"ref", &nn_kernels_ref, NULL, NULL, NULL},
 #ifdef NN_X86
-    {"avx2", &nn_kernels_avx2, cpu_has_avx2},
-    {"avx512", &nn_kernels_avx512, cpu_has_avx512},
+    {"avx2", &nn_kernels_avx2, cpu_has_avx2, NULL, NULL},
+    {"avx512", &nn_kernels_avx512, cpu_has_avx512, prefer_avx512, NULL},
+    {"avx512_skx", &nn_kernels_avx512_skx, cpu_has_avx512, prefer_avx512_skx,
+     nn_kernels_avx512_skx_init},
 #endif
 };
 #define N_ARCHS ((int)(sizeof g_archs / sizeof g_archs[0]))
 
 /* Families of other platforms: asking for one is "unsupported", not "unknown". */
-static const char *const g_elsewhere[] = {"avx2", "avx512", "neon"};
+static const char *const g_elsewhere[] = {"avx2", "avx512", "avx512_skx", "neon"};
 
 static const arch_entry *volatile g_active = &g_archs[0];
 
@@ -74,11 +94,16 @@ const nn_kernels *nn_active_kernels(void) { return g_active->kernels; }
 
 static int arch_ok(int i) { return g_archs[i].supported == NULL || g_archs[i].supported(); }
 
+static void activate(int i) {
+    if (g_archs[i].init) g_archs[i].init();
+    g_active = &g_archs[i];
+}
+
 int nn_select_arch(const char *name) {
     if (name == NULL || name[0] == '\0' || strcmp(name, "auto") == 0) {
         for (int i = N_ARCHS - 1; i >= 0; i--)
-            if (arch_ok(i)) {
-                g_active = &g_archs[i];
+            if (arch_ok(i) && (g_archs[i].preferred == NULL || g_archs[i].preferred())) {
+                activate(i);
                 return NN_OK;
             }
         return NN_ERR_UNSUPPORTED; /* unreachable: ref is always there */
@@ -86,7 +111,7 @@ int nn_select_arch(const char *name) {
     for (int i = 0; i < N_ARCHS; i++)
         if (strcmp(name, g_archs[i].name) == 0) {
             if (!arch_ok(i)) return NN_ERR_UNSUPPORTED;
-            g_active = &g_archs[i];
+            activate(i);
             return NN_OK;
         }
     for (size_t i = 0; i < sizeof g_elsewhere / sizeof g_elsewhere[0]; i++)

@@ -53,7 +53,7 @@ NN_INLINE double nn_act_cost(nn_act kind) {
 
 /* Validates kind, param and sizes; writes n = rows * cols. */
 NN_INLINE int nn_act_check(nn_act kind, double param, int64_t rows, int64_t cols, int64_t *n) {
-    if ((int)kind < NN_ACT_IDENTITY || (int)kind > NN_ACT_LOG_SOFTMAX) return NN_ERR_ARG;
+    if ((int)kind < NN_ACT_IDENTITY || (int)kind > NN_ACT_LAST) return NN_ERR_ARG;
     if (rows < 0 || cols < 0) return NN_ERR_ARG;
     if ((kind == NN_ACT_LEAKY_RELU || kind == NN_ACT_ELU) && !isfinite(param)) return NN_ERR_ARG;
     return nn_mul_size(rows, cols, n);

@@ -37,4 +37,9 @@ void nn_gemm_tune_threshold(double min_par_mnk);
  * to get the machine's fp32 FMA peak per core. */
 double nn_fma_peak_probe(int64_t iters, int width);
 
+/* Benchmark probe (gemm_probe.c): the active family's micro-kernel alone on
+ * packed, cache-resident panels; returns the flops done (time it from the
+ * caller) or -1. */
+double nn_gemm_ukr_probe(nn_dtype dtype, int64_t kc, int64_t slivers, int64_t iters);
+
 #endif /* NNCORE_GEMM_INTERNAL_H */

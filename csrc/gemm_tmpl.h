@@ -4,8 +4,9 @@
  *
  * Loops (outer to inner): jc over N by NC | pc over K by KC -> pack B panel |
  * ic over M by MC -> pack A block | jr over NC by NR | ir over MC by MR ->
- * micro-kernel. Threads take whole blocks of C (columns, or rows for tall and
- * narrow C), each packing what it needs. K is never split, the KC blocking
+ * micro-kernel (ir outside jr for a family with blk.row_walk). Threads take
+ * whole blocks of C (columns, or rows for tall and narrow C), each packing
+ * what it needs. K is never split, the KC blocking
  * depends only on k, and every C element is accumulated in the same order
  * whatever the thread count, so results are bit-identical for 1, 2, ... threads.
  */
@@ -25,29 +26,38 @@ typedef struct {
     nn_gemm_blocking blk;
 } NN_FN(gemm_ctx);
 
+/* Full slivers [s0, s1) of width w from a source whose k steps are rows of
+ * stride ld with the w values of each sliver contiguous (column-major A,
+ * row-major B): walk k once, each step's values left to right, so every cache
+ * line read feeds several slivers and the reads form one stream. */
+static void NN_FN(gemm_pack_walk_k)(real *NN_RESTRICT dst, const real *NN_RESTRICT src,
+                                    int64_t ld, int64_t kc, int64_t w, int64_t s0, int64_t s1) {
+    const size_t bytes = sizeof(real) * (size_t)w;
+#define NN_PACK_WALK(NB)                                                                     \
+    for (int64_t p = 0; p < kc; p++) {                                                       \
+        const real *row = src + p * ld;                                                      \
+        for (int64_t s = s0; s < s1; s++)                                                    \
+            memcpy(dst + s * w * kc + p * w, row + s * w, (NB));                             \
+    }
+    /* constant sizes: inlined vector moves, not a libc call per copy */
+    if (bytes == 16) { NN_PACK_WALK(16) }
+    else if (bytes == 32) { NN_PACK_WALK(32) }
+    else if (bytes == 64) { NN_PACK_WALK(64) }
+    else if (bytes == 128) { NN_PACK_WALK(128) }
+    else if (bytes == 48) { NN_PACK_WALK(48) }
+    else if (bytes == 96) { NN_PACK_WALK(96) }
+    else { NN_PACK_WALK(bytes) }
+#undef NN_PACK_WALK
+}
+
 /* Packs slivers [s0, s1) of A (mc, kc) (rows of MR, zero-padded). */
 static void NN_FN(gemm_pack_a)(real *NN_RESTRICT dst, const real *NN_RESTRICT a, int64_t rsa,
                                int64_t csa, int64_t mc, int64_t kc, int64_t mr, int64_t s0,
                                int64_t s1, NN_FN(packt_fn) packt) {
-    if (rsa == 1 && s1 - s0 > 1) {
-        /* column-major A (e.g. x.T): walk k once, each step's mc values are
-         * contiguous, so every cache line read feeds several slivers */
+    if (rsa == 1 && s1 - s0 > 1) { /* column-major A (e.g. x.T) */
         const int64_t sfull = mc / mr < s1 ? mc / mr : s1;
         if (sfull > s0) {
-            const size_t bytes = sizeof(real) * (size_t)mr;
-#define NN_PACK_COLS(NB)                                                                     \
-    for (int64_t p = 0; p < kc; p++) {                                                       \
-        const real *col = a + p * csa;                                                       \
-        for (int64_t s = s0; s < sfull; s++)                                                 \
-            memcpy(dst + s * mr * kc + p * mr, col + s * mr, (NB));                          \
-    }
-            /* constant sizes: inlined vector moves, not a libc call per copy */
-            if (bytes == 16) { NN_PACK_COLS(16) }
-            else if (bytes == 32) { NN_PACK_COLS(32) }
-            else if (bytes == 64) { NN_PACK_COLS(64) }
-            else if (bytes == 128) { NN_PACK_COLS(128) }
-            else { NN_PACK_COLS(bytes) }
-#undef NN_PACK_COLS
+            NN_FN(gemm_pack_walk_k)(dst, a, csa, kc, mr, s0, sfull);
             s0 = sfull;
         }
     }
@@ -59,19 +69,8 @@ static void NN_FN(gemm_pack_a)(real *NN_RESTRICT dst, const real *NN_RESTRICT a,
         if (rows == mr && csa == 1 && packt && packt(d, src, rsa, kc, mr)) {
             /* done by the kernel family's SIMD transpose */
         } else if (rows == mr && rsa == 1) {
-            /* column-major A (e.g. x.T): each k step is MR contiguous values;
-             * fixed-size copies so the compiler inlines them as vector moves */
-            const size_t bytes = sizeof(real) * (size_t)mr;
-            if (bytes == 16)
-                for (int64_t p = 0; p < kc; p++) memcpy(d + p * mr, src + p * csa, 16);
-            else if (bytes == 32)
-                for (int64_t p = 0; p < kc; p++) memcpy(d + p * mr, src + p * csa, 32);
-            else if (bytes == 64)
-                for (int64_t p = 0; p < kc; p++) memcpy(d + p * mr, src + p * csa, 64);
-            else if (bytes == 128)
-                for (int64_t p = 0; p < kc; p++) memcpy(d + p * mr, src + p * csa, 128);
-            else
-                for (int64_t p = 0; p < kc; p++) memcpy(d + p * mr, src + p * csa, bytes);
+            /* column-major A (e.g. x.T): each k step is MR contiguous values */
+            NN_FN(gemm_pack_walk_k)(dst, a, csa, kc, mr, s, s + 1);
         } else if (rows == mr && csa == 1) {
             /* row-major A: read rows, write strided into the sliver */
             for (int64_t i = 0; i < mr; i++) {
@@ -97,22 +96,24 @@ static void NN_FN(gemm_pack_a)(real *NN_RESTRICT dst, const real *NN_RESTRICT a,
 /* Packs slivers [s0, s1) of B (kc, nc) (columns of NR, zero-padded). */
 static void NN_FN(gemm_pack_b)(real *NN_RESTRICT dst, const real *NN_RESTRICT b, int64_t rsb,
                                int64_t csb, int64_t kc, int64_t nc, int64_t nr, int64_t s0,
-                               int64_t s1, NN_FN(packt_fn) packt) {
+                               int64_t s1, NN_FN(packt_fn) packt, int row_walk) {
+    if (row_walk && csb == 1 && s1 - s0 > 1) {
+        /* row-major B: walk k once, reading each row of the panel left to right
+         * (one stream the hardware prefetcher follows) rather than a column
+         * strip of kc rows per sliver (a page per row once rsb >= 4 KiB) */
+        const int64_t sfull = nc / nr < s1 ? nc / nr : s1;
+        if (sfull > s0) {
+            NN_FN(gemm_pack_walk_k)(dst, b, rsb, kc, nr, s0, sfull);
+            s0 = sfull;
+        }
+    }
     for (int64_t s = s0; s < s1; s++) {
         int64_t j0 = s * nr;
         int64_t cols = nc - j0 < nr ? nc - j0 : nr;
         real *d = dst + s * nr * kc;
         const real *src = b + j0 * csb;
         if (cols == nr && csb == 1) {
-            /* fixed-size copies the compiler inlines as vector moves */
-            if (nr * sizeof(real) == 64)
-                for (int64_t p = 0; p < kc; p++) memcpy(d + p * nr, src + p * rsb, 64);
-            else if (nr * sizeof(real) == 96)
-                for (int64_t p = 0; p < kc; p++) memcpy(d + p * nr, src + p * rsb, 96);
-            else if (nr * sizeof(real) == 32)
-                for (int64_t p = 0; p < kc; p++) memcpy(d + p * nr, src + p * rsb, 32);
-            else
-                for (int64_t p = 0; p < kc; p++) memcpy(d + p * nr, src + p * rsb, sizeof(real) * nr);
+            NN_FN(gemm_pack_walk_k)(dst, b, rsb, kc, nr, s, s + 1);
         } else if (cols == nr && rsb == 1 && packt && packt(d, src, csb, kc, nr)) {
             /* transposed B (e.g. W.T) by the kernel family's SIMD transpose */
         } else if (cols == nr && rsb == 1) {
@@ -155,7 +156,14 @@ static real *NN_FN(gemm_workspace)(size_t elems) {
 static int NN_FN(gemm_block)(const NN_FN(gemm_ctx) *x, int64_t m0, int64_t m1, int64_t n0,
                              int64_t n1) {
     const int64_t mr = x->blk.mr, nr = x->blk.nr;
-    const int64_t KC = x->blk.kc, MC = x->blk.mc, NC = x->blk.nc;
+    const int64_t MC = x->blk.mc, NC = x->blk.nc;
+    int64_t KC = x->blk.kc;
+    if (x->blk.kc_even && x->k > KC) {
+        /* k in equal blocks (multiples of 8, at most kc): 784 as 4 x 196, not
+         * 3 x 256 + 16, whose last pass over C would do little work */
+        const int64_t nkb = (x->k + KC - 1) / KC, even = ((x->k + nkb - 1) / nkb + 7) / 8 * 8;
+        KC = even < KC ? even : KC;
+    }
     const int64_t m = m1 - m0, n = n1 - n0, k = x->k;
     /* buffers only as large as this block needs */
     const int64_t kcmax = k < KC ? k : KC;
@@ -176,26 +184,29 @@ static int NN_FN(gemm_block)(const NN_FN(gemm_ctx) *x, int64_t m0, int64_t m1, i
             const real beta = pc == 0 ? x->beta : (real)1;
             const int last = pc + kc == k;
             NN_FN(gemm_pack_b)(bpack, b + pc * x->rsb + jc * x->csb, x->rsb, x->csb, kc, nc, nr,
-                               0, njs, x->packt);
+                               0, njs, x->packt, (int)x->blk.row_walk);
             for (int64_t ic = 0; ic < m; ic += MC) {
                 const int64_t mc = m - ic < MC ? m - ic : MC;
                 const int64_t nis = (mc + mr - 1) / mr;
                 NN_FN(gemm_pack_a)(apack, a + ic * x->rsa + pc * x->csa, x->rsa, x->csa, mc, kc,
                                    mr, 0, nis, x->packt);
-                for (int64_t js = 0; js < njs; js++) {
+                /* tile order: A slivers inner (B sliver stays in L1, C tiles walk
+                 * down a column strip), or with blk.row_walk B slivers inner (A
+                 * sliver in L1, C tiles walk along rows: streams a prefetcher sees) */
+                for (int64_t t = 0; t < njs * nis; t++) {
+                    const int64_t js = x->blk.row_walk ? t % njs : t / nis;
+                    const int64_t is = x->blk.row_walk ? t / njs : t % nis;
                     const int64_t j0 = js * nr;
                     const int64_t nrr = nc - j0 < nr ? nc - j0 : nr;
-                    for (int64_t is = 0; is < nis; is++) {
-                        const int64_t i0 = is * mr;
-                        const int64_t mrr = mc - i0 < mr ? mc - i0 : mr;
-                        real *c = cb + (ic + i0) * x->rsc + jc + j0;
-                        x->ukr(c, x->rsc, apack + is * mr * kc, bpack + js * nr * kc, kc, mrr,
-                               nrr, x->alpha, beta);
-                        if (last && x->bias) {
-                            const real *bias = x->bias + n0 + jc + j0;
-                            for (int64_t i = 0; i < mrr; i++)
-                                for (int64_t j = 0; j < nrr; j++) c[i * x->rsc + j] += bias[j];
-                        }
+                    const int64_t i0 = is * mr;
+                    const int64_t mrr = mc - i0 < mr ? mc - i0 : mr;
+                    real *c = cb + (ic + i0) * x->rsc + jc + j0;
+                    x->ukr(c, x->rsc, apack + is * mr * kc, bpack + js * nr * kc, kc, mrr, nrr,
+                           x->alpha, beta);
+                    if (last && x->bias) {
+                        const real *bias = x->bias + n0 + jc + j0;
+                        for (int64_t i = 0; i < mrr; i++)
+                            for (int64_t j = 0; j < nrr; j++) c[i * x->rsc + j] += bias[j];
                     }
                 }
             }

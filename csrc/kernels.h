@@ -72,7 +72,18 @@ typedef struct {
     int64_t kc;     /* depth of one packed panel (B sliver kc x nr stays in L1) */
     int64_t mc;     /* rows of packed A per block (mc x kc stays in L2), multiple of mr */
     int64_t nc;     /* columns of packed B per block (kc x nc in L3), multiple of nr */
+    int64_t row_walk; /* 1: walk C and row-major B along rows (gemm_tmpl.h); 0: as tuned on Zen 4 */
+    int64_t kc_even;  /* 1: cut k into equal blocks of at most kc; 0: blocks of kc, then the rest */
 } nn_gemm_blocking;
+
+/* Per-core L1d and L2 sizes in bytes from cpuid (cpu_cache.c); 0 if unknown.
+ * Returns 1 when both are known. */
+int nn_cpu_cache_sizes(int64_t *l1d, int64_t *l2);
+/* Cache blocks of a row_walk family from those sizes (the formula is in
+ * cpu_cache.c); b's register tile is kept, b returned as is if the sizes are
+ * unknown or implausible. */
+nn_gemm_blocking nn_gemm_blocking_from_caches(nn_gemm_blocking b, size_t elem, int64_t l1d,
+                                              int64_t l2);
 
 /* Optional fast packing of a full sliver from a source contiguous along k
  * (row-major A, or transposed B such as W.T): w "rows" of kc elements, row r
@@ -105,9 +116,9 @@ typedef struct {
     int (*dact_backward)(nn_act, double, double *, const double *, const double *,
                          const double *, int64_t, int64_t);
     int (*sloss)(nn_loss_kind, nn_reduction, double, double *, float *, const float *,
-                 const float *, const int64_t *, int64_t, int64_t);
+                 const float *, const int64_t *, const float *, int64_t, int64_t);
     int (*dloss)(nn_loss_kind, nn_reduction, double, double *, double *, const double *,
-                 const double *, const int64_t *, int64_t, int64_t);
+                 const double *, const int64_t *, const double *, int64_t, int64_t);
     int (*sdropout_forward)(float *, uint8_t *, const float *, int64_t, float, uint64_t,
                             uint64_t, uint32_t);
     int (*ddropout_forward)(double *, uint8_t *, const double *, int64_t, double, uint64_t,

@@ -8,6 +8,11 @@
  * depend on the thread count (the pool's blocks are runs of them, and only
  * decide who computes a partial), so the loss is bit-identical for any count.
  *
+ * Row weights w (rows) or NULL (every row weighs 1): a row's terms and gradients
+ * are multiplied by w_r, and the mean divides by the weighted count, sum(w) * cols
+ * (elementwise kinds) or sum(w) (cross-entropy): sum_r w_r l_r / sum_r w_r.
+ * sum(w) is added in row order, in double.
+ *
  * Formulas (mirrored by nncore.reference.loss), d = out - target, s = scale
  * (1/N for mean, 1 for sum):
  *   mse    l = d^2                         g = d * (2 s)
@@ -23,7 +28,7 @@
 /* one block (n <= NN_LOSS_BLOCK) of elementwise terms: the terms go to a local
  * buffer in one vectorizable loop, then are summed in double over 8 lanes. */
 NN_INLINE double NN_FN(_ew_block)(nn_loss_kind kind, real delta, real gs, real *grad,
-                                  const real *out, const real *tgt, int64_t n) {
+                                  const real *out, const real *tgt, const real *wt, int64_t n) {
     real term[NN_LOSS_BLOCK], scratch[NN_LOSS_BLOCK];
     real *NN_RESTRICT gd = grad ? grad : scratch; /* unconditional stores vectorize */
     for (int64_t j = 0; j < n; j++) {
@@ -64,6 +69,11 @@ NN_INLINE double NN_FN(_ew_block)(nn_loss_kind kind, real delta, real gs, real *
         term[j] = l;
         gd[j] = g;
     }
+    if (wt) /* one weight per element: its row's */
+        for (int64_t j = 0; j < n; j++) {
+            term[j] *= wt[j];
+            gd[j] *= wt[j];
+        }
     double a[8] = {0, 0, 0, 0, 0, 0, 0, 0};
     int64_t j = 0;
     for (; j + 8 <= n; j += 8)
@@ -141,6 +151,7 @@ typedef struct {
     real *grad;
     const real *out, *target;
     const int64_t *labels;
+    const real *weights; /* (rows) or NULL */
     int64_t rows, cols, n, nparts, per;
     double *part;
 } NN_FN(_loss_job);
@@ -149,11 +160,25 @@ static void NN_FN(_ce_block)(void *p, int64_t blk) {
     const NN_FN(_loss_job) *j = (const NN_FN(_loss_job) *)p;
     const int64_t cols = j->cols;
     const int64_t r1 = (blk + 1) * j->per < j->rows ? (blk + 1) * j->per : j->rows;
-    for (int64_t r = blk * j->per; r < r1; r++)
-        j->part[r] = NN_FN(_ce_row)(j->param, j->gs, j->grad ? j->grad + r * cols : NULL,
-                                    j->out + r * cols,
-                                    j->kind == NN_LOSS_CE_PROBS ? j->target + r * cols : NULL,
-                                    j->kind == NN_LOSS_CE_LABELS ? j->labels[r] : -1, cols);
+    for (int64_t r = blk * j->per; r < r1; r++) {
+        const real w = j->weights ? j->weights[r] : (real)1;
+        double l = NN_FN(_ce_row)(j->param, j->gs * w, j->grad ? j->grad + r * cols : NULL,
+                                  j->out + r * cols,
+                                  j->kind == NN_LOSS_CE_PROBS ? j->target + r * cols : NULL,
+                                  j->kind == NN_LOSS_CE_LABELS ? j->labels[r] : -1, cols);
+        j->part[r] = j->weights ? (double)w * l : l;
+    }
+}
+
+/* wt[0..n) = the row weight of each element lo..lo+n of a (rows, cols) array */
+NN_INLINE void NN_FN(_row_weights)(real *wt, const real *w, int64_t lo, int64_t n,
+                                   int64_t cols) {
+    int64_t r = lo / cols, c = lo - r * cols;
+    for (int64_t j = 0; j < n; r++, c = 0) {
+        int64_t len = cols - c < n - j ? cols - c : n - j;
+        for (int64_t k = 0; k < len; k++) wt[j + k] = w[r];
+        j += len;
+    }
 }
 
 static void NN_FN(_ew_loss_block)(void *p, int64_t blk) {
@@ -166,32 +191,48 @@ static void NN_FN(_ew_loss_block)(void *p, int64_t blk) {
         int64_t len = j->n - lo < NN_LOSS_BLOCK ? j->n - lo : NN_LOSS_BLOCK;
         real *g = j->grad ? j->grad + lo : NULL;
         double *part = j->part;
+        real wbuf[NN_LOSS_BLOCK];
+        const real *wt = NULL;
+        if (j->weights) {
+            NN_FN(_row_weights)(wbuf, j->weights, lo, len, j->cols);
+            wt = wbuf;
+        }
         switch (j->kind) { /* constant kinds: each case compiles its own loop */
         case NN_LOSS_MSE:
-            part[b] = NN_FN(_ew_block)(NN_LOSS_MSE, delta, gs, g, out + lo, target + lo, len);
+            part[b] = NN_FN(_ew_block)(NN_LOSS_MSE, delta, gs, g, out + lo, target + lo, wt, len);
             break;
         case NN_LOSS_L1:
-            part[b] = NN_FN(_ew_block)(NN_LOSS_L1, delta, gs, g, out + lo, target + lo, len);
+            part[b] = NN_FN(_ew_block)(NN_LOSS_L1, delta, gs, g, out + lo, target + lo, wt, len);
             break;
         case NN_LOSS_HUBER:
-            part[b] = NN_FN(_ew_block)(NN_LOSS_HUBER, delta, gs, g, out + lo, target + lo, len);
+            part[b] = NN_FN(_ew_block)(NN_LOSS_HUBER, delta, gs, g, out + lo, target + lo, wt,
+                                       len);
             break;
         default:
             part[b] = NN_FN(_ew_block)(NN_LOSS_BCE_LOGITS, delta, gs, g, out + lo,
-                                       target + lo, len);
+                                       target + lo, wt, len);
             break;
         }
     }
 }
 
 int NN_FN(loss)(nn_loss_kind kind, nn_reduction red, double param, double *loss, real *grad,
-                const real *out, const real *target, const int64_t *labels, int64_t rows,
-                int64_t cols) {
+                const real *out, const real *target, const int64_t *labels,
+                const real *weights, int64_t rows, int64_t cols) {
     int64_t n;
     int st = nn_loss_check(kind, red, param, loss, rows, cols, &n);
     if (st != NN_OK) return st;
     int ce = kind == NN_LOSS_CE_LABELS || kind == NN_LOSS_CE_PROBS;
-    int64_t count = ce ? rows : n;
+    double count = (double)(ce ? rows : n);
+    if (weights != NULL && n > 0) {
+        double wsum = 0.0; /* in row order: the same bits at any thread count */
+        for (int64_t r = 0; r < rows; r++) {
+            if (!(weights[r] >= 0) || !isfinite(weights[r])) return NN_ERR_ARG;
+            wsum += (double)weights[r];
+        }
+        if (red == NN_REDUCE_MEAN && !(wsum > 0)) return NN_ERR_ARG;
+        count = ce ? wsum : wsum * (double)cols;
+    }
     if (n == 0) {
         *loss = red == NN_REDUCE_MEAN ? NAN : 0.0;
         return NN_OK;
@@ -204,7 +245,7 @@ int NN_FN(loss)(nn_loss_kind kind, nn_reduction red, double param, double *loss,
     } else if (target == NULL) {
         return NN_ERR_ARG;
     }
-    double scale = red == NN_REDUCE_MEAN ? 1.0 / (double)count : 1.0;
+    double scale = red == NN_REDUCE_MEAN ? 1.0 / count : 1.0;
 
     int64_t nparts = ce ? rows : (n + NN_LOSS_BLOCK - 1) / NN_LOSS_BLOCK;
     double stackbuf[256];
@@ -216,13 +257,13 @@ int NN_FN(loss)(nn_loss_kind kind, nn_reduction red, double param, double *loss,
     const double cost = (kind == NN_LOSS_BCE_LOGITS || ce) ? NN_LOSS_COST_EXP : NN_LOSS_COST;
     NN_FN(_loss_job) job = {kind, (real)param,
                             (real)(kind == NN_LOSS_MSE ? 2.0 * scale : scale), grad, out,
-                            target, labels, rows, cols, n, nparts, 1, part};
+                            target, labels, weights, rows, cols, n, nparts, 1, part};
     int64_t nb = nn_blocks(nparts, ce ? cols : NN_LOSS_BLOCK, nn_ew_block_items(cost), &job.per);
     nn_pool_run(ce ? NN_FN(_ce_block) : NN_FN(_ew_loss_block), &job, nb, nn_threads());
 
     double total = 0;
     for (int64_t i = 0; i < nparts; i++) total += part[i];
     if (part != stackbuf) nn_free(part);
-    *loss = red == NN_REDUCE_MEAN ? total / (double)count : total;
+    *loss = red == NN_REDUCE_MEAN ? total / count : total;
     return NN_OK;
 }

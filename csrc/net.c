@@ -28,7 +28,7 @@ static int check_spec(const nn_layer_spec *s) {
         return NN_OK;
     case NN_LAYER_ACT:
         if (s->in_features != s->out_features) return NN_ERR_ARG;
-        if ((int)s->act < (int)NN_ACT_IDENTITY || (int)s->act > (int)NN_ACT_LOG_SOFTMAX)
+        if ((int)s->act < (int)NN_ACT_IDENTITY || (int)s->act > (int)NN_ACT_LAST)
             return NN_ERR_ARG;
         if (!isfinite(s->param)) return NN_ERR_ARG;
         return NN_OK;
@@ -287,7 +287,7 @@ static int check_optim(const nn_net *net, const nn_optim *opt) {
 
 int nn_net_train_step(nn_net *net, const void *x, int64_t rsx, int64_t batch,
                       nn_loss_kind loss, nn_reduction red, double loss_param,
-                      const void *target, const int64_t *labels,
+                      const void *target, const int64_t *labels, const void *weights,
                       nn_optim *opt, double clip_norm, double clip_value,
                       double *loss_out, double *grad_norm) {
     if (net == NULL || x == NULL || batch <= 0 || rsx < net->n_in || opt == NULL ||
@@ -306,10 +306,12 @@ int nn_net_train_step(nn_net *net, const void *x, int64_t rsx, int64_t batch,
     void *g = net->scratch[0];
     if (net->dtype == NN_F32)
         st = nn_sloss(loss, red, loss_param, &lv, (float *)g, (const float *)net->out,
-                      (const float *)target, labels, batch, net->n_out);
+                      (const float *)target, labels, (const float *)weights, batch,
+                      net->n_out);
     else
         st = nn_dloss(loss, red, loss_param, &lv, (double *)g, (const double *)net->out,
-                      (const double *)target, labels, batch, net->n_out);
+                      (const double *)target, labels, (const double *)weights, batch,
+                      net->n_out);
     if (st != NN_OK) goto done;
     /* backward writes every gradient (no zero_grad pass first) */
     st = net->dtype == NN_F32 ? nn_snet_bwd(net, (const float *)g, 0)

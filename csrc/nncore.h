@@ -101,6 +101,8 @@ typedef enum {
     NN_ACT_SOFTMAX = 10,   /* row-wise over cols */
     NN_ACT_LOG_SOFTMAX = 11 /* row-wise over cols */
 } nn_act;
+/* The last member: range checks use it, so a new member is added here only. */
+#define NN_ACT_LAST NN_ACT_LOG_SOFTMAX
 
 /* y (rows, cols) = f(x (rows, cols)); contiguous; y may alias x. */
 int nn_sact_forward(nn_act kind, float param, float *y, const float *x,
@@ -129,15 +131,19 @@ typedef enum { NN_REDUCE_MEAN = 0, NN_REDUCE_SUM = 1 } nn_reduction;
 
 /* out (rows, cols) are the network outputs (logits for BCE/CE);
  * target (rows, cols) for all kinds but CE_LABELS, which reads labels (rows).
+ * weights (rows) or NULL: row r's terms and gradients are multiplied by
+ * weights[r] (finite, >= 0) and the mean divides by the weighted count, so the mean
+ * is sum_r w_r l_r / sum_r w_r (NULL: every row weighs 1).
  * Writes *loss and, if grad != NULL, grad (rows, cols) = d loss / d out.
  * Mean reduction: over all elements for MSE/L1/Huber/BCE, over rows for CE.
- * Returns NN_ERR_ARG for a label out of range. */
+ * Returns NN_ERR_ARG for a label out of range, a negative or non-finite weight, or
+ * (mean) weights summing to 0. */
 int nn_sloss(nn_loss_kind kind, nn_reduction red, double param,
              double *loss, float *grad, const float *out, const float *target,
-             const int64_t *labels, int64_t rows, int64_t cols);
+             const int64_t *labels, const float *weights, int64_t rows, int64_t cols);
 int nn_dloss(nn_loss_kind kind, nn_reduction red, double param,
              double *loss, double *grad, const double *out, const double *target,
-             const int64_t *labels, int64_t rows, int64_t cols);
+             const int64_t *labels, const double *weights, int64_t rows, int64_t cols);
 
 /* ---------------------------------------------------- rng.c, dropout */
 
@@ -180,6 +186,9 @@ typedef struct {
     double eps;                 /* RMSprop, Adagrad, Adam(W) */
     double beta1, beta2;        /* Adam(W) */
     int amsgrad;                /* Adam(W) */
+    int eps_hat;                /* Adam(W): eps is Kingma & Ba's epsilon-hat, added to
+                                   sqrt(v) before the bias correction (scikit-learn's and
+                                   TensorFlow's Adam): the update uses eps / sqrt(1 - b2^t) */
     double lr_decay;            /* Adagrad */
     double max_norm;            /* > 0: after the update, every row of each of this
                                    group's segments (rows x cols, row-major) is rescaled
@@ -280,11 +289,12 @@ void nn_net_set_step(nn_net *net, uint64_t step);
 
 /* One training step, one call: zero_grad, forward(training), loss, backward,
  * optional gradient clipping (clip_norm > 0, clip_value > 0), optimizer update.
- * target/labels as in nn_sloss. Writes the batch loss and the global gradient
- * norm before clipping (grad_norm may be NULL). */
+ * target/labels/weights as in nn_sloss (weights in the network's dtype, or NULL).
+ * Writes the batch loss and the global gradient norm before clipping (grad_norm
+ * may be NULL). */
 int nn_net_train_step(nn_net *net, const void *x, int64_t rsx, int64_t batch,
                       nn_loss_kind loss, nn_reduction red, double loss_param,
-                      const void *target, const int64_t *labels,
+                      const void *target, const int64_t *labels, const void *weights,
                       nn_optim *opt, double clip_norm, double clip_value,
                       double *loss_out, double *grad_norm);
 

@@ -166,7 +166,8 @@ static void NN_FN(adam_range)(const nn_optim_group *h, int64_t step, int decoupl
     const real step_size = (real)(h->lr / bc1), bc2_sqrt = (real)sqrt(bc2);
     const real b1 = (real)h->beta1, b1c = (real)(1.0 - h->beta1);
     const real b2 = (real)h->beta2, b2c = (real)(1.0 - h->beta2);
-    const real eps = (real)h->eps, l1 = (real)h->l1;
+    /* eps_hat: eps before the correction, sqrt(v)/sqrt(bc2) + eps/sqrt(bc2) */
+    const real eps = (real)(h->eps_hat ? h->eps / sqrt(bc2) : h->eps), l1 = (real)h->l1;
     /* AdamW: the decay multiplies p; only l1 remains a gradient term */
     const real wd = decoupled ? (real)0 : (real)h->weight_decay;
     const real decay = (real)(1.0 - h->lr * h->weight_decay);

@@ -1,8 +1,9 @@
 """A stand-in for nncore.nn's Parameters, for testing the optimizers on their own.
 
 FakeModel holds ONE flat parameter buffer and ONE flat gradient buffer; each
-FakeParameter is a view of a slice with the attributes CONTRACTS.md promises
-(.data, .grad, .offset, .size, .shape, .rows, .cols, .is_bias, .model, .name).
+FakeParameter is a view of a slice with the attributes of nncore.parameter.Parameter
+that the optimizers read (.data, .grad, .offset, .size, .shape, .rows, .cols, .is_bias,
+.model, .name).
 The tests' oracle is nncore.reference, never this file.
 """
 import numpy as np

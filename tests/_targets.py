@@ -1,5 +1,4 @@
 """Random targets of each loss kind, shared by the loss and network tests."""
-import numpy as np
 
 
 def random_targets(kind, rng, n=7, k=4):

@@ -1,7 +1,11 @@
 """Shared fixtures: every kernel test runs over dtype x kernel family x threads.
 
 NNCORE_ARCH in the environment pins the kernel family (CI reruns with =ref).
+Tests that take the ``torch`` fixture use PyTorch as an extra oracle and carry the
+``torch`` marker: skipped where torch is not installed, unless NNCORE_REQUIRE_TORCH=1
+(CI, after installing torch: ``pytest -m torch``), which makes a missing torch a failure.
 """
+import importlib
 import os
 
 import numpy as np
@@ -41,7 +45,18 @@ def dtype(request):
     return request.param
 
 
-def tol(dtype, k=1):
-    """Relative tolerance for a result summed over k terms."""
-    eps = np.finfo(dtype).eps
-    return float(eps * 8 * max(1.0, np.sqrt(k)))
+@pytest.fixture
+def torch():
+    """The torch module (PyTorch as an oracle); see the module docstring for when it skips."""
+    if os.environ.get("NNCORE_REQUIRE_TORCH") == "1":
+        try:
+            return importlib.import_module("torch")
+        except ImportError as e:
+            pytest.fail(f"NNCORE_REQUIRE_TORCH=1 but torch cannot be imported: {e}")
+    return pytest.importorskip("torch")
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if "torch" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.torch)

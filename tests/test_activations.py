@@ -272,8 +272,7 @@ def test_c_rejects_bad_arguments():
     assert _core._act_backward(9, 0.0, y, x, None, x, 1, 4) == -1   # tanh needs x
 
 
-def test_torch_oracle(dtype):
-    torch = pytest.importorskip("torch")
+def test_torch_oracle(dtype, torch):
     F = torch.nn.functional
     x = sample(dtype, n=500, extremes=False).reshape(-1, 5)
     tx = torch.from_numpy(x)

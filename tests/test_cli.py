@@ -10,11 +10,11 @@ import types
 import numpy as np
 import pytest
 
-nn = pytest.importorskip("nncore.nn")
-import nncore  # noqa: E402
-from nncore import cli  # noqa: E402
-from nncore import datasets as ds  # noqa: E402
-from nncore import io as nio  # noqa: E402
+import nncore
+import nncore.nn as nn
+from nncore import cli
+from nncore import datasets as ds
+from nncore import io as nio
 
 
 def run(capsys, *argv):
@@ -89,8 +89,7 @@ def test_demo_default_config_reaches_95_percent(capsys, tmp_path):
     assert _accuracy(out) >= 0.95
 
 
-def test_demo_plot_path(capsys, tmp_path):
-    pytest.importorskip("matplotlib")
+def test_demo_plot_path(capsys, tmp_path):   # matplotlib: a test dependency
     png = tmp_path / "pics" / "curve.png"
     png.parent.mkdir()
     code, out, err = run(capsys, "demo", "--epochs", 2, "--out-dir", tmp_path, "--verbose", 0,
@@ -166,11 +165,7 @@ def test_train_text_labels_and_plot_option(capsys, tmp_path):
                          "--epochs", 3, "--verbose", 0, "--out", tmp_path / "m.safetensors",
                          "--plot", tmp_path / "c.png")
     assert code == 0, err
-    try:
-        import matplotlib  # noqa: F401
-        assert (tmp_path / "c.png").read_bytes()[:4] == b"\x89PNG"
-    except ImportError:
-        assert "pip install 'nncore[plot]'" in out
+    assert (tmp_path / "c.png").read_bytes()[:4] == b"\x89PNG"   # matplotlib: a test dependency
     code, out, _ = run(capsys, "predict", tmp_path / "m.safetensors", data)
     assert code == 0 and set(out.split()) <= {"inner", "outer"} and len(out.split()) == 300
     code, out, _ = run(capsys, "info", tmp_path / "m.safetensors")

@@ -127,8 +127,7 @@ def test_bad_arguments_raise():
         utils.clip_grad_norm(np.zeros(3), 1.0)
 
 
-def test_matches_torch_clip_grad_norm():
-    torch = pytest.importorskip("torch")
+def test_matches_torch_clip_grad_norm(torch):
     model = FakeModel((5, 7, 3), dtype=np.float64)
     model.fill_grads(np.random.default_rng(4))
     ts = [torch.zeros(p.shape, dtype=torch.float64, requires_grad=True) for p in model.parameters()]

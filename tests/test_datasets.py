@@ -2,15 +2,22 @@
 
 Checks are closed forms: shapes, class counts, the generating formulas with
 noise=0, determinism by seed, exact CSV/NPZ round trips through temporary files,
-and a clear ValueError for every kind of bad file.
+a clear ValueError for every kind of bad file (what fuzzing found, and every file
+of the fuzz seed corpora: accepted ones read as Python's csv module / np.load read
+them, hostile ones refused).
 """
+import csv
+import io
 import os
 import zipfile
+from importlib import resources
 
 import numpy as np
 import pytest
 
 from nncore import datasets as ds
+
+from _model_files import corpus_files
 
 
 # ------------------------------------------------------------------ digits
@@ -30,7 +37,6 @@ def test_load_digits_shape_and_classes():
 
 
 def test_digits_licence_shipped():
-    from importlib import resources
     text = resources.files("nncore").joinpath("data", "DIGITS_LICENSE.txt").read_text()
     assert "CC BY 4.0" in text and "Alpaydin" in text and "Kaynak" in text and "UCI" in text
 
@@ -234,6 +240,148 @@ def test_npz_bad_files(tmp_path):
         pass
     with pytest.raises(ValueError, match="no arrays"):
         ds.load_npz(p)
+
+
+# ------------------------------------------------- what fuzzing found, the seed corpora
+
+def _npy_header(shape, descr="<f4"):
+    h = f"{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}".encode()
+    h += b" " * (118 - len(h)) + b"\n"
+    return b"\x93NUMPY\x01\x00" + len(h).to_bytes(2, "little") + h
+
+
+def test_npz_member_declaring_terabytes_is_refused_before_allocating(tmp_path):
+    # found by atheris: a 300-byte archive made np.load allocate 10.9 TiB (MemoryError)
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("X.npy", _npy_header((10 ** 12, 3)) + b"\0" * 16)
+    p = tmp_path / "big.npz"
+    p.write_bytes(buf.getvalue())
+    with pytest.raises(ValueError, match="declares shape"):
+        ds.load_npz(p)
+
+
+def test_plain_npy_with_huge_shape_is_refused(tmp_path):
+    p = tmp_path / "big.npz"
+    p.write_bytes(_npy_header((10 ** 12, 3)) + b"\0" * 16)
+    with pytest.raises(ValueError, match="single .npy"):
+        ds.load_npz(p)
+
+
+def test_npz_member_with_unparsable_header_is_value_error(tmp_path):
+    # found by atheris in CI: an unbalanced header dict made NumPy's header parser raise
+    # tokenize.TokenError ("EOF in multi-line statement") out of load_npz
+    head = b"{'descr': '<f4', 'fortran_order': False, 'shape': (2, 2 \n"
+    npy = b"\x93NUMPY\x01\x00" + len(head).to_bytes(2, "little") + head + b"\0" * 16
+    p = tmp_path / "bad_header.npz"
+    with zipfile.ZipFile(p, "w") as z:
+        z.writestr("X.npy", npy)
+        z.writestr("y.npy", npy)
+    with pytest.raises(ValueError, match="malformed .npy header"):
+        ds.load_npz(p)
+
+
+def test_npz_unsupported_zip_version_is_value_error(tmp_path):
+    # found by atheris: zipfile raised NotImplementedError ("zip file version 21.2")
+    buf = io.BytesIO()
+    np.savez(buf, X=np.ones((2, 2)), y=np.array([0, 1]))
+    raw = bytearray(buf.getvalue())
+    cd = raw.rfind(b"PK\x01\x02")
+    raw[cd + 6] = 0xD4           # "version needed to extract" of the central directory entry
+    p = tmp_path / "v.npz"
+    p.write_bytes(bytes(raw))
+    with pytest.raises(ValueError):
+        ds.load_npz(p)
+
+
+def test_npz_unknown_compression_is_value_error(tmp_path):
+    buf = io.BytesIO()
+    np.savez(buf, X=np.ones((2, 2)), y=np.array([0, 1]))
+    raw = bytearray(buf.getvalue())
+    for sig in (b"PK\x03\x04", b"PK\x01\x02"):        # compression method -> 99
+        i = raw.find(sig)
+        off = 8 if sig == b"PK\x03\x04" else 10
+        raw[i + off] = 99
+    p = tmp_path / "c.npz"
+    p.write_bytes(bytes(raw))
+    with pytest.raises(ValueError):
+        ds.load_npz(p)
+
+
+@pytest.mark.parametrize("text", ["a,y\n1e39,0\n2,1\n", "a,y\n1,1e39\n2,0.5\n"])
+def test_csv_value_overflowing_float32_is_value_error(tmp_path, text):
+    # found by atheris: 1e39 is finite in float64 but became inf in float32 silently
+    p = tmp_path / "o.csv"
+    p.write_text(text)
+    with pytest.raises(ValueError, match="overflows float32"):
+        ds.load_csv(p)
+    X, y = ds.load_csv(p, dtype=np.float64)      # fits float64
+    assert np.isfinite(X).all() and np.isfinite(y).all()
+
+
+def test_npz_targets_overflowing_float32_are_value_error(tmp_path):
+    p = tmp_path / "t.npz"
+    np.savez(p, X=np.ones((2, 1)), y=np.array([0.5, 1e300]))
+    with pytest.raises(ValueError, match="overflows float32"):
+        ds.load_npz(p)
+
+
+# What atheris found in the loaders (each named), then the seed corpora of the fuzz
+# targets: tests/fuzz/corpus_csv and corpus_npz (tests/fuzz/make_corpus.py). The files
+# named here are valid; every other file of a corpus must be refused with a ValueError.
+ACCEPTED_CSV = {"valid", "no_header", "named_target", "crlf", "quoted", "nul", "many_cols"}
+ACCEPTED_NPZ = {"valid", "x_only", "other_names", "f64_targets2d", "empty"}
+CSV_CORPUS, NPZ_CORPUS = corpus_files("corpus_csv"), corpus_files("corpus_npz")
+
+
+def test_corpora_list_every_accepted_file():
+    for accepted, files in ((ACCEPTED_CSV, CSV_CORPUS), (ACCEPTED_NPZ, NPZ_CORPUS)):
+        stems = {os.path.splitext(n)[0] for n, _ in files}
+        assert accepted <= stems and len(stems - accepted) >= 5
+
+
+def _as_target(y):
+    """Targets as the loaders return them: int64 when there are values and every one is
+    whole, else float32."""
+    whole = y.size and np.all(y == np.round(y))
+    return y.astype(np.int64) if whole else y.astype(np.float32)
+
+
+def _csv_oracle(path):
+    """X, y as the stdlib csv module and float() read the file: a header row, the last
+    column the target."""
+    with open(path, newline="", encoding="utf-8-sig") as f:
+        rows = [r for r in csv.reader(f) if r]
+    data = np.array([[float(v) for v in r] for r in rows[1:]])
+    return data[:, :-1], _as_target(data[:, -1])
+
+
+def _npz_oracle(path):
+    """X, y as np.load reads the archive (X or data; y, labels or none)."""
+    with np.load(path, allow_pickle=False) as z:
+        X = z["X"] if "X" in z.files else z["data"]
+        y = z["y"] if "y" in z.files else (z["labels"] if "labels" in z.files else None)
+        return X, None if y is None else _as_target(y)
+
+
+CORPORA = {"csv": (ds.load_csv, ACCEPTED_CSV, _csv_oracle, CSV_CORPUS),
+           "npz": (ds.load_npz, ACCEPTED_NPZ, _npz_oracle, NPZ_CORPUS)}
+CORPUS_FILES = [(kind, n, p) for kind, c in CORPORA.items() for n, p in c[3]]
+
+
+@pytest.mark.parametrize("kind,name,path", CORPUS_FILES, ids=[n for _, n, _ in CORPUS_FILES])
+def test_corpus_file(kind, name, path):
+    read, accepted, oracle, _ = CORPORA[kind]
+    if os.path.splitext(name)[0] not in accepted:
+        with pytest.raises(ValueError):
+            read(path)
+        return
+    X, y = read(path)
+    wX, wy = oracle(path)
+    np.testing.assert_array_equal(X, wX.astype(np.float32))
+    assert (y is None) == (wy is None)
+    if wy is not None:
+        assert y.dtype == wy.dtype and np.array_equal(y, wy)
 
 
 # ------------------------------------------------------------------- split

@@ -209,3 +209,11 @@ def test_c_rejects_bad_arguments():
     assert _core._dropout_forward(y, m, x, -1, 0.5, 0, 0, 0) == -1
     assert _core._dropout_backward(y, x, m, -1, 0.5) == -1
     assert _core._dropout_backward(y, x, m, 8, 1.0) == -1
+
+
+@pytest.mark.parametrize("counter,key", [(b"\0\0\0\0", (1, 2)), ((1, 2, 3, 4), "ab"),
+                                         (bytearray(4), (0, 0))])
+def test_philox_refuses_bytes_and_strings(counter, key):
+    # hypothesis: philox4x32 took b"\0\0\0\0" as four words (iterating bytes gives ints)
+    with pytest.raises(TypeError, match="sequence of integers"):
+        ops.philox4x32(counter, key)

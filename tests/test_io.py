@@ -12,8 +12,13 @@ import tracemalloc
 
 import numpy as np
 import pytest
+from safetensors import numpy as st
 
+import nncore.nn as nn
+import nncore.optim as optim
 from nncore import io as nio
+
+from _model_files import corpus_files, corpus_models, deep_model_file
 
 CONFIG = {"layers": [{"type": "Linear", "in_features": 3, "out_features": 2, "bias": True},
                      {"type": "ReLU"},
@@ -93,7 +98,6 @@ def test_save_load_tensors_round_trip_all_dtypes(tmp_path):
 
 
 def test_safetensors_package_agrees(tmp_path):
-    st = pytest.importorskip("safetensors.numpy")
     t = _tensors(np.float64)
     p = tmp_path / "ours.safetensors"
     nio.save_tensors(p, t, {"format": "x"})
@@ -275,14 +279,9 @@ def test_shapes_disagree_with_architecture(tmp_path):
     _expect(_raw(tmp_path / "d", header, data), "is F32 but the model dtype is F64")
 
 
-# ---------------------------------------------- model round trips (need nncore.nn)
+# ------------------------------------------------------------- model round trips
 
-@pytest.fixture
-def nn():
-    return pytest.importorskip("nncore.nn")
-
-
-def _every_layer_model(nn, dtype):
+def _every_layer_model(dtype):
     return nn.Sequential(
         nn.Linear(5, 8), nn.ReLU(), nn.Linear(8, 8), nn.LeakyReLU(0.2),
         nn.Linear(8, 8, bias=False), nn.ELU(0.7), nn.Linear(8, 8), nn.GELU(),
@@ -292,8 +291,8 @@ def _every_layer_model(nn, dtype):
         dtype=dtype, seed=7)
 
 
-def test_model_round_trip_every_layer_bit_identical(tmp_path, nn, dtype):
-    model = _every_layer_model(nn, dtype)
+def test_model_round_trip_every_layer_bit_identical(tmp_path, dtype):
+    model = _every_layer_model(dtype)
     rng = np.random.default_rng(0)
     for p in model.parameters():  # non-trivial values everywhere, including biases
         p.data[...] = rng.standard_normal(p.data.shape)
@@ -317,8 +316,7 @@ def test_model_round_trip_every_layer_bit_identical(tmp_path, nn, dtype):
     assert nio.load(path).forward(x2).tobytes() == m2.forward(x2).tobytes()
 
 
-def test_model_file_readable_by_safetensors(tmp_path, nn):
-    st = pytest.importorskip("safetensors.numpy")
+def test_model_file_readable_by_safetensors(tmp_path):
     model = nn.Sequential(nn.Linear(4, 3), nn.Tanh(), nn.Linear(3, 2))
     nio.save(model, tmp_path / "m.safetensors")
     t = st.load_file(str(tmp_path / "m.safetensors"))
@@ -326,7 +324,7 @@ def test_model_file_readable_by_safetensors(tmp_path, nn):
         assert np.array_equal(t[name], p.data)
 
 
-def test_random_byte_flips_never_crash(tmp_path, nn):
+def test_random_byte_flips_never_crash(tmp_path):
     model = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2))
     path = tmp_path / "m.safetensors"
     nio.save(model, path)
@@ -345,7 +343,7 @@ def test_random_byte_flips_never_crash(tmp_path, nn):
         assert m.num_parameters == model.num_parameters  # a flip in the data: still a model
 
 
-def test_save_metadata_and_reserved_keys(tmp_path, nn):
+def test_save_metadata_and_reserved_keys(tmp_path):
     model = nn.Sequential(nn.Linear(2, 2))
     nio.save(model, tmp_path / "m.safetensors", metadata={"note": "hi"})
     assert nio.load_metadata(tmp_path / "m.safetensors")["note"] == "hi"
@@ -353,7 +351,7 @@ def test_save_metadata_and_reserved_keys(tmp_path, nn):
         nio.save(model, tmp_path / "m.safetensors", metadata={"config": "x"})
 
 
-def test_model_save_method_and_io_save_write_the_same_file(tmp_path, nn):
+def test_model_save_method_and_io_save_write_the_same_file(tmp_path):
     model = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2), seed=2)
     model.save(tmp_path / "a.safetensors", {"note": "hi"})
     nio.save(model, tmp_path / "b.safetensors", metadata={"note": "hi"})
@@ -382,8 +380,7 @@ def test_checkpoint_codec_round_trip():
     assert back["state"][1] == {} and np.array_equal(back["__weird"], [1, 2])
 
 
-def test_checkpoint_round_trip(tmp_path, nn):
-    optim = pytest.importorskip("nncore.optim")
+def test_checkpoint_round_trip(tmp_path):
     model = nn.Sequential(nn.Linear(4, 6), nn.ReLU(), nn.Dropout(0.2), nn.Linear(6, 3),
                           dtype=np.float64, seed=3)
     opt = optim.Adam(model.parameters(), lr=1e-2)
@@ -420,3 +417,57 @@ def test_checkpoint_round_trip(tmp_path, nn):
         nio.load_checkpoint(tmp_path / "model.safetensors", model2, opt2)
     with pytest.raises(ValueError, match="not an nncore model file"):
         nio.load(path)
+
+
+# ----------------------------------------------- readers' limits, the fuzz seed corpus
+
+def test_small_file_cannot_ask_for_gigabytes_of_workspace_per_row(tmp_path):
+    # Review of the readers: 20,000 activation layers after a 4096-wide Linear is a
+    # ~400 kB file whose forward pass needed 82 M values (328 MB) per batch row
+    # (a predict batch of 1024 rows: 335 GB). Both readers refuse it (the C reader:
+    # test_c_embedding.py).
+    p = deep_model_file(tmp_path, 20_000)
+    assert p.stat().st_size < 1 << 20
+    with pytest.raises(ValueError, match="workspace values per input row"):
+        nio.load(p)
+    # a deep but reasonable model still loads and runs
+    m = nio.load(deep_model_file(tmp_path, 100))
+    assert m.predict(np.ones((2, 1), np.float32)).shape == (2, 1)
+
+
+# Files of tests/fuzz/corpus_model/ (written by tests/fuzz/make_corpus.py) that are valid
+# models; every other file there is hostile and must be refused with a ValueError.
+ACCEPTED_MODEL_FILES = {
+    "valid_mlp_f32", "valid_mlp_f64", "valid_every_act", "valid_single",
+    "mlp_f32_arch_many_acts", "mlp_f64_arch_many_acts",   # + 500 ReLU layers: still valid
+}
+MODEL_CORPUS = corpus_files("corpus_model")
+
+
+@pytest.fixture(scope="module")
+def corpus_originals():
+    return corpus_models()
+
+
+def test_model_corpus_lists_every_accepted_file():
+    stems = {n.removesuffix(".safetensors") for n, _ in MODEL_CORPUS}
+    assert ACCEPTED_MODEL_FILES <= stems and len(stems - ACCEPTED_MODEL_FILES) >= 50
+
+
+@pytest.mark.parametrize("name,path", MODEL_CORPUS, ids=[n for n, _ in MODEL_CORPUS])
+def test_model_corpus_file(name, path, corpus_originals):
+    stem = name.removesuffix(".safetensors")
+    if stem not in ACCEPTED_MODEL_FILES:
+        with pytest.raises(ValueError):
+            nio.load(path)
+        return
+    m = nio.load(path)
+    # oracle: the model make_corpus.py saved, rebuilt from its seed
+    base = stem.removeprefix("valid_").removesuffix("_arch_many_acts")
+    orig = corpus_originals[base]
+    assert m.flat_params.tobytes() == orig.flat_params.tobytes()
+    x = np.linspace(-2, 2, 5 * orig.in_features).reshape(5, -1).astype(orig.dtype)
+    want = orig.predict(x)
+    if stem.endswith("_arch_many_acts"):
+        want = np.maximum(want, 0)
+    assert m.predict(x).tobytes() == want.tobytes()

@@ -5,6 +5,7 @@ Read from the source with ``ast`` (nothing is imported for the static checks), t
 module is imported alone in a fresh interpreter.
 """
 import ast
+import importlib.util
 import os
 import subprocess
 import sys
@@ -34,13 +35,22 @@ LAYERS = {
     4: ["nncore.io"],
     5: ["nncore.callbacks", "nncore.history", "nncore.progress", "nncore.plotting"],
     6: ["nncore.training"],
-    7: ["nncore.cli", "nncore._bench", "nncore.__main__"],
+    # integrations (onnx, sklearn; _delegates hosts the methods Sequential hands up), the
+    # command line, the benchmark harness
+    7: ["nncore.onnx", "nncore.onnx.*", "nncore.sklearn", "nncore.sklearn.*",
+        "nncore._delegates", "nncore.cli", "nncore._bench", "nncore.__main__"],
     8: ["nncore"],   # the package face imports what it re-exports
 }
 
-# The one import of an nncore module inside a function: Sequential.fit/evaluate -> training.
+# The one import of an nncore module inside a function: Sequential.fit/evaluate/to_onnx ->
+# _delegates (which imports training and onnx at its top).
 DELEGATE_MARKER = "# layering: the documented delegate"
-DELEGATE = ("nncore.nn", "nncore.training")
+DELEGATE = ("nncore.nn", "nncore._delegates")
+
+# Modules that need an optional extra: without the package, importing them must fail
+# with an ImportError that names the extra to install.
+OPTIONAL = {"nncore.onnx": ("onnx", 'pip install "nncore[onnx]"'),
+            "nncore.sklearn": ("sklearn", 'pip install "nncore[sklearn]"')}
 
 
 def _module_name(path):
@@ -107,6 +117,16 @@ def _with_parents(mod, targets):
     return out
 
 
+def _is_import_guard(node):
+    """``try:`` of imports only, ``except ImportError`` (an optional dependency): its
+    imports belong to the import block."""
+    return (isinstance(node, ast.Try) and not node.finalbody and not node.orelse
+            and all(isinstance(n, (ast.Import, ast.ImportFrom)) for n in node.body)
+            and all(isinstance(h.type, ast.Name) and h.type.id in ("ImportError",
+                                                                   "ModuleNotFoundError")
+                    for h in node.handlers))
+
+
 def _imports(mod):
     """[(node, [modules], at_top)] of every nncore import in a module. at_top: in the
     import block that opens the module (after the docstring, before other code)."""
@@ -117,6 +137,8 @@ def _imports(mod):
     for node in tree.body:
         if isinstance(node, (ast.Import, ast.ImportFrom)):
             head.add(id(node))
+        elif _is_import_guard(node):   # try: import <optional> / except ImportError: ...
+            head.update(id(n) for n in node.body)
         elif not (isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant)
                   and node is tree.body[0]):
             break
@@ -208,15 +230,35 @@ def test_the_static_reading_sees_the_known_imports():
     assert {"nncore._safetensors", "nncore.losses", "nncore.ops"} <= edges["nncore.nn"]
     assert "nncore._core" in edges["nncore.optim.optimizer"]
     assert "nncore.optim.lr_scheduler" in edges["nncore.callbacks"]
+    # an optional import (try: ... except ImportError) is read as part of the import block
+    assert {"nncore.training", "nncore.onnx"} <= edges["nncore._delegates"]
+    assert {"nncore._files", "nncore.nn"} <= edges["nncore.onnx._export"]
+    guard, other = ast.parse("try:\n import a\nexcept ImportError:\n a = None\n"
+                             "try:\n import b\nexcept Exception:\n pass\n").body
+    assert _is_import_guard(guard) and not _is_import_guard(other)
 
 
 SUBMODULES = sorted(m for m in MODULES if m not in ("nncore", "nncore.__main__"))
 
 
+def _missing_extra(mod):
+    """The install hint of the optional extra `mod` needs, when that package is absent."""
+    for pkg_mod, (dist, hint) in OPTIONAL.items():
+        if (mod == pkg_mod or mod.startswith(pkg_mod + ".")) and \
+                importlib.util.find_spec(dist) is None:
+            return hint
+    return None
+
+
 def _import_alone(mod):
     r = subprocess.run([sys.executable, "-c", f"import {mod}"], capture_output=True,
                        text=True, timeout=300)
-    return mod, r.returncode, r.stderr.strip().splitlines()[-1:] if r.returncode else []
+    last = r.stderr.strip().splitlines()[-1:]
+    hint = _missing_extra(mod)
+    if hint is not None:   # must fail, with an ImportError naming the extra
+        ok = r.returncode != 0 and last and last[0].startswith("ImportError") and hint in last[0]
+        return mod, 0 if ok else 1, last
+    return mod, r.returncode, last if r.returncode else []
 
 
 def test_each_module_imports_alone():

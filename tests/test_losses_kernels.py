@@ -230,8 +230,7 @@ def test_c_rejects_bad_arguments():
     assert st == 0 and v == 0.0
 
 
-def test_torch_oracle(dtype):
-    torch = pytest.importorskip("torch")
+def test_torch_oracle(dtype, torch):
     F = torch.nn.functional
     tol = dict(rel=1e-5 if dtype == np.float32 else 1e-12)
     for kind in KINDS:

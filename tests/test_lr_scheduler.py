@@ -127,8 +127,7 @@ def test_not_an_optimizer():
     ("CosineAnnealingLR", dict(T_max=5, eta_min=0.01)),
     ("LinearLR", dict(start_factor=0.25, end_factor=1.0, total_iters=4)),
 ])
-def test_matches_pytorch(name, kw):
-    torch = pytest.importorskip("torch")
+def test_matches_pytorch(name, kw, torch):
     p = torch.nn.Parameter(torch.zeros(1))
     topt = torch.optim.SGD([p], lr=0.2)
     ts = getattr(torch.optim.lr_scheduler, name)(topt, **kw)
@@ -140,8 +139,7 @@ def test_matches_pytorch(name, kw):
         ours.step()
 
 
-def test_plateau_matches_pytorch():
-    torch = pytest.importorskip("torch")
+def test_plateau_matches_pytorch(torch):
     p = torch.nn.Parameter(torch.zeros(1))
     topt = torch.optim.SGD([p], lr=0.2)
     kw = dict(factor=0.5, patience=1, threshold=0.05, cooldown=1, min_lr=0.01)
@@ -157,7 +155,6 @@ def test_plateau_matches_pytorch():
 
 
 def test_load_state_dict_keeps_its_optimizer_and_checks_type():
-    import nncore.optim.lr_scheduler as S
     for make in (lambda o: S.StepLR(o, step_size=2), lambda o: S.ReduceLROnPlateau(o)):
         a, b = _Groups(1.0), _Groups(1.0)
         sa, sb = make(a), make(b)

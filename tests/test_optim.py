@@ -4,13 +4,16 @@ Parameters come from a stand-in model (tests/_fake_params.py): a flat buffer
 with Parameter views, as nncore.nn provides. The oracle is the reference.
 """
 import copy
+import json
 
 import numpy as np
 import pytest
+from hypothesis import given, settings as hyp_settings, strategies as st
 
 import nncore.optim as optim
-from nncore import config
+from nncore import _core, config
 from nncore import reference as ref
+from nncore.optim.lr_scheduler import CosineAnnealingLR
 
 from _fake_params import FakeModel
 
@@ -35,9 +38,12 @@ CASES = [
     ("adam", dict(lr=0.01, weight_decay=0.1)),
     ("adam", dict(lr=0.01, amsgrad=True, betas=(0.8, 0.99))),
     ("adam", dict(lr=0.01, amsgrad=True, weight_decay=0.05, l1=0.01, eps=1e-6)),
+    ("adam", dict(lr=0.01, eps=1e-3, eps_hat=True)),
+    ("adam", dict(lr=0.01, eps=1e-2, eps_hat=True, weight_decay=0.05, amsgrad=True)),
     ("adamw", dict(lr=0.01)),
     ("adamw", dict(lr=0.01, weight_decay=0.1, amsgrad=True)),
     ("adamw", dict(lr=0.01, weight_decay=0.1, l1=0.01)),
+    ("adamw", dict(lr=0.01, weight_decay=0.1, eps=1e-2, eps_hat=True)),
     ("sgd", dict(lr=0.5, momentum=0.5, max_norm=1.0)),
     ("adam", dict(lr=0.2, max_norm=0.8)),
     ("rmsprop", dict(lr=0.05, max_norm=1.2, centered=True)),
@@ -246,8 +252,6 @@ def test_state_dict_resume_continues_identically(kind, kw, dtype):
 
 
 def test_state_dict_is_json_able_apart_from_arrays():
-    import json
-
     a = FakeModel((5, 7, 3))
     opt = optim.Adam(a.parameters(), lr=np.float32(0.01), betas=(np.float64(0.9), 0.99))
     sd = opt.state_dict()
@@ -442,8 +446,7 @@ def test_c_layer_rejects_inconsistent_state():
         _core._COptim("lamb", np.float64, 10)
 
 
-def test_matches_torch():
-    torch = pytest.importorskip("torch")
+def test_matches_torch(torch):
     cases = [
         ("sgd", torch.optim.SGD, dict(lr=0.1, momentum=0.9, dampening=0.2, weight_decay=0.01)),
         ("sgd", torch.optim.SGD, dict(lr=0.1, momentum=0.9, nesterov=True, weight_decay=0.01)),
@@ -502,9 +505,6 @@ def test_same_bits_with_every_kernel_family(kind, kw, dtype):
 
 def test_random_settings_and_layouts_match_reference():
     """Property test: any valid settings, any parameter shapes, float64 vs the reference."""
-    hyp = pytest.importorskip("hypothesis")
-    st = pytest.importorskip("hypothesis.strategies")
-
     unit = st.floats(0.0, 0.999)
     small = st.one_of(st.just(0.0), st.floats(1e-4, 0.3))
     settings = st.one_of(
@@ -527,8 +527,8 @@ def test_random_settings_and_layouts_match_reference():
                                 st.tuples(st.integers(1, 12), st.integers(1, 12))),
                       min_size=1, max_size=5)
 
-    @hyp.settings(max_examples=40, deadline=None)
-    @hyp.given(settings, common, shapes, st.integers(1, 4), st.integers(0, 3))
+    @hyp_settings(max_examples=40, deadline=None)
+    @given(settings, common, shapes, st.integers(1, 4), st.integers(0, 3))
     def check(s, c, shp, steps, pad):
         kw = dict(s, **c)
         kind = kw.pop("kind")
@@ -537,3 +537,96 @@ def test_random_settings_and_layouts_match_reference():
         assert_params_close(model, arrays, np.float64)
 
     check()
+
+
+def test_set_segments_bad_group_message_no_use_after_free():
+    # ASan (.ci/sanitize): heap-use-after-free in _COptim.set_segments: the error
+    # message read segs[i].group after free(segs).
+    c = _core._COptim("sgd", np.float32, 10)
+    c.set_groups([{"lr": 0.1}])
+    for g in (1, 7, -3, 2 ** 31 - 1):
+        with pytest.raises(ValueError, match=f"group {g} out of range"):
+            c.set_segments([0], [10], [1], [10], [g])
+    c.set_segments([0], [10], [1], [10], [0])
+    assert c.n_segments == 1
+
+
+# -------------------------------------------------- lr = 0 reached after construction
+# Constructors reject lr <= 0, but schedules and param_groups edits may reach exactly 0
+# (cosine annealing to eta_min=0). Oracles: nncore.reference's optimizer on the same
+# gradients, and the closed form "a step with lr = 0 leaves the parameters unchanged".
+
+LR0_KINDS = [("sgd", dict(lr=0.1, momentum=0.9, weight_decay=0.01)),
+             ("rmsprop", dict(lr=0.01, centered=True)),
+             ("adagrad", dict(lr=0.1)),
+             ("adam", dict(lr=0.01, weight_decay=0.1)),
+             ("adamw", dict(lr=0.01, weight_decay=0.1))]
+
+
+@pytest.mark.parametrize("kind,kw", LR0_KINDS, ids=[k for k, _ in LR0_KINDS])
+def test_constructor_still_rejects_lr_zero(kind, kw):
+    model = FakeModel((3, 2))
+    with pytest.raises(ValueError, match="invalid learning rate: 0"):
+        optim.get(kind, model.parameters(), **dict(kw, lr=0))
+    opt = optim.get(kind, model.parameters()[:1], **kw)
+    with pytest.raises(ValueError, match="invalid learning rate: 0"):
+        opt.add_param_group({"params": model.parameters()[1:], "lr": 0.0})
+
+
+@pytest.mark.parametrize("kind,kw", LR0_KINDS, ids=[k for k, _ in LR0_KINDS])
+def test_step_with_lr_zero_leaves_params_and_matches_reference(kind, kw):
+    model = FakeModel((4, 3), dtype=np.float64)
+    params = model.parameters()
+    opt = optim.get(kind, params, **kw)
+    arrays = [p.data.copy() for p in params]
+    groups = [dict(kw, params=list(range(len(params))))]
+    r = ref.RefOptimizer(kind, arrays, groups, [p.is_bias for p in params])
+    rng = np.random.default_rng(3)
+    for lr in (kw["lr"], 0.0, 0.0, kw["lr"]):
+        opt.lr = lr  # the setter accepts 0 (a schedule's end point)
+        groups[0]["lr"] = lr
+        before = model.flat_params.copy()
+        model.fill_grads(rng)
+        r.step([p.grad.copy() for p in params])
+        opt.step()
+        if lr == 0.0:  # closed form: nothing moves (AdamW's decay is lr * wd too)
+            np.testing.assert_array_equal(model.flat_params, before)
+    for p, a in zip(params, arrays):
+        np.testing.assert_allclose(p.data, a, rtol=1e-12, atol=1e-12)
+
+
+def test_cosine_annealing_to_zero_runs_through_lr_zero():
+    model = FakeModel((4, 3), dtype=np.float64)
+    opt = optim.SGD(model.parameters(), lr=0.1)
+    sched = CosineAnnealingLR(opt, T_max=4, eta_min=0.0)
+    rng = np.random.default_rng(0)
+    lrs = []
+    for epoch in range(6):
+        lrs.append(opt.lr)
+        before = model.flat_params.copy()
+        model.fill_grads(rng)
+        opt.step()
+        if epoch == 4:
+            np.testing.assert_array_equal(model.flat_params, before)
+        sched.step()
+    want = [0.05 * (1 + np.cos(np.pi * e / 4)) for e in range(6)]
+    np.testing.assert_allclose(lrs, want, rtol=0, atol=1e-15)
+    assert lrs[4] == 0.0
+
+
+def test_negative_or_nonfinite_lr_still_rejected_later():
+    model = FakeModel((3, 2))
+    opt = optim.Adam(model.parameters(), lr=0.1)
+    for bad in (-1e-3, float("nan"), float("inf")):
+        with pytest.raises(ValueError, match="learning rate"):
+            opt.lr = bad
+        opt.param_groups[0]["lr"] = bad
+        with pytest.raises(ValueError, match="learning rate"):
+            opt.step()
+        opt.param_groups[0]["lr"] = 0.1
+
+
+def test_huge_int_hyperparameter_is_a_value_error():
+    model = FakeModel((3, 2))
+    with pytest.raises(ValueError, match="learning rate"):
+        optim.SGD(model.parameters(), lr=10 ** 400)

@@ -1,5 +1,5 @@
-"""nncore.plotting: a valid PNG of the curves (skipped without matplotlib), and a clear
-message when matplotlib is missing."""
+"""nncore.plotting: a valid PNG of the curves (matplotlib is a test dependency), and a
+clear message when matplotlib is missing."""
 import struct
 import sys
 
@@ -13,7 +13,6 @@ HISTORY = {"loss": [1.0, 0.6, 0.4], "val_loss": [1.1, 0.7, 0.5],
 
 
 def test_png_written_and_valid(tmp_path):
-    pytest.importorskip("matplotlib")
     path = tmp_path / "curve.png"
     fig = plotting.plot_history(HISTORY, path, title="test")
     data = path.read_bytes()
@@ -27,7 +26,6 @@ def test_png_written_and_valid(tmp_path):
 
 
 def test_history_object_and_missing_keys(tmp_path):
-    pytest.importorskip("matplotlib")
 
     class H:
         history = {"loss": [0.3, 0.2]}

@@ -231,3 +231,31 @@ def test_ctrl_c_during_long_fit_stops_after_the_current_batch():
     assert len(h.epoch) < 10_000
     assert np.isfinite(m.flat_params).all()
     assert m.predict(X[:3]).shape == (3, 4)
+
+
+def test_train_step_marks_optimizer_busy():
+    # Thread review: train_step ran nn_optim_step without the GIL but did not set the
+    # optimizer's busy flag, so another thread could resize its groups/segments mid-step.
+    m = nn.Sequential(nn.Linear(128, 512), nn.ReLU(), nn.Linear(512, 128), seed=0)
+    X = np.ones((256, 128), np.float32)
+    opt = optim.SGD(m.parameters(), lr=1e-3)
+    c = opt._prepare()
+    seen = []
+    done = threading.Event()
+
+    def poke():
+        while not done.is_set():
+            try:
+                c.set_groups([{"lr": 1e-3}, {"lr": 1e-3}])
+            except RuntimeError:
+                seen.append(1)
+
+    t = threading.Thread(target=poke)
+    t.start()
+    try:
+        for _ in range(20):
+            m.train_step(X, X, "mse", opt)
+    finally:
+        done.set()
+        t.join()
+    assert seen

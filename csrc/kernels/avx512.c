@@ -19,6 +19,8 @@
 #if defined(__x86_64__) || defined(_M_X64)
 #include <immintrin.h>
 
+#include "avx512_common.h"
+
 #define NN_SFX _avx512
 
 /* ------------------------------------------------------------ GEMM */
@@ -113,68 +115,14 @@ NN_UKR_AVX512(nn_sgemm_ukr_avx512_16x16, float, 16, 16, __m512, _mm512_load_ps, 
             ap += MR;                                                                        \
             bp += 2 * NV;                                                                    \
         }                                                                                    \
-        const V va = SET1(alpha), vb = SET1(beta);                                           \
-        if (mr == MR && nr == 2 * NV) { /* full tile: plain unaligned moves */               \
-            _Pragma("GCC unroll 32") for (int i = 0; i < MR; i++) {                          \
-                real *r = c + i * rsc;                                                       \
-                V t0 = MUL(va, acc0[i]), t1 = MUL(va, acc1[i]);                              \
-                if (beta != 0) {                                                             \
-                    t0 = FMA(vb, LOADU(r), t0);                                              \
-                    t1 = FMA(vb, LOADU(r + NV), t1);                                         \
-                }                                                                            \
-                STOREU(r, t0);                                                               \
-                STOREU(r + NV, t1);                                                          \
-            }                                                                                \
-            return;                                                                          \
-        }                                                                                    \
-        const int64_t n1 = nr > NV ? nr - NV : 0;                                            \
-        const MASKT m0 = (MASKT)(nr >= NV ? ~0u : (1u << nr) - 1u);                          \
-        const MASKT m1 = (MASKT)(n1 >= NV ? ~0u : (1u << n1) - 1u);                          \
-        _Pragma("GCC unroll 32") for (int i = 0; i < MR; i++) {                              \
-            if (i < mr) {                                                                    \
-                real *r = c + i * rsc;                                                       \
-                V t0 = MUL(va, acc0[i]), t1 = MUL(va, acc1[i]);                              \
-                if (beta != 0) {                                                             \
-                    t0 = FMA(vb, LOADU_M(ZERO(), m0, r), t0);                                \
-                    t1 = FMA(vb, LOADU_M(ZERO(), m1, r + NV), t1);                           \
-                }                                                                            \
-                STOREU_M(r, m0, t0);                                                         \
-                STOREU_M(r + NV, m1, t1);                                                    \
-            }                                                                                \
-        }                                                                                    \
+        NN_AVX512_STORE_2V(real, MR, NV, V, SET1, FMA, MUL, ZERO, LOADU_M, STOREU_M, MASKT,     \
+                           LOADU, STOREU)                                                    \
     }
 
 NN_UKR_AVX512_2V(nn_dgemm_ukr_avx512_8x16, double, 8, 8, __m512d, _mm512_load_pd,
                  _mm512_set1_pd, _mm512_fmadd_pd, _mm512_mul_pd, _mm512_setzero_pd,
                  _mm512_mask_loadu_pd, _mm512_mask_storeu_pd, __mmask8, _mm512_loadu_pd,
                  _mm512_storeu_pd)
-
-/* 16x16 fp32 transpose: r[i] holds row i (16 columns) -> o[q] holds column q. */
-NN_AVX512 static inline void transpose16_ps(__m512 r[16]) {
-    __m512 t[16], u[16];
-    for (int i = 0; i < 8; i++) {
-        t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
-        t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
-    }
-    /* u[4j + c], 128-bit lane l: column 4l + c of rows 4j..4j+3 */
-    for (int j = 0; j < 4; j++) {
-        u[4 * j + 0] = _mm512_shuffle_ps(t[4 * j + 0], t[4 * j + 2], 0x44);
-        u[4 * j + 1] = _mm512_shuffle_ps(t[4 * j + 0], t[4 * j + 2], 0xEE);
-        u[4 * j + 2] = _mm512_shuffle_ps(t[4 * j + 1], t[4 * j + 3], 0x44);
-        u[4 * j + 3] = _mm512_shuffle_ps(t[4 * j + 1], t[4 * j + 3], 0xEE);
-    }
-    /* 4x4 transpose of 128-bit lanes for each c */
-    for (int c = 0; c < 4; c++) {
-        __m512 x0 = _mm512_shuffle_f32x4(u[c], u[4 + c], 0x44);
-        __m512 x1 = _mm512_shuffle_f32x4(u[c], u[4 + c], 0xEE);
-        __m512 x2 = _mm512_shuffle_f32x4(u[8 + c], u[12 + c], 0x44);
-        __m512 x3 = _mm512_shuffle_f32x4(u[8 + c], u[12 + c], 0xEE);
-        r[0 + c] = _mm512_shuffle_f32x4(x0, x2, 0x88);
-        r[4 + c] = _mm512_shuffle_f32x4(x0, x2, 0xDD);
-        r[8 + c] = _mm512_shuffle_f32x4(x1, x3, 0x88);
-        r[12 + c] = _mm512_shuffle_f32x4(x1, x3, 0xDD);
-    }
-}
 
 /* Packs 16 rows (row r at src + r*ld, contiguous along k) into d[p*16 + r]. */
 NN_AVX512 static int spackt_avx512(float *d, const float *src, int64_t ld, int64_t kc,
@@ -184,32 +132,12 @@ NN_AVX512 static int spackt_avx512(float *d, const float *src, int64_t ld, int64
     for (; p + 16 <= kc; p += 16) {
         __m512 r[16];
         for (int i = 0; i < 16; i++) r[i] = _mm512_loadu_ps(src + i * ld + p);
-        transpose16_ps(r);
+        nn_transpose16_ps(r);
         for (int q = 0; q < 16; q++) _mm512_store_ps(d + (p + q) * 16, r[q]);
     }
     for (; p < kc; p++)
         for (int i = 0; i < 16; i++) d[p * 16 + i] = src[i * ld + p];
     return 1;
-}
-
-/* 8x8 fp64 transpose: r[i] holds row i (8 columns) -> r[q] holds column q. */
-NN_AVX512 static inline void transpose8_pd(__m512d r[8]) {
-    __m512d t[8];
-    /* t[2i + c], 128-bit lane l: column 2l + c of rows 2i, 2i+1 */
-    for (int i = 0; i < 4; i++) {
-        t[2 * i] = _mm512_unpacklo_pd(r[2 * i], r[2 * i + 1]);
-        t[2 * i + 1] = _mm512_unpackhi_pd(r[2 * i], r[2 * i + 1]);
-    }
-    for (int c = 0; c < 2; c++) {
-        __m512d x0 = _mm512_shuffle_f64x2(t[c], t[2 + c], 0x44);
-        __m512d x1 = _mm512_shuffle_f64x2(t[c], t[2 + c], 0xEE);
-        __m512d x2 = _mm512_shuffle_f64x2(t[4 + c], t[6 + c], 0x44);
-        __m512d x3 = _mm512_shuffle_f64x2(t[4 + c], t[6 + c], 0xEE);
-        r[0 + c] = _mm512_shuffle_f64x2(x0, x2, 0x88);
-        r[2 + c] = _mm512_shuffle_f64x2(x0, x2, 0xDD);
-        r[4 + c] = _mm512_shuffle_f64x2(x1, x3, 0x88);
-        r[6 + c] = _mm512_shuffle_f64x2(x1, x3, 0xDD);
-    }
 }
 
 /* Packs w = 8 or 16 rows (row r at src + r*ld, contiguous along k) into d[p*w + r]. */
@@ -221,7 +149,7 @@ NN_AVX512 static int dpackt_avx512(double *d, const double *src, int64_t ld, int
         for (int64_t h = 0; h < w; h += 8) {
             __m512d r[8];
             for (int i = 0; i < 8; i++) r[i] = _mm512_loadu_pd(src + (h + i) * ld + p);
-            transpose8_pd(r);
+            nn_transpose8_pd(r);
             for (int q = 0; q < 8; q++) _mm512_store_pd(d + (p + q) * w + h, r[q]);
         }
     }

@@ -30,9 +30,11 @@ cdef extern from "nncore.h" nogil:
     int nn_dact_backward(nn_act kind, double param, double *dx, const double *dy, const double *x, const double *y, int64_t rows, int64_t cols)
 
     int nn_sloss(nn_loss_kind kind, nn_reduction red, double param, double *loss, float *grad,
-                 const float *out, const float *target, const int64_t *labels, int64_t rows, int64_t cols)
+                 const float *out, const float *target, const int64_t *labels,
+                 const float *weights, int64_t rows, int64_t cols)
     int nn_dloss(nn_loss_kind kind, nn_reduction red, double param, double *loss, double *grad,
-                 const double *out, const double *target, const int64_t *labels, int64_t rows, int64_t cols)
+                 const double *out, const double *target, const int64_t *labels,
+                 const double *weights, int64_t rows, int64_t cols)
 
     void nn_philox4x32(uint32_t *out, const uint32_t *ctr, const uint32_t *key)
     int nn_sdropout_forward(float *y, uint8_t *mask, const float *x, int64_t n, float p, uint64_t seed, uint64_t step, uint32_t layer)
@@ -53,6 +55,7 @@ cdef extern from "nncore.h" nogil:
         double beta1
         double beta2
         int amsgrad
+        int eps_hat
         double lr_decay
         double max_norm
     ctypedef struct nn_optim_segment:
@@ -103,7 +106,7 @@ cdef extern from "nncore.h" nogil:
     void nn_net_set_step(nn_net *net, uint64_t step)
     int nn_net_train_step(nn_net *net, const void *x, int64_t rsx, int64_t batch,
                           nn_loss_kind loss, nn_reduction red, double loss_param,
-                          const void *target, const int64_t *labels,
+                          const void *target, const int64_t *labels, const void *weights,
                           nn_optim *opt, double clip_norm, double clip_value,
                           double *loss_out, double *grad_norm)
     int nn_net_load(nn_net **net, const char *path)

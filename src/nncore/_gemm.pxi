@@ -7,7 +7,18 @@ from libc.stdint cimport int64_t
 
 cnp.import_array()
 
+cdef extern from "kernels.h" nogil:
+    ctypedef struct nn_gemm_blocking:
+        int64_t mr, nr, kc, mc, nc
+    ctypedef struct nn_sgemm_kernel:
+        nn_gemm_blocking blk
+    ctypedef struct nn_dgemm_kernel:
+        nn_gemm_blocking blk
+    const nn_sgemm_kernel *nn_sgemm_active()
+    const nn_dgemm_kernel *nn_dgemm_active()
+
 cdef extern from "gemm_internal.h" nogil:
+    double nn_gemm_ukr_probe(nn_dtype dtype, int64_t kc, int64_t slivers, int64_t iters)
     double nn_fma_peak_probe(int64_t iters, int width)
     void nn_gemm_tune_blocking(nn_dtype dtype, int64_t kc, int64_t mc, int64_t nc)
     void nn_gemm_tune_threshold(double min_par_mnk)
@@ -176,3 +187,21 @@ def _fma_peak_probe(int64_t iters, int width=8):
     with nogil:
         r = nn_fma_peak_probe(iters, width)
     return r
+
+
+def _ukr_probe(int64_t iters, int64_t kc=256, int64_t slivers=1, bint f64=False):
+    """Run the active family's micro-kernel `iters` times per A sliver on packed,
+    cache-resident panels; returns the flops done (time it from the caller)."""
+    cdef double r
+    with nogil:
+        r = nn_gemm_ukr_probe(NN_F64 if f64 else NN_F32, kc, slivers, iters)
+    if r < 0:
+        raise ValueError(f"_ukr_probe: bad arguments or no memory (kc={kc}, slivers={slivers})")
+    return r
+
+
+def _gemm_blocking():
+    """Register tile and cache blocks of the active family:
+    {"f32": (mr, nr, kc, mc, nc), "f64": (...)}."""
+    cdef nn_gemm_blocking s = nn_sgemm_active().blk, d = nn_dgemm_active().blk
+    return {"f32": (s.mr, s.nr, s.kc, s.mc, s.nc), "f64": (d.mr, d.nr, d.kc, d.mc, d.nc)}

@@ -283,19 +283,21 @@ cdef class _Net:
         self._lock.release()
 
     def train_step(self, x, target, labels, int kind, int red, double param, _COptim opt,
-                   double clip_norm, double clip_value, out=None):
+                   double clip_norm, double clip_value, weights=None, out=None):
         """nn_net_train_step: returns (loss, global grad norm before clipping).
         x as for forward; target (batch, n_out) in the model dtype for every kind but
-        CE labels, which take labels int64 (batch,). out, if given (C-contiguous,
-        writable, model dtype, batch * n_out elements), receives the step's outputs
-        (batch, n_out): its training forward, before the update (nn_net_output, copied
-        while the lock is held, so no other call on this network comes in between)."""
+        CE labels, which take labels int64 (batch,); row weights (batch,) in the model
+        dtype or None. out, if given (C-contiguous, writable, model dtype, batch * n_out
+        elements), receives the step's outputs (batch, n_out): its training forward,
+        before the update (nn_net_output, copied while the lock is held, so no other
+        call on this network comes in between)."""
         cdef cnp.ndarray a
         cdef int64_t rsx, batch
         cdef int st
         cdef double loss = 0.0, norm = 0.0
         cdef void *xp
         cdef void *tp = NULL
+        cdef void *wp = NULL
         cdef int64_t *lp = NULL
         cdef void *op = NULL
         cdef const void *res
@@ -314,6 +316,8 @@ cdef class _Net:
             lp = <int64_t *>_net_ptr(labels, cnp.NPY_INT64, batch, "labels")
         else:
             tp = _net_ptr(target, self.typenum, batch * self.n_out, "target")
+        if weights is not None:
+            wp = _net_ptr(weights, self.typenum, batch, "weights")
         if <int>opt.c.dtype != self.dtype_code:
             raise TypeError(f"the optimizer works on {opt.dtype}, the model on {self.dtype}")
         if opt.n_elements != self.n_params or opt._seg_end > self.n_params:
@@ -334,8 +338,8 @@ cdef class _Net:
             opt._busy = True
             with nogil:
                 st = nn_net_train_step(self.net, xp, rsx, batch, <nn_loss_kind>kind,
-                                       <nn_reduction>red, param, tp, lp, &opt.c, clip_norm,
-                                       clip_value, &loss, &norm)
+                                       <nn_reduction>red, param, tp, lp, wp, &opt.c,
+                                       clip_norm, clip_value, &loss, &norm)
                 if st == NN_OK and op != NULL:
                     res = nn_net_output(self.net)   # backward and update leave it intact
                     if res == NULL:
@@ -365,9 +369,10 @@ cdef inline void *_net_ptr(object arr, int typenum, int64_t n, str what) except 
     return cnp.PyArray_DATA(a)
 
 
-def _net_loss(int kind, int red, double param, out, target, labels, bint want_grad):
+def _net_loss(int kind, int red, double param, out, target, labels, bint want_grad,
+              weights=None):
     """(loss, grad or None) of nn_?loss for out (rows, cols); target (rows, cols) in
-    out's dtype or labels int64 (rows,)."""
+    out's dtype or labels int64 (rows,); row weights (rows,) in out's dtype or None."""
     cdef cnp.ndarray o
     cdef int64_t rows, cols
     cdef int typenum, st
@@ -376,6 +381,7 @@ def _net_loss(int kind, int red, double param, out, target, labels, bint want_gr
     cdef void *tp = NULL
     cdef int64_t *lp = NULL
     cdef void *gp = NULL
+    cdef void *wp = NULL
     if type(out) is not cnp.ndarray or cnp.PyArray_NDIM(<cnp.ndarray>out) != 2:
         raise ValueError("out must be a 2-D NumPy array")
     o = <cnp.ndarray>out
@@ -393,6 +399,8 @@ def _net_loss(int kind, int red, double param, out, target, labels, bint want_gr
         lp = <int64_t *>_net_ptr(labels, cnp.NPY_INT64, rows, "labels")
     else:
         tp = _net_ptr(target, typenum, rows * cols, "target")
+    if weights is not None:
+        wp = _net_ptr(weights, typenum, rows, "weights")
     grad = None
     if want_grad:
         grad = cnp.PyArray_EMPTY(2, cnp.PyArray_DIMS(o), typenum, 0)
@@ -400,10 +408,12 @@ def _net_loss(int kind, int red, double param, out, target, labels, bint want_gr
     with nogil:
         if typenum == cnp.NPY_FLOAT32:
             st = nn_sloss(<nn_loss_kind>kind, <nn_reduction>red, param, &loss, <float *>gp,
-                          <const float *>op, <const float *>tp, lp, rows, cols)
+                          <const float *>op, <const float *>tp, lp, <const float *>wp,
+                          rows, cols)
         else:
             st = nn_dloss(<nn_loss_kind>kind, <nn_reduction>red, param, &loss, <double *>gp,
-                          <const double *>op, <const double *>tp, lp, rows, cols)
+                          <const double *>op, <const double *>tp, lp, <const double *>wp,
+                          rows, cols)
     if st != NN_OK:
         _net_raise(st, "loss")
     return loss, grad

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from . import _core, _registry
-from ._targets import check_target
+from ._targets import check_sample_weight, check_target
 from ._validate import finite_float
 
 __all__ = [
@@ -237,7 +237,7 @@ def _loss_param(name: str, param: dict) -> float:
 
 
 def loss(name: str, out: np.ndarray, target: np.ndarray, reduction: str = "mean",
-         **param: float) -> tuple[float, np.ndarray]:
+         sample_weight: Any = None, **param: float) -> tuple[float, np.ndarray]:
     """A loss and its gradient with respect to ``out``, in one fused pass.
 
     Parameters
@@ -258,6 +258,10 @@ def loss(name: str, out: np.ndarray, target: np.ndarray, reduction: str = "mean"
         (``nncore._targets``).
     reduction : ``"mean"`` (default: over all elements; over rows for
         cross_entropy) or ``"sum"``.
+    sample_weight : array (rows,), optional
+        Weights of the rows (the first axis of ``out``): terms and gradients of row i
+        are multiplied by w_i, the mean becomes ``sum_i w_i l_i / sum_i w_i`` (divided
+        by the other axes' size for the elementwise losses). Finite, >= 0, not all 0.
 
     Returns
     -------
@@ -287,8 +291,12 @@ def loss(name: str, out: np.ndarray, target: np.ndarray, reduction: str = "mean"
                                  "bce" if name == "bce_logits" else "values",
                                  f"loss {name!r} target")
         rows, cols = 1, o.size
+    w = None
+    if sample_weight is not None:
+        rows, cols = (o.shape[0], o.size // o.shape[0]) if o.ndim else (1, 1)
+        w = check_sample_weight(sample_weight, rows, o.dtype)
     grad = np.empty_like(o)
-    st, value = _core._loss(code, _REDUCTIONS[reduction], p, grad, o, t, labels, rows, cols)
+    st, value = _core._loss(code, _REDUCTIONS[reduction], p, grad, o, t, labels, rows, cols, w)
     _check_status(st, f"loss {name!r}")
     return float(value), grad
 

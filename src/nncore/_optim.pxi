@@ -145,6 +145,7 @@ cdef class _COptim:
             gs[i].beta1 = g.get("beta1", 0.0)
             gs[i].beta2 = g.get("beta2", 0.0)
             gs[i].amsgrad = 1 if g.get("amsgrad", False) else 0
+            gs[i].eps_hat = 1 if g.get("eps_hat", False) else 0
             gs[i].lr_decay = g.get("lr_decay", 0.0)
             gs[i].max_norm = g.get("max_norm", 0.0)
 

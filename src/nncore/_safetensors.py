@@ -35,7 +35,7 @@ from ._files import atomic_write, open_regular
 from ._validate import is_int
 from ._version import __version__
 
-__all__ = ["save_tensors", "load_tensors", "read_header", "strict_json", "nncore_metadata",
+__all__ = ["save_tensors", "load_tensors", "read_header", "tensors_to_bytes", "tensors_from_bytes", "strict_json", "nncore_metadata",
            "MODEL_FORMAT", "CHECKPOINT_FORMAT"]
 
 #: ``format`` metadata of a model file and of a training checkpoint
@@ -91,7 +91,18 @@ def save_tensors(path: str | os.PathLike, tensors: Mapping[str, np.ndarray],
     metadata : mapping str -> str, optional
         Stored as the header's ``"__metadata__"``.
     """
-    path = os.fspath(path)
+    atomic_write(os.fspath(path), _encode(tensors, metadata))
+
+
+def tensors_to_bytes(tensors: Mapping[str, np.ndarray],
+                     metadata: Mapping[str, str] | None = None) -> bytes:
+    """The bytes of the safetensors file :func:`save_tensors` would write."""
+    return b"".join(_encode(tensors, metadata))
+
+
+def _encode(tensors: Mapping[str, np.ndarray], metadata: Mapping[str, str] | None
+            ) -> list[bytes]:
+    """The parts of a safetensors file: header length, header, each tensor's bytes."""
     header: dict[str, Any] = {}
     if metadata:
         for k, v in metadata.items():
@@ -115,7 +126,7 @@ def save_tensors(path: str | os.PathLike, tensors: Mapping[str, np.ndarray],
     text = json.dumps(header, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
     raw = text.encode("utf-8")
     raw += b" " * (-(8 + len(raw)) % 8)     # data starts 8-byte aligned
-    atomic_write(path, [struct.pack("<Q", len(raw)), raw, *blobs])
+    return [struct.pack("<Q", len(raw)), raw, *blobs]
 
 
 # ============================================================== reading
@@ -183,6 +194,14 @@ def read_header(path: str | os.PathLike, allowed_dtypes: Iterable[str] | None = 
         raise ValueError(f"cannot read {path}: {e.strerror or e}") from None
     if len(raw) != n:
         raise ValueError(f"{path}: truncated file: header shorter than its declared length")
+    metadata, ordered = _parse_header(raw, size - (8 + n), path, allowed)
+    return metadata, ordered, 8 + n
+
+
+def _parse_header(raw: bytes, data_len: int, path: str, allowed: tuple
+                  ) -> tuple[dict[str, str], dict[str, tuple[str, tuple[int, ...], int, int]]]:
+    """The checks of :func:`read_header` on the header bytes ``raw``, for a data section
+    of ``data_len`` bytes: (metadata, entries ordered by begin)."""
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as e:
@@ -197,8 +216,6 @@ def read_header(path: str | os.PathLike, allowed_dtypes: Iterable[str] | None = 
     if not isinstance(metadata, dict) or not all(isinstance(v, str) for v in metadata.values()):
         raise ValueError(f"{path}: __metadata__ must be an object of string values")
 
-    data_start = 8 + n
-    data_len = size - data_start
     entries = []
     for name, e in header.items():
         where = f"{path}: tensor {name!r}"
@@ -249,7 +266,7 @@ def read_header(path: str | os.PathLike, allowed_dtypes: Iterable[str] | None = 
         raise ValueError(f"{path}: {data_len - pos} bytes after the last tensor: "
                          "truncated header or appended data")
     ordered = {name: (dt, shape, begin, end) for begin, end, name, dt, shape in entries}
-    return metadata, ordered, data_start
+    return metadata, ordered
 
 
 def load_tensors(path: str | os.PathLike, allowed_dtypes: Iterable[str] | None = None
@@ -272,9 +289,30 @@ def load_tensors(path: str | os.PathLike, allowed_dtypes: Iterable[str] | None =
         raise ValueError(f"cannot read {path}: {e.strerror or e}") from None
     if len(data) != total:
         raise ValueError(f"{path}: truncated file: the data section ended early")
+    return _arrays(data, entries), metadata
+
+
+def tensors_from_bytes(data: bytes, allowed_dtypes: Iterable[str] | None = None,
+                       what: str = "safetensors bytes"
+                       ) -> tuple[dict[str, np.ndarray], dict[str, str]]:
+    """:func:`load_tensors` of a file's bytes (as :func:`tensors_to_bytes` gives them),
+    with the same checks; ``what`` names them in error messages."""
+    allowed = tuple(allowed_dtypes) if allowed_dtypes is not None else tuple(_DTYPES)
+    data = bytes(data)
+    if len(data) < 8:
+        raise ValueError(f"{what}: too short ({len(data)} bytes) for the 8-byte header length")
+    (n,) = struct.unpack("<Q", data[:8])
+    if n > len(data) - 8 or n > MAX_HEADER_BYTES or n < 2:
+        raise ValueError(f"{what}: header length {n} does not fit {len(data)} bytes")
+    metadata, entries = _parse_header(data[8:8 + n], len(data) - 8 - n, what, allowed)
+    return _arrays(data[8 + n:], entries), metadata
+
+
+def _arrays(data: bytes, entries: Mapping[str, tuple]) -> dict[str, np.ndarray]:
+    """The tensors of a checked data section: native byte order, writeable copies."""
     out = {}
     for name, (dt, shape, begin, end) in entries.items():
         d = _DTYPES[dt]
         arr = np.frombuffer(data, dtype=d, count=(end - begin) // d.itemsize, offset=begin)
         out[name] = arr.astype(d.newbyteorder("="), copy=True).reshape(shape)
-    return out, metadata
+    return out

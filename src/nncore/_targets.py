@@ -4,8 +4,9 @@ What it is for: loss objects (``loss_fn(out, y)``), ``ops.loss``,
 ``Sequential.train_step``, ``fit`` and ``evaluate`` all read targets through
 :func:`check_target`, so a target gets the same answer everywhere: accepted with
 the same values, or refused with the same exception.
-What it is not: the checks of network outputs and inputs (each entry point's own),
-or of loss parameters.
+Also the one check of sample weights (:func:`check_sample_weight`), shared the same
+way. What it is not: the checks of network outputs and inputs (each entry point's
+own), or of loss parameters.
 
 The rules, for outputs of shape ``shape`` (``(batch, outputs)`` for a network):
 
@@ -25,7 +26,7 @@ import numpy as np
 
 from . import _core
 
-__all__ = ["check_target", "KINDS"]
+__all__ = ["check_target", "check_sample_weight", "KINDS"]
 
 #: what a loss reads its targets as: elementwise values, values in [0, 1], class targets
 KINDS = ("values", "bce", "ce")
@@ -142,3 +143,45 @@ def check_target(y: Any, shape: tuple, dtype: Any, kind: str,
         raise ValueError(f"{what}: {which} must lie in [0, 1], got values in "
                          f"[{t.min()}, {t.max()}]")
     return t, None
+
+
+def check_sample_weight(sample_weight: Any, rows: int, dtype: Any,
+                        what: str = "sample_weight") -> np.ndarray | None:
+    """Row weights of a loss as the C kernels read them: (rows,) C-contiguous of ``dtype``.
+
+    A scalar weighs every row alike; None stays None (every row weighs 1). A weighted
+    mean is ``sum_i w_i l_i / sum_i w_i``: weight 2 counts a row twice, weight 0 drops it.
+
+    Raises
+    ------
+    TypeError
+        Not numbers.
+    ValueError
+        Wrong shape, NaN/Inf, a negative weight, or weights that are all 0.
+    """
+    if sample_weight is None:
+        return None
+    try:
+        w = np.asarray(sample_weight)
+    except Exception as e:  # ragged lists and the like
+        raise TypeError(f"{what} must be array-like, got {type(sample_weight).__name__}") from e
+    if w.dtype.kind not in "fiub":
+        raise TypeError(f"{what} must hold numbers, got dtype {w.dtype}")
+    if w.ndim == 0:
+        w = np.full(rows, w)
+    if w.ndim != 1:
+        raise ValueError(f"{what} must be 1D (one weight per row) or a scalar, got shape "
+                         f"{w.shape}")
+    if w.shape[0] != rows:
+        raise ValueError(f"{what} has shape ({w.shape[0]},), expected ({rows},): one weight "
+                         f"per row")
+    w = np.array(w, dtype=dtype, order="C")  # a copy: the caller's array is never written
+    bad = ~np.isfinite(w)
+    if bad.any():
+        raise ValueError(f"{what} contains NaN or Inf (first at row {int(np.flatnonzero(bad)[0])})")
+    if (w < 0).any():
+        raise ValueError(f"Negative values in {what} (first at row "
+                         f"{int(np.flatnonzero(w < 0)[0])}): weights must be >= 0")
+    if rows and not w.sum() > 0:
+        raise ValueError("Sample weights must contain at least one non-zero number.")
+    return w

@@ -1,4 +1,4 @@
-"""The ``nncore`` command line: demo, train, evaluate, predict, info, bench.
+"""The ``nncore`` command line: demo, train, evaluate, predict, info, bench, export, import.
 
 What it is for: using nncore without writing Python — train an MLP on the bundled digits
 or the user's CSV/NPZ file, save it, evaluate it, predict with it, inspect a model file.
@@ -19,11 +19,12 @@ import json
 import os
 import sys
 import time
+import warnings
 from typing import Any, Sequence
 
 import numpy as np
 
-from . import _bench, _registry, datasets as ds, io as nio, nn, optim
+from . import _bench, _delegates, _registry, datasets as ds, io as nio, nn, optim
 from ._files import atomic_write
 from ._version import __version__
 from .config import num_threads
@@ -176,6 +177,18 @@ def _build_parser() -> argparse.ArgumentParser:
 
     b = sub.add_parser("bench", help="benchmark nncore against the other libraries installed")
     b.add_argument("args", nargs=argparse.REMAINDER, help="passed to the benchmark")
+
+    x = sub.add_parser("export", help="write a model file as ONNX (needs nncore[onnx])")
+    x.add_argument("model", help="an nncore model file (.safetensors)")
+    x.add_argument("--to", required=True, metavar="ONNX", help="the ONNX file to write")
+    x.add_argument("--opset", type=_positive_int, default=17, help="ai.onnx opset (default 17)")
+
+    m = sub.add_parser("import", help="read an MLP from an ONNX file into a model file "
+                       "(needs nncore[onnx])")
+    m.add_argument("onnx", metavar="ONNX", help="the ONNX file (PyTorch, skl2onnx, nncore)")
+    m.add_argument("--out", required=True, help="the nncore model file to write (.safetensors)")
+    m.add_argument("--dtype", choices=("float32", "float64"), default=None,
+                   help="the model's dtype (default: the ONNX input's)")
     return p
 
 
@@ -534,8 +547,36 @@ def _cmd_bench(a) -> int:
         raise
 
 
+def _cmd_export(a) -> int:
+    nxo = _delegates.onnx_module()   # ImportError naming the extra when it is missing
+    model, _ = _load_model(a.model)
+    _check_out_dir(a.to, "the ONNX file")
+    nxo.export(model, a.to, opset=a.opset)
+    print(f"wrote {a.to}: ONNX opset {a.opset}, input (batch, {model.in_features}) -> "
+          f"output (batch, {model.out_features}), {model.dtype}")
+    return 0
+
+
+def _cmd_import(a) -> int:
+    nxo = _delegates.onnx_module()
+    if not os.path.exists(a.onnx):
+        raise CLIError(f"no such ONNX file: {a.onnx}")
+    _check_out_dir(a.out, "the model")
+    with warnings.catch_warnings(record=True) as notes:
+        warnings.simplefilter("always", nxo.PostProcessingDropped)
+        model = nxo.load(a.onnx, a.dtype)
+    for w in notes:
+        print(f"nncore: note: {w.message}", file=sys.stderr)
+    model.save(a.out)
+    print(f"wrote {a.out}: {len(model.layers)} layers, input (batch, {model.in_features}) -> "
+          f"output (batch, {model.out_features}), {model.num_parameters:,} parameters, "
+          f"{model.dtype}")
+    return 0
+
+
 _COMMANDS = {"demo": _cmd_demo, "train": _cmd_train, "evaluate": _cmd_evaluate,
-             "predict": _cmd_predict, "info": _cmd_info, "bench": _cmd_bench}
+             "predict": _cmd_predict, "info": _cmd_info, "bench": _cmd_bench,
+             "export": _cmd_export, "import": _cmd_import}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -50,9 +50,9 @@ def set_arch(name: str) -> None:
 def set_num_threads(n: int) -> None:
     """Set the number of threads the C core may use (>= 1).
 
-    Small problems still run on one thread: handing work to other threads costs
-    more than they do.
-    Without OpenMP in the build this is always 1.
+    The threads are nncore's own worker team (``csrc/pool.c``), which runs every
+    parallel loop. Small problems still run on one thread: handing work to other
+    threads costs more than they do. Without OpenMP in the build this is always 1.
     """
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
         raise TypeError(f"number of threads must be an int, got {type(n).__name__}")
@@ -62,7 +62,8 @@ def set_num_threads(n: int) -> None:
 
 
 def get_num_threads() -> int:
-    """Threads the C core may use: OMP_NUM_THREADS by default, else the core count."""
+    """Threads the C core may use: OMP_NUM_THREADS by default, else the core count
+    (read once, at the first use)."""
     return _core._get_num_threads()
 
 
@@ -77,27 +78,58 @@ def num_threads(n: int) -> Iterator[None]:
         set_num_threads(old)
 
 
+def _gemm_summary() -> str:
+    """'sgemm 12x32 kc 256 mc 252 nc 1024, dgemm ...' for the active family."""
+    parts = []
+    for name, key in (("sgemm", "f32"), ("dgemm", "f64")):
+        mr, nr, kc, mc, nc = _core._gemm_blocking()[key]
+        parts.append(f"{name} {mr}x{nr} kc {kc} mc {mc} nc {nc}")
+    return ", ".join(parts)
+
+
+def _threads_line(n: int, openmp: bool) -> str:
+    """What ``threads`` means in this build, for show_config()."""
+    if not openmp:
+        return f"{n} (built without OpenMP: every loop on the calling thread)"
+    return f"{n} (nncore worker team; OMP_NUM_THREADS honoured)"
+
+
 def show_config(print_out: bool = True) -> dict:
     """Print and return the build and run-time configuration.
+
+    Every parallel loop (GEMM, activations, losses, dropout, optimizer updates,
+    gradient norm) runs on nncore's own persistent worker team (``csrc/pool.c``);
+    no OpenMP region runs. OpenMP is used only at build time (found by a compile
+    probe; without it nncore is single-threaded) and for the default thread count
+    (``OMP_NUM_THREADS``, else the core count).
 
     Returns
     -------
     dict
-        ``version``, ``compiler``, ``openmp``, ``arch`` (kernel in use),
-        ``archs_available``, ``num_threads``, ``numpy``.
+        ``version``, ``compiler``, ``openmp`` (OpenMP found at build time),
+        ``arch`` (kernel in use), ``gemm`` (its micro-kernel tiles and cache
+        blocks), ``archs_available``, ``num_threads`` (threads of the worker
+        team), ``threads`` (that count and what runs the threads, as printed),
+        ``numpy``.
     """
+    n, openmp = get_num_threads(), _core._have_openmp()
     cfg = {
         "version": __version__,
         "compiler": _core._compiler(),
-        "openmp": _core._have_openmp(),
+        "openmp": openmp,
         "arch": get_arch(),
+        "gemm": _gemm_summary(),
         "archs_available": available_archs(),
-        "num_threads": get_num_threads(),
+        "num_threads": n,
+        "threads": _threads_line(n, openmp),
         "numpy": np.__version__,
     }
     if print_out:
-        width = max(len(k) for k in cfg)
-        for k, v in cfg.items():
+        shown = {k: v for k, v in cfg.items() if k != "num_threads"}  # in `threads`
+        if openmp:
+            shown["openmp"] = "True (build probe and default thread count; no OpenMP region runs)"
+        width = max(len(k) for k in shown)
+        for k, v in shown.items():
             print(f"{k:<{width}} : {v}")
     return cfg
 

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from . import _core, _registry
-from ._targets import check_target
+from ._targets import check_sample_weight, check_target
 from ._validate import finite_float
 
 __all__ = ["Loss", "MSELoss", "L1Loss", "HuberLoss", "BCEWithLogitsLoss", "CrossEntropyLoss",
@@ -93,11 +93,15 @@ class Loss:
         return t if labels is None else labels
 
     # -- public -----------------------------------------------------------------
-    def __call__(self, out: Any, y: Any) -> float:
-        """The loss of `out` (batch, outputs) against `y`; keeps d loss / d out for backward()."""
+    def __call__(self, out: Any, y: Any, sample_weight: Any = None) -> float:
+        """The loss of `out` (batch, outputs) against `y`; keeps d loss / d out for backward().
+
+        ``sample_weight`` (batch,): row weights, the mean becomes
+        ``sum_i w_i l_i / sum_i w_i`` (weight 2 counts a row twice, 0 drops it)."""
         out = _as_out(out)
         kind, red, param, t, labels = self._prepare_target(y, out.shape, out.dtype)
-        loss, grad = _core._net_loss(kind, red, param, out, t, labels, True)
+        w = check_sample_weight(sample_weight, out.shape[0], out.dtype)
+        loss, grad = _core._net_loss(kind, red, param, out, t, labels, True, w)
         self._grad = grad
         return float(loss)
 

@@ -59,7 +59,9 @@ import numpy as np
 
 from . import _core, _registry, losses as _losses, nn_init
 from . import ops as _ops
-from ._safetensors import MODEL_FORMAT, nncore_metadata, save_tensors
+from ._safetensors import (MODEL_FORMAT, nncore_metadata, save_tensors, strict_json,
+                           tensors_from_bytes, tensors_to_bytes)
+from ._targets import check_sample_weight
 from ._validate import check_int, finite_float, is_int, parse_dtype
 from .parameter import Parameter
 
@@ -178,7 +180,9 @@ class LeakyReLU(_Activation):
 
     def __init__(self, negative_slope: float = 0.01) -> None:
         self.negative_slope = finite_float(negative_slope, "negative_slope")
-        self._relu_gain = math.sqrt(2.0 / (1.0 + self.negative_slope ** 2))
+        # sqrt(2 / (1 + a^2)); past |a| ~ 1e154 a ** 2 overflows and the gain is sqrt(2) / |a|
+        a = abs(self.negative_slope)
+        self._relu_gain = math.sqrt(2.0 / (1.0 + a * a)) if a < 1e150 else math.sqrt(2.0) / a
 
     def get_config(self) -> dict:
         return {"type": "LeakyReLU", "negative_slope": self.negative_slope}
@@ -323,17 +327,18 @@ def _model_dtype(dtype: Any) -> np.dtype:
     return dt
 
 
-def _training() -> Any:
-    """``nncore.training``, for the ``fit`` / ``evaluate`` methods.
+def _upper() -> Any:
+    """``nncore._delegates``, for the methods that live above ``nn``: ``fit`` /
+    ``evaluate`` (``nncore.training``) and ``to_onnx`` (``nncore.onnx``).
 
     The ONE import of an nncore module inside a function in the whole package
-    (tests/test_layering.py finds it by the marker comment): ``training`` sits above
-    ``nn`` and imports it, so ``nn`` cannot import it at its top; users still expect
-    ``model.fit`` / ``model.evaluate`` (Keras), so those two methods delegate here.
-    By the time they run, ``import nncore`` has loaded ``training`` already.
+    (tests/test_layering.py finds it by the marker comment): those modules sit above
+    ``nn`` and import it, so ``nn`` cannot import them at its top; users still expect
+    ``model.fit`` / ``model.evaluate`` (Keras) and ``model.to_onnx``, so the methods
+    delegate here.
     """
-    from . import training  # layering: the documented delegate (Sequential.fit/evaluate)
-    return training
+    from . import _delegates  # layering: the documented delegate (fit/evaluate/to_onnx)
+    return _delegates
 
 
 class Sequential:
@@ -556,7 +561,7 @@ class Sequential:
 
     def train_step(self, x: Any, y: Any, loss: Any, optimizer: Any,
                    clip_norm: float | None = None, clip_value: float | None = None,
-                   include_penalty: bool = False) -> float:
+                   include_penalty: bool = False, sample_weight: Any = None) -> float:
         """One training step in ONE C call with the GIL released: zero_grad, forward
         (training), loss, backward, optional clipping (global norm ``clip_norm``, then
         element value ``clip_value``), optimizer update. Returns the batch loss.
@@ -569,6 +574,9 @@ class Sequential:
         regularization term (:meth:`nncore.optim.Optimizer.penalty`, taken at the
         weights the loss was computed with, i.e. before the update); the update is
         the same either way.
+
+        ``sample_weight`` (batch,): row weights of the loss, computed in C: the mean is
+        ``sum_i w_i l_i / sum_i w_i`` (finite, >= 0, not all 0).
         """
         loss_fn = _losses.get(loss)
         if isinstance(optimizer, str):
@@ -589,14 +597,16 @@ class Sequential:
             x = self._prepare_x(x)
         kind, red, param, target, labels = loss_fn._prepare_target(
             y, (x.shape[0], self.out_features), self.dtype)
+        w = check_sample_weight(sample_weight, x.shape[0], self.dtype)
         pen = optimizer.penalty() if include_penalty else 0.0
         value = self.train_step_prepared(x, target, labels, (kind, red, param), optimizer,
-                                         cn, cv)
+                                         cn, cv, w)
         return value + pen if include_penalty else value
 
     def train_step_prepared(self, x: np.ndarray, target: np.ndarray | None,
                             labels: np.ndarray | None, loss_spec: tuple[int, int, float],
                             optimizer: Any, clip_norm: float, clip_value: float,
+                            weights: np.ndarray | None = None,
                             out: np.ndarray | None = None) -> float:
         """:meth:`train_step` on inputs already checked and converted: the per-batch call
         of ``nncore.training.fit``, which checks the whole data set once.
@@ -614,6 +624,9 @@ class Sequential:
             Built on this model (not re-checked here).
         clip_norm, clip_value : float
             0.0 for none.
+        weights : ndarray (batch,), optional
+            Row weights as ``check_sample_weight`` returns them (the model's dtype,
+            C-contiguous, finite, >= 0, not all 0).
         out : ndarray (batch, out_features), optional
             Receives the outputs the step's training forward computed (before the
             update, dropout applied): what ``fit`` computes its training metrics from.
@@ -629,7 +642,7 @@ class Sequential:
         """
         value, norm = self._net.train_step(x, target, labels, loss_spec[0], loss_spec[1],
                                            loss_spec[2], optimizer._prepare(), clip_norm,
-                                           clip_value, out)
+                                           clip_value, weights, out)
         self.last_grad_norm = norm
         return value
 
@@ -754,13 +767,19 @@ class Sequential:
         ``optimizer``, ``epochs``, ``batch_size``, ``validation_split``,
         ``validation_data``, ``callbacks``, ``checkpoint``, ...) is documented there.
         """
-        return _training().fit(self, X, y, *args, **kwargs)
+        return _upper().fit(self, X, y, *args, **kwargs)
 
     def evaluate(self, X: Any, y: Any, *args: Any, **kwargs: Any) -> dict[str, float]:
         """Loss (and accuracy for classification) on ``(X, y)`` in inference mode:
         ``nncore.training.evaluate(self, X, y, loss=None, batch_size=1024)``; the loss
         defaults to :attr:`loss`."""
-        return _training().evaluate(self, X, y, *args, **kwargs)
+        return _upper().evaluate(self, X, y, *args, **kwargs)
+
+    def to_onnx(self, path: Any, **kwargs: Any) -> str:
+        """Write the model as an ONNX file; returns the path. ``nncore.onnx.export(self,
+        path, **kwargs)``: ``opset``, ``dynamic_batch``, ``input_name`` and
+        ``output_name`` are documented there. Needs ``pip install "nncore[onnx]"``."""
+        return _upper().to_onnx(self, path, **kwargs)
 
     # ------------------------------------------------------------ diagnostics
     def grad_norms(self) -> dict[str, float]:
@@ -820,6 +839,29 @@ class Sequential:
             raise ValueError("config must be a dict with a 'layers' list")
         layers = [layer_from_config(c) for c in cfg["layers"]]
         return cls(*layers, dtype=cfg.get("dtype", "float32"), seed=cfg.get("seed", 0))
+
+    # ------------------------------------------- pickle, copy.deepcopy, joblib
+    def __getstate__(self) -> dict:
+        """The model as the bytes of its safetensors model file (architecture and
+        weights, never C pointers) plus what training keeps on it."""
+        tensors = {name: p.data for name, p in self._params}
+        meta = nncore_metadata(MODEL_FORMAT, self.get_config())
+        loss = self._loss.get_config() if self._loss is not None else None
+        return {"safetensors": tensors_to_bytes(tensors, meta), "loss": loss,
+                "epochs_trained": self.epochs_trained, "dropout_step": self.dropout_step,
+                "last_grad_norm": self.last_grad_norm}
+
+    def __setstate__(self, state: dict) -> None:
+        tensors, meta = tensors_from_bytes(state["safetensors"], what="pickled Sequential")
+        cfg = strict_json(meta["config"], "pickled Sequential: config")
+        self.__init__(*[layer_from_config(c) for c in cfg["layers"]], dtype=cfg["dtype"],
+                      seed=cfg["seed"])
+        for name, p in self._params:
+            p.data[...] = tensors[name]
+        self._loss = None if state["loss"] is None else _losses.from_config(state["loss"])
+        self.epochs_trained = state["epochs_trained"]
+        self.dropout_step = state["dropout_step"]
+        self.last_grad_norm = state["last_grad_norm"]
 
     def save(self, path: Any, metadata: Any = None) -> None:
         """Save the architecture and weights to a safetensors model file, atomically

@@ -1,9 +1,10 @@
 """A per-epoch progress bar for ``fit(verbose=1)``, written to stderr.
 
-Dependency-free; redraws at most every ``min_interval`` seconds so the cost per
-batch is one clock read and a comparison. Uses tqdm instead when it is
-installed and ``backend="tqdm"`` is asked for (``"auto"`` picks tqdm only if it
-is importable AND the stream is a terminal).
+On a terminal: a live bar, redrawn in place (``\r``) at most every ``min_interval``
+seconds, so the cost per batch is one clock read and a comparison. Anywhere else (a
+CI log, a pipe, a file): no ``\r`` redraws, one line per epoch when it ends, as Keras
+does. Uses tqdm instead when it is installed and ``backend="tqdm"`` is asked for
+(``"auto"`` picks tqdm only if it is importable AND the stream is a terminal).
 Not here: logging to files, notebooks widgets.
 """
 from __future__ import annotations
@@ -28,6 +29,10 @@ def format_logs(logs: dict, keys: list[str] | None = None) -> str:
 
 class ProgressBar:
     """One bar per epoch: ``Epoch 3/10 [=====>    ] 120/200 loss=0.31 1.2e+04 samples/s``.
+
+    The bar is live only when ``stream.isatty()``; otherwise :meth:`update` writes
+    nothing and :meth:`close` writes the epoch's one line
+    (``Epoch 3/10 200/200 loss=0.31 val_loss=0.35 1.2e+04 samples/s 0.52s``).
 
     Parameters
     ----------
@@ -57,9 +62,10 @@ class ProgressBar:
         self._tqdm: Any = None
         if backend not in ("auto", "builtin", "tqdm"):
             raise ValueError(f"backend must be 'auto', 'builtin' or 'tqdm', got {backend!r}")
+        isatty = getattr(self.stream, "isatty", None)
+        self.live = bool(isatty()) if callable(isatty) else False
         if backend != "builtin":
-            isatty = getattr(self.stream, "isatty", lambda: False)()
-            if backend == "tqdm" or isatty:
+            if backend == "tqdm" or self.live:
                 try:
                     from tqdm import tqdm
                     self._tqdm = tqdm(total=self.total, desc=self.label, file=self.stream,
@@ -74,6 +80,9 @@ class ProgressBar:
         """Batches done so far in this epoch, samples done so far, running values
         (``logs``, or just the running ``loss``: no dict is built unless drawing)."""
         self._samples = samples
+        if self._tqdm is None and not self.live:  # a log: only close() writes
+            self._n = n_batches
+            return
         now = time.perf_counter()
         if n_batches < self.total and now - self._last_draw < self.min_interval:
             return
@@ -94,6 +103,10 @@ class ProgressBar:
         return f"{format_logs(logs)} {self._samples / dt:.3g} samples/s"
 
     def _draw(self, suffix: str, end: str) -> None:
+        if not self.live:  # a log: one plain line, no bar, no carriage return
+            self.stream.write(f"{self.label} {self._n}/{self.total} {suffix}{end}")
+            self.stream.flush()
+            return
         frac = min(self._n / self.total, 1.0)
         filled = int(round(frac * self.width))
         bar = "=" * max(filled - 1, 0) + (">" if 0 < filled < self.width else

@@ -39,6 +39,7 @@ from typing import Any, Iterable
 import numpy as np
 
 from . import _core, losses, optim
+from ._targets import check_sample_weight
 from ._validate import is_int
 from .callbacks import Callback, LearningRateScheduler, _overrides
 from .history import History
@@ -114,22 +115,68 @@ def _metric_names(metrics: Any, kind: str) -> list[str]:
     return out
 
 
-def _correct(out: np.ndarray, y: np.ndarray, kind: str) -> tuple[int, int]:
-    """(predictions right, predictions made): argmax for cross-entropy (labels or
-    probabilities, one per row), sign for BCE (one per output)."""
+def _row_right(out: np.ndarray, y: np.ndarray, kind: str) -> np.ndarray:
+    """Per row (float64), the fraction of its predictions that are right: argmax for
+    cross-entropy (labels or probabilities: 0 or 1), sign for BCE (over its outputs)."""
     if kind == "ce":
         pred = out.argmax(axis=1)
         truth = y if y.ndim == 1 else y.argmax(axis=1)
-        return int(np.count_nonzero(pred == truth)), len(out)
-    return int(np.count_nonzero((out > 0) == (y > 0.5))), out.size
+        return (pred == truth).astype(np.float64)
+    return ((out > 0) == (y > 0.5)).reshape(len(out), -1).mean(axis=1)
 
 
-def _accuracy(out: np.ndarray, y: np.ndarray, kind: str) -> float:
-    """Fraction right (see _correct); NaN for no samples."""
+def _accuracy(out: np.ndarray, y: np.ndarray, kind: str, w: np.ndarray | None = None) -> float:
+    """Fraction right (see _row_right), rows weighted by w (n,) when given."""
     if len(out) == 0:
         return float("nan")
-    right, total = _correct(out, y, kind)
-    return right / total
+    right = _row_right(out, y, kind)
+    if w is None:
+        return float(right.sum()) / len(out)
+    return float(np.dot(right, w.astype(np.float64)) / w.astype(np.float64).sum())
+
+
+def _class_of_row(Y: np.ndarray, kind: str) -> np.ndarray:
+    """The class index of each row of checked targets: labels, argmax of probability
+    rows, or 0/1 of a single BCE output."""
+    if kind == "ce":
+        return Y if Y.ndim == 1 else Y.argmax(axis=1)
+    if kind == "bce" and Y.shape[1] == 1:
+        return (Y[:, 0] > 0.5).astype(np.int64)
+    raise ValueError("class_weight needs single-label classification: cross-entropy, or BCE "
+                     "with one output")
+
+
+def _row_weights(model: Sequential, Y: np.ndarray, kind: str, sample_weight: Any,
+                 class_weight: Any, what: str = "sample_weight") -> np.ndarray | None:
+    """sample_weight (n,) times the class weights of the rows' classes, or None.
+
+    class_weight: None, a dict {class index: weight} (others weigh 1) or 'balanced'
+    (class c weighs n / (n_classes_present * count(c)), as scikit-learn defines it)."""
+    w = check_sample_weight(sample_weight, len(Y), model.dtype, what)
+    if class_weight is None:
+        return w
+    cls = _class_of_row(Y, kind)
+    n_classes = model.out_features if kind == "ce" else 2
+    if isinstance(class_weight, str) and class_weight == "balanced":
+        counts = np.bincount(cls, minlength=n_classes).astype(np.float64)
+        present = counts > 0
+        per = np.ones(n_classes)
+        per[present] = len(cls) / (present.sum() * counts[present])
+    elif isinstance(class_weight, dict):
+        per = np.ones(n_classes)
+        for k, v in class_weight.items():
+            if not is_int(k) or not 0 <= k < n_classes:
+                raise ValueError(f"class_weight keys must be class indices in [0, {n_classes}), "
+                                 f"got {k!r}")
+            per[int(k)] = v
+        if not (np.isfinite(per).all() and (per >= 0).all()):
+            raise ValueError(f"class_weight values must be finite and >= 0, got {class_weight}")
+    else:
+        raise ValueError(f"class_weight must be None, 'balanced' or a dict {{class: weight}}, "
+                         f"got {class_weight!r}")
+    cw = per[cls].astype(model.dtype)
+    return check_sample_weight(cw if w is None else w * cw, len(Y), model.dtype,
+                               "sample_weight * class_weight")
 
 
 def _check_positive(name: str, v: Any, allow_none: bool = True) -> float | None:
@@ -158,7 +205,8 @@ def fit(model: Sequential, X: Any, y: Any, loss: Any = None, optimizer: Any = "a
         callbacks: Iterable[Callback] | None = None, verbose: int = 1,
         clip_norm: float | None = None, clip_value: float | None = None, metrics: Any = None,
         checkpoint: str | os.PathLike | None = None, resume: str | os.PathLike | None = None,
-        include_penalty: bool = False) -> History:
+        include_penalty: bool = False, sample_weight: Any = None,
+        class_weight: Any = None) -> History:
     """Train ``model`` on ``(X, y)`` with minibatches; returns the :class:`History`.
 
     ``model.fit(X, y, ...)`` is this function.
@@ -209,6 +257,15 @@ def fit(model: Sequential, X: Any, y: Any, loss: Any = None, optimizer: Any = "a
         (``optimizer.penalty()`` at each batch's pre-update weights); the
         epoch mean of that term is logged as ``penalty``. Validation loss
         stays the data loss. Training itself is the same either way.
+    sample_weight : array (n,), optional
+        Row weights of the loss, computed in C: each batch's loss is
+        ``sum_i w_i l_i / sum_i w_i`` (weight 2 counts a row twice, 0 drops it; a batch
+        whose rows all weigh 0 is skipped). Split with ``validation_split`` like X;
+        ``validation_data`` may carry its own as a third element. Finite, >= 0.
+    class_weight : dict or 'balanced', optional
+        Multiplies each row's weight by its class's (classification with
+        cross-entropy, or BCE with one output): ``{class index: weight}`` (others 1)
+        or ``'balanced'`` (``n / (n_classes * count(class))`` over the training rows).
 
     Returns
     -------
@@ -254,7 +311,10 @@ def fit(model: Sequential, X: Any, y: Any, loss: Any = None, optimizer: Any = "a
     kind = losses.output_kind(loss_fn)
     metric_names = _metric_names(metrics, kind)
     opt = _get_optimizer(model, optimizer)
-    Xt, Yt, Xv, Yv = _prepare_data(model, X, y, loss_fn, validation_split, validation_data)
+    Xt, Yt, Wt, Xv, Yv, Wv = _prepare_data(model, X, y, loss_fn, validation_split,
+                                           validation_data, sample_weight)
+    if class_weight is not None:
+        Wt = _row_weights(model, Yt, kind, Wt, class_weight)
     n = len(Xt)
     if n == 0 and epochs > 0:
         raise ValueError("no training samples")
@@ -274,7 +334,7 @@ def fit(model: Sequential, X: Any, y: Any, loss: Any = None, optimizer: Any = "a
                              f"epochs={epochs}")
     model.loss = loss_fn
     model.stop_training = False
-    run = _Epochs(model, opt, loss_fn, kind, Xt, Yt, Xv, Yv, cbs, epochs=epochs,
+    run = _Epochs(model, opt, loss_fn, kind, Xt, Yt, Wt, Xv, Yv, Wv, cbs, epochs=epochs,
                   batch_size=batch_size, shuffle=shuffle, verbose=verbose,
                   clip_norm=clip_norm, clip_value=clip_value,
                   include_penalty=include_penalty, want_acc="accuracy" in metric_names,
@@ -339,25 +399,32 @@ def _check_arguments(epochs: Any, batch_size: Any, shuffle: Any, validation_spli
 
 
 def _prepare_data(model: Sequential, X: Any, y: Any, loss_fn: losses.Loss,
-                  validation_split: float, validation_data: Any) -> tuple:
-    """(X_train, y_train, X_val, y_val), each cast once and checked before any step;
-    X_val, y_val are None without validation."""
+                  validation_split: float, validation_data: Any,
+                  sample_weight: Any = None) -> tuple:
+    """(X_train, y_train, w_train, X_val, y_val, w_val), each cast once and checked
+    before any step; the validation arrays are None without validation, the weights
+    None without sample weights."""
     X, Y = _as_xy(model, X, y, loss_fn)
+    W = check_sample_weight(sample_weight, len(X), model.dtype)
     if validation_data is not None:
-        if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
-            raise TypeError("validation_data must be a tuple (X_val, y_val)")
+        if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
+            raise TypeError("validation_data must be a tuple (X_val, y_val) or "
+                            "(X_val, y_val, sample_weight_val)")
         Xv, Yv = _as_xy(model, validation_data[0], validation_data[1], loss_fn,
                         "X_val", "y_val")
         if len(Xv) == 0:
             raise ValueError("validation_data is empty")
-        return X, Y, Xv, Yv
+        Wv = (check_sample_weight(validation_data[2], len(Xv), model.dtype,
+                                  "sample_weight_val") if len(validation_data) == 3 else None)
+        return X, Y, W, Xv, Yv, Wv
     if validation_split > 0:
         split_at = int(len(X) * (1.0 - validation_split))
         if split_at == len(X):
             raise ValueError(f"validation_split={validation_split} leaves no validation "
                              f"samples out of {len(X)}")
-        return X[:split_at], Y[:split_at], X[split_at:], Y[split_at:]
-    return X, Y, None, None
+        Wt, Wv = (None, None) if W is None else (W[:split_at], W[split_at:])
+        return X[:split_at], Y[:split_at], Wt, X[split_at:], Y[split_at:], Wv
+    return X, Y, W, None, None, None
 
 
 def _setup_callbacks(model: Sequential, callbacks: Any, params: dict
@@ -397,13 +464,15 @@ class _Epochs:
     weights keep their bits."""
 
     def __init__(self, model: Sequential, opt: Any, loss_fn: losses.Loss, kind: str,
-                 Xt: np.ndarray, Yt: np.ndarray, Xv: np.ndarray | None,
-                 Yv: np.ndarray | None, cbs: list[Callback], *, epochs: int,
+                 Xt: np.ndarray, Yt: np.ndarray, Wt: np.ndarray | None, Xv: np.ndarray | None,
+                 Yv: np.ndarray | None, Wv: np.ndarray | None, cbs: list[Callback], *,
+                 epochs: int,
                  batch_size: int, shuffle: bool, verbose: int, clip_norm: float | None,
                  clip_value: float | None, include_penalty: bool, want_acc: bool,
                  epoch_base: int) -> None:
         self.model, self.opt, self.loss_fn, self.kind = model, opt, loss_fn, kind
         self.Xt, self.Yt, self.Xv, self.Yv = Xt, Yt, Xv, Yv
+        self.Wt, self.Wv = Wt, Wv  # row weights, or None
         self.epochs, self.batch_size, self.verbose = epochs, batch_size, verbose
         self.shuffle = shuffle and len(Xt) > 0
         self.clip_norm = 0.0 if clip_norm is None else clip_norm
@@ -419,8 +488,9 @@ class _Epochs:
         if self.shuffle:
             self.bufX = np.empty((rows, Xt.shape[1]), Xt.dtype)
             self.bufY = np.empty_like(Yt)
+            self.bufW = None if Wt is None else np.empty_like(Wt)
         else:
-            self.bufX, self.bufY = None, Yt
+            self.bufX, self.bufY, self.bufW = None, Yt, Wt
         # the step outputs, for the training accuracy: a block of whole batches
         per_block = max(1, _ACC_BLOCK // batch_size) * batch_size
         self.out_block = (np.empty((min(per_block, len(Xt)), model.out_features), model.dtype)
@@ -433,7 +503,8 @@ class _Epochs:
         bar (None unless verbose=1), which the caller closes after the callbacks."""
         model, opt, loss_fn = self.model, self.opt, self.loss_fn
         n, batch_size, n_steps = len(self.Xt), self.batch_size, self.n_steps
-        Xt, bufX, bufY, out_block = self.Xt, self.bufX, self.bufY, self.out_block
+        Xt, bufX, bufY, bufW = self.Xt, self.bufX, self.bufY, self.bufW
+        out_block = self.out_block
         include_penalty, batch_begin, batch_end = (self.include_penalty, self.batch_begin,
                                                    self.batch_end)
         lr = float(opt.param_groups[0]["lr"])
@@ -441,6 +512,8 @@ class _Epochs:
         if self.shuffle:
             perm = np.random.default_rng([model.seed, self.epoch_base + epoch]).permutation(n)
             np.take(self.Yt, perm, axis=0, out=bufY)
+            if bufW is not None:
+                np.take(self.Wt, perm, axis=0, out=bufW)
         bar = ProgressBar(n_steps, epoch + 1, self.epochs) if self.verbose == 1 else None
         step = model.train_step_prepared
         gather = _core._gather_rows
@@ -448,60 +521,67 @@ class _Epochs:
         labels = self.labels
         cn, cv = self.clip_norm, self.clip_value
         loss_sum = 0.0
+        weight_sum = 0.0  # of the rows trained on: rows, or their sample weights
+        trained = 0       # batches trained (all-zero-weight batches are skipped)
         pen_sum = 0.0
         gn_sum = 0.0
         gn_max = 0.0
-        seen = 0
-        acc = _RunningAccuracy(self.kind, out_block, bufY)
+        acc = _RunningAccuracy(self.kind, out_block, bufY, bufW)
         batch_logs: dict = {}
         b = 0
         for b in range(n_steps):
             s = b * batch_size
             e = min(s + batch_size, n)
-            m = e - s
+            k = e - s
             for cb in batch_begin:
                 cb.on_batch_begin(b, batch_logs)
+            wb = None if bufW is None else bufW[s:e]
+            m = float(k) if wb is None else float(wb.sum(dtype=np.float64))
+            if m == 0:  # every row of this batch weighs 0: nothing to learn from it
+                continue
             if perm is None:
                 xb = Xt[s:e]
             else:   # np.take(..., out=) would copy through a buffer of its own
-                xb = gather(bufX[:m], Xt, perm[s:e])
+                xb = gather(bufX[:k], Xt, perm[s:e])
             yb = bufY[s:e]
             if include_penalty:
                 pen = opt.penalty()
                 pen_sum += pen * m
             lval = step(xb, None if labels else yb, yb if labels else None, spec, opt, cn, cv,
-                        None if out_block is None else acc.slot(s, m))
+                        wb, None if out_block is None else acc.slot(s, k))
             if include_penalty:
                 lval += pen
             gn = model.last_grad_norm
-            seen = e
+            weight_sum += m
             loss_sum += lval * m
+            trained += 1
             gn_sum += gn
             if gn > gn_max or gn != gn:
                 gn_max = gn
             if batch_end:
                 batch_logs["loss"] = lval
                 batch_logs["grad_norm"] = gn
-                batch_logs["size"] = m
+                batch_logs["size"] = k
                 for cb in batch_end:
                     cb.on_batch_end(b, batch_logs)
             if bar is not None:
-                bar.update(b + 1, e, loss=loss_sum / seen)
+                bar.update(b + 1, e, loss=loss_sum / weight_sum)
             if model.stop_training:
                 break
-        nb = b + 1 if n_steps else 0
-        logs: dict[str, float] = {"loss": loss_sum / seen if seen else float("nan")}
+        nb = trained
+        nan = float("nan")
+        logs: dict[str, float] = {"loss": loss_sum / weight_sum if weight_sum else nan}
         if include_penalty:
-            logs["penalty"] = pen_sum / seen if seen else float("nan")
-        if self.want_acc and seen:
+            logs["penalty"] = pen_sum / weight_sum if weight_sum else nan
+        if self.want_acc and weight_sum:
             logs["accuracy"] = acc.result()
         if self.Xv is not None:
             model.predict_into(self.Xv, self.val_out, _EVAL_BATCH)
-            logs["val_loss"] = float(loss_fn(self.val_out, self.Yv))
+            logs["val_loss"] = float(loss_fn(self.val_out, self.Yv, self.Wv))
             if self.want_acc:
-                logs["val_accuracy"] = _accuracy(self.val_out, self.Yv, self.kind)
+                logs["val_accuracy"] = _accuracy(self.val_out, self.Yv, self.kind, self.Wv)
         logs["lr"] = lr
-        logs["grad_norm"] = gn_sum / nb if nb else float("nan")
+        logs["grad_norm"] = gn_sum / nb if nb else nan
         logs["grad_norm_max"] = gn_max
         if nb:
             logs.update(_layer_norms(model.grad_norms()))
@@ -511,22 +591,25 @@ class _Epochs:
 class _RunningAccuracy:
     """The epoch's training accuracy as Keras reports it: the running mean over the
     batches trained so far, each batch judged by the outputs its own step computed
-    (training mode, the weights before that step's update).
+    (training mode, the weights before that step's update); rows weighted by their
+    sample weights when fit has them.
 
     The steps write their outputs into consecutive rows of ``block`` (whole batches);
-    when the next batch does not fit, the block is scored at once against the
-    matching rows of the epoch's targets ``Y`` and reused. No second forward pass."""
+    when the next batch does not fit or does not follow (a batch skipped for weighing
+    0), the block is scored at once against the matching rows of the epoch's targets
+    ``Y`` (and weights ``W``) and reused. No second forward pass."""
 
-    def __init__(self, kind: str, block: np.ndarray | None, Y: np.ndarray) -> None:
-        self.kind, self.block, self.Y = kind, block, Y
+    def __init__(self, kind: str, block: np.ndarray | None, Y: np.ndarray,
+                 W: np.ndarray | None) -> None:
+        self.kind, self.block, self.Y, self.W = kind, block, Y, W
         self.start = 0      # epoch row of block[0]
         self.fill = 0       # rows of block holding outputs
-        self.right = 0      # correct predictions in the scored blocks
-        self.total = 0      # predictions scored
+        self.right = 0.0    # right predictions (weighted) in the scored blocks
+        self.total = 0.0    # rows (weights) scored
 
     def slot(self, s: int, m: int) -> np.ndarray:
         """The rows of the block that the step of epoch rows [s, s + m) writes into."""
-        if self.fill + m > len(self.block):
+        if self.fill and (self.fill + m > len(self.block) or s != self.start + self.fill):
             self._score()
         if self.fill == 0:
             self.start = s
@@ -534,12 +617,18 @@ class _RunningAccuracy:
         return self.block[self.fill - m:self.fill]
 
     def _score(self) -> None:
-        if self.fill:
-            right, total = _correct(self.block[:self.fill],
-                                    self.Y[self.start:self.start + self.fill], self.kind)
-            self.right += right
-            self.total += total
-            self.fill = 0
+        if not self.fill:
+            return
+        rows = slice(self.start, self.start + self.fill)
+        right = _row_right(self.block[:self.fill], self.Y[rows], self.kind)
+        if self.W is None:
+            self.right += float(right.sum())
+            self.total += self.fill
+        else:
+            w = self.W[rows].astype(np.float64)
+            self.right += float(np.dot(right, w))
+            self.total += float(w.sum())
+        self.fill = 0
 
     def result(self) -> float:
         self._score()
@@ -549,7 +638,7 @@ class _RunningAccuracy:
 # ---------------------------------------------------------------- evaluate
 
 def evaluate(model: Sequential, X: Any, y: Any, loss: Any = None,
-             batch_size: int = 1024) -> dict[str, float]:
+             batch_size: int = 1024, sample_weight: Any = None) -> dict[str, float]:
     """Loss (and accuracy for classification) of ``model`` on ``(X, y)``, inference mode.
 
     ``model.evaluate(X, y, ...)`` is this function.
@@ -562,6 +651,9 @@ def evaluate(model: Sequential, X: Any, y: Any, loss: Any = None,
     loss : str or loss object, optional
         Defaults to ``model.loss`` (the loss of the last ``fit``).
     batch_size : int
+    sample_weight : array (n,), optional
+        Row weights: the weighted mean loss ``sum_i w_i l_i / sum_i w_i`` and the
+        weighted accuracy.
 
     Returns
     -------
@@ -581,17 +673,18 @@ def evaluate(model: Sequential, X: Any, y: Any, loss: Any = None,
     X, Y = _as_xy(model, X, y, loss_fn)
     if len(X) == 0:
         raise ValueError("evaluate() got no samples")
-    return _evaluate(model, X, Y, loss_fn, kind, int(batch_size))
+    W = check_sample_weight(sample_weight, len(X), model.dtype)
+    return _evaluate(model, X, Y, loss_fn, kind, int(batch_size), W)
 
 
 def _evaluate(model: Sequential, X: np.ndarray, Y: np.ndarray, loss_fn: losses.Loss,
-              kind: str, batch_size: int) -> dict[str, float]:
-    """evaluate on data already checked (``_as_xy``) and not empty."""
+              kind: str, batch_size: int, W: np.ndarray | None = None) -> dict[str, float]:
+    """evaluate on data already checked (``_as_xy``) and not empty; rows weighted by W."""
     out = np.empty((len(X), model.out_features), model.dtype)
     model.predict_into(X, out, batch_size)
-    res = {"loss": float(loss_fn(out, Y))}
+    res = {"loss": float(loss_fn(out, Y, W))}
     if kind in ("ce", "bce"):
-        res["accuracy"] = _accuracy(out, Y, kind)
+        res["accuracy"] = _accuracy(out, Y, kind, W)
     return res
 
 

@@ -73,7 +73,7 @@ static int train(double *out) {
     for (int s = 0; s < STEPS && st == NN_OK; s++) {
         double norm;
         st = nn_net_train_step(net, x, 64, batch, NN_LOSS_CE_LABELS, NN_REDUCE_MEAN, 0.0, NULL,
-                               labels, &opt, 0.0, 0.0, &out[s], &norm);
+                               labels, NULL, &opt, 0.0, 0.0, &out[s], &norm);
     }
     nn_net_free(net);
     free(m), free(v), free(x), free(labels);

@@ -161,7 +161,7 @@ def activation_backward(dy: np.ndarray, x: np.ndarray | None, y: np.ndarray | No
 
 
 def loss(name: str, out: np.ndarray, target: np.ndarray, reduction: str = "mean",
-         **param) -> tuple[float, np.ndarray]:
+         weights: np.ndarray | None = None, **param) -> tuple[float, np.ndarray]:
     """Loss and its gradient w.r.t. ``out`` (same formulas as csrc/loss_tmpl.h).
 
     Parameters
@@ -172,6 +172,10 @@ def loss(name: str, out: np.ndarray, target: np.ndarray, reduction: str = "mean"
     target : ndarray like ``out``; for cross_entropy either integer labels (rows,)
         or probabilities (rows, cols)
     reduction : "mean" (over elements; over rows for cross_entropy) or "sum"
+    weights : ndarray (rows,), optional
+        Row weights (rows = out's first axis): each row's terms and gradients times
+        its weight; the mean divides by sum(weights) (times the other axes' size for
+        the elementwise losses): sum_i w_i l_i / sum_i w_i.
 
     Returns
     -------
@@ -217,6 +221,13 @@ def loss(name: str, out: np.ndarray, target: np.ndarray, reduction: str = "mean"
         else:
             raise ValueError(f"unknown loss {name!r}; expected one of {LOSSES}")
         count = x.size
+    if weights is not None:
+        w = _f64(weights)
+
+        def by_row(a):  # one weight per row (the first axis)
+            return a * w.reshape((-1,) + (1,) * (a.ndim - 1))
+        per, g = by_row(per), by_row(g)
+        count = w.sum() if name == "cross_entropy" else w.sum() * (per.size // len(w))
     total = float(np.sum(per))
     if reduction == "mean":
         return total / count, (g / count).astype(out.dtype)

@@ -75,12 +75,14 @@ def adagrad_update(p, g, state, t, lr, lr_decay=0.0, weight_decay=0.0,
 
 
 def adam_update(p, g, state, t, lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
-                amsgrad=False, l1=0.0, decoupled=False):
+                amsgrad=False, l1=0.0, decoupled=False, eps_hat=False):
     """Adam (PyTorch's torch.optim.Adam); ``decoupled=True`` is AdamW.
 
     m = b1 m + (1 - b1) g;  v = b2 v + (1 - b2) g^2;
     p -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps)
-    (v replaced by its running maximum with amsgrad).
+    (v replaced by its running maximum with amsgrad). ``eps_hat=True``: Kingma & Ba's
+    efficient form (scikit-learn's Adam), eps before the bias correction:
+    p -= lr sqrt(1 - b2^t) / (1 - b1^t) * m / (sqrt(v) + eps).
     """
     b1, b2 = betas
     if decoupled:
@@ -94,15 +96,18 @@ def adam_update(p, g, state, t, lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=0
     if amsgrad:
         v = np.maximum(state.get("max_exp_avg_sq", np.zeros_like(p)), v)
         state["max_exp_avg_sq"] = v
+    if eps_hat:
+        return p - lr * np.sqrt(1 - b2 ** t) / (1 - b1 ** t) * (m / (np.sqrt(v) + eps))
     step_size = lr / (1 - b1 ** t)
     den = np.sqrt(v) / np.sqrt(1 - b2 ** t) + eps
     return p - step_size * (m / den)
 
 
 def adamw_update(p, g, state, t, lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2,
-                 amsgrad=False, l1=0.0):
+                 amsgrad=False, l1=0.0, eps_hat=False):
     """AdamW (PyTorch's torch.optim.AdamW): p *= 1 - lr * weight_decay, then Adam."""
-    return adam_update(p, g, state, t, lr, betas, eps, weight_decay, amsgrad, l1, decoupled=True)
+    return adam_update(p, g, state, t, lr, betas, eps, weight_decay, amsgrad, l1, decoupled=True,
+                       eps_hat=eps_hat)
 
 
 _UPDATES = {"sgd": sgd_update, "rmsprop": rmsprop_update, "adagrad": adagrad_update,
@@ -111,8 +116,8 @@ _HPARAMS = {
     "sgd": ("lr", "momentum", "dampening", "nesterov", "weight_decay", "l1"),
     "rmsprop": ("lr", "alpha", "eps", "weight_decay", "momentum", "centered", "l1"),
     "adagrad": ("lr", "lr_decay", "weight_decay", "initial_accumulator_value", "eps", "l1"),
-    "adam": ("lr", "betas", "eps", "weight_decay", "amsgrad", "l1"),
-    "adamw": ("lr", "betas", "eps", "weight_decay", "amsgrad", "l1"),
+    "adam": ("lr", "betas", "eps", "weight_decay", "amsgrad", "l1", "eps_hat"),
+    "adamw": ("lr", "betas", "eps", "weight_decay", "amsgrad", "l1", "eps_hat"),
 }
 
 

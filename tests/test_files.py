@@ -1,6 +1,6 @@
-"""Reading a FIFO, a device or a directory as a model / CSV / NPZ file is a clear
-error at once: never a hang (a FIFO blocks open() until a writer comes) or an
-endless read (/dev/zero)."""
+"""nncore._files (open_regular) under every reader: a FIFO, a device or a directory
+given as a model / CSV / NPZ file is a clear error at once, never a hang (a FIFO blocks
+open() until a writer comes) or an endless read (/dev/zero)."""
 import os
 import signal
 
@@ -9,8 +9,6 @@ import pytest
 
 import nncore as nc
 from nncore import cli, datasets as ds, io as nio
-
-pytestmark = pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs POSIX FIFOs")
 
 
 @pytest.fixture

@@ -1,10 +1,13 @@
-"""Scalar arguments of the Python layer (shared checks in nncore._validate):
-odd types give TypeError, odd values ValueError, never OverflowError or a crash."""
+"""Arguments of the Python layer (shared checks in nncore._validate): odd types give
+TypeError, odd values ValueError, never OverflowError, SyntaxError or a crash."""
+import warnings
+
 import numpy as np
 import pytest
 
 import nncore as nc
-from nncore import nn
+from nncore import datasets, nn
+from nncore import reference as ref
 
 
 @pytest.mark.parametrize("make", [
@@ -72,7 +75,6 @@ def test_matmul_scalars():
 def test_ndarray_subclasses_and_lists_as_model_input():
     """np.matrix / masked arrays / lists / memmaps are read as plain arrays (model(x) of an
     np.matrix used to return None). Oracle: nncore.reference's network on the same weights."""
-    from nncore import reference as ref
     m = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 2), dtype="float64", seed=1)
     twin = ref.ReferenceNetwork.from_model(m)
     x = np.random.default_rng(0).normal(size=(5, 3))
@@ -84,7 +86,6 @@ def test_ndarray_subclasses_and_lists_as_model_input():
 
 
 def test_fit_values_overflowing_the_model_dtype_are_one_clear_error():
-    import warnings
     m = nn.Sequential(nn.Linear(2, 1))  # float32
     X, y = np.ones((4, 2)), np.ones(4)
     with warnings.catch_warnings():
@@ -116,3 +117,17 @@ def test_model_dtype_argument():
     for bad in ("int32", np.float16, ">f8", "complex64"):
         with pytest.raises(ValueError, match="float32' or 'float64'"):
             nn.Sequential(nn.Linear(2, 2), dtype=bad)
+
+
+@pytest.mark.parametrize("bad", ["01", "(", "f4,,", object()])
+def test_unparsable_dtype_is_a_type_error(bad, tmp_path):
+    # hypothesis (tests/test_properties.py): np.dtype("01") raises SyntaxError from
+    # NumPy's string parser, which escaped load_csv and Sequential
+    p = tmp_path / "d.csv"
+    p.write_text("a,b\n1,0\n2,1\n")
+    with pytest.raises(TypeError, match="dtype"):
+        datasets.load_csv(p, dtype=bad)
+    with pytest.raises(TypeError, match="dtype"):
+        datasets.load_digits(dtype=bad)
+    with pytest.raises(TypeError, match="dtype"):
+        nn.Sequential(nn.Linear(2, 2), dtype=bad)

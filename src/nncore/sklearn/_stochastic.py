@@ -1,0 +1,230 @@
+"""The minibatch loop of the 'sgd' / 'adam' (and nncore's) solvers, step for step
+scikit-learn's: the same validation split, shuffles, batches, loss curve, stopping
+rules and learning-rate schedules, consuming the estimator's RandomState in the
+same order.
+
+What it is for: ``fit_stochastic``, one fit or one partial_fit call. Each batch
+is ONE fused C ``train_step`` (forward, loss with the rows' sample weights,
+backward, update) when an nncore C loss equals scikit-learn's (``_outputs``);
+otherwise (the Poisson loss) the NumPy path: a C forward, scikit-learn's loss and
+its gradient w (act(z) - y) / sum(w) in NumPy, a C backward and the C update.
+What it is not: the optimizer mapping (``_solvers``) or the input checks
+(``_base``).
+"""
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import train_test_split
+from sklearn.utils import shuffle as sk_shuffle
+
+from .. import utils
+from ._data import dense_rows
+from ._outputs import OutputSpec, activate, loss_value, output_spec
+from ._solvers import Solver
+
+__all__ = ["fit_stochastic", "BatchStep"]
+
+
+class BatchStep:
+    """One training step on a batch; returns scikit-learn's batch loss (the data loss
+    plus ``alpha / 2 * ||W||^2 / sum(w)`` and nncore's ``l1 * |W|_1 / sum(w)``, at the
+    weights before the update).
+
+    Parameters
+    ----------
+    est : the estimator (alpha, l1, clip_norm)
+    spec : OutputSpec
+    solver : Solver
+    """
+
+    def __init__(self, est: Any, spec: OutputSpec, solver: Solver) -> None:
+        self.model = est.model_
+        self.spec, self.solver = spec, solver
+        self.fused = spec.c_loss is not None
+        self.c = solver.c
+        self.alpha, self.l1 = float(est.alpha), float(est.l1)
+        self.clip = est.clip_norm
+        self.clip_c = 0.0 if self.clip is None else float(self.clip) * self.c
+        self.weights = [p.data.reshape(-1) for p in self.model.parameters() if not p.is_bias]
+
+    def penalty(self, sw_sum: float) -> float:
+        sq = 0.0
+        for w in self.weights:
+            sq += float(np.dot(w, w))
+        pen = 0.5 * self.alpha * sq / sw_sum
+        if self.l1:
+            pen += self.l1 * sum(float(np.abs(w).sum()) for w in self.weights) / sw_sum
+        return pen
+
+    def __call__(self, xb: np.ndarray, tb: np.ndarray | None, lb: np.ndarray | None,
+                 yb: np.ndarray, swb: np.ndarray | None) -> float:
+        """xb (b, features) C-contiguous in the model's dtype; the C loss's target: tb
+        (b, k) or class labels lb (b,) int64 (checked once per fit, see
+        ``c_targets``); yb (b, k) the model's dtype; swb (b,) or None."""
+        sw_sum = float(len(xb)) if swb is None else float(swb.sum())
+        if sw_sum == 0:
+            return 0.0  # every row weighs 0: nothing to learn from this batch
+        pen = self.penalty(sw_sum)
+        solver, model, spec = self.solver, self.model, self.spec
+        copt = solver.before_step(sw_sum)
+        if self.fused:
+            # the C train_step itself: Sequential.train_step without its per-call checks
+            # (the targets were checked once for the whole fit, xb is laid out for C)
+            value = model._net.train_step(xb, tb, lb, self.kind, self.red, self.param, copt,
+                                          self.clip_c, 0.0, swb)[0] * spec.value_scale
+        else:
+            model.zero_grad()
+            p = activate(spec.name, model.forward(xb, training=True))
+            value = loss_value(spec.name, yb, p, swb)
+            d = p - yb
+            if swb is not None:
+                d *= swb[:, None]
+            d /= sw_sum
+            model.backward(d)
+            if self.clip is not None:
+                utils.clip_grad_norm(model, self.clip)
+            solver.opt.step()
+        return value + pen
+
+    def c_targets(self, Y: np.ndarray) -> tuple[np.ndarray | None, np.ndarray | None]:
+        """The C loss's targets of the rows of Y (n, k), checked once: (target, labels)."""
+        if not self.fused:
+            return None, None
+        y = Y.argmax(axis=1) if self.spec.labels else Y
+        shape = (len(Y), self.model.out_features)
+        self.kind, self.red, self.param, t, labels = self.spec.c_loss._prepare_target(
+            y, shape, self.model.dtype)
+        return t, labels
+
+
+def _split(est: Any, X: Any, Y: np.ndarray, sw: np.ndarray | None):
+    """scikit-learn's early-stopping split: (X_tr, Y_tr, sw_tr, X_val, y_val, sw_val)."""
+    stratify = Y if (est._is_classifier and est.n_outputs_ == 1) else None
+    arrays = (X, Y) if sw is None else (X, Y, sw)
+    parts = train_test_split(*arrays, random_state=est._random_state,
+                             test_size=est.validation_fraction, stratify=stratify)
+    X_tr, X_val, Y_tr, Y_val = parts[:4]
+    sw_tr, sw_val = (parts[4], parts[5]) if sw is not None else (None, None)
+    if X_val.shape[0] < 2:
+        raise ValueError("The validation set is too small. Increase 'validation_fraction' "
+                         "or the size of your dataset.")
+    return X_tr, Y_tr, sw_tr, X_val, est._validation_targets(Y_val), sw_val
+
+
+def _update_no_improvement_count(est: Any, early: bool, X_val, y_val, sw_val) -> None:
+    if early:
+        score = est._score(X_val, y_val, sample_weight=sw_val)
+        est.validation_scores_.append(score)
+        if est.verbose:
+            print("Validation score: %f" % score)
+        if score < est.best_validation_score_ + est.tol:
+            est._no_improvement_count += 1
+        else:
+            est._no_improvement_count = 0
+        if score > est.best_validation_score_:
+            est.best_validation_score_ = score
+            est._best_params = est.model_.flat_params.copy()
+    else:
+        last = est.loss_curve_[-1]
+        if last > est.best_loss_ - est.tol:
+            est._no_improvement_count += 1
+        else:
+            est._no_improvement_count = 0
+        if last < est.best_loss_:
+            est.best_loss_ = last
+
+
+def fit_stochastic(est: Any, X: Any, Y: np.ndarray, sw: np.ndarray | None,
+                   incremental: bool) -> None:
+    """Train ``est.model_`` for one fit (up to max_iter epochs) or one partial_fit
+    call (one epoch). X (n, features) dense or CSR; Y (n, k) the binarized labels
+    (bool) or the regression targets; sw (n,) or None."""
+    model = est.model_
+    dtype = model.dtype
+    spec = output_spec(est.out_activation_, est.n_outputs_)
+    if not incremental or not hasattr(est, "_optimizer"):
+        est._optimizer = Solver(est, model, spec.grad_scale if spec.c_loss is not None else 1.0)
+    solver = est._optimizer
+    early = bool(est.early_stopping)
+    if early:
+        X_tr, Y_tr, sw_tr, X_val, y_val, sw_val = _split(est, X, Y, sw)
+    else:
+        X_tr, Y_tr, sw_tr = X, Y, sw
+        X_val = y_val = sw_val = None
+    n = X_tr.shape[0]
+    if est.batch_size == "auto":
+        batch_size = min(200, n)
+    else:
+        if est.batch_size > n:
+            warnings.warn("Got `batch_size` less than 1 or larger than sample size. It is "
+                          "going to be clipped")
+        batch_size = int(np.clip(est.batch_size, 1, n))
+    sparse = sp.issparse(X_tr)
+    if not sparse:
+        X_tr = np.ascontiguousarray(X_tr, dtype=dtype)
+    step = BatchStep(est, spec, solver)
+    Yf_tr = np.ascontiguousarray(Y_tr, dtype=dtype)
+    T_tr, L_tr = step.c_targets(Yf_tr)
+    sample_idx = np.arange(n, dtype=int)
+    stopped = False
+    try:
+        est.n_iter_ = 0
+        for _ in range(est.max_iter):
+            if est.shuffle:
+                sample_idx = sk_shuffle(sample_idx, random_state=est._random_state)
+                order = sample_idx
+            else:
+                order = None
+            # the epoch's rows in order: one gather for dense X (then slices); sparse
+            # rows are densified batch by batch
+            Xe = X_tr if (order is None or sparse) else np.take(X_tr, order, axis=0)
+            Te = T_tr if (order is None or T_tr is None) else T_tr[order]
+            Le = L_tr if (order is None or L_tr is None) else L_tr[order]
+            Ye = Yf_tr if order is None else Yf_tr[order]
+            We = sw_tr if (order is None or sw_tr is None) else sw_tr[order]
+            accumulated = 0.0
+            for s in range(0, n, batch_size):
+                e = min(s + batch_size, n)
+                if sparse:
+                    rows = slice(s, e) if order is None else order[s:e]
+                    xb = dense_rows(X_tr, rows, dtype)
+                else:
+                    xb = Xe[s:e]
+                swb = None if We is None else We[s:e]
+                tb = None if Te is None else Te[s:e]
+                lb = None if Le is None else Le[s:e]
+                accumulated += step(xb, tb, lb, Ye[s:e], swb) * (e - s)
+            est.n_iter_ += 1
+            est.loss_ = accumulated / n
+            est.t_ += n
+            est.loss_curve_.append(est.loss_)
+            if est.verbose:
+                print("Iteration %d, loss = %.8f" % (est.n_iter_, est.loss_))
+            _update_no_improvement_count(est, early, X_val, y_val, sw_val)
+            solver.iteration_ends(est.t_)
+            if est._no_improvement_count > est.n_iter_no_change:
+                if early:
+                    msg = ("Validation score did not improve more than tol=%f for %d "
+                           "consecutive epochs." % (est.tol, est.n_iter_no_change))
+                else:
+                    msg = ("Training loss did not improve more than tol=%f for %d "
+                           "consecutive epochs." % (est.tol, est.n_iter_no_change))
+                if solver.trigger_stopping(msg, est.verbose):
+                    stopped = True
+                    break
+                est._no_improvement_count = 0
+            if incremental:
+                break
+            if est.n_iter_ == est.max_iter:
+                warnings.warn("Stochastic Optimizer: Maximum iterations (%d) reached and the "
+                              "optimization hasn't converged yet." % est.max_iter,
+                              ConvergenceWarning)
+    except KeyboardInterrupt:
+        warnings.warn("Training interrupted by user.")
+    if early and (not incremental or stopped):
+        model.flat_params[...] = est._best_params  # the best weights seen

@@ -106,6 +106,40 @@ def test_stopped_epoch_reports_the_batches_it_trained():
     np.testing.assert_allclose(model.flat_params, twin.flat_params(), rtol=1e-10, atol=1e-12)
 
 
+@pytest.mark.parametrize("block", [None, 40])
+@pytest.mark.parametrize("shuffle", [False, True])
+def test_weighted_train_accuracy_skips_batches_that_weigh_nothing(block, shuffle, monkeypatch):
+    """Sample weights: the running accuracy weighs each row like the loss does; a batch
+    whose rows all weigh 0 trains nothing and counts nothing. Oracle: a NumPy forward
+    of the weights before each step of a hand loop of train_step (float64, no dropout)."""
+    if block is not None:
+        monkeypatch.setattr(training, "_ACC_BLOCK", block)
+    X, y = blobs(90)
+    w = np.random.default_rng(7).uniform(0.0, 3.0, size=90)
+    w[32:48] = 0.0            # unshuffled: the third batch of 16 weighs nothing
+    a, b = _model(3, dropout=0.0), _model(3, dropout=0.0)
+    h = a.fit(X, y, loss="cross_entropy", optimizer=optim.SGD(a.parameters(), lr=0.05),
+              epochs=2, batch_size=16, shuffle=shuffle, sample_weight=w, verbose=0)
+    opt = optim.SGD(b.parameters(), lr=0.05)
+    want = []
+    for e in range(2):
+        order = (np.random.default_rng([b.seed, e]).permutation(90) if shuffle
+                 else np.arange(90))
+        right = total = 0.0
+        for s in range(0, 90, 16):
+            idx = order[s:s + 16]
+            if w[idx].sum() == 0:
+                continue
+            W0, b0, W1, b1 = (p.data for p in b.parameters())
+            out = np.maximum(X[idx] @ W0.T + b0, 0.0) @ W1.T + b1
+            right += float(np.dot(out.argmax(1) == y[idx], w[idx]))
+            total += float(w[idx].sum())
+            b.train_step(X[idx], y[idx], "cross_entropy", opt, sample_weight=w[idx])
+        want.append(right / total)
+    np.testing.assert_array_equal(a.flat_params, b.flat_params)
+    np.testing.assert_allclose(h.history["accuracy"], want, rtol=1e-12)
+
+
 @pytest.mark.parametrize("shuffle", [True, False])
 def test_memmap_X_is_read_a_batch_at_a_time(tmp_path, shuffle):
     """A read-only np.memmap trains to the same bits as the array in memory, and fit's

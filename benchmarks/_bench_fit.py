@@ -17,7 +17,7 @@ Workloads: mnist = 784-256-128-10, batch 128 on n x 784 random float32 rows;
 small = 64-128-64-10, batch 32 on n x 64. The machine may be shared: fit and the
 loop run in alternating rounds; the table gives the median over rounds (and the
 best ratio); part 2 takes medians of many short interleaved runs.
-Also a ``compare.py`` subcommand module: ``add_arguments(parser)``, ``run(args)``.
+A ``compare.py`` subcommand module: ``add_arguments(parser)``, ``run(args)``.
 """
 from __future__ import annotations
 
@@ -185,12 +185,3 @@ def run(args) -> int:
     print(f"load average at end: {common.load_average()}")
     return 0
 
-
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    add_arguments(parser)
-    return run(parser.parse_args(argv))
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -290,7 +290,8 @@ def fit(model: Sequential, X: Any, y: Any, loss: Any = None, optimizer: Any = "a
     - The training ``loss`` and ``accuracy`` of an epoch are running means over
       its batches, as Keras reports them: each batch is judged by the outputs of
       its own step (training mode, so with dropout; the weights before that
-      step's update), weighted by its size. They are not the loss or accuracy
+      step's update), weighted by its size (its rows' sample weights when
+      given; batches that weigh nothing are skipped). They are not the loss or accuracy
       of the end-of-epoch weights; ``val_loss`` / ``val_accuracy`` and
       :func:`evaluate` are (inference mode). Before, ``accuracy`` was a second
       inference pass over the training set after the epoch.

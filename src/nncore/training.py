@@ -543,7 +543,7 @@ class _Epochs:
             if perm is None:
                 xb = Xt[s:e]
             else:   # np.take(..., out=) would copy through a buffer of its own
-                xb = gather(bufX[:k], Xt, perm[s:e])
+                xb = gather(bufX if k == batch_size else bufX[:k], Xt, perm[s:e])
             yb = bufY[s:e]
             if include_penalty:
                 pen = opt.penalty()
@@ -603,6 +603,7 @@ class _RunningAccuracy:
     def __init__(self, kind: str, block: np.ndarray | None, Y: np.ndarray,
                  W: np.ndarray | None) -> None:
         self.kind, self.block, self.Y, self.W = kind, block, Y, W
+        self.rows = 0 if block is None else len(block)
         self.start = 0      # epoch row of block[0]
         self.fill = 0       # rows of block holding outputs
         self.right = 0.0    # right predictions (weighted) in the scored blocks
@@ -610,12 +611,14 @@ class _RunningAccuracy:
 
     def slot(self, s: int, m: int) -> np.ndarray:
         """The rows of the block that the step of epoch rows [s, s + m) writes into."""
-        if self.fill and (self.fill + m > len(self.block) or s != self.start + self.fill):
+        f = self.fill
+        if f and (f + m > self.rows or s != self.start + f):
             self._score()
-        if self.fill == 0:
+            f = 0
+        if not f:
             self.start = s
-        self.fill += m
-        return self.block[self.fill - m:self.fill]
+        self.fill = f + m
+        return self.block[f:f + m]
 
     def _score(self) -> None:
         if not self.fill:

@@ -34,21 +34,12 @@ if HERE not in sys.path:
     sys.path.insert(0, HERE)
 
 import nncore  # noqa: E402
-import nncore.nn as nn  # noqa: E402
 from nncore import losses, optim  # noqa: E402
 
 import _bench_common as common  # noqa: E402
+from _bench_net import _model  # noqa: E402  (the float32 ReLU MLP of the other benchmarks)
 
 WORKLOADS = {"mnist": ((784, 256, 128, 10), 128), "small": ((64, 128, 64, 10), 32)}
-
-
-def _model(sizes, seed=0):
-    layers = []
-    for i in range(len(sizes) - 1):
-        layers.append(nn.Linear(sizes[i], sizes[i + 1]))
-        if i < len(sizes) - 2:
-            layers.append(nn.ReLU())
-    return nn.Sequential(*layers, dtype="float32", seed=seed)
 
 
 def _data(n, d, k, seed=0):

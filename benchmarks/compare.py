@@ -8,6 +8,7 @@
     python benchmarks/compare.py memory [--steps 10000]
     python benchmarks/compare.py adam [--n 10000000]
     python benchmarks/compare.py net [--threads 1,2]
+    python benchmarks/compare.py fit [--threads 2] [--workloads mnist,small] [--quick]
     python benchmarks/compare.py sklearn [--threads 2] [--rounds 2] [--workloads digits,wide]
     python benchmarks/compare.py all [--quick] [--json P]   (train, infer, memory, adam)
 
@@ -34,6 +35,7 @@ SUBCOMMANDS = {
     "gemm": ("_bench_gemm", "matmul GFLOP/s: nncore vs NumPy (OpenBLAS), with the FMA peak"),
     "adam": ("_bench_adam", "fused Adam on 10M parameters vs copy / STREAM moving the same bytes"),
     "net": ("_bench_net", "forward+backward per batch and single-sample latency vs NumPy/torch"),
+    "fit": ("_bench_fit", "fit vs the sum of its train_step calls; train_step vs the C step"),
     "sklearn": ("_bench_sklearn", "MLPClassifier.fit time and accuracy vs scikit-learn's"),
 }
 # served by nncore._bench (the installed `nncore bench`)

@@ -385,12 +385,12 @@ def test_model_checkpoint_saves_best(tmp_path):
     np.testing.assert_array_equal(last.flat_params, snaps[best_so_far[-1]])
 
 
-def test_train_accuracy_is_end_of_epoch_inference_accuracy():
+def test_metrics_empty_reports_no_accuracy():
+    # what the training accuracy is: tests/test_fit_data_path.py
     X, y = blobs(50)
     m = mlp([4, 8, 3], seed=5, dropout=0.3)
     h = m.fit(X, y, loss="ce", epochs=2, batch_size=8, verbose=0)
-    out = m.predict(X)
-    assert h.history["accuracy"][-1] == np.mean(out.argmax(1) == y)
+    assert len(h.history["accuracy"]) == 2
     h2 = m.fit(X, y, loss="ce", epochs=1, metrics=[], verbose=0)
     assert "accuracy" not in h2.history
 

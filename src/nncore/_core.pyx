@@ -11,3 +11,4 @@ include "_gemm.pxi"     # matmul
 include "_kernels.pxi"  # activations, losses, dropout
 include "_optim.pxi"    # optimizer updates, gradient clipping
 include "_net.pxi"      # the network object
+include "_data.pxi"     # target-check scans, fit's row gather

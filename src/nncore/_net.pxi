@@ -7,6 +7,7 @@
 # C-level checks, one output allocation, one C call with the GIL released.
 cimport numpy as cnp
 from cpython.mem cimport PyMem_Malloc, PyMem_Free
+from libc.string cimport memcpy
 
 cnp.import_array()
 
@@ -181,6 +182,12 @@ cdef class _Net:
             return -1
         return st[0] // isz
 
+    def readable(self, x):
+        """True if x is an ndarray C reads as is (the model's dtype, 2-D, n_in columns,
+        at least one row, contiguous rows with a uniform stride): what
+        Sequential._prepare_x would return unchanged, told by one C-level check."""
+        return type(x) is cnp.ndarray and self._rows_stride(<cnp.ndarray>x) >= 0
+
     def infer(self, x):
         """Inference forward. Returns a new (batch, n_out) array, or None when x
         is not an ndarray C can read as is (the caller prepares it then)."""
@@ -276,11 +283,14 @@ cdef class _Net:
         self._lock.release()
 
     def train_step(self, x, target, labels, int kind, int red, double param, _COptim opt,
-                   double clip_norm, double clip_value, weights=None):
+                   double clip_norm, double clip_value, weights=None, out=None):
         """nn_net_train_step: returns (loss, global grad norm before clipping).
         x as for forward; target (batch, n_out) in the model dtype for every kind but
         CE labels, which take labels int64 (batch,); row weights (batch,) in the model
-        dtype or None."""
+        dtype or None. out, if given (C-contiguous, writable, model dtype, batch * n_out
+        elements), receives the step's outputs (batch, n_out): its training forward,
+        before the update (nn_net_output, copied while the lock is held, so no other
+        call on this network comes in between)."""
         cdef cnp.ndarray a
         cdef int64_t rsx, batch
         cdef int st
@@ -289,6 +299,9 @@ cdef class _Net:
         cdef void *tp = NULL
         cdef void *wp = NULL
         cdef int64_t *lp = NULL
+        cdef void *op = NULL
+        cdef const void *res
+        cdef size_t out_bytes = 0
         if type(x) is not cnp.ndarray:
             raise TypeError(f"expected a NumPy array, got {type(x).__name__}")
         a = <cnp.ndarray>x
@@ -310,6 +323,11 @@ cdef class _Net:
         if opt.n_elements != self.n_params or opt._seg_end > self.n_params:
             raise ValueError(f"the optimizer was built for {opt.n_elements} parameters, the "
                              f"model has {self.n_params}")
+        if out is not None:
+            op = _net_ptr(out, self.typenum, batch * self.n_out, "out")
+            if not cnp.PyArray_ISWRITEABLE(<cnp.ndarray>out):
+                raise ValueError("out must be writable")
+            out_bytes = <size_t>(batch * self.n_out) * <size_t>cnp.PyArray_ITEMSIZE(a)
         xp = cnp.PyArray_DATA(a)
         # Calls on this model queue on its lock. The optimizer's state is then updated
         # without the GIL: mark it busy so no other thread changes or steps it meanwhile
@@ -322,6 +340,12 @@ cdef class _Net:
                 st = nn_net_train_step(self.net, xp, rsx, batch, <nn_loss_kind>kind,
                                        <nn_reduction>red, param, tp, lp, wp, &opt.c,
                                        clip_norm, clip_value, &loss, &norm)
+                if st == NN_OK and op != NULL:
+                    res = nn_net_output(self.net)   # backward and update leave it intact
+                    if res == NULL:
+                        st = NN_ERR_STATE
+                    else:
+                        memcpy(op, res, out_bytes)
             opt._busy = False
         finally:
             self._lock.release()

@@ -24,6 +24,8 @@ from typing import Any
 
 import numpy as np
 
+from . import _core
+
 __all__ = ["check_target", "check_sample_weight", "KINDS"]
 
 #: what a loss reads its targets as: elementwise values, values in [0, 1], class targets
@@ -33,6 +35,9 @@ KINDS = ("values", "bce", "ce")
 def _c_array(a: np.ndarray, dtype: Any) -> np.ndarray:
     """a cast to dtype as the C kernels read it: C-contiguous, aligned, native byte order.
     A cast that overflows (1e300 to float32) gives inf, which the caller reports."""
+    if (type(a) is np.ndarray and a.dtype == dtype and a.flags.c_contiguous
+            and a.flags.aligned):
+        return a   # as is: the common case, without the cost of np.errstate
     with np.errstate(over="ignore"):
         a = np.asarray(a, dtype=dtype)
     if a.flags.c_contiguous and a.flags.aligned:
@@ -55,14 +60,26 @@ def _labels(y: np.ndarray, shape: tuple, what: str) -> np.ndarray:
         if not np.array_equal(y, np.floor(y)):
             raise TypeError(f"{what}: class labels must be integers, got non-integer values "
                             f"of dtype {y.dtype}")
-    elif y.dtype.kind not in "iu":
+        if y.size:  # range before the cast: 1e30 has no int64
+            _label_range_error(y.min(), y.max(), classes, what)
+        return _c_array(y, np.int64)
+    if y.dtype.kind not in "iu":
         raise TypeError(f"{what}: class labels must be integers, got dtype {y.dtype}")
-    if y.size:
-        lo, hi = y.min(), y.max()
+    labels = _c_array(y, np.int64)
+    if labels.size:
+        # the hot path (train_step): one pass over the int64 labels. A uint64 value int64
+        # cannot hold (>= 2**63) wraps negative there and fails too; the message reads y.
+        lo, hi = _core._int64_range(labels)
         if lo < 0 or hi >= classes:
-            raise ValueError(f"{what}: class labels must be in [0, {classes}), got "
-                             f"{lo if lo < 0 else hi} (values in [{lo}, {hi}])")
-    return _c_array(y, np.int64)
+            _label_range_error(y.min(), y.max(), classes, what)
+    return labels
+
+
+def _label_range_error(lo: Any, hi: Any, classes: int, what: str) -> None:
+    """Raise the ValueError of labels outside [0, classes) (lo, hi: y's min and max)."""
+    if lo < 0 or hi >= classes:
+        raise ValueError(f"{what}: class labels must be in [0, {classes}), got "
+                         f"{lo if lo < 0 else hi} (values in [{lo}, {hi}])")
 
 
 def check_target(y: Any, shape: tuple, dtype: Any, kind: str,
@@ -94,6 +111,12 @@ def check_target(y: Any, shape: tuple, dtype: Any, kind: str,
     """
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
+    if kind == "ce" and len(shape) == 2:
+        # the hot path of train_step: int64 labels in range, in one C call and one pass
+        # (a 1-D y is never probability rows); anything else takes the full check below
+        ready = _core._labels_ready(y, shape[0], shape[1])
+        if ready is not None:
+            return None, ready
     if not isinstance(y, np.ndarray):
         try:
             y = np.asarray(y)
@@ -110,9 +133,12 @@ def check_target(y: Any, shape: tuple, dtype: Any, kind: str,
         else:
             raise ValueError(f"{what} shape {y.shape} does not match the shape of out {shape}")
     t = _c_array(y, dtype)
-    if not np.isfinite(t).all():
+    if not t.size:
+        return t, None
+    finite, lo, hi = _core._finite_range(t)   # one pass (dtype is float32 or float64)
+    if not finite:
         raise ValueError(f"{what} contains NaN or Inf: it must be finite")
-    if kind != "values" and t.size and (t.min() < 0 or t.max() > 1):
+    if kind != "values" and (lo < 0 or hi > 1):
         which = "probability targets" if kind == "ce" else "targets"
         raise ValueError(f"{what}: {which} must lie in [0, 1], got values in "
                          f"[{t.min()}, {t.max()}]")

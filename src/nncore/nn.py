@@ -72,6 +72,7 @@ __all__ = ["Layer", "Linear", "ReLU", "LeakyReLU", "ELU", "GELU", "SiLU", "Softp
 # codes of nncore.h (nn_layer_kind, nn_dtype), from the bindings
 _LINEAR, _ACT, _DROPOUT = (_registry.LAYER_KINDS[k] for k in ("linear", "act", "dropout"))
 _F32, _F64 = _registry.DTYPES["float32"], _registry.DTYPES["float64"]
+_FINITE_BLOCK = 1 << 20  # bytes of X checked for NaN/Inf at a time (prepare_inputs)
 
 
 
@@ -592,22 +593,69 @@ class Sequential:
             raise ValueError(f"clip_norm must be > 0, got {clip_norm}")
         if cv < 0 or (clip_value is not None and cv == 0):
             raise ValueError(f"clip_value must be > 0, got {clip_value}")
-        x = self._prepare_x(x)
+        if not self._net.readable(x):   # one C-level check; else check, cast, copy
+            x = self._prepare_x(x)
         kind, red, param, target, labels = loss_fn._prepare_target(
             y, (x.shape[0], self.out_features), self.dtype)
         w = check_sample_weight(sample_weight, x.shape[0], self.dtype)
-        copt = optimizer._prepare()
         pen = optimizer.penalty() if include_penalty else 0.0
-        value, norm = self._net.train_step(x, target, labels, kind, red, param, copt, cn, cv, w)
-        self.last_grad_norm = norm
+        value = self.train_step_prepared(x, target, labels, (kind, red, param), optimizer,
+                                         cn, cv, w)
         return value + pen if include_penalty else value
+
+    def train_step_prepared(self, x: np.ndarray, target: np.ndarray | None,
+                            labels: np.ndarray | None, loss_spec: tuple[int, int, float],
+                            optimizer: Any, clip_norm: float, clip_value: float,
+                            weights: np.ndarray | None = None,
+                            out: np.ndarray | None = None) -> float:
+        """:meth:`train_step` on inputs already checked and converted: the per-batch call
+        of ``nncore.training.fit``, which checks the whole data set once.
+
+        Parameters
+        ----------
+        x : ndarray (batch, in_features)
+            The model's dtype, rows contiguous (as :meth:`prepare_inputs` gives).
+        target, labels : ndarray or None
+            As ``loss._prepare_target`` returns them: ``target`` (batch, out_features)
+            in the model's dtype, or ``labels`` (batch,) int64 in range.
+        loss_spec : (kind, reduction, param)
+            The loss's C codes (``loss._c_spec(labels is not None)``).
+        optimizer : nncore.optim.Optimizer
+            Built on this model (not re-checked here).
+        clip_norm, clip_value : float
+            0.0 for none.
+        weights : ndarray (batch,), optional
+            Row weights as ``check_sample_weight`` returns them (the model's dtype,
+            C-contiguous, finite, >= 0, not all 0).
+        out : ndarray (batch, out_features), optional
+            Receives the outputs the step's training forward computed (before the
+            update, dropout applied): what ``fit`` computes its training metrics from.
+
+        Returns
+        -------
+        float
+            The batch loss; ``last_grad_norm`` is recorded.
+
+        The C bindings still check every pointer-relevant property (dtype, shape,
+        strides) and the C loss checks the label range, so a wrong input raises, never
+        crashes; but the messages are the bindings', not :meth:`train_step`'s.
+        """
+        value, norm = self._net.train_step(x, target, labels, loss_spec[0], loss_spec[1],
+                                           loss_spec[2], optimizer._prepare(), clip_norm,
+                                           clip_value, weights, out)
+        self.last_grad_norm = norm
+        return value
 
     # ------------------------------------------------- inference in batches
     def prepare_inputs(self, X: Any, what: str = "X") -> np.ndarray:
         """``X`` as ``predict``, ``fit`` and ``evaluate`` take it: shape (n, in_features)
         ((n,) is read as one feature per row when in_features is 1), numbers, finite;
         returned cast once to the model's dtype, C-contiguous. ``what`` names ``X`` in
-        the TypeError / ValueError a bad input raises."""
+        the TypeError / ValueError a bad input raises.
+
+        X already of the model's dtype and C-contiguous (a read-only ``np.memmap``
+        too) is returned as a view, not copied; the NaN/Inf check reads it in blocks
+        of about 1 MiB, so a memory-mapped X is never loaded whole."""
         if hasattr(X, "__array__") or isinstance(X, (list, tuple)):
             X = np.asarray(X)
         if not isinstance(X, np.ndarray):
@@ -622,10 +670,15 @@ class Sequential:
                              f"{X.shape}")
         with np.errstate(over="ignore"):  # 1e300 -> float32 inf: reported just below
             X = np.ascontiguousarray(X, dtype=self.dtype)
-        if not np.isfinite(X).all():
-            bad = np.argwhere(~np.isfinite(X))[0]
-            raise ValueError(f"{what} contains NaN or Inf (first at row {bad[0]}, column "
-                             f"{bad[1]})")
+        # in blocks of rows: a temporary the size of X would double a large data set
+        # (and read a np.memmap into memory); one block is about _FINITE_BLOCK bytes
+        step = max(1, _FINITE_BLOCK // max(1, X.shape[1] * X.itemsize))
+        for s in range(0, X.shape[0], step):
+            block = X[s:s + step]
+            if not np.isfinite(block).all():
+                bad = np.argwhere(~np.isfinite(block))[0]
+                raise ValueError(f"{what} contains NaN or Inf (first at row {s + bad[0]}, "
+                                 f"column {bad[1]})")
         return X
 
     def predict_into(self, X: np.ndarray, out: np.ndarray, batch_size: int) -> np.ndarray:
@@ -730,10 +783,10 @@ class Sequential:
 
     # ------------------------------------------------------------ diagnostics
     def grad_norms(self) -> dict[str, float]:
-        """L2 norm of each parameter's current gradient, by name (float64 sums)."""
-        return {name: float(np.sqrt(np.dot(p.grad.ravel().astype(np.float64),
-                                           p.grad.ravel().astype(np.float64))))
-                for name, p in self._params}
+        """L2 norm of each parameter's current gradient, by name (float64 sums; one C
+        pass per parameter, no temporaries: fit logs them every epoch)."""
+        g = self._flat_grads
+        return {name: _core._optim_grad_norm(g, [p.offset], [p.size]) for name, p in self._params}
 
     def _rows(self) -> list[tuple[str, str, int]]:
         rows = []

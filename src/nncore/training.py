@@ -8,7 +8,8 @@ are these functions (the methods delegate here).
 What it is not: the network, losses or optimizers (``nncore.nn``,
 ``nncore.losses``, ``nncore.optim``), nor inference (``Sequential.predict``).
 
-What it uses of the model is its documented interface: ``train_step``,
+What it uses of the model is its documented interface: ``train_step_prepared``
+(``train_step`` without its per-call checks: fit checks the whole data set once),
 ``prepare_inputs``, ``predict_into``, ``parameters``, ``grad_norms``,
 ``last_grad_norm``, ``loss``, ``epochs_trained``, ``stop_training``, ``seed``,
 ``dtype``, ``out_features``.
@@ -19,6 +20,12 @@ see ``model.epochs_trained``) is shuffled with
 seed gives bit-identical weights after ``fit`` at any thread count, ``fit(5)``
 then ``fit(5)`` equals ``fit(10)`` (same optimizer object), and resuming from
 a checkpoint continues exactly.
+
+Cost: ``fit`` adds little to its ``train_step`` calls. It never copies the whole
+training set (each batch's rows are gathered into one reused buffer, so a
+read-only ``np.memmap`` X is read a batch at a time) and runs no extra forward
+pass over it: the training loss and accuracy of an epoch come from the outputs
+the steps computed (see ``fit``'s Notes).
 """
 from __future__ import annotations
 
@@ -31,7 +38,7 @@ from typing import Any, Iterable
 
 import numpy as np
 
-from . import losses, optim
+from . import _core, losses, optim
 from ._targets import check_sample_weight
 from ._validate import is_int
 from .callbacks import Callback, LearningRateScheduler, _overrides
@@ -43,7 +50,8 @@ from .progress import ProgressBar, format_logs
 __all__ = ["fit", "evaluate"]
 
 _SGD_DEFAULT_LR = 0.01  # "sgd" by name: SGD has no default lr (Keras uses 0.01)
-_EVAL_BATCH = 1024      # rows per forward call of the validation / accuracy passes
+_EVAL_BATCH = 1024      # rows per forward call of the validation pass
+_ACC_BLOCK = 4096       # about how many rows of step outputs are scored at once
 
 
 # ------------------------------------------------------------------ helpers
@@ -107,17 +115,21 @@ def _metric_names(metrics: Any, kind: str) -> list[str]:
     return out
 
 
-def _accuracy(out: np.ndarray, y: np.ndarray, kind: str, w: np.ndarray | None = None) -> float:
-    """Fraction right: argmax for cross-entropy (labels or probabilities), sign for BCE;
-    rows weighted by w (n,) when given."""
-    if len(out) == 0:
-        return float("nan")
+def _row_right(out: np.ndarray, y: np.ndarray, kind: str) -> np.ndarray:
+    """Per row (float64), the fraction of its predictions that are right: argmax for
+    cross-entropy (labels or probabilities: 0 or 1), sign for BCE (over its outputs)."""
     if kind == "ce":
         pred = out.argmax(axis=1)
         truth = y if y.ndim == 1 else y.argmax(axis=1)
-        right = (pred == truth).astype(np.float64)
-    else:
-        right = ((out > 0) == (y > 0.5)).reshape(len(out), -1).mean(axis=1)
+        return (pred == truth).astype(np.float64)
+    return ((out > 0) == (y > 0.5)).reshape(len(out), -1).mean(axis=1)
+
+
+def _accuracy(out: np.ndarray, y: np.ndarray, kind: str, w: np.ndarray | None = None) -> float:
+    """Fraction right (see _row_right), rows weighted by w (n,) when given."""
+    if len(out) == 0:
+        return float("nan")
+    right = _row_right(out, y, kind)
     if w is None:
         return float(right.sum()) / len(out)
     return float(np.dot(right, w.astype(np.float64)) / w.astype(np.float64).sum())
@@ -203,7 +215,9 @@ def fit(model: Sequential, X: Any, y: Any, loss: Any = None, optimizer: Any = "a
     ----------
     model : nncore.nn.Sequential
     X : array (n, in_features)
-        Inputs (cast once to the model's dtype).
+        Inputs (cast once to the model's dtype). An array already of the model's
+        dtype and C-contiguous, e.g. a read-only ``np.memmap``, is used in place
+        and read a batch at a time (never loaded or copied whole).
     y : array
         Targets: ``(n,)`` integer labels or ``(n, classes)`` probabilities for
         cross-entropy; ``(n, out)`` (or ``(n,)`` with one output) for the others.
@@ -273,6 +287,14 @@ def fit(model: Sequential, X: Any, y: Any, loss: Any = None, optimizer: Any = "a
 
     Notes
     -----
+    - The training ``loss`` and ``accuracy`` of an epoch are running means over
+      its batches, as Keras reports them: each batch is judged by the outputs of
+      its own step (training mode, so with dropout; the weights before that
+      step's update), weighted by its size (its rows' sample weights when
+      given; batches that weigh nothing are skipped). They are not the loss or accuracy
+      of the end-of-epoch weights; ``val_loss`` / ``val_accuracy`` and
+      :func:`evaluate` are (inference mode). Before, ``accuracy`` was a second
+      inference pass over the training set after the epoch.
     - Ctrl-C (KeyboardInterrupt) stops after the current batch (each step is
       one C call, never cut in half) and returns the history of the
       completed epochs with ``history.interrupted = True``;
@@ -432,9 +454,15 @@ class _Epochs:
     """One epoch of ``fit`` at a time: shuffle, the batches (one ``train_step`` each,
     with the per-batch callbacks and the progress bar), then the epoch's logs.
 
-    Holds what stays fixed across epochs: the data, the reused buffers of the
-    shuffled copy (bufX, bufY) and of the validation outputs, the per-batch
-    callbacks, the settings."""
+    Holds what stays fixed across epochs: the data, the reused buffers (one batch of
+    inputs, the epoch's shuffled targets, a block of step outputs for the training
+    accuracy, the validation outputs), the per-batch callbacks, the settings.
+
+    The inputs are never copied whole: each batch's rows are gathered by index into
+    ONE (batch_size, in_features) buffer (so a np.memmap X is read a batch at a
+    time); the targets, small next to them, are shuffled once per epoch. The batches
+    hold the same rows in the same order as a whole shuffled copy would, so the
+    weights keep their bits."""
 
     def __init__(self, model: Sequential, opt: Any, loss_fn: losses.Loss, kind: str,
                  Xt: np.ndarray, Yt: np.ndarray, Wt: np.ndarray | None, Xv: np.ndarray | None,
@@ -448,18 +476,26 @@ class _Epochs:
         self.Wt, self.Wv = Wt, Wv  # row weights, or None
         self.epochs, self.batch_size, self.verbose = epochs, batch_size, verbose
         self.shuffle = shuffle and len(Xt) > 0
-        self.clip_norm, self.clip_value = clip_norm, clip_value
+        self.clip_norm = 0.0 if clip_norm is None else clip_norm
+        self.clip_value = 0.0 if clip_value is None else clip_value
         self.include_penalty, self.want_acc = include_penalty, want_acc
         self.epoch_base = epoch_base  # shuffle index = epoch_base + epoch
         self.n_steps = (len(Xt) + batch_size - 1) // batch_size
         self.batch_begin = [cb for cb in cbs if _overrides(cb, "on_batch_begin")]
         self.batch_end = [cb for cb in cbs if _overrides(cb, "on_batch_end")]
-        # reused buffers: the epoch's shuffled copy of the training data
+        # _as_xy gives class labels as (n,) int64, every other target as (n, out)
+        self.labels = Yt.ndim == 1
+        rows = min(batch_size, len(Xt))
         if self.shuffle:
-            self.bufX, self.bufY = np.empty_like(Xt), np.empty_like(Yt)
+            self.bufX = np.empty((rows, Xt.shape[1]), Xt.dtype)
+            self.bufY = np.empty_like(Yt)
             self.bufW = None if Wt is None else np.empty_like(Wt)
         else:
-            self.bufX, self.bufY, self.bufW = Xt, Yt, Wt
+            self.bufX, self.bufY, self.bufW = None, Yt, Wt
+        # the step outputs, for the training accuracy: a block of whole batches
+        per_block = max(1, _ACC_BLOCK // batch_size) * batch_size
+        self.out_block = (np.empty((min(per_block, len(Xt)), model.out_features), model.dtype)
+                          if want_acc and len(Xt) else None)
         self.val_out = (None if Xv is None
                         else np.empty((len(Xv), model.out_features), model.dtype))
 
@@ -468,42 +504,52 @@ class _Epochs:
         bar (None unless verbose=1), which the caller closes after the callbacks."""
         model, opt, loss_fn = self.model, self.opt, self.loss_fn
         n, batch_size, n_steps = len(self.Xt), self.batch_size, self.n_steps
-        bufX, bufY, bufW = self.bufX, self.bufY, self.bufW
+        Xt, bufX, bufY, bufW = self.Xt, self.bufX, self.bufY, self.bufW
+        out_block = self.out_block
         include_penalty, batch_begin, batch_end = (self.include_penalty, self.batch_begin,
                                                    self.batch_end)
         lr = float(opt.param_groups[0]["lr"])
+        perm = None
         if self.shuffle:
             perm = np.random.default_rng([model.seed, self.epoch_base + epoch]).permutation(n)
-            np.take(self.Xt, perm, axis=0, out=bufX)
             np.take(self.Yt, perm, axis=0, out=bufY)
             if bufW is not None:
                 np.take(self.Wt, perm, axis=0, out=bufW)
         bar = ProgressBar(n_steps, epoch + 1, self.epochs) if self.verbose == 1 else None
-        train_step = model.train_step
+        step = model.train_step_prepared
+        gather = _core._gather_rows
+        spec = loss_fn._c_spec(self.labels)
+        labels = self.labels
+        cn, cv = self.clip_norm, self.clip_value
         loss_sum = 0.0
         weight_sum = 0.0  # of the rows trained on: rows, or their sample weights
         trained = 0       # batches trained (all-zero-weight batches are skipped)
         pen_sum = 0.0
         gn_sum = 0.0
         gn_max = 0.0
-        seen = 0
+        acc = _RunningAccuracy(self.kind, out_block, bufY, bufW)
         batch_logs: dict = {}
         b = 0
         for b in range(n_steps):
             s = b * batch_size
             e = min(s + batch_size, n)
+            k = e - s
             for cb in batch_begin:
                 cb.on_batch_begin(b, batch_logs)
             wb = None if bufW is None else bufW[s:e]
-            m = float(e - s) if wb is None else float(wb.sum(dtype=np.float64))
-            seen = e
+            m = float(k) if wb is None else float(wb.sum(dtype=np.float64))
             if m == 0:  # every row of this batch weighs 0: nothing to learn from it
                 continue
+            if perm is None:
+                xb = Xt[s:e]
+            else:   # np.take(..., out=) would copy through a buffer of its own
+                xb = gather(bufX if k == batch_size else bufX[:k], Xt, perm[s:e])
+            yb = bufY[s:e]
             if include_penalty:
                 pen = opt.penalty()
                 pen_sum += pen * m
-            lval = train_step(bufX[s:e], bufY[s:e], loss_fn, opt, self.clip_norm,
-                              self.clip_value, sample_weight=wb)
+            lval = step(xb, None if labels else yb, yb if labels else None, spec, opt, cn, cv,
+                        wb, None if out_block is None else acc.slot(s, k))
             if include_penalty:
                 lval += pen
             gn = model.last_grad_norm
@@ -516,7 +562,7 @@ class _Epochs:
             if batch_end:
                 batch_logs["loss"] = lval
                 batch_logs["grad_norm"] = gn
-                batch_logs["size"] = e - s
+                batch_logs["size"] = k
                 for cb in batch_end:
                     cb.on_batch_end(b, batch_logs)
             if bar is not None:
@@ -529,11 +575,7 @@ class _Epochs:
         if include_penalty:
             logs["penalty"] = pen_sum / weight_sum if weight_sum else nan
         if self.want_acc and weight_sum:
-            # one inference pass over the epoch's training samples (train_step
-            # does not hand back its outputs); metrics=[] skips it
-            logs["accuracy"] = _evaluate(model, bufX[:seen], bufY[:seen], loss_fn, self.kind,
-                                         _EVAL_BATCH,
-                                         None if bufW is None else bufW[:seen])["accuracy"]
+            logs["accuracy"] = acc.result()
         if self.Xv is not None:
             model.predict_into(self.Xv, self.val_out, _EVAL_BATCH)
             logs["val_loss"] = float(loss_fn(self.val_out, self.Yv, self.Wv))
@@ -545,6 +587,56 @@ class _Epochs:
         if nb:
             logs.update(_layer_norms(model.grad_norms()))
         return logs, bar
+
+
+class _RunningAccuracy:
+    """The epoch's training accuracy as Keras reports it: the running mean over the
+    batches trained so far, each batch judged by the outputs its own step computed
+    (training mode, the weights before that step's update); rows weighted by their
+    sample weights when fit has them.
+
+    The steps write their outputs into consecutive rows of ``block`` (whole batches);
+    when the next batch does not fit or does not follow (a batch skipped for weighing
+    0), the block is scored at once against the matching rows of the epoch's targets
+    ``Y`` (and weights ``W``) and reused. No second forward pass."""
+
+    def __init__(self, kind: str, block: np.ndarray | None, Y: np.ndarray,
+                 W: np.ndarray | None) -> None:
+        self.kind, self.block, self.Y, self.W = kind, block, Y, W
+        self.rows = 0 if block is None else len(block)
+        self.start = 0      # epoch row of block[0]
+        self.fill = 0       # rows of block holding outputs
+        self.right = 0.0    # right predictions (weighted) in the scored blocks
+        self.total = 0.0    # rows (weights) scored
+
+    def slot(self, s: int, m: int) -> np.ndarray:
+        """The rows of the block that the step of epoch rows [s, s + m) writes into."""
+        f = self.fill
+        if f and (f + m > self.rows or s != self.start + f):
+            self._score()
+            f = 0
+        if not f:
+            self.start = s
+        self.fill = f + m
+        return self.block[f:f + m]
+
+    def _score(self) -> None:
+        if not self.fill:
+            return
+        rows = slice(self.start, self.start + self.fill)
+        right = _row_right(self.block[:self.fill], self.Y[rows], self.kind)
+        if self.W is None:
+            self.right += float(right.sum())
+            self.total += self.fill
+        else:
+            w = self.W[rows].astype(np.float64)
+            self.right += float(np.dot(right, w))
+            self.total += float(w.sum())
+        self.fill = 0
+
+    def result(self) -> float:
+        self._score()
+        return self.right / self.total if self.total else float("nan")
 
 
 # ---------------------------------------------------------------- evaluate

@@ -77,6 +77,8 @@ class Optimizer:
         self._seg_key: tuple | None = None
         self._sig: tuple | None = None
         self._seg_cache: tuple[list[int], list[int]] = ([], [])
+        self._snap: list[dict] | None = None   # param_groups as of the last _prepare
+        self._snap_flat: Any = None            # and the model's flat buffer then
         self._initialized: set[int] = set()
         for g in self._as_groups(params):
             self.add_param_group(g)
@@ -184,6 +186,12 @@ class Optimizer:
         buffers the groups need. The returned object stays the same for the
         optimizer's life.
         """
+        c = self._c
+        # fast path (every train_step): the groups compare equal to the copy taken at
+        # the last full pass (one C-level comparison of lists and dicts), same buffer
+        if (c is not None and self._snap is not None and self.param_groups == self._snap
+                and self._model.flat_params is self._snap_flat):
+            return c
         model = self._model
         flat = model.flat_params
         if self._c is None:
@@ -218,7 +226,26 @@ class Optimizer:
             self._seg_key = key
         self._ensure_state(c)
         self._sig = sig
+        self._snap, self._snap_flat = self._snapshot(), flat
         return c
+
+    def _snapshot(self) -> list[dict] | None:
+        """A copy of param_groups that ``==`` tells from any later edit, or None.
+
+        Lists (``params``, a ``betas`` list) are copied, so appending to them or
+        assigning into them makes the groups compare unequal; other values are
+        compared by ``==`` as the signature of the full pass does. Parameters are
+        told apart by identity (``list ==`` tries ``is`` first, and a Parameter
+        without its own ``__eq__`` compares by identity only); a parameter type that
+        defines ``__eq__`` gets no snapshot: every call takes the full pass.
+        """
+        snap = []
+        for g in self.param_groups:
+            if not isinstance(g, dict) or any(type(p).__eq__ is not object.__eq__
+                                              for p in g["params"]):
+                return None
+            snap.append({k: list(v) if isinstance(v, list) else v for k, v in g.items()})
+        return snap
 
     def _set_segments(self, c) -> None:
         segs = []

@@ -10,6 +10,11 @@
 #include "net_internal.h"
 
 #include <string.h>
+#if defined(_WIN32)
+#include <windows.h>
+#else
+#include <time.h>
+#endif
 
 /* ------------------------------------------------ the two dtype halves */
 
@@ -140,6 +145,8 @@ void nn_net_free(nn_net *net) {
     nn_free(net->params);
     nn_free(net->grads);
     nn_free(net->ws);
+    if (net->prof != NULL) free(net->prof->layer_s);
+    free(net->prof);
     free(net->layers);
     free(net);
 }
@@ -272,6 +279,64 @@ int nn_net_backward(nn_net *net, const void *dout) {
     return nn_dnet_bwd(net, (const double *)dout, 1);
 }
 
+/* ----------------------------------------------------------- profiling */
+
+double nn_net_clock_s(void) {
+#if defined(_WIN32)
+    LARGE_INTEGER f, c;
+    QueryPerformanceFrequency(&f);
+    QueryPerformanceCounter(&c);
+    return (double)c.QuadPart / (double)f.QuadPart;
+#else
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+#endif
+}
+
+int nn_net_set_profiling(nn_net *net, int on) {
+    if (net == NULL) return NN_ERR_ARG;
+    if (!on) {
+        net->prof_on = 0;
+        return NN_OK;
+    }
+    if (net->prof == NULL) {
+        nn_net_prof *p = (nn_net_prof *)calloc(1, sizeof(nn_net_prof));
+        double *ls = (double *)calloc((size_t)net->n_layers * NN_PROF_LAYER_SLOTS, sizeof(double));
+        if (p == NULL || ls == NULL) {
+            free(p);
+            free(ls);
+            return NN_ERR_NOMEM;
+        }
+        p->layer_s = ls;
+        net->prof = p;
+    }
+    memset(net->prof->layer_s, 0, (size_t)net->n_layers * NN_PROF_LAYER_SLOTS * sizeof(double));
+    memset(net->prof->step_s, 0, sizeof net->prof->step_s);
+    net->prof->steps = 0;
+    net->prof_on = 1;
+    return NN_OK;
+}
+
+int nn_net_profile_read(const nn_net *net, double *layer_s, double *step_s, int64_t *steps) {
+    if (net == NULL) return NN_ERR_ARG;
+    if (net->prof == NULL) return NN_ERR_STATE;
+    if (layer_s != NULL)
+        memcpy(layer_s, net->prof->layer_s,
+               (size_t)net->n_layers * NN_PROF_LAYER_SLOTS * sizeof(double));
+    if (step_s != NULL) memcpy(step_s, net->prof->step_s, sizeof net->prof->step_s);
+    if (steps != NULL) *steps = net->prof->steps;
+    return NN_OK;
+}
+
+/* The step's phase timer: adds the time since *t to step slot `slot` (p NULL: off). */
+static void prof_step_lap(nn_net_prof *p, int slot, double *t) {
+    if (p == NULL) return;
+    double now = nn_net_clock_s();
+    p->step_s[slot] += now - *t;
+    *t = now;
+}
+
 /* ------------------------------------------------------------ train step */
 
 static int check_optim(const nn_net *net, const nn_optim *opt) {
@@ -299,8 +364,13 @@ int nn_net_train_step(nn_net *net, const void *x, int64_t rsx, int64_t batch,
     if (!(clip_norm >= 0.0) || !(clip_value >= 0.0) || !isfinite(loss_param)) return NN_ERR_ARG;
     int st = check_optim(net, opt);
     if (st != NN_OK) return st;
+    /* profiling: the passes see prof_live; t0 / t are the step's clock marks */
+    nn_net_prof *prof = net->prof_on ? net->prof : NULL;
+    double t0 = prof != NULL ? nn_net_clock_s() : 0.0, t = t0;
+    net->prof_live = prof;
 
     st = forward_any(net, x, rsx, batch, 1, 0);
+    prof_step_lap(prof, NN_PROF_STEP_FORWARD, &t);
     if (st != NN_OK) goto done;
     double lv = 0.0;
     void *g = net->scratch[0];
@@ -312,10 +382,12 @@ int nn_net_train_step(nn_net *net, const void *x, int64_t rsx, int64_t batch,
         st = nn_dloss(loss, red, loss_param, &lv, (double *)g, (const double *)net->out,
                       (const double *)target, labels, (const double *)weights, batch,
                       net->n_out);
+    prof_step_lap(prof, NN_PROF_STEP_LOSS, &t);
     if (st != NN_OK) goto done;
     /* backward writes every gradient (no zero_grad pass first) */
     st = net->dtype == NN_F32 ? nn_snet_bwd(net, (const float *)g, 0)
                               : nn_dnet_bwd(net, (const double *)g, 0);
+    prof_step_lap(prof, NN_PROF_STEP_BACKWARD, &t);
     if (st != NN_OK) goto done;
     double norm = 0.0;
     if (clip_norm > 0.0)
@@ -327,12 +399,19 @@ int nn_net_train_step(nn_net *net, const void *x, int64_t rsx, int64_t batch,
     if (clip_value > 0.0)
         st = nn_clip_grad_value(net->dtype, net->grads, opt->segments, opt->n_segments,
                                 clip_value);
+    prof_step_lap(prof, NN_PROF_STEP_CLIP, &t);
     if (st != NN_OK) goto done;
     st = nn_optim_step(opt, net->params, net->grads);
+    prof_step_lap(prof, NN_PROF_STEP_UPDATE, &t);
     if (st != NN_OK) goto done;
     *loss_out = lv;
     if (grad_norm != NULL) *grad_norm = norm;
 done:
     net->trained = 0; /* x belongs to the caller: no backward from it later */
+    net->prof_live = NULL;
+    if (prof != NULL) {
+        prof->step_s[NN_PROF_STEP_TOTAL] += nn_net_clock_s() - t0;
+        prof->steps++;
+    }
     return st;
 }

@@ -30,6 +30,14 @@ typedef struct {
     const void *y;        /* output of this layer in the last forward */
 } nn_net_layer;
 
+/* The profiling record (nn_net_set_profiling): seconds summed per phase. */
+typedef struct {
+    double *layer_s;                  /* n_layers * NN_PROF_LAYER_SLOTS, layer-major */
+    double step_s[NN_PROF_STEP_SLOTS];
+    int64_t steps;
+    double t;                         /* clock at the last lap (NN_PROF_START/LAP) */
+} nn_net_prof;
+
 struct nn_net {
     nn_dtype dtype;
     size_t esize;              /* bytes per element */
@@ -51,7 +59,32 @@ struct nn_net {
     const void *x;             /* input of the last training forward */
     int64_t rsx;
     const void *out;           /* (batch, n_out), always in the workspace */
+
+    nn_net_prof *prof;         /* the record; NULL until profiling is first turned on */
+    int prof_on;               /* nn_net_set_profiling(net, 1) */
+    nn_net_prof *prof_live;    /* = prof inside a profiled train_step, else NULL: the
+                                  one flag the passes check, once per phase */
 };
+
+/* Seconds on the monotonic clock (net.c). */
+double nn_net_clock_s(void);
+
+/* Phase timers of net_tmpl.h, on the calling thread (the pool has joined when a
+ * phase returns). NN_PROF_START marks the clock; NN_PROF_LAP adds the time since
+ * the last mark to layer `l`'s `slot` and marks again. Off: one branch each. */
+#define NN_PROF_START(net)                                                                   \
+    do {                                                                                     \
+        if (NN_UNLIKELY((net)->prof_live != NULL)) (net)->prof_live->t = nn_net_clock_s();   \
+    } while (0)
+#define NN_PROF_LAP(net, l, slot)                                                            \
+    do {                                                                                     \
+        nn_net_prof *nn_p_ = (net)->prof_live;                                               \
+        if (NN_UNLIKELY(nn_p_ != NULL)) {                                                    \
+            double nn_t_ = nn_net_clock_s();                                                 \
+            nn_p_->layer_s[(int64_t)(l) * NN_PROF_LAYER_SLOTS + (slot)] += nn_t_ - nn_p_->t; \
+            nn_p_->t = nn_t_;                                                                \
+        }                                                                                    \
+    } while (0)
 
 /* Float / double halves (net_tmpl.h). x has row stride rsx. */
 int nn_snet_fwd(nn_net *net, const float *x, int64_t rsx, int64_t batch, int training);

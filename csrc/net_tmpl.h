@@ -154,6 +154,7 @@ int NN_FN(net_fwd)(nn_net *net, const real *x, int64_t rsx, int64_t batch, int t
     for (int32_t l = 0; l < net->n_layers; l++) {
         nn_net_layer *ly = &net->layers[l];
         int64_t in = ly->spec.in_features, out = ly->spec.out_features;
+        NN_PROF_START(net);
         switch (ly->spec.kind) {
         case NN_LAYER_LINEAR: {
             /* y (batch, out) = cur (batch, in) @ W^T, W (out, in): B(p, j) = W[j*in + p] */
@@ -167,7 +168,9 @@ int NN_FN(net_fwd)(nn_net *net, const real *x, int64_t rsx, int64_t batch, int t
                 st = NN_FN(gemm_ex)(batch, out, in, (real)1, cur, rs, 1, params + ly->w_off, 1,
                                     in, (real)0, y, out, b);
                 if (st != NN_OK) return st;
+                NN_PROF_LAP(net, l, NN_PROF_FWD);
                 if (ly->fuse_relu) NN_FN(net_epilogue)(y, NULL, 1, batch, out);
+                NN_PROF_LAP(net, l, NN_PROF_FWD_EPI);
             }
             cur = y;
             rs = out;
@@ -199,6 +202,7 @@ int NN_FN(net_fwd)(nn_net *net, const real *x, int64_t rsx, int64_t batch, int t
         default:
             return NN_ERR_ARG;
         }
+        NN_PROF_LAP(net, l, NN_PROF_FWD);
         ly->y = cur;
     }
     if (!cur_ws) { /* nothing wrote into the workspace (e.g. only dropout, inference) */
@@ -240,14 +244,17 @@ int NN_FN(net_bwd)(nn_net *net, const real *dout, int accumulate) {
         const real *xin = l == 0 ? (const real *)net->x : (const real *)net->layers[l - 1].y;
         int64_t rsin = l == 0 ? net->rsx : in;
         real *dst = d == s1 ? s1 : s0; /* in place when d is already scratch */
+        NN_PROF_START(net);
         switch (ly->spec.kind) {
         case NN_LAYER_LINEAR: {
             /* dW (out, in) += dY^T (out, batch) @ X (batch, in): A(i, p) = dY[p*out + i] */
             st = NN_FN(gemm)(out, in, batch, (real)1, d, 1, out, xin, rsin, 1,
                              accumulate ? (real)1 : (real)0, grads + ly->w_off, in);
             if (st != NN_OK) return st;
+            NN_PROF_LAP(net, l, NN_PROF_BWD_DW);
             if (ly->b_off >= 0)
                 NN_FN(net_colsum_acc)(grads + ly->b_off, d, batch, out, accumulate);
+            NN_PROF_LAP(net, l, NN_PROF_BWD_DB);
             if (l > net->first_param) {
                 /* dX (batch, in) = dY (batch, out) @ W (out, in) */
                 real *dx = d == s0 ? s1 : s0;
@@ -277,6 +284,7 @@ int NN_FN(net_bwd)(nn_net *net, const real *dout, int accumulate) {
         default:
             return NN_ERR_ARG;
         }
+        NN_PROF_LAP(net, l, NN_PROF_BWD_DX);
     }
     return NN_OK;
 }

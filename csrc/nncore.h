@@ -298,6 +298,44 @@ int nn_net_train_step(nn_net *net, const void *x, int64_t rsx, int64_t batch,
                       nn_optim *opt, double clip_norm, double clip_value,
                       double *loss_out, double *grad_norm);
 
+/* Profiling of nn_net_train_step: the time of every phase on the monotonic
+ * clock, read on the calling thread (the worker team has joined by the end of
+ * each phase). nn_net_set_profiling(net, 1) zeroes the record and starts it;
+ * 0 stops it (the record stays readable). While it is on, each train_step adds
+ * its phases' seconds; otherwise a phase costs one not-taken branch. Only
+ * nn_net_train_step is timed (nn_net_forward / nn_net_backward are not). */
+typedef enum {
+    NN_PROF_FWD = 0,     /* a layer's forward: the GEMM of a LINEAR (its bias added in the
+                            GEMM's epilogue; below 5 rows, the dot-product path with bias and
+                            ReLU), the kernel of an ACT or DROPOUT (~0 for a fused ReLU) */
+    NN_PROF_FWD_EPI = 1, /* LINEAR: the ReLU pass over its output (a ReLU fused into it) */
+    NN_PROF_BWD_DW = 2,  /* LINEAR: dW = dY^T X */
+    NN_PROF_BWD_DB = 3,  /* LINEAR: db = column sums of dY */
+    NN_PROF_BWD_DX = 4   /* LINEAR: dX = dY W (~0 for the first); ACT, DROPOUT: backward */
+} nn_prof_layer_slot;
+#define NN_PROF_LAYER_SLOTS 5
+
+typedef enum {
+    NN_PROF_STEP_FORWARD = 0,  /* the whole forward (workspace check, every layer) */
+    NN_PROF_STEP_LOSS = 1,     /* loss value and its gradient */
+    NN_PROF_STEP_BACKWARD = 2, /* the whole backward */
+    NN_PROF_STEP_CLIP = 3,     /* gradient norm and clipping */
+    NN_PROF_STEP_UPDATE = 4,   /* the optimizer's update */
+    NN_PROF_STEP_TOTAL = 5     /* the whole nn_net_train_step call */
+} nn_prof_step_slot;
+#define NN_PROF_STEP_SLOTS 6
+
+/* on != 0: zero the record and time every following train_step; 0: stop.
+ * NN_ERR_NOMEM if the record (n_layers * NN_PROF_LAYER_SLOTS doubles) cannot
+ * be allocated. */
+int nn_net_set_profiling(nn_net *net, int on);
+/* layer_s (n_layers * NN_PROF_LAYER_SLOTS, layer-major: layer_s[l * NN_PROF_LAYER_SLOTS
+ * + slot]) and step_s (NN_PROF_STEP_SLOTS): seconds summed over the *steps
+ * train steps timed since profiling was last turned on (a step that passed the
+ * argument checks and then failed is counted too). Any output may be NULL.
+ * NN_ERR_ARG for net NULL; NN_ERR_STATE if profiling was never turned on. */
+int nn_net_profile_read(const nn_net *net, double *layer_s, double *step_s, int64_t *steps);
+
 /* --------------------------------------------------------------- io.c */
 
 /* Load a model saved by nncore's Python `model.save` (safetensors file with

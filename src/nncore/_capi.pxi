@@ -109,4 +109,8 @@ cdef extern from "nncore.h" nogil:
                           const void *target, const int64_t *labels, const void *weights,
                           nn_optim *opt, double clip_norm, double clip_value,
                           double *loss_out, double *grad_norm)
+    int nn_net_set_profiling(nn_net *net, int on)
+    int nn_net_profile_read(const nn_net *net, double *layer_s, double *step_s, int64_t *steps)
+    enum: NN_PROF_LAYER_SLOTS
+    enum: NN_PROF_STEP_SLOTS
     int nn_net_load(nn_net **net, const char *path)

@@ -147,6 +147,36 @@ cdef class _Net:
             raise ValueError(f"step must be in [0, 2**64), got {value}")
         nn_net_set_step(self.net, <uint64_t>value)
 
+    def set_profiling(self, bint on):
+        """nn_net_set_profiling: on zeroes the record and times every following
+        train_step phase by phase; off stops (the record stays readable)."""
+        cdef int st
+        self._enter()
+        try:
+            st = nn_net_set_profiling(self.net, 1 if on else 0)
+        finally:
+            self._lock.release()
+        if st != NN_OK:
+            _net_raise(st, "set_profiling")
+
+    def profile_read(self):
+        """nn_net_profile_read: (layer seconds (n_layers, NN_PROF_LAYER_SLOTS), step
+        seconds (NN_PROF_STEP_SLOTS,), steps), sums over the timed steps."""
+        cdef int32_t nl = nn_net_num_layers(self.net)
+        cdef cnp.ndarray ls = _np_net.zeros((nl, NN_PROF_LAYER_SLOTS), dtype=_np_net.float64)
+        cdef cnp.ndarray ss = _np_net.zeros(NN_PROF_STEP_SLOTS, dtype=_np_net.float64)
+        cdef int64_t steps = 0
+        cdef int st
+        self._enter()
+        try:
+            st = nn_net_profile_read(self.net, <double *>cnp.PyArray_DATA(ls),
+                                     <double *>cnp.PyArray_DATA(ss), &steps)
+        finally:
+            self._lock.release()
+        if st != NN_OK:
+            _net_raise(st, "profile_read (profiling was never turned on)")
+        return ls, ss, steps
+
     def _raise_batch(self, int st, str what, int64_t batch):
         if st == NN_ERR_NOMEM or st == NN_ERR_OVERFLOW:
             need = int(batch) * self._row_bytes

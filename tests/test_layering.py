@@ -30,7 +30,9 @@ LAYERS = {
         "nncore.nn_init", "nncore.utils", "nncore.datasets", "nncore.reference",
         "nncore.reference.*"],
     # the network: layers, Sequential (forward, backward, train_step, predict, save)
-    3: ["nncore.nn", "nncore.gradcheck"],
+    # (profiling: the Profile of Sequential.profile, which nn imports; it drives the
+    # model it is given without importing nn)
+    3: ["nncore.nn", "nncore.gradcheck", "nncore.profiling"],
     # model files and checkpoints, on the format leaf
     4: ["nncore.io"],
     5: ["nncore.callbacks", "nncore.history", "nncore.progress", "nncore.plotting"],

@@ -59,6 +59,7 @@ import numpy as np
 
 from . import _core, _registry, losses as _losses, nn_init
 from . import ops as _ops
+from . import profiling as _profiling
 from ._safetensors import (MODEL_FORMAT, nncore_metadata, save_tensors, strict_json,
                            tensors_from_bytes, tensors_to_bytes)
 from ._targets import check_sample_weight
@@ -645,6 +646,37 @@ class Sequential:
                                            clip_value, weights, out)
         self.last_grad_norm = norm
         return value
+
+    def profile(self, x: Any, y: Any, loss: Any, optimizer: Any, steps: int = 20, *,
+                warmup: int = 1) -> _profiling.Profile:
+        """Where a training step's time goes: ``warmup`` then ``steps`` real
+        :meth:`train_step` calls, timed phase by phase inside the fused C step.
+
+        The steps train the model (parameters and optimizer state advance exactly as
+        ``warmup + steps`` plain ``train_step`` calls would, bit for bit); the C
+        timers are on only during the ``steps`` profiled calls.
+
+        Parameters
+        ----------
+        x : array (batch, in_features)
+        y : array
+            Targets as ``loss`` takes them.
+        loss : str or nncore.losses.Loss
+        optimizer : nncore.optim.Optimizer
+            Built on this model's parameters.
+        steps : int >= 1
+        warmup : int >= 0
+            Untimed steps first (workspace, thread team and caches warm).
+
+        Returns
+        -------
+        nncore.profiling.Profile
+            ``print(prof)`` prints the table (time, % of the step, GFLOP/s and % of
+            the measured FMA peak for each GEMM, GB/s for the memory-bound passes);
+            ``prof.to_dict()`` has ``total_s`` (one whole step) and ``layers`` (one
+            entry per layer and phase).
+        """
+        return _profiling.profile_steps(self, x, y, loss, optimizer, steps, warmup)
 
     # ------------------------------------------------- inference in batches
     def prepare_inputs(self, X: Any, what: str = "X") -> np.ndarray:

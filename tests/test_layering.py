@@ -40,7 +40,8 @@ LAYERS = {
     # integrations (onnx, sklearn; _delegates hosts the methods Sequential hands up), the
     # command line, the benchmark harness
     7: ["nncore.onnx", "nncore.onnx.*", "nncore.sklearn", "nncore.sklearn.*",
-        "nncore._delegates", "nncore.cli", "nncore._bench", "nncore.__main__"],
+        "nncore._delegates", "nncore.cli", "nncore._bench", "nncore._bench_profile",
+        "nncore.__main__"],
     8: ["nncore"],   # the package face imports what it re-exports
 }
 

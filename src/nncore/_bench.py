@@ -3,6 +3,7 @@
     nncore bench train [--threads 2] [--workloads small,mnist,wide] [--quick] [--json PATH]
     nncore bench infer [--threads 2] [--quick] [--json PATH]
     nncore bench memory [--steps 10000]
+    nncore bench --profile ARCH [--batch N] [--steps 20]   (nncore._bench_profile)
 
 (``python benchmarks/compare.py train|infer|memory`` runs the same code.)
 

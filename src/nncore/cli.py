@@ -24,7 +24,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from . import _bench, _delegates, _registry, datasets as ds, io as nio, nn, optim
+from . import _bench, _bench_profile, _delegates, _registry, datasets as ds, io as nio, nn, optim
 from ._files import atomic_write
 from ._version import __version__
 from .config import num_threads
@@ -176,7 +176,8 @@ def _build_parser() -> argparse.ArgumentParser:
     i.add_argument("model")
 
     b = sub.add_parser("bench", help="benchmark nncore against the other libraries installed")
-    b.add_argument("args", nargs=argparse.REMAINDER, help="passed to the benchmark")
+    b.add_argument("args", nargs=argparse.REMAINDER,
+                   help="passed to the benchmark: train, infer, memory, or --profile ARCH")
 
     x = sub.add_parser("export", help="write a model file as ONNX (needs nncore[onnx])")
     x.add_argument("model", help="an nncore model file (.safetensors)")
@@ -540,6 +541,8 @@ def _cmd_info(a) -> int:
 
 def _cmd_bench(a) -> int:
     try:
+        if a.args[:1] and a.args[0].split("=")[0] == "--profile":
+            return int(_bench_profile.main(a.args) or 0)
         return int(_bench.main(a.args) or 0)
     except SystemExit as e:  # argument errors and failed verifications: one line
         if isinstance(e.code, str):

@@ -74,15 +74,23 @@ def fma_peak_gflops(dtype: Any = "float32", threads: int | None = None) -> float
 
 
 def cpu_name() -> str:
-    """The CPU's model name (``/proc/cpuinfo``), else what ``platform`` knows."""
+    """The CPU's model name with its family and model numbers (``/proc/cpuinfo``),
+    else what ``platform`` knows."""
+    info: dict[str, str] = {}
     try:
         with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as f:
             for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
+                key, _, value = line.partition(":")
+                if not key.strip():
+                    break   # the first processor's block is enough
+                info.setdefault(key.strip(), value.strip())
     except OSError:
         pass
-    return platform.processor() or "unknown CPU"
+    if "model name" not in info:
+        return platform.processor() or "unknown CPU"
+    if "cpu family" in info and "model" in info:
+        return f"{info['model name']}, family {info['cpu family']} model {info['model']}"
+    return info["model name"]
 
 
 # ------------------------------------------------------------------ the record

@@ -2,8 +2,9 @@
  *
  * What it is: kernels (GEMM, activations, losses, dropout, optimizer updates,
  * gradient clipping) and a network object (layers over ONE flat parameter
- * buffer and ONE flat gradient buffer) with forward / backward / train_step,
- * plus loading a model file saved from Python.
+ * buffer and ONE flat gradient buffer) with forward / backward / train_step
+ * (and a phase-by-phase timing of train_step), plus loading a model file saved
+ * from Python.
  * What it is not: a tensor library. No Python headers here; csrc/ builds alone
  * (make -C csrc libnncore).
  *

@@ -13,7 +13,6 @@ Not for: comparing with other libraries (``nncore bench train``).
 """
 from __future__ import annotations
 
-import argparse
 import json
 from typing import Sequence
 

@@ -648,13 +648,13 @@ class Sequential:
         return value
 
     def profile(self, x: Any, y: Any, loss: Any, optimizer: Any, steps: int = 20, *,
-                warmup: int = 1) -> _profiling.Profile:
-        """Where a training step's time goes: ``warmup`` then ``steps`` real
-        :meth:`train_step` calls, timed phase by phase inside the fused C step.
+                warmup: int = 1, rounds: int = 1) -> _profiling.Profile:
+        """Where a training step's time goes: ``warmup`` then ``rounds`` x ``steps``
+        real :meth:`train_step` calls, timed phase by phase inside the fused C step.
 
         The steps train the model (parameters and optimizer state advance exactly as
-        ``warmup + steps`` plain ``train_step`` calls would, bit for bit); the C
-        timers are on only during the ``steps`` profiled calls.
+        ``warmup + rounds * steps`` plain ``train_step`` calls would, bit for bit);
+        the C timers are on only during the profiled calls.
 
         Parameters
         ----------
@@ -667,6 +667,9 @@ class Sequential:
         steps : int >= 1
         warmup : int >= 0
             Untimed steps first (workspace, thread team and caches warm).
+        rounds : int >= 1
+            Rounds of ``steps``; the fastest round is reported (other processes
+            only ever slow a round down).
 
         Returns
         -------
@@ -676,7 +679,7 @@ class Sequential:
             ``prof.to_dict()`` has ``total_s`` (one whole step) and ``layers`` (one
             entry per layer and phase).
         """
-        return _profiling.profile_steps(self, x, y, loss, optimizer, steps, warmup)
+        return _profiling.profile_steps(self, x, y, loss, optimizer, steps, warmup, rounds)
 
     # ------------------------------------------------- inference in batches
     def prepare_inputs(self, X: Any, what: str = "X") -> np.ndarray:

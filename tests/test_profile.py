@@ -294,6 +294,12 @@ def test_cli_bench_profile_prints_the_table(capsys, tmp_path):
     assert d["batch"] == 32 and d["steps"] == 3 and d["rounds"] == 2 and len(d["layers"]) == 15
 
 
+def test_cli_bench_profile_help(capsys):
+    assert cli.main(["bench", "--profile", "--help"]) == 0
+    out = capsys.readouterr().out
+    assert "--profile ARCH" in out and "--rounds" in out
+
+
 @pytest.mark.parametrize("argv,match", [
     (["--profile", "64-0-10"], "ARCH must be"),
     (["--profile", "64-128-10", "--steps", "0"], "must be >= 1"),

@@ -46,8 +46,9 @@ def parse_arch(spec: str) -> tuple[tuple[int, ...], int | None]:
 def main(argv: Sequence[str]) -> int:
     """Run ``nncore bench --profile ...`` (argv starts with --profile); 0 on success,
     SystemExit with a one-line message on bad arguments."""
-    p = _bench._OneLineParser(prog="nncore bench --profile",
-                              description=__doc__.splitlines()[0])
+    p = _bench._OneLineParser(prog="nncore bench",
+                              description="The profile of one training step of a ReLU MLP, "
+                                          "layer by layer and phase by phase.")
     p.add_argument("--profile", metavar="ARCH", required=True,
                    help="workload (small, mnist, wide) or layer sizes like 784-256-128-10")
     p.add_argument("--batch", type=int, default=None,
@@ -57,14 +58,18 @@ def main(argv: Sequence[str]) -> int:
                    help="rounds of --steps; the fastest is shown (3)")
     p.add_argument("--threads", type=int, default=2, help="nncore threads (2)")
     p.add_argument("--json", metavar="PATH", help="also write prof.to_dict() as JSON")
-    a = p.parse_args(list(argv))
+    argv = list(argv)
+    if "-h" in argv or "--help" in argv:   # also as `--profile --help` (no ARCH)
+        p.print_help()
+        return 0
+    a = p.parse_args(argv)
     try:
         sizes, wl_batch = parse_arch(a.profile)
     except ValueError as e:
-        raise SystemExit(f"nncore bench --profile: {e}") from None
+        raise SystemExit(f"nncore bench: {e}") from None
     batch = a.batch if a.batch is not None else (wl_batch or 128)
     if min(batch, a.steps, a.rounds, a.threads) < 1:
-        raise SystemExit(f"nncore bench --profile: --batch, --steps, --rounds and --threads "
+        raise SystemExit(f"nncore bench: --batch, --steps, --rounds and --threads "
                          f"must be >= 1, got {batch}, {a.steps}, {a.rounds}, {a.threads}")
     config.set_num_threads(a.threads)
     model, opt, ce = _bench._nncore(sizes)

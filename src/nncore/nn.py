@@ -519,7 +519,7 @@ class Sequential:
         s0, s1 = x.strides
         ok = (x.flags.aligned and (s1 == it or x.shape[1] == 1)
               and (x.shape[0] == 1 or (s0 % it == 0 and s0 // it >= x.shape[1])))
-        return x if ok else np.ascontiguousarray(x)
+        return x if ok else np.require(x, requirements="CA")  # an unaligned x: an aligned copy
 
     def __call__(self, x: Any) -> np.ndarray:
         """Inference: ``forward(x, training=False)``; x (batch, in_features) -> (batch, out)."""
@@ -552,7 +552,7 @@ class Sequential:
             raise ValueError(f"dout must have shape ({b}, {self.out_features}) like the output "
                              f"of the last training forward, got {dout.shape}")
         if dout.dtype != self.dtype or not dout.flags.c_contiguous or not dout.flags.aligned:
-            dout = np.ascontiguousarray(dout, dtype=self.dtype)
+            dout = np.require(dout, self.dtype, "CA")   # C-contiguous AND aligned
         self._net.backward(dout)
 
     def zero_grad(self) -> None:
@@ -669,7 +669,7 @@ class Sequential:
             raise ValueError(f"{what} must have shape (n_samples, {nin}) for this model, got "
                              f"{X.shape}")
         with np.errstate(over="ignore"):  # 1e300 -> float32 inf: reported just below
-            X = np.ascontiguousarray(X, dtype=self.dtype)
+            X = np.require(X, self.dtype, "CA")   # C-contiguous and aligned (a view if so)
         # in blocks of rows: a temporary the size of X would double a large data set
         # (and read a np.memmap into memory); one block is about _FINITE_BLOCK bytes
         step = max(1, _FINITE_BLOCK // max(1, X.shape[1] * X.itemsize))

@@ -71,12 +71,12 @@ class BatchStep:
             return 0.0  # every row weighs 0: nothing to learn from this batch
         pen = self.penalty(sw_sum)
         solver, model, spec = self.solver, self.model, self.spec
-        copt = solver.before_step(sw_sum)
+        solver.before_step(sw_sum)
         if self.fused:
-            # the C train_step itself: Sequential.train_step without its per-call checks
-            # (the targets were checked once for the whole fit, xb is laid out for C)
-            value = model._net.train_step(xb, tb, lb, self.kind, self.red, self.param, copt,
-                                          self.clip_c, 0.0, swb)[0] * spec.value_scale
+            # Sequential.train_step without its per-call checks (the targets were checked
+            # once for the whole fit, xb is laid out for C), as nncore.training.fit steps
+            value = model.train_step_prepared(xb, tb, lb, self.c_spec, solver.opt,
+                                              self.clip_c, 0.0, swb) * spec.value_scale
         else:
             model.zero_grad()
             p = activate(spec.name, model.forward(xb, training=True))
@@ -95,11 +95,11 @@ class BatchStep:
         """The C loss's targets of the rows of Y (n, k), checked once: (target, labels)."""
         if not self.fused:
             return None, None
+        loss = self.spec.c_loss
         y = Y.argmax(axis=1) if self.spec.labels else Y
-        shape = (len(Y), self.model.out_features)
-        self.kind, self.red, self.param, t, labels = self.spec.c_loss._prepare_target(
-            y, shape, self.model.dtype)
-        return t, labels
+        t = loss.check_target(y, (len(Y), self.model.out_features), self.model.dtype)
+        self.c_spec = loss._c_spec(self.spec.labels)
+        return (None, t) if self.spec.labels else (t, None)
 
 
 def _split(est: Any, X: Any, Y: np.ndarray, sw: np.ndarray | None):

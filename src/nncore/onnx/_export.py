@@ -115,14 +115,21 @@ _ACTIVATION_NODES: dict[str, Callable[[_Graph, str, str, float], str]] = {
 }
 
 
+def gemm_node(g: _Graph, p: str, x: str, weight: np.ndarray, bias: np.ndarray | None) -> str:
+    """``x @ weight.T + bias`` as one ``Gemm`` (transB=1), weight (out, in) and bias (out,)
+    as initializers ``{p}.weight`` / ``{p}.bias``; returns its output tensor."""
+    inputs = [x, g.init(f"{p}.weight", weight)]
+    if bias is not None:
+        inputs.append(g.init(f"{p}.bias", bias))
+    return g.node(p, "Gemm", inputs, transB=1)
+
+
 def _layer_nodes(g: _Graph, i: int, layer: Layer, x: str) -> str:
     """Append the nodes of layer ``i`` reading tensor ``x``; returns its output tensor."""
     p = str(i)
     if isinstance(layer, Linear):
-        inputs = [x, g.init(f"{p}.weight", layer.weight.data)]
-        if layer.bias is not None:
-            inputs.append(g.init(f"{p}.bias", layer.bias.data))
-        return g.node(p, "Gemm", inputs, transB=1)
+        return gemm_node(g, p, x, layer.weight.data,
+                         None if layer.bias is None else layer.bias.data)
     if isinstance(layer, Dropout):
         return x   # inference: the identity
     act = _registry.activation_of_layer(layer.get_config())
@@ -170,15 +177,19 @@ def _sequential_model(model: Sequential, opset: int, batch: int | str, input_nam
 
 
 #: the types export() takes -> (object, opset, batch, input_name, output_name) -> ModelProto.
-#: The scikit-learn estimators (the drop-in issue, pending) add their entry here.
-_GRAPH_BUILDERS: dict[type, Callable[..., onnx.ModelProto]] = {Sequential: _sequential_model}
+#: A key is a class or the "module.QualName" of one: the scikit-learn estimators register
+#: by name (``_estimators``), so exporting needs no import of scikit-learn.
+_GRAPH_BUILDERS: dict[type | str, Callable[..., onnx.ModelProto]] = {
+    Sequential: _sequential_model}
 
 
 def _builder(model: Any) -> Callable[..., onnx.ModelProto]:
     for cls in type(model).__mro__:
-        if cls in _GRAPH_BUILDERS:
-            return _GRAPH_BUILDERS[cls]
-    known = " or ".join(f"{c.__module__}.{c.__name__}" for c in _GRAPH_BUILDERS)
+        for key in (cls, f"{cls.__module__}.{cls.__qualname__}"):
+            if key in _GRAPH_BUILDERS:
+                return _GRAPH_BUILDERS[key]
+    known = " or ".join(c if isinstance(c, str) else f"{c.__module__}.{c.__name__}"
+                        for c in _GRAPH_BUILDERS)
     raise TypeError(f"nncore.onnx.export takes {known}, got {type(model).__name__}")
 
 

@@ -6,9 +6,9 @@ nothing), checked by ``onnx.checker`` and written atomically.
 What it is not: a reader (``_load``), or a general converter: a layer with no line in
 ``_ACTIVATION_NODES`` is a TypeError naming it.
 
-Exporting another kind of object (the scikit-learn estimators of the drop-in issue, which
-export like skl2onnx: outputs ``label`` / ``probabilities``, ``variable`` for a regressor)
-is one entry in ``_GRAPH_BUILDERS``; any other type is a TypeError.
+Exporting another kind of object is one entry in ``_GRAPH_BUILDERS``: the scikit-learn
+estimators (``_estimators``: outputs ``label`` / ``probabilities``, ``variable`` for a
+regressor, as skl2onnx writes them); any other type is a TypeError.
 """
 from __future__ import annotations
 
@@ -214,7 +214,10 @@ def export(model: Any, path: str | os.PathLike, *, opset: int = 17, dynamic_batc
 
     Parameters
     ----------
-    model : nncore.nn.Sequential
+    model : nncore.nn.Sequential, or a fitted nncore.sklearn.MLPClassifier / MLPRegressor
+        An estimator is written as skl2onnx writes scikit-learn's (``zipmap=False``):
+        outputs ``label`` (int64 or string) and ``probabilities``, or ``variable``
+        (n, n_outputs) for a regressor; ``output_name`` must then stay at its default.
     path : str or path-like
         Written to a temporary file in the same folder, then renamed over ``path``.
     opset : int

@@ -293,7 +293,7 @@ int nn_net_train_step(nn_net *net, const void *x, int64_t rsx, int64_t batch,
     if (net == NULL || x == NULL || batch <= 0 || rsx < net->n_in || opt == NULL ||
         loss_out == NULL)
         return NN_ERR_ARG;
-    if ((int)loss < (int)NN_LOSS_MSE || (int)loss > (int)NN_LOSS_CE_PROBS) return NN_ERR_ARG;
+    if ((int)loss < (int)NN_LOSS_MSE || (int)loss > (int)NN_LOSS_LAST) return NN_ERR_ARG;
     if (red != NN_REDUCE_MEAN && red != NN_REDUCE_SUM) return NN_ERR_ARG;
     if (loss == NN_LOSS_CE_LABELS ? labels == NULL : target == NULL) return NN_ERR_ARG;
     if (!(clip_norm >= 0.0) || !(clip_value >= 0.0) || !isfinite(loss_param)) return NN_ERR_ARG;

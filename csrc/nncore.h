@@ -124,8 +124,11 @@ typedef enum {
     NN_LOSS_HUBER = 2,          /* param = delta > 0 */
     NN_LOSS_BCE_LOGITS = 3,     /* targets in [0, 1] */
     NN_LOSS_CE_LABELS = 4,      /* labels int64 in [0, cols); param = label_smoothing */
-    NN_LOSS_CE_PROBS = 5        /* target rows are probabilities; param = label_smoothing */
+    NN_LOSS_CE_PROBS = 5,       /* target rows are probabilities; param = label_smoothing */
+    NN_LOSS_POISSON = 6         /* outputs are log rates, targets >= 0: half Poisson deviance */
 } nn_loss_kind;
+/* The last member: range checks use it, so a new member is added here only. */
+#define NN_LOSS_LAST NN_LOSS_POISSON
 
 typedef enum { NN_REDUCE_MEAN = 0, NN_REDUCE_SUM = 1 } nn_reduction;
 

@@ -5,9 +5,8 @@ same order.
 
 What it is for: ``fit_stochastic``, one fit or one partial_fit call. Each batch
 is ONE fused C ``train_step`` (forward, loss with the rows' sample weights,
-backward, update) when an nncore C loss equals scikit-learn's (``_outputs``);
-otherwise (the Poisson loss) the NumPy path: a C forward, scikit-learn's loss and
-its gradient w (act(z) - y) / sum(w) in NumPy, a C backward and the C update.
+backward, update): every output activation's loss is an nncore C loss up to
+constant factors (``_outputs``).
 What it is not: the optimizer mapping (``_solvers``) or the input checks
 (``_base``).
 """
@@ -22,9 +21,8 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.utils import shuffle as sk_shuffle
 
-from .. import utils
 from ._data import dense_rows
-from ._outputs import OutputSpec, activate, loss_value, output_spec
+from ._outputs import OutputSpec, output_spec
 from ._solvers import Solver
 
 __all__ = ["fit_stochastic", "BatchStep"]
@@ -45,7 +43,6 @@ class BatchStep:
     def __init__(self, est: Any, spec: OutputSpec, solver: Solver) -> None:
         self.model = est.model_
         self.spec, self.solver = spec, solver
-        self.fused = spec.c_loss is not None
         self.c = solver.c
         self.alpha, self.l1 = float(est.alpha), float(est.l1)
         self.clip = est.clip_norm
@@ -62,39 +59,24 @@ class BatchStep:
         return pen
 
     def __call__(self, xb: np.ndarray, tb: np.ndarray | None, lb: np.ndarray | None,
-                 yb: np.ndarray, swb: np.ndarray | None) -> float:
+                 swb: np.ndarray | None) -> float:
         """xb (b, features) C-contiguous in the model's dtype; the C loss's target: tb
         (b, k) or class labels lb (b,) int64 (checked once per fit, see
-        ``c_targets``); yb (b, k) the model's dtype; swb (b,) or None."""
+        ``c_targets``); swb (b,) or None."""
         sw_sum = float(len(xb)) if swb is None else float(swb.sum())
         if sw_sum == 0:
             return 0.0  # every row weighs 0: nothing to learn from this batch
         pen = self.penalty(sw_sum)
         solver, model, spec = self.solver, self.model, self.spec
         solver.before_step(sw_sum)
-        if self.fused:
-            # Sequential.train_step without its per-call checks (the targets were checked
-            # once for the whole fit, xb is laid out for C), as nncore.training.fit steps
-            value = model.train_step_prepared(xb, tb, lb, self.c_spec, solver.opt,
-                                              self.clip_c, 0.0, swb) * spec.value_scale
-        else:
-            model.zero_grad()
-            p = activate(spec.name, model.forward(xb, training=True))
-            value = loss_value(spec.name, yb, p, swb)
-            d = p - yb
-            if swb is not None:
-                d *= swb[:, None]
-            d /= sw_sum
-            model.backward(d)
-            if self.clip is not None:
-                utils.clip_grad_norm(model, self.clip)
-            solver.opt.step()
+        # Sequential.train_step without its per-call checks (the targets were checked
+        # once for the whole fit, xb is laid out for C), as nncore.training.fit steps
+        value = model.train_step_prepared(xb, tb, lb, self.c_spec, solver.opt, self.clip_c,
+                                          0.0, swb) * spec.value_scale
         return value + pen
 
     def c_targets(self, Y: np.ndarray) -> tuple[np.ndarray | None, np.ndarray | None]:
         """The C loss's targets of the rows of Y (n, k), checked once: (target, labels)."""
-        if not self.fused:
-            return None, None
         loss = self.spec.c_loss
         y = Y.argmax(axis=1) if self.spec.labels else Y
         t = loss.check_target(y, (len(Y), self.model.out_features), self.model.dtype)
@@ -148,7 +130,7 @@ def fit_stochastic(est: Any, X: Any, Y: np.ndarray, sw: np.ndarray | None,
     dtype = model.dtype
     spec = output_spec(est.out_activation_, est.n_outputs_)
     if not incremental or not hasattr(est, "_optimizer"):
-        est._optimizer = Solver(est, model, spec.grad_scale if spec.c_loss is not None else 1.0)
+        est._optimizer = Solver(est, model, spec.grad_scale)
     solver = est._optimizer
     early = bool(est.early_stopping)
     if early:
@@ -185,7 +167,6 @@ def fit_stochastic(est: Any, X: Any, Y: np.ndarray, sw: np.ndarray | None,
             Xe = X_tr if (order is None or sparse) else np.take(X_tr, order, axis=0)
             Te = T_tr if (order is None or T_tr is None) else T_tr[order]
             Le = L_tr if (order is None or L_tr is None) else L_tr[order]
-            Ye = Yf_tr if order is None else Yf_tr[order]
             We = sw_tr if (order is None or sw_tr is None) else sw_tr[order]
             accumulated = 0.0
             for s in range(0, n, batch_size):
@@ -198,7 +179,7 @@ def fit_stochastic(est: Any, X: Any, Y: np.ndarray, sw: np.ndarray | None,
                 swb = None if We is None else We[s:e]
                 tb = None if Te is None else Te[s:e]
                 lb = None if Le is None else Le[s:e]
-                accumulated += step(xb, tb, lb, Ye[s:e], swb) * (e - s)
+                accumulated += step(xb, tb, lb, swb) * (e - s)
             est.n_iter_ += 1
             est.loss_ = accumulated / n
             est.t_ += n

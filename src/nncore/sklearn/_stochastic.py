@@ -19,7 +19,6 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
-from sklearn.utils import shuffle as sk_shuffle
 
 from ._data import dense_rows
 from ._outputs import OutputSpec, output_spec
@@ -82,6 +81,15 @@ class BatchStep:
         t = loss.check_target(y, (len(Y), self.model.out_features), self.model.dtype)
         self.c_spec = loss._c_spec(self.spec.labels)
         return (None, t) if self.spec.labels else (t, None)
+
+
+def _shuffled(idx: np.ndarray, rs: np.random.RandomState) -> np.ndarray:
+    """``sklearn.utils.shuffle(idx, random_state=rs)``: the same draw from rs (a shuffle
+    of arange(n)) and the same result, without its per-call parameter validation (half a
+    millisecond, as much as an epoch of a small network)."""
+    perm = np.arange(len(idx))
+    rs.shuffle(perm)
+    return idx[perm]
 
 
 def _split(est: Any, X: Any, Y: np.ndarray, sw: np.ndarray | None):
@@ -158,7 +166,7 @@ def fit_stochastic(est: Any, X: Any, Y: np.ndarray, sw: np.ndarray | None,
         est.n_iter_ = 0
         for _ in range(est.max_iter):
             if est.shuffle:
-                sample_idx = sk_shuffle(sample_idx, random_state=est._random_state)
+                sample_idx = _shuffled(sample_idx, est._random_state)
                 order = sample_idx
             else:
                 order = None

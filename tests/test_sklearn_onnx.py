@@ -6,22 +6,16 @@ MLPClassifier / MLPRegressor on the same data gives the output names and element
 the files must have. Skipped without onnx, onnxruntime or scikit-learn (CI sets
 NNCORE_REQUIRE_ONNX=1, which turns the skip of onnx / onnxruntime into a failure).
 """
-import importlib
 import os
 import warnings
 
 import numpy as np
 import pytest
+from _optional import need
 
 
-def _need(module):
-    if os.environ.get("NNCORE_REQUIRE_ONNX"):
-        return importlib.import_module(module)
-    return pytest.importorskip(module)
-
-
-onnx = _need("onnx")
-ort = _need("onnxruntime")
+onnx = need("onnx")
+ort = need("onnxruntime")
 pytest.importorskip("sklearn")
 import nncore.onnx as nxo  # noqa: E402
 from nncore.sklearn import MLPClassifier, MLPRegressor  # noqa: E402

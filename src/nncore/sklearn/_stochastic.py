@@ -157,6 +157,8 @@ def fit_stochastic(est: Any, X: Any, Y: np.ndarray, sw: np.ndarray | None,
     sparse = sp.issparse(X_tr)
     if not sparse:
         X_tr = np.ascontiguousarray(X_tr, dtype=dtype)
+        if early:   # laid out for C once, not by every epoch's validation pass
+            X_val = np.ascontiguousarray(X_val, dtype=dtype)
     step = BatchStep(est, spec, solver)
     Yf_tr = np.ascontiguousarray(Y_tr, dtype=dtype)
     T_tr, L_tr = step.c_targets(Yf_tr)

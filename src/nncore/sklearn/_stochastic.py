@@ -159,6 +159,7 @@ def fit_stochastic(est: Any, X: Any, Y: np.ndarray, sw: np.ndarray | None,
         X_tr = np.ascontiguousarray(X_tr, dtype=dtype)
         if early:   # laid out for C once, not by every epoch's validation pass
             X_val = np.ascontiguousarray(X_val, dtype=dtype)
+        xbuf = np.empty((batch_size, X_tr.shape[1]), dtype)
     step = BatchStep(est, spec, solver)
     Yf_tr = np.ascontiguousarray(Y_tr, dtype=dtype)
     T_tr, L_tr = step.c_targets(Yf_tr)
@@ -172,9 +173,9 @@ def fit_stochastic(est: Any, X: Any, Y: np.ndarray, sw: np.ndarray | None,
                 order = sample_idx
             else:
                 order = None
-            # the epoch's rows in order: one gather for dense X (then slices); sparse
-            # rows are densified batch by batch
-            Xe = X_tr if (order is None or sparse) else np.take(X_tr, order, axis=0)
+            # the batch's rows of a shuffled dense X are gathered into one reused buffer
+            # (a gather of the whole epoch is as many bytes, but into fresh pages: 95 ms
+            # an epoch for 20,000 x 784 here); sparse rows are densified batch by batch
             Te = T_tr if (order is None or T_tr is None) else T_tr[order]
             Le = L_tr if (order is None or L_tr is None) else L_tr[order]
             We = sw_tr if (order is None or sw_tr is None) else sw_tr[order]
@@ -184,8 +185,10 @@ def fit_stochastic(est: Any, X: Any, Y: np.ndarray, sw: np.ndarray | None,
                 if sparse:
                     rows = slice(s, e) if order is None else order[s:e]
                     xb = dense_rows(X_tr, rows, dtype)
-                else:
-                    xb = Xe[s:e]
+                elif order is None:
+                    xb = X_tr[s:e]
+                else:   # mode="clip": np.take buffers its out= in mode "raise"
+                    xb = np.take(X_tr, order[s:e], axis=0, out=xbuf[:e - s], mode="clip")
                 swb = None if We is None else We[s:e]
                 tb = None if Te is None else Te[s:e]
                 lb = None if Le is None else Le[s:e]

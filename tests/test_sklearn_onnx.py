@@ -124,7 +124,7 @@ def test_regressor_output_is_named_and_typed_as_skl2onnx_writes_it(tmp_path, skl
                              ref.graph.output[0].type.tensor_type.shape.dim][1]
 
 
-@pytest.mark.parametrize("opset", [13, 17, 20])
+@pytest.mark.parametrize("opset", [11, 13, 17, 20])   # 11: MIN_OPSET
 @pytest.mark.parametrize("activation", ["tanh", "logistic", "gelu", "leaky_relu"])
 def test_hidden_activations_dropout_and_opsets(tmp_path, activation, opset):
     # float32: onnxruntime has no float64 Erf (GELU's form before opset 20)

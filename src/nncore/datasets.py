@@ -550,8 +550,11 @@ def open_npz(path: str | os.PathLike, mmap: bool = True) -> dict[str, np.ndarray
     ``savez_compressed``), each as :func:`open_npy` gives it: ``{name: array}``.
 
     A member stored compressed cannot be mapped and is refused with a ValueError
-    (re-save with ``np.savez``, or use :func:`load_npz`); every member's header is
-    checked as :func:`open_npy` does, against the bytes the archive holds for it.
+    (re-save with ``np.savez``, or use :func:`load_npz`), and so is one whose data does
+    not start at a multiple of its item size (the zip headers before it decide that:
+    ``np.savez`` often gives such members; one ``.npy`` file per array never does);
+    every member's header is checked as :func:`open_npy` does, against the bytes the
+    archive holds for it.
     """
     path = os.fspath(path)
     out = {}
@@ -579,6 +582,11 @@ def open_npz(path: str | os.PathLike, mmap: bool = True) -> dict[str, np.ndarray
                                          f"file ({end} > {size} bytes)")
                     shape, dtype, offset = _read_npy_header(f, f"{path}: array {name!r}",
                                                             start, end)
+                    if mmap and offset % dtype.alignment:
+                        raise ValueError(f"{path}: array {name!r} starts at byte {offset}, "
+                                         f"not aligned for {dtype}: it cannot be mapped "
+                                         "in place; save it with np.save as a .npy file "
+                                         "(or use mmap=False)")
                     out[name] = (shape, dtype, offset)
     except OSError as e:
         raise ValueError(f"cannot read {path}: {e.strerror or e}") from None

@@ -38,6 +38,7 @@ import nncore as nc
 from nncore import losses
 
 from _bench_common import header
+from _scaling_model import tables
 
 MODELS = {"mnist": ([784, 256, 128, 10], 128), "wide": ([1024, 2048, 2048, 10], 512)}
 HERE = os.path.abspath(__file__)
@@ -154,6 +155,20 @@ def _launch(model: str, ranks: int, threads: int, batch: int, a) -> dict:
     return json.loads(r.stdout.strip().splitlines()[-1])
 
 
+def scaling(path: str) -> None:
+    """The model of SCALING.md on the measured 1 rank x 1 thread compute per step, and
+    on a node 24x faster (a 32-core node at 75% thread efficiency, an assumption)."""
+    with open(path, encoding="utf-8") as f:
+        got = json.load(f)
+    lines = []
+    for name, runs in got.items():
+        sizes, b = MODELS[name]
+        t = runs[f"1 rank x 1 thread b{b}"]["step"]
+        lines += tables(name, sizes, b, t, "measured: 1 core")
+        lines += tables(name, sizes, b, t / 24, "a 32-core node: measured / 24")
+    print("\n".join(lines))
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--steps", type=int, default=20)
@@ -161,6 +176,8 @@ def main() -> None:
     p.add_argument("--models", default="mnist,wide")
     p.add_argument("--markdown", default=None)
     p.add_argument("--json", default=None)
+    p.add_argument("--scaling", default=None, metavar="JSON",
+                   help="print the scaling model (SCALING.md) from a --json result")
     p.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--distributed", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--model", default="mnist", help=argparse.SUPPRESS)
@@ -169,6 +186,8 @@ def main() -> None:
     a = p.parse_args()
     if a.worker:
         return worker(a)
+    if a.scaling:
+        return scaling(a.scaling)
     text, _ = header()
     lines = ["## Data-parallel training over MPI (benchmarks/distributed.py)", "", "```",
              text.rstrip(), "```", ""]

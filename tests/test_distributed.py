@@ -265,3 +265,47 @@ def test_an_error_on_one_rank_aborts_the_job(tmp_path):
     assert "simulated failure" in r.stderr and "MPI Abort" in r.stderr
     assert not list(tmp_path.glob("fail_mid.rank*.json"))
     assert secs < 30
+
+
+def test_one_rank_without_mpiexec_gives_the_one_process_bits():
+    # MPI's singleton start: distributed=True with a world of 1 is plain fit, bit for bit
+    pytest.importorskip("mpi4py")
+    r = _run("""
+import numpy as np, nncore as nc
+rng = np.random.default_rng(0)
+X, y = rng.standard_normal((90, 4)), rng.integers(0, 2, 90)
+out = []
+for d in (False, True):
+    m = nc.nn.Sequential(nc.nn.Linear(4, 8), nc.nn.ReLU(), nc.nn.Dropout(0.2),
+                         nc.nn.Linear(8, 2), seed=1)
+    h = m.fit(X, y, loss="cross_entropy", epochs=3, batch_size=16, verbose=0,
+              validation_split=0.2, distributed=d)
+    out.append((m.flat_params.tobytes(), h.history["loss"], h.history["val_loss"]))
+print(out[0] == out[1])
+""")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "True"
+
+
+def test_cli_train_distributed_saves_what_one_process_trains(tmp_path):
+    # mpiexec -n 2 nncore train --data X.npy --target y.npy --distributed, batch 16 per
+    # rank, vs one process with batch 32: the same model (float64, no dropout)
+    _need_mpi()
+    rng = np.random.default_rng(0)
+    np.save(tmp_path / "X.npy", rng.standard_normal((640, 5)))
+    np.save(tmp_path / "y.npy", rng.integers(0, 3, 640))
+    common = ["train", "--data", str(tmp_path / "X.npy"), "--target", str(tmp_path / "y.npy"),
+              "--dtype", "float64", "--epochs", "2", "--hidden", "8", "--verbose", "0",
+              "--val-size", "0.125"]   # 448 training rows: no padding, 14 whole steps
+    nncore_cli = [sys.executable, "-m", "nncore"]
+    r = subprocess.run([_mpiexec(), "-n", "2"] + nncore_cli + common +
+                       ["--batch-size", "16", "--distributed", "--out", str(tmp_path / "d.st")],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.count("saved model") == 1   # rank 0 alone prints and saves
+    r1 = subprocess.run(nncore_cli + common + ["--batch-size", "32", "--out",
+                                               str(tmp_path / "one.st")],
+                        capture_output=True, text=True, timeout=120)
+    assert r1.returncode == 0, r1.stderr
+    a, b = nc.load(tmp_path / "d.st"), nc.load(tmp_path / "one.st")
+    np.testing.assert_allclose(a.flat_params, b.flat_params, rtol=1e-10, atol=1e-13)

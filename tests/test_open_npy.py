@@ -53,22 +53,20 @@ def _raw_npy(header: str, data: bytes = b"", version=(1, 0)) -> bytes:
     return b"\x93NUMPY" + bytes(version) + len(h).to_bytes(2, "little") + h + data
 
 
+def _hdr(descr, fortran, shape, nbytes, version=(1, 0)):
+    return _raw_npy(f"{{'descr': {descr}, 'fortran_order': {fortran}, 'shape': {shape}, }}",
+                    b"\0" * nbytes, version)
+
+
 @pytest.mark.parametrize("content,match", [
-    (_raw_npy("{'descr': '|O', 'fortran_order': False, 'shape': (2,), }", b"\0" * 16),
-     "dtype object"),
-    (_raw_npy("{'descr': [('a', '<f4')], 'fortran_order': False, 'shape': (2,), }",
-              b"\0" * 8), "not supported"),
-    (_raw_npy("{'descr': '<U3', 'fortran_order': False, 'shape': (2,), }", b"\0" * 24),
-     "not supported"),
-    (_raw_npy("{'descr': '<f4', 'fortran_order': True, 'shape': (2, 2), }", b"\0" * 16),
-     "Fortran"),
-    (_raw_npy("{'descr': '<f4', 'fortran_order': False, 'shape': (1000000, 1000000), }",
-              b"\0" * 16), "declares shape"),
-    (_raw_npy("{'descr': '<f8', 'fortran_order': False, 'shape': (3,), }", b"\0" * 23),
-     "declares shape"),
-    (_raw_npy("{'descr': '<f8', 'fortran_order': False, 'shape': (-3,), }"), "header"),
-    (_raw_npy("{'descr': '<f8', 'fortran_order': False, 'shape': (3,), }", b"\0" * 24,
-              version=(3, 0)), "version"),
+    (_hdr("'|O'", False, "(2,)", 16), "dtype object"),
+    (_hdr("[('a', '<f4')]", False, "(2,)", 8), "not supported"),
+    (_hdr("'<U3'", False, "(2,)", 24), "not supported"),
+    (_hdr("'<f4'", True, "(2, 2)", 16), "Fortran"),
+    (_hdr("'<f4'", False, "(1000000, 1000000)", 16), "declares shape"),
+    (_hdr("'<f8'", False, "(3,)", 23), "declares shape"),   # one byte short
+    (_hdr("'<f8'", False, "(-3,)", 0), "header"),
+    (_hdr("'<f8'", False, "(3,)", 24, version=(3, 0)), "version"),
     (_raw_npy("__import__('os').system('echo pwned')", b"\0" * 24), "header"),
     (_raw_npy("{'descr': '<f8'", b""), "header"),
     (b"\x93NUMPY\x01", "header"),

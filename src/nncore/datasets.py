@@ -478,13 +478,10 @@ def _check_npy_size(npz: Any, key: str, path: str) -> None:
         return  # NumPy reports it
     with npz.zip.open(name) as f:
         try:
-            version = np.lib.format.read_magic(f)
-            if version == (1, 0):
-                shape, _, dtype = np.lib.format.read_array_header_1_0(f)
-            elif version == (2, 0):
-                shape, _, dtype = np.lib.format.read_array_header_2_0(f)
-            else:
+            header = _parse_npy_header(f)
+            if header is None:
                 return  # NumPy reports unsupported versions itself
+            shape, _, dtype = header
         except Exception as e:  # NumPy's header parser raises many kinds (TokenError, ...)
             raise ValueError(f"array {key!r} has a malformed .npy header: "
                              f"{type(e).__name__}: {e}") from None
@@ -495,6 +492,15 @@ def _check_npy_size(npz: Any, key: str, path: str) -> None:
     if need > info.file_size:
         raise ValueError(f"array {key!r} declares shape {shape} of {dtype} ({need} bytes) but "
                          f"its archive member holds only {info.file_size} bytes")
+
+
+def _parse_npy_header(f: Any) -> tuple | None:
+    """(shape, fortran_order, dtype) of the .npy header at f's position (NumPy's literal
+    parser, never unpickling; its errors propagate), or None for a format version other
+    than 1.0 and 2.0."""
+    reader = {(1, 0): np.lib.format.read_array_header_1_0,
+              (2, 0): np.lib.format.read_array_header_2_0}.get(np.lib.format.read_magic(f))
+    return None if reader is None else reader(f)
 
 
 # ------------------------------------------------- data larger than memory
@@ -616,14 +622,10 @@ def _read_npy_header(f: Any, what: str, start: int, end: int
         raise ValueError(f"{what}: not a .npy file (bad magic string)")
     f.seek(start)
     try:
-        version = np.lib.format.read_magic(f)
-        if version == (1, 0):
-            shape, fortran, dtype = np.lib.format.read_array_header_1_0(f)
-        elif version == (2, 0):
-            shape, fortran, dtype = np.lib.format.read_array_header_2_0(f)
-        else:
-            raise ValueError(f"format version {version[0]}.{version[1]} is not supported "
-                             "(1.0 or 2.0)")
+        header = _parse_npy_header(f)
+        if header is None:
+            raise ValueError("a format version other than 1.0 and 2.0")
+        shape, fortran, dtype = header
     except Exception as e:  # NumPy's header parser raises many kinds
         raise ValueError(f"{what}: a malformed or unsupported .npy header: "
                          f"{type(e).__name__}: {e}") from None

@@ -309,3 +309,12 @@ def test_cli_train_distributed_saves_what_one_process_trains(tmp_path):
     assert r1.returncode == 0, r1.stderr
     a, b = nc.load(tmp_path / "d.st"), nc.load(tmp_path / "one.st")
     np.testing.assert_allclose(a.flat_params, b.flat_params, rtol=1e-10, atol=1e-13)
+
+
+def test_the_hash_check_catches_replicas_that_drift(tmp_path):
+    r, _ = _launch("diverge", tmp_path, timeout=60, env={"NNCORE_DISTRIBUTED_CHECK": "1"})
+    assert r.returncode != 0
+    assert "replicas differ" in r.stderr
+    assert not list(tmp_path.glob("diverge.rank*.json"))
+    r, _ = _launch("diverge", tmp_path, timeout=60, env={"NNCORE_DISTRIBUTED_CHECK": "0"})
+    assert r.returncode == 0, r.stderr   # unchecked, the drift goes unnoticed

@@ -39,7 +39,8 @@ LAYERS = {
     # Sequential hands up, and builds the MPI communicator that training.fit takes
     # without importing nncore.distributed), the command line, the benchmark harness
     7: ["nncore.onnx", "nncore.onnx.*", "nncore.sklearn", "nncore.sklearn.*",
-        "nncore.distributed", "nncore.distributed.*", "nncore._delegates", "nncore.cli", "nncore._bench", "nncore.__main__"],
+        "nncore.distributed", "nncore.distributed.*", "nncore._delegates", "nncore.cli",
+        "nncore._bench", "nncore.__main__"],
     8: ["nncore"],   # the package face imports what it re-exports
 }
 

@@ -11,6 +11,8 @@ and with a second run. Modes:
   API functions (broadcast_parameters, allreduce_gradients), a disagreement check.
 - ``bad_data``: rank 1's X has a NaN: fit must raise on every rank before any step.
 - ``fail_mid``: a callback raises on rank 1 in epoch 2: the job must abort (MPI Abort).
+- ``diverge``: rank 1 changes its weights between steps; run with
+  NNCORE_DISTRIBUTED_CHECK=1, the hash check must abort the job.
 """
 import json
 import os
@@ -119,7 +121,21 @@ def fail_mid(out, r):
         json.dump({"finished": True}, f)
 
 
+def diverge(out, r):
+    X, y = data(64)
+    m = model()
+    opt = nc.optim.SGD(m.parameters(), lr=0.1)
+    for j in range(5):
+        m.train_step(X[8 * j:8 * j + 8], y[8 * j:8 * j + 8], "cross_entropy", opt,
+                     distributed=True)
+        if r == 1 and j == 1:
+            m.flat_params[0] += 1e-3
+    with open(os.path.join(out, f"diverge.rank{r}.json"), "w") as f:
+        json.dump({"finished": True}, f)
+
+
 if __name__ == "__main__":
     mode, out = sys.argv[1], sys.argv[2]
     dist.init()
-    {"train": train, "bad_data": bad_data, "fail_mid": fail_mid}[mode](out, dist.rank())
+    modes = {"train": train, "bad_data": bad_data, "fail_mid": fail_mid, "diverge": diverge}
+    modes[mode](out, dist.rank())

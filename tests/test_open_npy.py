@@ -203,3 +203,30 @@ def test_training_on_a_200mb_file_keeps_anonymous_memory_flat(tmp_path):
     nbytes, growth = map(int, r.stdout.split())
     assert nbytes >= 200 * 2 ** 20
     assert growth < 100 * 2 ** 20, f"RssAnon grew by {growth / 2**20:.0f} MB"
+
+
+def test_cli_trains_on_npy_files_in_place(tmp_path, capsys):
+    # nncore train --data X.npy --target y.npy: the model the Python API trains on the
+    # file's views (test rows the last 20%, validation the last 10% of the rest)
+    from nncore import cli
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((200, 4)).astype(np.float32)
+    y = (X[:, 0] > 0).astype(np.int64)
+    np.save(tmp_path / "X.npy", X)
+    np.save(tmp_path / "y.npy", y)
+    out = tmp_path / "m.safetensors"
+    args = ["train", "--data", str(tmp_path / "X.npy"), "--target", str(tmp_path / "y.npy"),
+            "--epochs", "2", "--hidden", "8", "--verbose", "0", "--out", str(out)]
+    assert cli.main(args) == 0
+    m = nc.nn.Sequential(nc.nn.Linear(4, 8), nc.nn.ReLU(), nc.nn.Linear(8, 2), seed=0)
+    opt = nc.optim.Adam(m.parameters(), lr=1e-3)
+    m.fit(X[:144], y[:144], loss="cross_entropy", optimizer=opt, epochs=2, batch_size=32,
+          validation_data=(X[144:160], y[144:160]), verbose=0)
+    np.testing.assert_array_equal(nc.load(out).flat_params, m.flat_params)
+    capsys.readouterr()
+    assert cli.main(args[:3] + args[5:]) == 2          # no --target: one line, status 2
+    assert "--target Y.npy" in capsys.readouterr().err
+    np.savez_compressed(tmp_path / "c.npz", X=X, y=y)
+    assert cli.main(["train", "--data", str(tmp_path / "c.npz"), "--mmap", "--out",
+                     str(out)]) == 2
+    assert "compressed" in capsys.readouterr().err

@@ -40,5 +40,7 @@ except ImportError as e:
 from ._comm import (Communicator, allreduce_gradients, barrier, broadcast_parameters,
                     communicator, init, is_initialized, rank, world_size)
 
+# the API of the issue; Communicator / communicator() (what fit and train_step use) are
+# importable from here too, for loops that want the collectives on numpy buffers
 __all__ = ["init", "rank", "world_size", "is_initialized", "barrier",
-           "broadcast_parameters", "allreduce_gradients", "Communicator", "communicator"]
+           "broadcast_parameters", "allreduce_gradients"]

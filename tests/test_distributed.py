@@ -247,6 +247,7 @@ def test_the_functions(train_runs):
     np.testing.assert_array_equal(r0["bcast_params"], _model(seed=4).flat_params)  # root=1
     np.testing.assert_allclose(r0["mean_grads"], (r0["local_grads"] + r1["local_grads"]) / 2,
                                rtol=1e-14)
+    np.testing.assert_array_equal(r0["resume_params"], r0["straight_params"])
     assert "disagree on architecture" in str(r0["disagree"])
     assert str(r0["disagree"]) == str(r1["disagree"])
 

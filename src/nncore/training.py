@@ -29,6 +29,7 @@ the steps computed (see ``fit``'s Notes).
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -339,6 +340,19 @@ def fit(model: Sequential, X: Any, y: Any, loss: Any = None, optimizer: Any = "a
         n = len(Xt)
         if n == 0 and epochs > 0:
             raise ValueError("no training samples")
+        n_steps = (n + batch_size - 1) // batch_size
+        history, cbs = _setup_callbacks(model, callbacks, {
+            "epochs": epochs, "batch_size": batch_size, "steps": n_steps, "samples": n,
+            "optimizer": opt, "loss": loss_fn, "has_validation": Xv is not None,
+            "verbose": verbose, "metrics": metric_names})
+        schedulers = [cb.scheduler for cb in cbs
+                      if isinstance(cb, LearningRateScheduler) and cb.scheduler is not None]
+        start = 0
+        if resume is not None:
+            start = _load_training_checkpoint(model, opt, resume, schedulers)
+            if start > epochs:
+                raise ValueError(f"the checkpoint {resume!s} is at epoch {start}, past "
+                                 f"epochs={epochs}")
     except Exception as e:
         if comm is None:
             raise
@@ -346,34 +360,21 @@ def fit(model: Sequential, X: Any, y: Any, loss: Any = None, optimizer: Any = "a
     if comm is not None:
         comm.agree(error, {} if error else _signature(
             model, opt, loss_fn, Xt, Yt, Wt, Xv, epochs, batch_size, shuffle, clip_norm,
-            clip_value, metric_names, resume))
+            clip_value, metric_names, start))
         if comm.rank != 0:
             verbose, checkpoint = 0, None
-
-    n_steps = (n + batch_size - 1) // batch_size
-    history, cbs = _setup_callbacks(model, callbacks, {
-        "epochs": epochs, "batch_size": batch_size, "steps": n_steps, "samples": n,
-        "optimizer": opt, "loss": loss_fn, "has_validation": Xv is not None,
-        "verbose": verbose, "metrics": metric_names})
-    schedulers = [cb.scheduler for cb in cbs
-                  if isinstance(cb, LearningRateScheduler) and cb.scheduler is not None]
-    start = 0
-    if resume is not None:
-        start = _load_training_checkpoint(model, opt, resume, schedulers)
-        if start > epochs:
-            raise ValueError(f"the checkpoint {resume!s} is at epoch {start}, past "
-                             f"epochs={epochs}")
     model.loss = loss_fn
     model.stop_training = False
-    run = _Epochs(model, opt, loss_fn, kind, Xt, Yt, Wt, Xv, Yv, Wv, cbs, epochs=epochs,
-                  batch_size=batch_size, shuffle=shuffle, verbose=verbose,
-                  clip_norm=clip_norm, clip_value=clip_value,
-                  include_penalty=include_penalty, want_acc="accuracy" in metric_names,
-                  epoch_base=model.epochs_trained - start, comm=comm)
-    if comm is None:
-        return _run_epochs(run, history, cbs, start, checkpoint, schedulers)
-    with comm.abort_on_error("fit"):
-        comm.bcast(model.flat_params, 0)   # rank 0's weights on every replica
+    # distributed: from here on an error of one rank aborts the job (the others would
+    # wait for it in the next collective)
+    with contextlib.nullcontext() if comm is None else comm.abort_on_error("fit"):
+        run = _Epochs(model, opt, loss_fn, kind, Xt, Yt, Wt, Xv, Yv, Wv, cbs, epochs=epochs,
+                      batch_size=batch_size, shuffle=shuffle, verbose=verbose,
+                      clip_norm=clip_norm, clip_value=clip_value,
+                      include_penalty=include_penalty, want_acc="accuracy" in metric_names,
+                      epoch_base=model.epochs_trained - start, comm=comm)
+        if comm is not None:
+            comm.bcast(model.flat_params, 0)   # rank 0's weights on every replica
         return _run_epochs(run, history, cbs, start, checkpoint, schedulers)
 
 
@@ -439,7 +440,7 @@ def _check_comm(distributed: Any) -> Any:
 
 def _signature(model: Sequential, opt: Any, loss_fn: losses.Loss, Xt: Any, Yt: Any, Wt: Any,
                Xv: Any, epochs: int, batch_size: int, shuffle: bool, clip_norm: Any,
-               clip_value: Any, metric_names: list, resume: Any) -> dict:
+               clip_value: Any, metric_names: list, start: int) -> dict:
     """What every rank of a distributed fit must agree on (compared before any step)."""
     layers = json.dumps(model.get_config()["layers"], sort_keys=True)
     return {"architecture": layers, "num_parameters": model.num_parameters,
@@ -450,7 +451,7 @@ def _signature(model: Sequential, opt: Any, loss_fn: losses.Loss, Xt: Any, Yt: A
             "epochs": epochs, "batch_size": batch_size, "shuffle": bool(shuffle),
             "clip": (clip_norm, clip_value), "metrics": list(metric_names),
             "epochs_trained": model.epochs_trained, "dropout_step": model.dropout_step,
-            "resume": resume is not None}
+            "first epoch (resume)": start}
 
 
 def _check_arguments(epochs: Any, batch_size: Any, shuffle: Any, validation_split: Any,

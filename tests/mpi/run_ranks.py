@@ -8,7 +8,8 @@ and with a second run. Modes:
 
 - ``train``: fit (float64, no dropout) over 30 steps, train_step(distributed=True) over
   30 steps, fit with dropout, validation, sample weights and an uneven last batch, the
-  API functions (broadcast_parameters, allreduce_gradients), a disagreement check.
+  API functions (broadcast_parameters, allreduce_gradients), a disagreement check,
+  checkpoint + resume.
 - ``bad_data``: rank 1's X has a NaN: fit must raise on every rank before any step.
 - ``fail_mid``: a callback raises on rank 1 in epoch 2: the job must abort (MPI Abort).
 - ``diverge``: rank 1 changes its weights between steps; run with
@@ -90,6 +91,15 @@ def train(out, r):
         res["disagree"] = np.array("no error")
     except ValueError as e:
         res["disagree"] = np.array(str(e))
+    # 6. checkpoint (rank 0 writes) and resume (every rank reads): the same bits as
+    #    training straight through
+    ck = os.path.join(out, "ck.safetensors")
+    kw = dict(loss="cross_entropy", batch_size=4, verbose=0, distributed=True)
+    model().fit(X[:64], y[:64], epochs=2, checkpoint=ck, **kw)
+    mb, mc = model(), model()
+    mb.fit(X[:64], y[:64], epochs=4, resume=ck, **kw)
+    mc.fit(X[:64], y[:64], epochs=4, **kw)
+    res["resume_params"], res["straight_params"] = mb.flat_params.copy(), mc.flat_params.copy()
     res["rank"], res["size"] = np.array(dist.rank()), np.array(dist.world_size())
     np.savez(os.path.join(out, f"train.rank{r}.npz"), **res)
 

@@ -281,7 +281,8 @@ def fit(model: Sequential, X: Any, y: Any, loss: Any = None, optimizer: Any = "a
         update. Loss, accuracy and validation metrics are over all ranks (validation
         rows split between them); only rank 0 prints and writes ``checkpoint``; a
         callback's ``stop_training`` is honoured at the end of the epoch on every
-        rank. Before any step the ranks check that they agree on the model, dtype,
+        rank. Callbacks run on every rank (``params["rank"]`` / ``["world_size"]``
+        tell which): a callback that writes files (ModelCheckpoint) belongs to rank 0. Before any step the ranks check that they agree on the model, dtype,
         data lengths and arguments (a ValueError on every rank otherwise); an error of
         one rank during training aborts the job with its message (MPI Abort).
 
@@ -344,7 +345,8 @@ def fit(model: Sequential, X: Any, y: Any, loss: Any = None, optimizer: Any = "a
         history, cbs = _setup_callbacks(model, callbacks, {
             "epochs": epochs, "batch_size": batch_size, "steps": n_steps, "samples": n,
             "optimizer": opt, "loss": loss_fn, "has_validation": Xv is not None,
-            "verbose": verbose, "metrics": metric_names})
+            "verbose": verbose, "metrics": metric_names,
+            "rank": comm.rank if comm else 0, "world_size": comm.size if comm else 1})
         schedulers = [cb.scheduler for cb in cbs
                       if isinstance(cb, LearningRateScheduler) and cb.scheduler is not None]
         start = 0

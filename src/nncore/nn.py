@@ -584,7 +584,8 @@ class Sequential:
         the parameters are broadcast from rank 0 at the model's first such step, the
         gradients of all ranks are averaged (weighted by their rows' weights) by ONE
         allreduce between backward and the update (:meth:`train_step_allreduced`), and
-        every rank applies the same update. Returns this rank's batch loss. An error on
+        every rank applies the same update (before the step, one more allreduce, of one
+        number, sums the ranks' batch weights: their batches may differ in size). Returns this rank's batch loss. An error on
         one rank (a bad batch) aborts the whole job with its message (MPI Abort).
         """
         if distributed and _comm is None:

@@ -19,6 +19,7 @@ import importlib
 import os
 import sys
 import traceback
+import weakref
 from typing import Any, Iterator, Sequence
 
 import numpy as np
@@ -65,7 +66,7 @@ class Communicator:
                              f"checks), got {env!r}")
         self.check_every = int(env)
         self._steps = 0
-        self._synced: set[int] = set()
+        self._synced: weakref.WeakSet = weakref.WeakSet()   # models broadcast once
 
     # ------------------------------------------------------------ collectives
     def allreduce_sum(self, buf: np.ndarray) -> None:
@@ -137,9 +138,9 @@ class Communicator:
     # -------------------------------------------------------------- replicas
     def sync_parameters_once(self, model: Sequential) -> None:
         """Broadcast rank 0's parameters into ``model`` the first time it is seen."""
-        if id(model) not in self._synced:
+        if model not in self._synced:
             self.bcast(model.flat_params, 0)
-            self._synced.add(id(model))
+            self._synced.add(model)
 
     def check_replicas(self, model: Sequential) -> None:
         """RuntimeError on every rank unless all ranks hold the same parameter bits."""

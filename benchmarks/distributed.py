@@ -40,6 +40,11 @@ from nncore import losses
 from _bench_common import header
 from _scaling_model import tables
 
+try:   # the 2-rank rows need it; importing it does not start MPI
+    import nncore.distributed as dist
+except ImportError:
+    dist = None
+
 MODELS = {"mnist": ([784, 256, 128, 10], 128), "wide": ([1024, 2048, 2048, 10], 512)}
 HERE = os.path.abspath(__file__)
 
@@ -81,7 +86,8 @@ def worker(a) -> None:
     spec = losses.get("cross_entropy")._c_spec(True)
     comm = None
     if a.distributed:
-        import nncore.distributed as dist   # only here: the one-process rows need no MPI
+        if dist is None:
+            raise SystemExit('the 2-rank rows need mpi4py: pip install "nncore[mpi]"')
         comm = _Timed(dist.communicator())
     rank, size = (comm.rank, comm.size) if comm else (0, 1)
     X, y = _batches(sizes, b * size)

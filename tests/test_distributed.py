@@ -10,6 +10,7 @@ process x batch 2b over the same rows (the oracle: a one-process fit here, on th
 the sampler's definition gives), the replicas stay bit-identical, two runs give the same
 bits, bad data stops every rank before any step, an error on one rank aborts the job.
 """
+import importlib.util
 import json
 import os
 import shutil
@@ -138,11 +139,7 @@ def _mpiexec():
 
 
 def _need_mpi():
-    missing = []
-    try:
-        import mpi4py  # noqa: F401
-    except ImportError:
-        missing.append("mpi4py")
+    missing = [] if importlib.util.find_spec("mpi4py") else ["mpi4py"]
     if _mpiexec() is None:
         missing.append("mpiexec")
     if missing:

@@ -309,6 +309,14 @@ def test_cli_train_distributed_saves_what_one_process_trains(tmp_path):
     np.testing.assert_allclose(a.flat_params, b.flat_params, rtol=1e-10, atol=1e-13)
 
 
+def test_a_bad_batch_in_one_ranks_train_step_aborts_the_job(tmp_path):
+    r, secs = _launch("bad_step", tmp_path, timeout=60)
+    assert r.returncode != 0
+    assert "train_step failed" in r.stderr and "ValueError" in r.stderr
+    assert not list(tmp_path.glob("bad_step.rank*.json"))
+    assert secs < 30
+
+
 def test_the_hash_check_catches_replicas_that_drift(tmp_path):
     r, _ = _launch("diverge", tmp_path, timeout=60, env={"NNCORE_DISTRIBUTED_CHECK": "1"})
     assert r.returncode != 0

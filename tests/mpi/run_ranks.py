@@ -12,6 +12,8 @@ and with a second run. Modes:
   checkpoint + resume.
 - ``bad_data``: rank 1's X has a NaN: fit must raise on every rank before any step.
 - ``fail_mid``: a callback raises on rank 1 in epoch 2: the job must abort (MPI Abort).
+- ``bad_step``: rank 1 passes a label out of range to train_step(distributed=True) at
+  its third step: the job must abort with the label error.
 - ``diverge``: rank 1 changes its weights between steps; run with
   NNCORE_DISTRIBUTED_CHECK=1, the hash check must abort the job.
 """
@@ -131,6 +133,19 @@ def fail_mid(out, r):
         json.dump({"finished": True}, f)
 
 
+def bad_step(out, r):
+    X, y = data(64)
+    m = model()
+    opt = nc.optim.SGD(m.parameters(), lr=0.1)
+    for j in range(5):
+        yb = y[8 * j:8 * j + 8].copy()
+        if r == 1 and j == 2:
+            yb[0] = 7   # 3 classes
+        m.train_step(X[8 * j:8 * j + 8], yb, "cross_entropy", opt, distributed=True)
+    with open(os.path.join(out, f"bad_step.rank{r}.json"), "w") as f:
+        json.dump({"finished": True}, f)
+
+
 def diverge(out, r):
     X, y = data(64)
     m = model()
@@ -147,5 +162,6 @@ def diverge(out, r):
 if __name__ == "__main__":
     mode, out = sys.argv[1], sys.argv[2]
     dist.init()
-    modes = {"train": train, "bad_data": bad_data, "fail_mid": fail_mid, "diverge": diverge}
+    modes = {"train": train, "bad_data": bad_data, "fail_mid": fail_mid, "diverge": diverge,
+             "bad_step": bad_step}
     modes[mode](out, dist.rank())

@@ -9,9 +9,11 @@
     import nncore.distributed as dist
     dist.init()
     dist.broadcast_parameters(model)            # rank 0's weights everywhere
+    loss = nc.losses.get("cross_entropy")
     for xb, yb in my_shard_of_the_batches:
-        model.zero_grad(); out = model.forward(xb, training=True)
-        model.backward(loss.backward_of(out, yb))
+        model.zero_grad()
+        loss(model.forward(xb, training=True), yb)
+        model.backward(loss.backward())
         dist.allreduce_gradients(model)         # ONE allreduce over the flat buffer
         opt.step()
 

@@ -300,6 +300,17 @@ int nn_net_train_step(nn_net *net, const void *x, int64_t rsx, int64_t batch,
                       const void *target, const int64_t *labels, const void *weights,
                       nn_optim *opt, double clip_norm, double clip_value,
                       double *loss_out, double *grad_norm);
+/* nn_net_train_step in two halves, for data-parallel training (an allreduce of the
+ * gradient buffer goes between them); together they give the same bits as
+ * nn_net_train_step. train_grads: forward (training), loss, backward (every gradient
+ * written, the loss to *loss_out); apply_update: clipping, then the optimizer update of
+ * the gradients as they are now (grad_norm as in nn_net_train_step, may be NULL). */
+int nn_net_train_grads(nn_net *net, const void *x, int64_t rsx, int64_t batch,
+                       nn_loss_kind loss, nn_reduction red, double loss_param,
+                       const void *target, const int64_t *labels, const void *weights,
+                       double *loss_out);
+int nn_net_apply_update(nn_net *net, nn_optim *opt, double clip_norm, double clip_value,
+                        double *grad_norm);
 
 /* --------------------------------------------------------------- io.c */
 

@@ -32,7 +32,7 @@
 #define NN_ACT_COST_EXP 4.0   /* the activations with exp or tanh; softmax */
 #define NN_ACT_COST_ERFC 8.0  /* GELU (exact) */
 #define NN_LOSS_COST 2.0      /* MSE, L1, Huber */
-#define NN_LOSS_COST_EXP 7.0  /* BCE with logits, cross-entropy */
+#define NN_LOSS_COST_EXP 7.0  /* BCE with logits, cross-entropy, Poisson */
 #define NN_DROPOUT_COST 12.0
 #define NN_DROPOUT_BWD_COST 2.0
 
@@ -61,7 +61,7 @@ NN_INLINE int nn_act_check(nn_act kind, double param, int64_t rows, int64_t cols
 
 NN_INLINE int nn_loss_check(nn_loss_kind kind, nn_reduction red, double param, double *loss,
                             int64_t rows, int64_t cols, int64_t *n) {
-    if ((int)kind < NN_LOSS_MSE || (int)kind > NN_LOSS_CE_PROBS) return NN_ERR_ARG;
+    if ((int)kind < NN_LOSS_MSE || (int)kind > NN_LOSS_LAST) return NN_ERR_ARG;
     if (red != NN_REDUCE_MEAN && red != NN_REDUCE_SUM) return NN_ERR_ARG;
     if (loss == NULL || rows < 0 || cols < 0) return NN_ERR_ARG;
     if (kind == NN_LOSS_HUBER && !(param > 0 && isfinite(param))) return NN_ERR_ARG;

@@ -20,6 +20,10 @@
  *   huber  l = |d| <= D ? d^2/2 : D (|d| - D/2)   g = clamp(d, -D, D) * s
  *   bce    l = log1p(e) + [t>0] t max(-x,0) + [t<1] (1-t) max(x,0), e = exp(-|x|)
  *          g = (sigmoid(x) - t) * s    (no inf - inf at x = +-inf, no log(0))
+ *   poisson l = exp(x) - t x + [t>0] t (log t - 1)   g = (exp(x) - t) * s
+ *          (x = log of the rate: half the Poisson deviance, 0 at exp(x) = t; the
+ *          gradient is PyTorch's PoissonNLLLoss(log_input=True), whose value lacks
+ *          the target-only term t (log t - 1))
  *   ce     lp = x - m - log(sum exp(x - m)), m = row max; q = smoothed target;
  *          l = -sum_j [q_j != 0] q_j lp_j,  g = (p_j * sum_k q_k - q_j) * s, p = softmax(x)
  *          (labels: l = -(qy - qo) lp_y - qo sum_j lp_j, the same sum regrouped)
@@ -52,6 +56,13 @@ NN_INLINE double NN_FN(_ew_block)(nn_loss_kind kind, real delta, real gs, real *
             l = ad <= delta ? (real)0.5 * d * d : delta * (ad - (real)0.5 * delta);
             real c = d > delta ? delta : (d < -delta ? -delta : d);
             g = c * gs;
+            break;
+        }
+        case NN_LOSS_POISSON: {
+            real x = out[j], t = tgt[j];
+            real e = NN_MATH(nn_vexp)(x);
+            l = e - t * x + (t > 0 ? t * (NN_MATH(log)(t) - (real)1) : (real)0);
+            g = (e - t) * gs;
             break;
         }
         default: { /* NN_LOSS_BCE_LOGITS */
@@ -208,6 +219,10 @@ static void NN_FN(_ew_loss_block)(void *p, int64_t blk) {
             part[b] = NN_FN(_ew_block)(NN_LOSS_HUBER, delta, gs, g, out + lo, target + lo, wt,
                                        len);
             break;
+        case NN_LOSS_POISSON:
+            part[b] = NN_FN(_ew_block)(NN_LOSS_POISSON, delta, gs, g, out + lo, target + lo,
+                                       wt, len);
+            break;
         default:
             part[b] = NN_FN(_ew_block)(NN_LOSS_BCE_LOGITS, delta, gs, g, out + lo,
                                        target + lo, wt, len);
@@ -254,7 +269,8 @@ int NN_FN(loss)(nn_loss_kind kind, nn_reduction red, double param, double *loss,
         part = (double *)nn_alloc((size_t)nparts * sizeof(double));
         if (part == NULL) return NN_ERR_NOMEM;
     }
-    const double cost = (kind == NN_LOSS_BCE_LOGITS || ce) ? NN_LOSS_COST_EXP : NN_LOSS_COST;
+    const double cost = (kind == NN_LOSS_BCE_LOGITS || kind == NN_LOSS_POISSON || ce)
+                            ? NN_LOSS_COST_EXP : NN_LOSS_COST;
     NN_FN(_loss_job) job = {kind, (real)param,
                             (real)(kind == NN_LOSS_MSE ? 2.0 * scale : scale), grad, out,
                             target, labels, weights, rows, cols, n, nparts, 1, part};

@@ -350,26 +350,21 @@ static int check_optim(const nn_net *net, const nn_optim *opt) {
     return NN_OK;
 }
 
-int nn_net_train_step(nn_net *net, const void *x, int64_t rsx, int64_t batch,
-                      nn_loss_kind loss, nn_reduction red, double loss_param,
-                      const void *target, const int64_t *labels, const void *weights,
-                      nn_optim *opt, double clip_norm, double clip_value,
-                      double *loss_out, double *grad_norm) {
-    if (net == NULL || x == NULL || batch <= 0 || rsx < net->n_in || opt == NULL ||
-        loss_out == NULL)
+/* forward (training), loss, backward: the first half of nn_net_train_step.
+ * Profiled (prof_live, set by nn_net_train_step only): forward, loss, backward. */
+int nn_net_train_grads(nn_net *net, const void *x, int64_t rsx, int64_t batch,
+                       nn_loss_kind loss, nn_reduction red, double loss_param,
+                       const void *target, const int64_t *labels, const void *weights,
+                       double *loss_out) {
+    if (net == NULL || x == NULL || batch <= 0 || rsx < net->n_in || loss_out == NULL)
         return NN_ERR_ARG;
-    if ((int)loss < (int)NN_LOSS_MSE || (int)loss > (int)NN_LOSS_CE_PROBS) return NN_ERR_ARG;
+    if ((int)loss < (int)NN_LOSS_MSE || (int)loss > (int)NN_LOSS_LAST) return NN_ERR_ARG;
     if (red != NN_REDUCE_MEAN && red != NN_REDUCE_SUM) return NN_ERR_ARG;
     if (loss == NN_LOSS_CE_LABELS ? labels == NULL : target == NULL) return NN_ERR_ARG;
-    if (!(clip_norm >= 0.0) || !(clip_value >= 0.0) || !isfinite(loss_param)) return NN_ERR_ARG;
-    int st = check_optim(net, opt);
-    if (st != NN_OK) return st;
-    /* profiling: the passes see prof_live; t0 / t are the step's clock marks */
-    nn_net_prof *prof = net->prof_on ? net->prof : NULL;
-    double t0 = prof != NULL ? nn_net_clock_s() : 0.0, t = t0;
-    net->prof_live = prof;
-
-    st = forward_any(net, x, rsx, batch, 1, 0);
+    if (!isfinite(loss_param)) return NN_ERR_ARG;
+    nn_net_prof *prof = net->prof_live;
+    double t = prof != NULL ? nn_net_clock_s() : 0.0;
+    int st = forward_any(net, x, rsx, batch, 1, 0);
     prof_step_lap(prof, NN_PROF_STEP_FORWARD, &t);
     if (st != NN_OK) goto done;
     double lv = 0.0;
@@ -388,26 +383,60 @@ int nn_net_train_step(nn_net *net, const void *x, int64_t rsx, int64_t batch,
     st = net->dtype == NN_F32 ? nn_snet_bwd(net, (const float *)g, 0)
                               : nn_dnet_bwd(net, (const double *)g, 0);
     prof_step_lap(prof, NN_PROF_STEP_BACKWARD, &t);
-    if (st != NN_OK) goto done;
+    if (st == NN_OK) *loss_out = lv;
+done:
+    net->trained = 0; /* x belongs to the caller: no backward from it later */
+    return st;
+}
+
+/* clipping and the optimizer update on the gradients as they are: the second half.
+ * Profiled (prof_live): gradient norm and clipping, the update. */
+int nn_net_apply_update(nn_net *net, nn_optim *opt, double clip_norm, double clip_value,
+                        double *grad_norm) {
+    if (net == NULL || opt == NULL || !(clip_norm >= 0.0) || !(clip_value >= 0.0))
+        return NN_ERR_ARG;
+    int st = check_optim(net, opt);
+    if (st != NN_OK) return st;
+    nn_net_prof *prof = net->prof_live;
+    double t = prof != NULL ? nn_net_clock_s() : 0.0;
     double norm = 0.0;
     if (clip_norm > 0.0)
         st = nn_clip_grad_norm(&norm, net->dtype, net->grads, opt->segments, opt->n_segments,
                                clip_norm);
     else if (grad_norm != NULL)
         st = nn_grad_norm(&norm, net->dtype, net->grads, opt->segments, opt->n_segments);
-    if (st != NN_OK) goto done;
+    if (st != NN_OK) return st;
     if (clip_value > 0.0)
         st = nn_clip_grad_value(net->dtype, net->grads, opt->segments, opt->n_segments,
                                 clip_value);
     prof_step_lap(prof, NN_PROF_STEP_CLIP, &t);
-    if (st != NN_OK) goto done;
+    if (st != NN_OK) return st;
     st = nn_optim_step(opt, net->params, net->grads);
     prof_step_lap(prof, NN_PROF_STEP_UPDATE, &t);
-    if (st != NN_OK) goto done;
-    *loss_out = lv;
-    if (grad_norm != NULL) *grad_norm = norm;
-done:
-    net->trained = 0; /* x belongs to the caller: no backward from it later */
+    if (st == NN_OK && grad_norm != NULL) *grad_norm = norm;
+    return st;
+}
+
+int nn_net_train_step(nn_net *net, const void *x, int64_t rsx, int64_t batch,
+                      nn_loss_kind loss, nn_reduction red, double loss_param,
+                      const void *target, const int64_t *labels, const void *weights,
+                      nn_optim *opt, double clip_norm, double clip_value,
+                      double *loss_out, double *grad_norm) {
+    if (net == NULL || opt == NULL || loss_out == NULL || !(clip_norm >= 0.0) ||
+        !(clip_value >= 0.0))
+        return NN_ERR_ARG;
+    int st = check_optim(net, opt);
+    if (st != NN_OK) return st;
+    /* profiling: only inside this call do the passes (and the two halves) time
+     * themselves; t0 marks the whole step */
+    nn_net_prof *prof = net->prof_on ? net->prof : NULL;
+    double t0 = prof != NULL ? nn_net_clock_s() : 0.0;
+    net->prof_live = prof;
+    double lv = 0.0;
+    st = nn_net_train_grads(net, x, rsx, batch, loss, red, loss_param, target, labels,
+                            weights, &lv);
+    if (st == NN_OK) st = nn_net_apply_update(net, opt, clip_norm, clip_value, grad_norm);
+    if (st == NN_OK) *loss_out = lv;
     net->prof_live = NULL;
     if (prof != NULL) {
         prof->step_s[NN_PROF_STEP_TOTAL] += nn_net_clock_s() - t0;

@@ -125,8 +125,11 @@ typedef enum {
     NN_LOSS_HUBER = 2,          /* param = delta > 0 */
     NN_LOSS_BCE_LOGITS = 3,     /* targets in [0, 1] */
     NN_LOSS_CE_LABELS = 4,      /* labels int64 in [0, cols); param = label_smoothing */
-    NN_LOSS_CE_PROBS = 5        /* target rows are probabilities; param = label_smoothing */
+    NN_LOSS_CE_PROBS = 5,       /* target rows are probabilities; param = label_smoothing */
+    NN_LOSS_POISSON = 6         /* outputs are log rates, targets >= 0: half Poisson deviance */
 } nn_loss_kind;
+/* The last member: range checks use it, so a new member is added here only. */
+#define NN_LOSS_LAST NN_LOSS_POISSON
 
 typedef enum { NN_REDUCE_MEAN = 0, NN_REDUCE_SUM = 1 } nn_reduction;
 
@@ -298,13 +301,25 @@ int nn_net_train_step(nn_net *net, const void *x, int64_t rsx, int64_t batch,
                       const void *target, const int64_t *labels, const void *weights,
                       nn_optim *opt, double clip_norm, double clip_value,
                       double *loss_out, double *grad_norm);
+/* nn_net_train_step in two halves, for data-parallel training (an allreduce of the
+ * gradient buffer goes between them); together they give the same bits as
+ * nn_net_train_step. train_grads: forward (training), loss, backward (every gradient
+ * written, the loss to *loss_out); apply_update: clipping, then the optimizer update of
+ * the gradients as they are now (grad_norm as in nn_net_train_step, may be NULL). */
+int nn_net_train_grads(nn_net *net, const void *x, int64_t rsx, int64_t batch,
+                       nn_loss_kind loss, nn_reduction red, double loss_param,
+                       const void *target, const int64_t *labels, const void *weights,
+                       double *loss_out);
+int nn_net_apply_update(nn_net *net, nn_optim *opt, double clip_norm, double clip_value,
+                        double *grad_norm);
 
 /* Profiling of nn_net_train_step: the time of every phase on the monotonic
  * clock, read on the calling thread (the worker team has joined by the end of
  * each phase). nn_net_set_profiling(net, 1) zeroes the record and starts it;
  * 0 stops it (the record stays readable). While it is on, each train_step adds
  * its phases' seconds; otherwise a phase costs one not-taken branch. Only
- * nn_net_train_step is timed (nn_net_forward / nn_net_backward are not). */
+ * nn_net_train_step is timed (nn_net_forward / nn_net_backward, and its halves
+ * nn_net_train_grads / nn_net_apply_update called on their own, are not). */
 typedef enum {
     NN_PROF_FWD = 0,     /* a layer's forward: the GEMM of a LINEAR (its bias added in the
                             GEMM's epilogue; below 5 rows, the dot-product path with bias and
@@ -332,8 +347,8 @@ typedef enum {
 int nn_net_set_profiling(nn_net *net, int on);
 /* layer_s (n_layers * NN_PROF_LAYER_SLOTS, layer-major: layer_s[l * NN_PROF_LAYER_SLOTS
  * + slot]) and step_s (NN_PROF_STEP_SLOTS): seconds summed over the *steps
- * train steps timed since profiling was last turned on (a step that passed the
- * argument checks and then failed is counted too). Any output may be NULL.
+ * train steps timed since profiling was last turned on (a step that passed
+ * nn_net_train_step's own checks and then failed is counted too). Any output may be NULL.
  * NN_ERR_ARG for net NULL; NN_ERR_STATE if profiling was never turned on. */
 int nn_net_profile_read(const nn_net *net, double *layer_s, double *step_s, int64_t *steps);
 

@@ -21,7 +21,8 @@ def test_the_walk_finds_the_public_modules():
 
 
 # public modules of an optional extra -> the packages they need (skipped without them)
-EXTRAS = {"nncore.onnx": ("onnx",), "nncore.sklearn": ("sklearn", "scipy")}
+EXTRAS = {"nncore.onnx": ("onnx",), "nncore.sklearn": ("sklearn", "scipy"),
+          "nncore.distributed": ("mpi4py",)}
 
 
 @pytest.mark.parametrize("name", PUBLIC)

@@ -37,23 +37,26 @@ LAYERS = {
     4: ["nncore.io"],
     5: ["nncore.callbacks", "nncore.history", "nncore.progress", "nncore.plotting"],
     6: ["nncore.training"],
-    # integrations (onnx, sklearn; _delegates hosts the methods Sequential hands up), the
-    # command line, the benchmark harness
+    # integrations (onnx, sklearn, distributed over MPI; _delegates hosts the methods
+    # Sequential hands up, and builds the MPI communicator that training.fit takes
+    # without importing nncore.distributed), the command line, the benchmark harness
     7: ["nncore.onnx", "nncore.onnx.*", "nncore.sklearn", "nncore.sklearn.*",
-        "nncore._delegates", "nncore.cli", "nncore._bench", "nncore._bench_profile",
-        "nncore.__main__"],
+        "nncore.distributed", "nncore.distributed.*", "nncore._delegates", "nncore.cli",
+        "nncore._bench", "nncore._bench_profile", "nncore.__main__"],
     8: ["nncore"],   # the package face imports what it re-exports
 }
 
-# The one import of an nncore module inside a function: Sequential.fit/evaluate/to_onnx ->
-# _delegates (which imports training and onnx at its top).
+# The one import of an nncore module inside a function: Sequential.fit/evaluate/to_onnx/
+# train_step(distributed=True) -> _delegates (which imports training, onnx and
+# distributed at its top).
 DELEGATE_MARKER = "# layering: the documented delegate"
 DELEGATE = ("nncore.nn", "nncore._delegates")
 
 # Modules that need an optional extra: without the package, importing them must fail
 # with an ImportError that names the extra to install.
 OPTIONAL = {"nncore.onnx": ("onnx", 'pip install "nncore[onnx]"'),
-            "nncore.sklearn": ("sklearn", 'pip install "nncore[sklearn]"')}
+            "nncore.sklearn": ("sklearn", 'pip install "nncore[sklearn]"'),
+            "nncore.distributed": ("mpi4py", 'pip install "nncore[mpi]"')}
 
 
 def _module_name(path):
@@ -234,7 +237,8 @@ def test_the_static_reading_sees_the_known_imports():
     assert "nncore._core" in edges["nncore.optim.optimizer"]
     assert "nncore.optim.lr_scheduler" in edges["nncore.callbacks"]
     # an optional import (try: ... except ImportError) is read as part of the import block
-    assert {"nncore.training", "nncore.onnx"} <= edges["nncore._delegates"]
+    assert {"nncore.training", "nncore.onnx", "nncore.distributed"} <= edges["nncore._delegates"]
+    assert "nncore.distributed" not in edges["nncore.training"]   # fit takes a communicator
     assert {"nncore._files", "nncore.nn"} <= edges["nncore.onnx._export"]
     guard, other = ast.parse("try:\n import a\nexcept ImportError:\n a = None\n"
                              "try:\n import b\nexcept Exception:\n pass\n").body

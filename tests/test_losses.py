@@ -22,6 +22,8 @@ CASES = [
      {"label_smoothing": 0.2}, "labels"),
     (losses.CrossEntropyLoss(label_smoothing=0.1), "cross_entropy", {"label_smoothing": 0.1},
      "probs"),
+    (losses.PoissonLoss(), "poisson", {}, "counts"),
+    (losses.PoissonLoss(reduction="sum"), "poisson", {}, "counts"),
 ]
 
 
@@ -82,6 +84,8 @@ def test_bad_targets():
         losses.BCEWithLogitsLoss()(out, np.full((4, 3), 1.5))
     with pytest.raises(ValueError, match=r"\[0, 1\]"):
         ce(out, np.full((4, 3), -0.5))
+    with pytest.raises(ValueError, match="Poisson targets .* must be >= 0"):
+        losses.PoissonLoss()(out, np.full((4, 3), -0.5))
     with pytest.raises(ValueError, match="2-D"):
         losses.MSELoss()(np.zeros(4), np.zeros(4))
     with pytest.raises(ValueError, match="call loss_fn"):
@@ -99,7 +103,7 @@ def test_bad_settings_and_get():
                       ("bce", losses.BCEWithLogitsLoss),
                       ("binary_cross_entropy", losses.BCEWithLogitsLoss),
                       ("cross_entropy", losses.CrossEntropyLoss), ("ce", losses.CrossEntropyLoss),
-                      ("CE", losses.CrossEntropyLoss)]:
+                      ("CE", losses.CrossEntropyLoss), ("poisson", losses.PoissonLoss)]:
         assert type(losses.get(name)) is cls
     obj = losses.HuberLoss(0.5)
     assert losses.get(obj) is obj and type(losses.get(losses.L1Loss)) is losses.L1Loss

@@ -29,6 +29,10 @@ def make_case(kind, dtype, rows=40, cols=7, seed=0, scale=3.0):
         t[:, 0] = 0
         t[:, 1] = 1
         return kind, out, t, {}
+    if kind == "poisson":   # out: log rates; counts with zeros (no log(0) may be met)
+        t = rng.poisson(np.exp(out.astype(np.float64) * 0.3)).astype(np.float64)
+        t[:, 0] = 0
+        return kind, out, t, {}
     if kind == "ce_labels":
         return "cross_entropy", out, rng.integers(0, cols, rows), {}
     if kind == "ce_labels_smooth":
@@ -44,7 +48,7 @@ def make_case(kind, dtype, rows=40, cols=7, seed=0, scale=3.0):
 
 
 KINDS = ["mse", "l1", "huber", "bce_logits", "ce_labels", "ce_labels_smooth", "ce_probs",
-         "ce_probs_smooth"]
+         "ce_probs_smooth", "poisson"]
 
 
 @pytest.mark.parametrize("reduction", ["mean", "sum"])
@@ -60,7 +64,7 @@ def test_loss_matches_reference(kind, reduction, dtype, threads, arch):
                                atol=4 * rtol_of(dtype) * np.abs(rg).max())
 
 
-@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("kind", [k for k in KINDS if k != "poisson"])   # exp(1e4) is inf
 def test_loss_stable_at_extreme_logits(kind, dtype, arch):
     name, out, target, prm = make_case(kind, dtype, rows=12, cols=5, seed=3, scale=1e4)
     out[0, :] = 1e4
@@ -158,7 +162,8 @@ def test_gradient_check_float64(kind, reduction):
 
 # --------------------------------------------------------------- threading
 
-@pytest.mark.parametrize("kind", ["mse", "huber", "bce_logits", "ce_labels", "ce_probs_smooth"])
+@pytest.mark.parametrize("kind", ["mse", "huber", "bce_logits", "ce_labels", "ce_probs_smooth",
+                                  "poisson"])
 def test_bit_identical_at_1_and_2_threads(kind, dtype, arch):
     name, out, target, prm = make_case(kind, dtype, rows=3000, cols=97, seed=5)
     res = []
@@ -244,10 +249,30 @@ def test_torch_oracle(dtype, torch):
                  "huber": lambda: F.huber_loss(o, tt, reduction=red, delta=0.7),
                  "bce_logits": lambda: F.binary_cross_entropy_with_logits(o, tt, reduction=red),
                  "cross_entropy": lambda: F.cross_entropy(
-                     o, tt, reduction=red, label_smoothing=prm.get("label_smoothing", 0.0))}[name]
+                     o, tt, reduction=red, label_smoothing=prm.get("label_smoothing", 0.0)),
+                 # PyTorch leaves out the target-only term t (log t - 1) of the deviance
+                 "poisson": lambda: F.poisson_nll_loss(o, tt, log_input=True, full=False,
+                                                       reduction=red)
+                 + getattr(torch, red)(torch.special.xlogy(tt, tt) - tt)}[name]
             o.grad = None
             tl = f()
             tl.backward()
             v, g = ops.loss(name, out, target, red, **prm)
             assert v == pytest.approx(tl.item(), **tol), (kind, red)
             np.testing.assert_allclose(g, o.grad.numpy(), rtol=1e-4, atol=1e-6, err_msg=kind)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_poisson_closed_forms_and_range(dtype):
+    # exp(out) = t: loss 0 and gradient 0; t = 0: loss exp(out), gradient exp(out) / n
+    t = np.array([[0.0, 1.0, 2.5], [7.0, 0.0, 0.25]])
+    out = np.log(np.where(t > 0, t, 1.0)).astype(dtype)
+    v, g = ops.loss("poisson", out, np.where(t > 0, t, 1.0), "sum")
+    assert abs(v) < 1e-6 and np.abs(g).max() < 1e-6
+    z = np.array([[-800.0, -3.0, 0.0, 5.0, 80.0]]).astype(dtype)   # exp underflows to 0
+    v, g = ops.loss("poisson", z, np.zeros_like(z), "mean")
+    e = np.exp(z.astype(np.float64))
+    assert v == pytest.approx(e.mean(), rel=rtol_of(dtype))
+    np.testing.assert_allclose(g, e / z.size, rtol=4 * rtol_of(dtype))
+    with pytest.raises(ValueError, match="Poisson targets .* must be >= 0"):
+        ops.loss("poisson", z, -np.ones_like(z))

@@ -26,6 +26,7 @@ LOSSES = [
     (losses.BCEWithLogitsLoss(), "bin"), (losses.CrossEntropyLoss(), "labels"),
     (losses.CrossEntropyLoss(label_smoothing=0.1, reduction="sum"), "labels"),
     (losses.CrossEntropyLoss(label_smoothing=0.05), "probs"),
+    (losses.PoissonLoss(), "counts"),
 ]
 
 

@@ -187,6 +187,7 @@ LOSS_CASES = [
     (losses.MSELoss(), "reg"), (losses.L1Loss(reduction="sum"), "reg"),
     (losses.HuberLoss(delta=0.5), "reg"), (losses.BCEWithLogitsLoss(), "bin"),
     (losses.CrossEntropyLoss(), "labels"), (losses.CrossEntropyLoss(label_smoothing=0.2), "probs"),
+    (losses.PoissonLoss(), "counts"),
 ]
 
 

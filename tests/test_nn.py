@@ -539,10 +539,9 @@ def _unaligned(a):
     return u
 
 
-# Known defect (found by tests/test_properties.py): an unaligned C-contiguous x, y or dout
-# is refused ("must be ... contiguous rows"): np.ascontiguousarray keeps it unaligned in
-# Sequential._prepare_x, backward and train_step's target check; a copy would align it.
-@pytest.mark.xfail(strict=True, raises=ValueError, reason="known defect: unaligned inputs")
+# Found by tests/test_properties.py: an unaligned C-contiguous x, y or dout was refused
+# (np.ascontiguousarray keeps it unaligned); it is now copied into an aligned buffer, and
+# only then (an aligned input is read in place).
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("call", ["call", "predict", "train_step", "backward"])
 def test_unaligned_inputs_are_read(dtype, call):

@@ -8,7 +8,6 @@ tests/make_onnx_fixtures.py). Skipped without onnx and onnxruntime; CI sets
 NNCORE_REQUIRE_ONNX=1, which turns the skip into a failure.
 """
 import glob
-import importlib
 import os
 import re
 import subprocess
@@ -22,16 +21,11 @@ import nncore
 import nncore.nn as nn
 from nncore import _registry, cli
 from nncore import io as nio
+from _optional import need
 
 
-def _need(module):
-    if os.environ.get("NNCORE_REQUIRE_ONNX"):
-        return importlib.import_module(module)
-    return pytest.importorskip(module)
-
-
-onnx = _need("onnx")
-ort = _need("onnxruntime")
+onnx = need("onnx")
+ort = need("onnxruntime")
 import nncore.onnx as nxo  # noqa: E402
 from onnx import TensorProto, helper, numpy_helper  # noqa: E402
 

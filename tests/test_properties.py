@@ -346,10 +346,9 @@ targets = st.one_of(
     float_arrays(shape=st.tuples(st.integers(0, 5), st.sampled_from([2, 1]))), junk)
 
 
-# Sequential's inference and training calls refuse unaligned x and y ("must be ...
-# contiguous rows"): a known defect, pinned by test_nn.py::test_unaligned_inputs_are_read
-# (strict xfail); valid cases leave that layout out until it is fixed
-TRAIN_LAYOUTS = tuple(k for k in LAYOUTS if k != "unaligned")
+# Sequential's inference and training calls take every layout, unaligned x and y too
+# (they refused those once: test_nn.py::test_unaligned_inputs_are_read)
+TRAIN_LAYOUTS = LAYOUTS
 
 
 valid_inference_inputs = st.tuples(
@@ -374,7 +373,7 @@ def test_model_inference_any_input(models, dt, inputs, how):
     good_batch = how in ("call", "forward", "forward_train") or (
         type(batch_size) is int and batch_size >= 1)
     if (isinstance(x, np.ndarray) and x.ndim == 2 and x.shape[1] == 3 and len(x) >= 1
-            and _moderate(x) and good_batch and x.flags.aligned):   # see TRAIN_LAYOUTS
+            and _moderate(x) and good_batch):
         assert ok, "a finite (n, 3) float array must be accepted"
     if not ok:
         return

@@ -175,6 +175,7 @@ def test_loss_tables_agree_with_the_registry():
     assert losses.BCEWithLogitsLoss()._c_spec()[0] == kinds["bce_logits"]
     assert losses.CrossEntropyLoss()._c_spec(True)[0] == kinds["ce_labels"]
     assert losses.CrossEntropyLoss()._c_spec(False)[0] == kinds["ce_probs"]
+    assert losses.PoissonLoss()._c_spec()[0] == kinds["poisson"]
     assert losses.MSELoss(reduction="sum")._c_spec()[1] == _registry.REDUCTIONS["sum"]
 
 

@@ -24,6 +24,8 @@ from sklearn.utils.estimator_checks import parametrize_with_checks  # noqa: E402
 import nncore as nc  # noqa: E402
 from nncore.sklearn import MLPClassifier, MLPRegressor  # noqa: E402
 from nncore.sklearn import _base as sk_base  # noqa: E402
+from nncore.sklearn._classifier import validation_accuracy  # noqa: E402
+from nncore.sklearn._regressor import validation_r2  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -415,3 +417,41 @@ def test_convergence_warning_like_sklearn():
         warnings.simplefilter("always")
         MLPClassifier(hidden_layer_sizes=(4,), max_iter=2, random_state=0).fit(X, Y)
     assert any(issubclass(x.category, ConvergenceWarning) for x in w)
+
+
+@pytest.mark.parametrize("weights", [None, "float64", "float32"])
+@pytest.mark.parametrize("kind", ["int", "str", "multilabel"])
+def test_validation_accuracy_is_accuracy_score(kind, weights):
+    # the early-stopping score skips accuracy_score's input checks; the float must not move
+    from sklearn.metrics import accuracy_score
+    rng = np.random.default_rng(7)
+    for n in (2, 7, 301):
+        if kind == "multilabel":
+            yt, yp = rng.integers(0, 2, (n, 3)), rng.integers(0, 2, (n, 3))
+            yp[: n // 2] = yt[: n // 2]
+        else:
+            yt, yp = rng.integers(0, 4, n), rng.integers(0, 4, n)
+            if kind == "str":
+                yt, yp = np.array(list("abcd"))[yt], np.array(list("abcd"))[yp]
+        sw = None if weights is None else rng.uniform(0, 3, n).astype(weights)
+        assert validation_accuracy(yt, yp, sw) == accuracy_score(yt, yp, sample_weight=sw)
+
+
+@pytest.mark.parametrize("weights", [None, "float64", "float32"])
+@pytest.mark.parametrize("dtypes", [("float64", "float64"), ("float64", "float32"),
+                                    ("float32", "float32")])
+@pytest.mark.parametrize("k", [1, 3])
+def test_validation_r2_is_r2_score(k, dtypes, weights):
+    # the early-stopping score of the regressor skips r2_score's input checks
+    from sklearn.metrics import r2_score
+    rng = np.random.default_rng(8)
+    for n in (2, 5, 301):
+        yt = rng.normal(size=(n, k)).astype(dtypes[0])
+        yp = (yt + rng.normal(size=(n, k)) * 0.3).astype(dtypes[1])
+        if k == 3:
+            yt[:, 1] = 2.0              # a constant output: r2_score's force_finite cases
+            yp[:, 1] = 2.0 if n == 5 else yp[:, 1]
+        if k == 1:
+            yt, yp = yt[:, 0], yp[:, 0]
+        sw = None if weights is None else rng.uniform(0, 3, n).astype(weights)
+        assert validation_r2(yt, yp, sw) == r2_score(yt, yp, sample_weight=sw)

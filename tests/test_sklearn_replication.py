@@ -144,15 +144,21 @@ def test_partial_fit_reproduces_sklearn(solver, task):
     assert_same_run(sk, nc)
 
 
-@pytest.mark.parametrize("solver", ["sgd", "adam"])
-def test_poisson_reproduces_sklearn(solver):
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("solver", ["sgd", "adam", "lbfgs"])
+def test_poisson_reproduces_sklearn(solver, weighted):
+    # stochastic solvers: nncore's C PoissonLoss in the fused train_step
     kw = dict(hidden_layer_sizes=(8,), solver=solver, max_iter=10, random_state=1,
               learning_rate_init=0.005, batch_size=32)
+    sw = DATA["sw"] if weighted else None
     sk, nc = _pair("poisson", **kw)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        sk.fit(DATA["X"], DATA["poisson"])
-        nc.fit(DATA["X"], DATA["poisson"])
+        sk.fit(DATA["X"], DATA["poisson"], sample_weight=sw)
+        nc.fit(DATA["X"], DATA["poisson"], sample_weight=sw)
+    if solver == "lbfgs":
+        assert_same_run(sk, nc, rtol=LBFGS_RTOL, curve=False)
+        return
     assert_same_run(sk, nc)
     np.testing.assert_allclose(nc.predict(DATA["X"]), sk.predict(DATA["X"]), rtol=RTOL)
 
@@ -217,3 +223,22 @@ def test_adam_matches_sklearns_optimizer_formula():
         opt.step()
         sk.update_params(params, [g])
     np.testing.assert_allclose(model.flat_params, params[0], rtol=1e-13)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("sparse", [False, True])
+@pytest.mark.parametrize("task", ["multiclass", "multioutput", "poisson"])
+def test_lbfgs_in_chunks_reproduces_sklearn(monkeypatch, task, sparse):
+    # the evaluation in several fused C calls (chunks of 40 rows, one of them weighing
+    # nothing, a sparse X densified chunk by chunk) is still scikit-learn's
+    import scipy.sparse as sp
+    from nncore.sklearn import _lbfgs
+    monkeypatch.setattr(_lbfgs, "_CHUNK", 40)
+    sw = DATA["sw"].copy()
+    sw[40:80] = 0.0
+    kw = dict(hidden_layer_sizes=(8, 5), solver="lbfgs", max_iter=50, random_state=1)
+    sk, nc = _pair(task, **kw)
+    X = sp.csr_matrix(DATA["X"]) if sparse else DATA["X"]
+    sk.fit(DATA["X"], DATA[task], sample_weight=sw)
+    nc.fit(X, DATA[task], sample_weight=sw)
+    assert_same_run(sk, nc, rtol=LBFGS_RTOL, curve=False)

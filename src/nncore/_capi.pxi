@@ -109,6 +109,12 @@ cdef extern from "nncore.h" nogil:
                           const void *target, const int64_t *labels, const void *weights,
                           nn_optim *opt, double clip_norm, double clip_value,
                           double *loss_out, double *grad_norm)
+    int nn_net_train_grads(nn_net *net, const void *x, int64_t rsx, int64_t batch,
+                           nn_loss_kind loss, nn_reduction red, double loss_param,
+                           const void *target, const int64_t *labels, const void *weights,
+                           double *loss_out)
+    int nn_net_apply_update(nn_net *net, nn_optim *opt, double clip_norm, double clip_value,
+                            double *grad_norm)
     int nn_net_set_profiling(nn_net *net, int on)
     int nn_net_profile_read(const nn_net *net, double *layer_s, double *step_s, int64_t *steps)
     enum: NN_PROF_LAYER_SLOTS

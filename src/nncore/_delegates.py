@@ -1,5 +1,7 @@
 """The methods ``nncore.nn.Sequential`` hands up the layers: ``fit`` / ``evaluate``
-(``nncore.training``) and ``to_onnx`` (``nncore.onnx``).
+(``nncore.training``), ``to_onnx`` (``nncore.onnx``) and the MPI communicator of
+``fit(..., distributed=True)`` / ``train_step(..., distributed=True)``
+(``nncore.distributed``).
 
 What it is for: ``Sequential`` sits below those modules (they import it), so it reaches
 them through this one module, loaded by the one documented late import of the package
@@ -8,6 +10,9 @@ them through this one module, loaded by the one documented late import of the pa
 ``fit`` and ``evaluate`` work as ever. With it installed, the first ``fit`` /
 ``evaluate`` / ``to_onnx`` call of a process loads ``onnx`` (imports stay at the top of
 their files, so the module that hosts ``to_onnx`` imports it).
+``mpi4py`` is optional the same way: without it only ``distributed=True`` fails, with
+the ImportError naming ``pip install "nncore[mpi]"`` (importing ``nncore.distributed``
+does not start MPI; :func:`communicator` does).
 What it is not: an implementation: each function here is the one it names.
 """
 from __future__ import annotations
@@ -15,7 +20,8 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from .training import evaluate, fit
+from . import training
+from .training import evaluate
 
 try:
     from . import onnx as _onnx
@@ -23,7 +29,30 @@ except ImportError as _e:   # the extra is not installed: to_onnx says so when c
     _onnx = None
     _ONNX_MISSING = str(_e)
 
-__all__ = ["fit", "evaluate", "to_onnx", "onnx_module"]
+try:
+    from . import distributed as _distributed
+except ImportError as _e:   # the extra is not installed: distributed=True says so
+    _distributed = None
+    _MPI_MISSING = str(_e)
+
+__all__ = ["fit", "evaluate", "to_onnx", "onnx_module", "communicator"]
+
+
+def communicator() -> Any:
+    """``nncore.distributed.communicator()`` (MPI initialized on first use), or the
+    ImportError naming ``pip install "nncore[mpi]"``."""
+    if _distributed is None:
+        raise ImportError(_MPI_MISSING)
+    return _distributed.communicator()
+
+
+def fit(model: Any, X: Any, y: Any, *args: Any, distributed: bool = False,
+        **kwargs: Any) -> Any:
+    """``nncore.training.fit``; ``distributed=True`` hands it :func:`communicator`."""
+    if not isinstance(distributed, (bool, type(None))):
+        raise TypeError(f"distributed must be a bool, got {type(distributed).__name__}")
+    comm = communicator() if distributed else None
+    return training.fit(model, X, y, *args, distributed=comm, **kwargs)
 
 
 def onnx_module() -> Any:

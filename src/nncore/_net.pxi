@@ -313,8 +313,11 @@ cdef class _Net:
         self._lock.release()
 
     def train_step(self, x, target, labels, int kind, int red, double param, _COptim opt,
-                   double clip_norm, double clip_value, weights=None, out=None):
+                   double clip_norm, double clip_value, weights=None, out=None,
+                   bint grads_only=False):
         """nn_net_train_step: returns (loss, global grad norm before clipping).
+        grads_only: nn_net_train_grads instead (forward, loss, backward; no update, the
+        norm returned is 0): the first half of a data-parallel step, see apply_update.
         x as for forward; target (batch, n_out) in the model dtype for every kind but
         CE labels, which take labels int64 (batch,); row weights (batch,) in the model
         dtype or None. out, if given (C-contiguous, writable, model dtype, batch * n_out
@@ -367,9 +370,13 @@ cdef class _Net:
             opt._check_idle()
             opt._busy = True
             with nogil:
-                st = nn_net_train_step(self.net, xp, rsx, batch, <nn_loss_kind>kind,
-                                       <nn_reduction>red, param, tp, lp, wp, &opt.c,
-                                       clip_norm, clip_value, &loss, &norm)
+                if grads_only:
+                    st = nn_net_train_grads(self.net, xp, rsx, batch, <nn_loss_kind>kind,
+                                            <nn_reduction>red, param, tp, lp, wp, &loss)
+                else:
+                    st = nn_net_train_step(self.net, xp, rsx, batch, <nn_loss_kind>kind,
+                                           <nn_reduction>red, param, tp, lp, wp, &opt.c,
+                                           clip_norm, clip_value, &loss, &norm)
                 if st == NN_OK and op != NULL:
                     res = nn_net_output(self.net)   # backward and update leave it intact
                     if res == NULL:
@@ -383,6 +390,30 @@ cdef class _Net:
         if st != NN_OK:
             self._raise_batch(st, "train_step", batch)
         return loss, norm
+
+    def apply_update(self, _COptim opt, double clip_norm, double clip_value):
+        """nn_net_apply_update: clipping and the optimizer update of the gradients as
+        they are (after train_step(..., grads_only=True) and, in data-parallel training,
+        the allreduce of ``grads``); returns the global grad norm before clipping."""
+        cdef int st
+        cdef double norm = 0.0
+        if <int>opt.c.dtype != self.dtype_code:
+            raise TypeError(f"the optimizer works on {opt.dtype}, the model on {self.dtype}")
+        if opt.n_elements != self.n_params or opt._seg_end > self.n_params:
+            raise ValueError(f"the optimizer was built for {opt.n_elements} parameters, the "
+                             f"model has {self.n_params}")
+        self._enter()
+        try:
+            opt._check_idle()
+            opt._busy = True
+            with nogil:
+                st = nn_net_apply_update(self.net, &opt.c, clip_norm, clip_value, &norm)
+            opt._busy = False
+        finally:
+            self._lock.release()
+        if st != NN_OK:
+            _net_raise(st, "apply_update")
+        return norm
 
 
 cdef inline void *_net_ptr(object arr, int typenum, int64_t n, str what) except NULL:

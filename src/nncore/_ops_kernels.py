@@ -244,7 +244,8 @@ def loss(name: str, out: np.ndarray, target: np.ndarray, reduction: str = "mean"
     ----------
     name : str
         ``"mse"``, ``"l1"``, ``"huber"`` (param ``delta`` > 0, default 1.0),
-        ``"bce_logits"`` (binary cross-entropy on logits; targets in [0, 1]) or
+        ``"bce_logits"`` (binary cross-entropy on logits; targets in [0, 1]),
+        ``"poisson"`` (half Poisson deviance of log rates; targets >= 0) or
         ``"cross_entropy"`` (softmax cross-entropy on logits; param
         ``label_smoothing`` in [0, 1], default 0.0, as PyTorch defines it).
     out : ndarray, float32 or float64
@@ -288,7 +289,7 @@ def loss(name: str, out: np.ndarray, target: np.ndarray, reduction: str = "mean"
             code = _registry.LOSS_KINDS["ce_probs"]
     else:
         t, labels = check_target(target, o.shape, o.dtype,
-                                 "bce" if name == "bce_logits" else "values",
+                                 {"bce_logits": "bce", "poisson": "counts"}.get(name, "values"),
                                  f"loss {name!r} target")
         rows, cols = 1, o.size
     w = None

@@ -45,7 +45,7 @@ DTYPES = {"float32": _code("nn_dtype", "NN_F32"), "float64": _code("nn_dtype", "
 LAYER_KINDS = _by_suffix("nn_layer_kind", "NN_LAYER_")
 #: "mean", "sum" -> nn_reduction
 REDUCTIONS = _by_suffix("nn_reduction", "NN_REDUCE_")
-#: "mse", "l1", "huber", "bce_logits", "ce_labels", "ce_probs" -> nn_loss_kind
+#: "mse", "l1", "huber", "bce_logits", "ce_labels", "ce_probs", "poisson" -> nn_loss_kind
 LOSS_KINDS = _by_suffix("nn_loss_kind", "NN_LOSS_")
 #: "sgd", "rmsprop", "adagrad", "adam", "adamw" -> nn_optim_kind
 OPTIMIZERS = _by_suffix("nn_optim_kind", "NN_OPTIM_")
@@ -136,4 +136,5 @@ LOSSES = {l.name: l for l in (
     LossKernel("huber", LOSS_KINDS["huber"], "delta", 1.0),
     LossKernel("bce_logits", LOSS_KINDS["bce_logits"], None, 0.0),
     LossKernel("cross_entropy", LOSS_KINDS["ce_labels"], "label_smoothing", 0.0),
+    LossKernel("poisson", LOSS_KINDS["poisson"], None, 0.0),
 )}

@@ -12,7 +12,7 @@ The rules, for outputs of shape ``shape`` (``(batch, outputs)`` for a network):
 
 - ``"values"`` (MSE, L1, Huber) and ``"bce"``: numbers (bools count as 0 and 1)
   of ``shape``, or ``(batch,)`` when there is one output; cast once to the
-  output's dtype; finite. ``"bce"``: also in [0, 1].
+  output's dtype; finite. ``"bce"``: also in [0, 1]. ``"counts"`` (Poisson): also >= 0.
 - ``"ce"`` (cross-entropy): probability rows of ``shape`` (two or more classes),
   finite, in [0, 1]; or class labels, ``(batch,)`` or ``(batch, 1)``: integers,
   or floats whose every value is an integer (as read from a CSV), in
@@ -29,7 +29,7 @@ from . import _core
 __all__ = ["check_target", "check_sample_weight", "KINDS"]
 
 #: what a loss reads its targets as: elementwise values, values in [0, 1], class targets
-KINDS = ("values", "bce", "ce")
+KINDS = ("values", "bce", "ce", "counts")
 
 
 def _c_array(a: np.ndarray, dtype: Any) -> np.ndarray:
@@ -93,7 +93,7 @@ def check_target(y: Any, shape: tuple, dtype: Any, kind: str,
         The output's shape; ``(batch, classes)`` for ``kind="ce"``.
     dtype : float32 or float64
         The output's dtype (value targets are cast to it).
-    kind : {"values", "bce", "ce"}
+    kind : {"values", "bce", "ce", "counts"}
     what : str
         Names the target in error messages (``"y"``, ``"CrossEntropyLoss target"``).
 
@@ -138,7 +138,11 @@ def check_target(y: Any, shape: tuple, dtype: Any, kind: str,
     finite, lo, hi = _core._finite_range(t)   # one pass (dtype is float32 or float64)
     if not finite:
         raise ValueError(f"{what} contains NaN or Inf: it must be finite")
-    if kind != "values" and (lo < 0 or hi > 1):
+    if kind == "counts":
+        if lo < 0:
+            raise ValueError(f"{what}: Poisson targets (counts or rates) must be >= 0, got a "
+                             f"minimum of {t.min()}")
+    elif kind != "values" and (lo < 0 or hi > 1):
         which = "probability targets" if kind == "ce" else "targets"
         raise ValueError(f"{what}: {which} must lie in [0, 1], got values in "
                          f"[{t.min()}, {t.max()}]")

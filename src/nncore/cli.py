@@ -15,6 +15,7 @@ standardization is then folded into the first Linear layer (``W' = W / s``,
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -132,7 +133,16 @@ def _build_parser() -> argparse.ArgumentParser:
     d.add_argument("--verbose", type=int, choices=(0, 1, 2), default=1)
 
     t = sub.add_parser("train", help="train an MLP on digits, a CSV or an NPZ file")
-    t.add_argument("--data", required=True, help="'digits', FILE.csv or FILE.npz")
+    t.add_argument("--data", required=True,
+                   help="'digits', FILE.csv, FILE.npz or FILE.npy (memory-mapped; the "
+                        "targets from --target Y.npy)")
+    t.add_argument("--mmap", action="store_true",
+                   help="memory-map the data (always for .npy; an uncompressed .npz): read "
+                        "a batch at a time; test/validation rows are the file's last ones, "
+                        "features not standardized")
+    t.add_argument("--distributed", action="store_true",
+                   help="data-parallel over MPI: mpiexec -n N nncore train ... (needs "
+                        "nncore[mpi]); rank 0 prints and saves")
     _add_data_options(t)
     t.add_argument("--task", choices=("auto", "classification", "regression"), default="auto",
                    help="auto: classification for integer labels, regression otherwise")
@@ -236,6 +246,38 @@ def _load_xy(spec: str, target: Any, header: bool, dtype: str, split: dict | Non
     raise CLIError(f"unknown data {spec!r}: expected 'digits', a .csv or a .npz file")
 
 
+def _load_mapped(spec: str, target: Any, dtype: str):
+    """X memory-mapped (``open_npy`` / ``open_npz``), y read into memory: --mmap data."""
+    ext = os.path.splitext(spec)[1].lower()
+    if not os.path.exists(spec):
+        raise CLIError(f"no such data file: {spec}")
+    if ext == ".npy":
+        if not (isinstance(target, str) and target.lower().endswith(".npy")):
+            raise CLIError(f"{spec}: a .npy file holds X only; give the targets as "
+                           f"--target Y.npy")
+        X, y = ds.open_npy(spec), np.asarray(ds.open_npy(target))
+    elif ext == ".npz":
+        arrays = ds.open_npz(spec)
+        xk = next((k for k in ds._X_KEYS if k in arrays), None)
+        yk = target if isinstance(target, str) else next(
+            (k for k in ds._Y_KEYS if k in arrays), None)
+        if xk is None or yk not in arrays:
+            raise CLIError(f"{spec}: expected arrays X and y (or --target NAME), found "
+                           f"{sorted(arrays)}")
+        X, y = arrays[xk], np.asarray(arrays[yk])
+    else:
+        raise CLIError(f"--mmap needs a .npy or .npz file, got {spec!r}")
+    if X.ndim != 2 or y.ndim not in (1, 2) or len(y) != len(X):
+        raise CLIError(f"{spec}: X must be (samples, features) and y (samples,) or "
+                       f"(samples, k); got {X.shape} and {y.shape}")
+    if X.dtype != np.dtype(dtype):
+        print(f"note: {spec} holds {X.dtype}, the model is {dtype}: the data is cast (copied "
+              f"into memory) once; pass --dtype {X.dtype} to read it in place")
+    if y.dtype.kind in "iub":
+        y = y.astype(np.int64)
+    return X, y
+
+
 def _fold_scaler(model, scaler) -> None:
     """Make the model take raw features: fold (x - mean) / scale into the first Linear."""
     name, w = model.named_parameters()[0]
@@ -282,7 +324,7 @@ def _labels_to_index(y: np.ndarray, classes: list | None) -> np.ndarray:
 
 def _train(X, y, *, task, hidden, activation, dropout, optimizer, lr, epochs, batch_size,
            weight_decay, test_size, val_size, seed, dtype, standardize, verbose, out, plot,
-           data_name, target, split_for_digits=None) -> dict:
+           data_name, target, split_for_digits=None, mapped=False, distributed=False) -> dict:
     if y is None:
         raise CLIError("the data has no target column")
     if task == "auto":
@@ -309,12 +351,17 @@ def _train(X, y, *, task, hidden, activation, dropout, optimizer, lr, epochs, ba
         n_out = 1 if y.ndim == 1 else y.shape[1]
         loss = "mse"
 
-    Xtr, Xte, ytr, yte = _split(X, y, test_size, seed, task, "test")
+    def split(X, y, size, what):   # mapped data: views of the file, by position
+        return (_split_tail(X, y, size, what) if mapped
+                else _split(X, y, size, seed, task, what))
+
+    standardize = standardize and not mapped   # a scaled copy would load the file
+    Xtr, Xte, ytr, yte = split(X, y, test_size, "test")
     # the validation rows (the epoch lines' val_ metrics) come out of the training
     # part; the test rows are scored once, after training
     Xval = yval = None
     if val_size > 0:
-        Xtr, Xval, ytr, yval = _split(Xtr, ytr, val_size, seed, task, "validation")
+        Xtr, Xval, ytr, yval = split(Xtr, ytr, val_size, "validation")
     print(f"data: {len(ytr)} training, {0 if yval is None else len(yval)} validation, "
           f"{len(yte)} test samples")
     scaler = ds.StandardScaler().fit(Xtr) if standardize else None
@@ -337,7 +384,8 @@ def _train(X, y, *, task, hidden, activation, dropout, optimizer, lr, epochs, ba
 
     t0 = time.perf_counter()
     history = model.fit(Ztr, ytr, loss=loss, optimizer=opt, epochs=epochs,
-                        batch_size=batch_size, validation_data=val_data, verbose=verbose)
+                        batch_size=batch_size, validation_data=val_data, verbose=verbose,
+                        distributed=distributed)
     seconds = time.perf_counter() - t0
     if scaler is not None:
         _fold_scaler(model, scaler)
@@ -349,9 +397,12 @@ def _train(X, y, *, task, hidden, activation, dropout, optimizer, lr, epochs, ba
         meta["classes"] = json.dumps(classes)
     if split_for_digits is not None:
         meta["split"] = json.dumps(split_for_digits)
+    plot_msg = None
+    if out is None:   # a distributed rank but 0: rank 0 saves
+        return {"result": result, "seconds": seconds, "n_test": len(yte), "task": task,
+                "plot": None, "model": model}
     _check_out_dir(out, "the model")
     nio.save(model, out, metadata=meta)
-    plot_msg = None
     if plot:
         try:
             history.plot(plot)
@@ -371,6 +422,15 @@ def _split(X, y, size: float, seed: int, task: str, what: str):
     except ValueError as e:
         raise CLIError(f"cannot hold out a {what} set of {size:g} of {len(y)} samples"
                        f"{' by class' if strat is not None else ''} ({e})") from None
+
+
+def _split_tail(X, y, size: float, what: str):
+    """X_keep, X_out, y_keep, y_out: the LAST `size` of the rows held out (views)."""
+    n = len(y)
+    k = int(round(size * n))
+    if not 0 < k < n:
+        raise CLIError(f"cannot hold out a {what} set of {size:g} of {n} samples")
+    return X[:n - k], X[n - k:], y[:n - k], y[n - k:]
 
 
 def _report(res: dict, out: str) -> None:
@@ -436,16 +496,27 @@ def _cmd_train(a) -> int:
     _check_out_dir(a.out, "the model")
     if a.plot:
         _check_out_dir(a.plot, "the plot")
-    X, y = _load_xy(a.data, a.target, not a.no_header, a.dtype)
-    split = {"test_size": a.test_size, "seed": a.seed} if a.data == "digits" else None
-    res = _train(X, y, task=a.task, hidden=a.hidden, activation=a.activation,
-                 dropout=a.dropout, optimizer=a.optimizer, lr=a.lr, epochs=a.epochs,
-                 batch_size=a.batch_size, weight_decay=a.weight_decay, test_size=a.test_size,
-                 val_size=a.val_size,
-                 seed=a.seed, dtype=a.dtype, standardize=not a.no_standardize,
-                 verbose=a.verbose, out=a.out, plot=a.plot, data_name=a.data,
-                 target=a.target, split_for_digits=split)
-    _report(res, a.out)
+    rank = _delegates.communicator().rank if a.distributed else 0   # ImportError: the extra
+    mapped = a.mmap or a.data.lower().endswith(".npy")
+    with contextlib.ExitStack() as quiet:
+        if rank:   # rank 0 prints and saves
+            quiet.enter_context(contextlib.redirect_stdout(
+                quiet.enter_context(open(os.devnull, "w"))))
+        if mapped:
+            X, y = _load_mapped(a.data, a.target, a.dtype)
+        else:
+            X, y = _load_xy(a.data, a.target, not a.no_header, a.dtype)
+        split = {"test_size": a.test_size, "seed": a.seed} if a.data == "digits" else None
+        res = _train(X, y, task=a.task, hidden=a.hidden, activation=a.activation,
+                     dropout=a.dropout, optimizer=a.optimizer, lr=a.lr, epochs=a.epochs,
+                     batch_size=a.batch_size, weight_decay=a.weight_decay,
+                     test_size=a.test_size, val_size=a.val_size,
+                     seed=a.seed, dtype=a.dtype, standardize=not a.no_standardize,
+                     verbose=a.verbose if rank == 0 else 0, out=None if rank else a.out,
+                     plot=None if rank else a.plot, data_name=a.data, target=a.target,
+                     split_for_digits=split, mapped=mapped, distributed=a.distributed)
+        if not rank:
+            _report(res, a.out)
     return 0
 
 

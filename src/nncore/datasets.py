@@ -3,7 +3,8 @@
 What it is for: getting arrays into ``model.fit`` in one line — real data that ships with
 the package (:func:`load_digits`), synthetic problems for teaching and tests
 (:func:`make_xor`, :func:`make_spirals`, :func:`make_circles`, :func:`make_regression`),
-the user's own files (:func:`load_csv`, :func:`load_npz`), and the two chores every
+the user's own files (:func:`load_csv`, :func:`load_npz`; :func:`open_npy` and
+:func:`open_npz` map data larger than memory read-only), and the two chores every
 experiment needs (:func:`train_test_split`, :class:`StandardScaler`).
 What it is not: a data-loading framework (no streaming, no downloads, no pandas).
 
@@ -30,7 +31,7 @@ from ._validate import check_int, parse_dtype
 __all__ = [
     "load_digits", "load_digits_split",
     "make_xor", "make_spirals", "make_circles", "make_regression",
-    "load_csv", "load_npz",
+    "load_csv", "load_npz", "open_npy", "open_npz",
     "train_test_split", "StandardScaler",
 ]
 
@@ -477,13 +478,10 @@ def _check_npy_size(npz: Any, key: str, path: str) -> None:
         return  # NumPy reports it
     with npz.zip.open(name) as f:
         try:
-            version = np.lib.format.read_magic(f)
-            if version == (1, 0):
-                shape, _, dtype = np.lib.format.read_array_header_1_0(f)
-            elif version == (2, 0):
-                shape, _, dtype = np.lib.format.read_array_header_2_0(f)
-            else:
+            header = _parse_npy_header(f)
+            if header is None:
                 return  # NumPy reports unsupported versions itself
+            shape, _, dtype = header
         except Exception as e:  # NumPy's header parser raises many kinds (TokenError, ...)
             raise ValueError(f"array {key!r} has a malformed .npy header: "
                              f"{type(e).__name__}: {e}") from None
@@ -494,6 +492,176 @@ def _check_npy_size(npz: Any, key: str, path: str) -> None:
     if need > info.file_size:
         raise ValueError(f"array {key!r} declares shape {shape} of {dtype} ({need} bytes) but "
                          f"its archive member holds only {info.file_size} bytes")
+
+
+def _parse_npy_header(f: Any) -> tuple | None:
+    """(shape, fortran_order, dtype) of the .npy header at f's position (NumPy's literal
+    parser, never unpickling; its errors propagate), or None for a format version other
+    than 1.0 and 2.0."""
+    reader = {(1, 0): np.lib.format.read_array_header_1_0,
+              (2, 0): np.lib.format.read_array_header_2_0}.get(np.lib.format.read_magic(f))
+    return None if reader is None else reader(f)
+
+
+# ------------------------------------------------- data larger than memory
+
+_NPY_MAGIC = b"\x93NUMPY"
+
+
+def open_npy(path: str | os.PathLike, mmap: bool = True) -> np.ndarray:
+    """A ``.npy`` file as a read-only array, memory-mapped: data larger than memory.
+
+    ``fit``, ``evaluate`` and ``predict`` read such an array one minibatch at a time
+    (when its dtype is the model's: another dtype is cast, i.e. copied, once), so the
+    process's anonymous memory stays the model, its workspace and a few batches.
+
+    The header is checked before anything is mapped or allocated (the file is
+    untrusted input; nothing in it is unpickled or evaluated beyond NumPy's literal
+    header parser): format version 1.0 or 2.0, a plain numeric dtype (bool, integers,
+    floats; no objects, no structured or subarray dtypes) in native or no byte order,
+    C order (a Fortran-order array of more than one dimension is refused: its rows
+    would not be contiguous), and a data size that the file actually holds.
+
+    Parameters
+    ----------
+    path : str or path-like
+        A regular file (FIFOs and devices are refused).
+    mmap : bool
+        True: an ``np.memmap`` in mode ``"r"`` (nothing read until used). False: the
+        array read into memory (read-only too).
+
+    Returns
+    -------
+    ndarray
+        Shape and dtype of the file's header, not writable.
+
+    Raises
+    ------
+    ValueError
+        An unreadable file, a bad magic string or header, an unsupported dtype or
+        order, or a header declaring more data than the file holds.
+    """
+    path = os.fspath(path)
+    try:
+        with open_regular(path) as f:
+            size = os.fstat(f.fileno()).st_size
+            shape, dtype, offset = _read_npy_header(f, path, 0, size)
+    except OSError as e:
+        raise ValueError(f"cannot read {path}: {e.strerror or e}") from None
+    return _map_array(path, shape, dtype, offset, mmap)
+
+
+def open_npz(path: str | os.PathLike, mmap: bool = True) -> dict[str, np.ndarray]:
+    """The arrays of an UNCOMPRESSED ``.npz`` archive (``np.savez``, not
+    ``savez_compressed``), each as :func:`open_npy` gives it: ``{name: array}``.
+
+    A member stored compressed cannot be mapped and is refused with a ValueError
+    (re-save with ``np.savez``, or use :func:`load_npz`), and so is one whose data does
+    not start at a multiple of its item size (the zip headers before it decide that:
+    ``np.savez`` often gives such members; one ``.npy`` file per array never does);
+    every member's header is checked as :func:`open_npy` does, against the bytes the
+    archive holds for it.
+    """
+    path = os.fspath(path)
+    out = {}
+    try:
+        with open_regular(path) as f:
+            try:
+                zf = zipfile.ZipFile(f)
+            except (zipfile.BadZipFile, ValueError, EOFError) as e:
+                raise ValueError(f"{path}: not a valid .npz file ({e})") from None
+            with zf:
+                for info in zf.infolist():
+                    name = info.filename[:-4] if info.filename.endswith(".npy") \
+                        else info.filename
+                    if info.compress_type != zipfile.ZIP_STORED:
+                        raise ValueError(f"{path}: array {name!r} is stored compressed; "
+                                         "only an uncompressed archive (np.savez) can be "
+                                         "memory-mapped (or use load_npz)")
+                    if info.flag_bits & 0x1:
+                        raise ValueError(f"{path}: array {name!r} is encrypted")
+                    start = _zip_member_start(f, info, path)
+                    end = start + info.file_size
+                    size = os.fstat(f.fileno()).st_size
+                    if end > size:
+                        raise ValueError(f"{path}: array {name!r} runs past the end of the "
+                                         f"file ({end} > {size} bytes)")
+                    shape, dtype, offset = _read_npy_header(f, f"{path}: array {name!r}",
+                                                            start, end)
+                    if mmap and offset % dtype.alignment:
+                        raise ValueError(f"{path}: array {name!r} starts at byte {offset}, "
+                                         f"not aligned for {dtype}: it cannot be mapped "
+                                         "in place; save it with np.save as a .npy file "
+                                         "(or use mmap=False)")
+                    out[name] = (shape, dtype, offset)
+    except OSError as e:
+        raise ValueError(f"cannot read {path}: {e.strerror or e}") from None
+    if not out:
+        raise ValueError(f"{path}: the .npz archive holds no arrays")
+    return {k: _map_array(path, *v, mmap) for k, v in out.items()}
+
+
+def _zip_member_start(f: Any, info: zipfile.ZipInfo, path: str) -> int:
+    """Where a stored zip member's data begins: after its local header (30 bytes, the
+    name and an extra field whose lengths are read from that header)."""
+    f.seek(info.header_offset)
+    head = f.read(30)
+    if len(head) != 30 or head[:4] != b"PK\x03\x04":
+        raise ValueError(f"{path}: a corrupt archive (bad local header of "
+                         f"{info.filename!r})")
+    name_len, extra_len = struct.unpack("<HH", head[26:30])
+    return info.header_offset + 30 + name_len + extra_len
+
+
+def _read_npy_header(f: Any, what: str, start: int, end: int
+                     ) -> tuple[tuple[int, ...], np.dtype, int]:
+    """(shape, dtype, data offset) of the .npy image in bytes [start, end) of f, checked
+    (see open_npy) before anything is allocated."""
+    f.seek(start)
+    if f.read(6) != _NPY_MAGIC:
+        raise ValueError(f"{what}: not a .npy file (bad magic string)")
+    f.seek(start)
+    try:
+        header = _parse_npy_header(f)
+        if header is None:
+            raise ValueError("a format version other than 1.0 and 2.0")
+        shape, fortran, dtype = header
+    except Exception as e:  # NumPy's header parser raises many kinds
+        raise ValueError(f"{what}: a malformed or unsupported .npy header: "
+                         f"{type(e).__name__}: {e}") from None
+    if dtype.hasobject or dtype.fields is not None or dtype.subdtype is not None \
+            or dtype.kind not in "biuf":
+        raise ValueError(f"{what}: dtype {dtype} is not supported: expected numbers "
+                         "(bool, integers or floats)")
+    if not dtype.isnative:
+        raise ValueError(f"{what}: dtype {dtype.str} is not in this machine's byte order; "
+                         "re-save it with arr.astype(arr.dtype.newbyteorder('='))")
+    if fortran and len(shape) > 1:
+        raise ValueError(f"{what}: a Fortran-order array of shape {shape} is not supported "
+                         "(its rows are not contiguous); re-save np.ascontiguousarray(a)")
+    if any(not isinstance(d, int) or d < 0 for d in shape):
+        raise ValueError(f"{what}: bad shape {shape} in the header")
+    offset = f.tell()
+    need = math.prod(shape) * dtype.itemsize
+    if offset + need > end:
+        raise ValueError(f"{what}: the header declares shape {shape} of {dtype} ({need} "
+                         f"bytes) but the file holds {max(0, end - offset)} bytes of data")
+    return tuple(shape), dtype, offset
+
+
+def _map_array(path: str, shape: tuple, dtype: np.dtype, offset: int, mmap: bool
+               ) -> np.ndarray:
+    """The checked array: read-only np.memmap (or read into memory)."""
+    if math.prod(shape) == 0 or not mmap:
+        a = np.empty(shape, dtype)
+        if a.size:
+            with open_regular(path) as f:
+                f.seek(offset)
+                if f.readinto(memoryview(a).cast("B")) != a.nbytes:
+                    raise ValueError(f"{path}: the file changed while being read")
+        a.flags.writeable = False
+        return a
+    return np.memmap(path, dtype=dtype, mode="r", offset=offset, shape=shape, order="C")
 
 
 # --------------------------------------------------------------- splitting

@@ -1,4 +1,4 @@
-"""Loss functions (nncore.losses): MSE, L1, Huber, BCE with logits, cross-entropy.
+"""Loss functions (nncore.losses): MSE, L1, Huber, BCE with logits, cross-entropy, Poisson.
 
 Each loss computes the value and the gradient with respect to the network
 output in ONE fused C kernel (``nn_sloss`` / ``nn_dloss``), stable everywhere
@@ -24,11 +24,12 @@ from ._targets import check_sample_weight, check_target
 from ._validate import finite_float
 
 __all__ = ["Loss", "MSELoss", "L1Loss", "HuberLoss", "BCEWithLogitsLoss", "CrossEntropyLoss",
-           "get", "from_config", "output_kind", "LOSSES"]
+           "PoissonLoss", "get", "from_config", "output_kind", "LOSSES"]
 
 # nn_loss_kind / nn_reduction codes of nncore.h, from the bindings
-_MSE, _L1, _HUBER, _BCE, _CE_LABELS, _CE_PROBS = (
-    _registry.LOSS_KINDS[k] for k in ("mse", "l1", "huber", "bce_logits", "ce_labels", "ce_probs"))
+_MSE, _L1, _HUBER, _BCE, _CE_LABELS, _CE_PROBS, _POISSON = (
+    _registry.LOSS_KINDS[k] for k in ("mse", "l1", "huber", "bce_logits", "ce_labels", "ce_probs",
+                                      "poisson"))
 _REDUCTIONS = _registry.REDUCTIONS
 
 
@@ -60,7 +61,7 @@ class Loss:
 
     is_classification = False
     _kind = -1
-    _target_kind = "values"  # how check_target reads the targets: "values", "bce" or "ce"
+    _target_kind = "values"  # how check_target reads targets: "values", "bce", "ce", "counts"
 
     def __init__(self, reduction: str = "mean") -> None:
         if reduction not in _REDUCTIONS:
@@ -161,6 +162,20 @@ class BCEWithLogitsLoss(Loss):
     is_classification = True
 
 
+class PoissonLoss(Loss):
+    """Poisson regression on log rates: half the Poisson deviance of rate exp(out).
+
+    ``l = exp(out) - y out + y (log y - 1)`` (the last term 0 for y = 0): 0 where
+    exp(out) = y, and scikit-learn's ``MLPRegressor(loss='poisson')`` loss (its
+    ``HalfPoissonLoss``) summed over outputs then averaged over rows times
+    1 / outputs. Gradient ``exp(out) - y``, the same as PyTorch's
+    ``PoissonNLLLoss(log_input=True)``, whose value leaves out ``y (log y - 1)``.
+    Targets: counts or rates, finite and >= 0. Computed in C like the other losses.
+    """
+    _kind = _POISSON
+    _target_kind = "counts"
+
+
 class CrossEntropyLoss(Loss):
     """Softmax cross-entropy from logits (log-sum-exp inside).
 
@@ -198,6 +213,7 @@ LOSSES = {
     "bce_with_logits": BCEWithLogitsLoss,
     "cross_entropy": CrossEntropyLoss, "ce": CrossEntropyLoss,
     "categorical_cross_entropy": CrossEntropyLoss,
+    "poisson": PoissonLoss,
 }
 
 
@@ -234,7 +250,7 @@ def from_config(cfg: dict) -> Loss:
     cfg = dict(cfg)
     name = cfg.pop("type", None)
     classes = {c.__name__: c for c in (MSELoss, L1Loss, HuberLoss, BCEWithLogitsLoss,
-                                       CrossEntropyLoss)}
+                                       CrossEntropyLoss, PoissonLoss)}
     if name not in classes:
         raise ValueError(f"unknown loss type {name!r}; expected one of {sorted(classes)}")
     return classes[name](**cfg)

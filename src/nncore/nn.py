@@ -520,7 +520,7 @@ class Sequential:
         s0, s1 = x.strides
         ok = (x.flags.aligned and (s1 == it or x.shape[1] == 1)
               and (x.shape[0] == 1 or (s0 % it == 0 and s0 // it >= x.shape[1])))
-        return x if ok else np.ascontiguousarray(x)
+        return x if ok else np.require(x, requirements="CA")  # an unaligned x: an aligned copy
 
     def __call__(self, x: Any) -> np.ndarray:
         """Inference: ``forward(x, training=False)``; x (batch, in_features) -> (batch, out)."""
@@ -553,7 +553,7 @@ class Sequential:
             raise ValueError(f"dout must have shape ({b}, {self.out_features}) like the output "
                              f"of the last training forward, got {dout.shape}")
         if dout.dtype != self.dtype or not dout.flags.c_contiguous or not dout.flags.aligned:
-            dout = np.ascontiguousarray(dout, dtype=self.dtype)
+            dout = np.require(dout, self.dtype, "CA")   # C-contiguous AND aligned
         self._net.backward(dout)
 
     def zero_grad(self) -> None:
@@ -562,7 +562,8 @@ class Sequential:
 
     def train_step(self, x: Any, y: Any, loss: Any, optimizer: Any,
                    clip_norm: float | None = None, clip_value: float | None = None,
-                   include_penalty: bool = False, sample_weight: Any = None) -> float:
+                   include_penalty: bool = False, sample_weight: Any = None,
+                   distributed: bool = False, _comm: Any = None) -> float:
         """One training step in ONE C call with the GIL released: zero_grad, forward
         (training), loss, backward, optional clipping (global norm ``clip_norm``, then
         element value ``clip_value``), optimizer update. Returns the batch loss.
@@ -578,7 +579,21 @@ class Sequential:
 
         ``sample_weight`` (batch,): row weights of the loss, computed in C: the mean is
         ``sum_i w_i l_i / sum_i w_i`` (finite, >= 0, not all 0).
+
+        ``distributed=True``: one data-parallel step over MPI (``pip install
+        "nncore[mpi]"``, see :mod:`nncore.distributed`): every rank passes its own batch;
+        the parameters are broadcast from rank 0 at the model's first such step, the
+        gradients of all ranks are averaged (weighted by their rows' weights) by ONE
+        allreduce between backward and the update (:meth:`train_step_allreduced`), and
+        every rank applies the same update (before the step, one more allreduce, of one
+        number, sums the ranks' batch weights: their batches may differ in size). Returns this rank's batch loss. An error on
+        one rank (a bad batch) aborts the whole job with its message (MPI Abort).
         """
+        if distributed and _comm is None:
+            comm = _upper().communicator()   # the ImportError naming nncore[mpi], if absent
+            with comm.abort_on_error("train_step"):
+                return self.train_step(x, y, loss, optimizer, clip_norm, clip_value,
+                                       include_penalty, sample_weight, True, comm)
         loss_fn = _losses.get(loss)
         if isinstance(optimizer, str):
             raise TypeError(f"train_step needs an optimizer object, got the name {optimizer!r}: "
@@ -600,8 +615,17 @@ class Sequential:
             y, (x.shape[0], self.out_features), self.dtype)
         w = check_sample_weight(sample_weight, x.shape[0], self.dtype)
         pen = optimizer.penalty() if include_penalty else 0.0
-        value = self.train_step_prepared(x, target, labels, (kind, red, param), optimizer,
-                                         cn, cv, w)
+        if distributed:
+            comm = _comm
+            comm.sync_parameters_once(self)
+            mine = float(x.shape[0]) if w is None else float(w.sum(dtype=np.float64))
+            total = float(comm.sum([mine])[0])
+            share = 1.0 if red == _losses._REDUCTIONS["sum"] else mine / total
+            value = self.train_step_allreduced(x, target, labels, (kind, red, param),
+                                               optimizer, cn, cv, comm, w, None, share)
+        else:
+            value = self.train_step_prepared(x, target, labels, (kind, red, param),
+                                             optimizer, cn, cv, w)
         return value + pen if include_penalty else value
 
     def train_step_prepared(self, x: np.ndarray, target: np.ndarray | None,
@@ -645,6 +669,48 @@ class Sequential:
                                            loss_spec[2], optimizer._prepare(), clip_norm,
                                            clip_value, weights, out)
         self.last_grad_norm = norm
+        return value
+
+    def train_step_allreduced(self, x: np.ndarray | None, target: np.ndarray | None,
+                              labels: np.ndarray | None, loss_spec: tuple[int, int, float],
+                              optimizer: Any, clip_norm: float, clip_value: float, comm: Any,
+                              weights: np.ndarray | None = None,
+                              out: np.ndarray | None = None, share: float = 1.0) -> float:
+        """:meth:`train_step_prepared` split around ONE allreduce of the gradient buffer:
+        the data-parallel step of ``fit(..., distributed=True)``.
+
+        Forward, loss and backward in one C call (``nn_net_train_grads``); the gradients
+        times ``share`` (this rank's part of the global batch: its rows' weight over all
+        ranks' for a mean loss, 1 for a sum) are summed over the ranks in place by
+        ``comm.allreduce_sum(flat_grads)`` (GIL released in MPI); then clipping and the
+        update in one C call (``nn_net_apply_update``), the same on every rank. With one
+        rank and ``share`` 1 the bits are those of :meth:`train_step_prepared`.
+
+        ``x`` None: this rank has nothing to train on in this step (its rows all weigh
+        0): it adds zero gradients and returns nan. Dropout draws from step counter
+        ``step * world + rank`` (a stream per rank, reproducible); the counter then moves
+        on by one as usual. ``comm`` is what :mod:`nncore.distributed` builds (duck-typed
+        here: ``rank``, ``size``, ``allreduce_sum``, ``after_step``)."""
+        net = self._net
+        base = net.step
+        opt = optimizer._prepare()
+        if x is None:
+            net.zero_grad()
+            value = math.nan
+        else:
+            net.step = base * comm.size + comm.rank
+            try:
+                value = net.train_step(x, target, labels, loss_spec[0], loss_spec[1],
+                                       loss_spec[2], opt, clip_norm, clip_value, weights, out,
+                                       True)[0]
+            finally:
+                net.step = base
+            if share != 1.0:
+                np.multiply(self._flat_grads, share, out=self._flat_grads)
+        net.step = base + 1
+        comm.allreduce_sum(self._flat_grads)
+        self.last_grad_norm = net.apply_update(opt, clip_norm, clip_value)
+        comm.after_step(self)
         return value
 
     def profile(self, x: Any, y: Any, loss: Any, optimizer: Any, steps: int = 20, *,
@@ -704,7 +770,7 @@ class Sequential:
             raise ValueError(f"{what} must have shape (n_samples, {nin}) for this model, got "
                              f"{X.shape}")
         with np.errstate(over="ignore"):  # 1e300 -> float32 inf: reported just below
-            X = np.ascontiguousarray(X, dtype=self.dtype)
+            X = np.require(X, self.dtype, "CA")   # C-contiguous and aligned (a view if so)
         # in blocks of rows: a temporary the size of X would double a large data set
         # (and read a np.memmap into memory); one block is about _FINITE_BLOCK bytes
         step = max(1, _FINITE_BLOCK // max(1, X.shape[1] * X.itemsize))

@@ -29,6 +29,7 @@ the steps computed (see ``fit``'s Notes).
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -206,7 +207,7 @@ def fit(model: Sequential, X: Any, y: Any, loss: Any = None, optimizer: Any = "a
         clip_norm: float | None = None, clip_value: float | None = None, metrics: Any = None,
         checkpoint: str | os.PathLike | None = None, resume: str | os.PathLike | None = None,
         include_penalty: bool = False, sample_weight: Any = None,
-        class_weight: Any = None) -> History:
+        class_weight: Any = None, distributed: Any = None) -> History:
     """Train ``model`` on ``(X, y)`` with minibatches; returns the :class:`History`.
 
     ``model.fit(X, y, ...)`` is this function.
@@ -266,6 +267,24 @@ def fit(model: Sequential, X: Any, y: Any, loss: Any = None, optimizer: Any = "a
         Multiplies each row's weight by its class's (classification with
         cross-entropy, or BCE with one output): ``{class index: weight}`` (others 1)
         or ``'balanced'`` (``n / (n_classes * count(class))`` over the training rows).
+    distributed : bool or communicator, optional
+        Data-parallel training over MPI: ``model.fit(..., distributed=True)`` (which
+        passes the :class:`nncore.distributed.Communicator`; needs ``pip install
+        "nncore[mpi]"``, run under ``mpiexec``). Every rank passes the same data (or a
+        memory-mapped view of the same file) and arguments. Each epoch's permutation
+        (as without it) is padded to a multiple of the world size W and rank r trains
+        on its entries ``r::W``, ``batch_size`` rows per step per rank, so step j of
+        all ranks together covers rows ``[j*W*batch_size, (j+1)*W*batch_size)`` of the
+        padded permutation: what one process with ``batch_size * W`` trains on. Rank
+        0's parameters are broadcast first; ONE allreduce per step averages the
+        gradients (weighted by rows / sample weights); every rank applies the same
+        update. Loss, accuracy and validation metrics are over all ranks (validation
+        rows split between them); only rank 0 prints and writes ``checkpoint``; a
+        callback's ``stop_training`` is honoured at the end of the epoch on every
+        rank. Callbacks run on every rank (``params["rank"]`` / ``["world_size"]``
+        tell which): a callback that writes files (ModelCheckpoint) belongs to rank 0. Before any step the ranks check that they agree on the model, dtype,
+        data lengths and arguments (a ValueError on every rank otherwise); an error of
+        one rank during training aborts the job with its message (MPI Abort).
 
     Returns
     -------
@@ -304,43 +323,67 @@ def fit(model: Sequential, X: Any, y: Any, loss: Any = None, optimizer: Any = "a
     - Reproducibility: see the module docstring (shuffle order from
       ``model.seed`` and the epoch index).
     """
-    _check_model(model)
-    epochs, batch_size, clip_norm, clip_value = _check_arguments(
-        epochs, batch_size, shuffle, validation_split, verbose, clip_norm, clip_value,
-        include_penalty)
-    loss_fn = _get_loss(loss)
-    kind = losses.output_kind(loss_fn)
-    metric_names = _metric_names(metrics, kind)
-    opt = _get_optimizer(model, optimizer)
-    Xt, Yt, Wt, Xv, Yv, Wv = _prepare_data(model, X, y, loss_fn, validation_split,
-                                           validation_data, sample_weight)
-    if class_weight is not None:
-        Wt = _row_weights(model, Yt, kind, Wt, class_weight)
-    n = len(Xt)
-    if n == 0 and epochs > 0:
-        raise ValueError("no training samples")
-
-    n_steps = (n + batch_size - 1) // batch_size
-    history, cbs = _setup_callbacks(model, callbacks, {
-        "epochs": epochs, "batch_size": batch_size, "steps": n_steps, "samples": n,
-        "optimizer": opt, "loss": loss_fn, "has_validation": Xv is not None,
-        "verbose": verbose, "metrics": metric_names})
-    schedulers = [cb.scheduler for cb in cbs
-                  if isinstance(cb, LearningRateScheduler) and cb.scheduler is not None]
-    start = 0
-    if resume is not None:
-        start = _load_training_checkpoint(model, opt, resume, schedulers)
-        if start > epochs:
-            raise ValueError(f"the checkpoint {resume!s} is at epoch {start}, past "
-                             f"epochs={epochs}")
+    comm = _check_comm(distributed)
+    error = None
+    try:   # distributed: every rank checks, then they compare (Communicator.agree)
+        _check_model(model)
+        epochs, batch_size, clip_norm, clip_value = _check_arguments(
+            epochs, batch_size, shuffle, validation_split, verbose, clip_norm, clip_value,
+            include_penalty)
+        loss_fn = _get_loss(loss)
+        kind = losses.output_kind(loss_fn)
+        metric_names = _metric_names(metrics, kind)
+        opt = _get_optimizer(model, optimizer)
+        Xt, Yt, Wt, Xv, Yv, Wv = _prepare_data(model, X, y, loss_fn, validation_split,
+                                               validation_data, sample_weight)
+        if class_weight is not None:
+            Wt = _row_weights(model, Yt, kind, Wt, class_weight)
+        n = len(Xt)
+        if n == 0 and epochs > 0:
+            raise ValueError("no training samples")
+        n_steps = (n + batch_size - 1) // batch_size
+        history, cbs = _setup_callbacks(model, callbacks, {
+            "epochs": epochs, "batch_size": batch_size, "steps": n_steps, "samples": n,
+            "optimizer": opt, "loss": loss_fn, "has_validation": Xv is not None,
+            "verbose": verbose, "metrics": metric_names,
+            "rank": comm.rank if comm else 0, "world_size": comm.size if comm else 1})
+        schedulers = [cb.scheduler for cb in cbs
+                      if isinstance(cb, LearningRateScheduler) and cb.scheduler is not None]
+        start = 0
+        if resume is not None:
+            start = _load_training_checkpoint(model, opt, resume, schedulers)
+            if start > epochs:
+                raise ValueError(f"the checkpoint {resume!s} is at epoch {start}, past "
+                                 f"epochs={epochs}")
+    except Exception as e:
+        if comm is None:
+            raise
+        error = e
+    if comm is not None:
+        comm.agree(error, {} if error else _signature(
+            model, opt, loss_fn, Xt, Yt, Wt, Xv, epochs, batch_size, shuffle, clip_norm,
+            clip_value, metric_names, start))
+        if comm.rank != 0:
+            verbose, checkpoint = 0, None
     model.loss = loss_fn
     model.stop_training = False
-    run = _Epochs(model, opt, loss_fn, kind, Xt, Yt, Wt, Xv, Yv, Wv, cbs, epochs=epochs,
-                  batch_size=batch_size, shuffle=shuffle, verbose=verbose,
-                  clip_norm=clip_norm, clip_value=clip_value,
-                  include_penalty=include_penalty, want_acc="accuracy" in metric_names,
-                  epoch_base=model.epochs_trained - start)
+    # distributed: from here on an error of one rank aborts the job (the others would
+    # wait for it in the next collective)
+    with contextlib.nullcontext() if comm is None else comm.abort_on_error("fit"):
+        run = _Epochs(model, opt, loss_fn, kind, Xt, Yt, Wt, Xv, Yv, Wv, cbs, epochs=epochs,
+                      batch_size=batch_size, shuffle=shuffle, verbose=verbose,
+                      clip_norm=clip_norm, clip_value=clip_value,
+                      include_penalty=include_penalty, want_acc="accuracy" in metric_names,
+                      epoch_base=model.epochs_trained - start, comm=comm)
+        if comm is not None:
+            comm.bcast(model.flat_params, 0)   # rank 0's weights on every replica
+        return _run_epochs(run, history, cbs, start, checkpoint, schedulers)
 
+
+def _run_epochs(run: "_Epochs", history: History, cbs: list[Callback], start: int,
+                checkpoint: Any, schedulers: list) -> History:
+    """fit's epochs from ``start``: callbacks, logs, progress, checkpoints, Ctrl-C."""
+    model, opt, epochs, verbose, comm = run.model, run.opt, run.epochs, run.verbose, run.comm
     for cb in cbs:
         cb.on_train_begin()
     epoch = start
@@ -361,10 +404,14 @@ def fit(model: Sequential, X: Any, y: Any, loss: Any = None, optimizer: Any = "a
                       f"{logs['time']:.2f}s", file=sys.stderr)
             if checkpoint is not None:
                 _save_training_checkpoint(model, opt, checkpoint, epoch + 1, schedulers)
+            if comm is not None:   # every rank stops if a callback stopped one
+                model.stop_training = bool(comm.sum([float(model.stop_training)])[0])
             if model.stop_training:
                 history.stopped_early = True
                 break
     except KeyboardInterrupt:
+        if comm is not None:   # the other ranks cannot know: never leave them waiting
+            raise
         history.interrupted = True
         if verbose:
             print(f"\nfit: interrupted (Ctrl-C) during epoch {epoch + 1}; returning the "
@@ -374,6 +421,39 @@ def fit(model: Sequential, X: Any, y: Any, loss: Any = None, optimizer: Any = "a
     for cb in cbs:
         cb.on_train_end()
     return history
+
+
+def _check_comm(distributed: Any) -> Any:
+    """fit's ``distributed``: None/False, or a communicator (nncore.distributed's,
+    passed by ``model.fit(..., distributed=True)``; this module does not import it)."""
+    if distributed is None or distributed is False:
+        return None
+    if distributed is True:
+        raise TypeError("nncore.training.fit takes distributed=<communicator>; for MPI use "
+                        "model.fit(..., distributed=True), which builds it from "
+                        "nncore.distributed")
+    for a in ("rank", "size", "allreduce_sum", "sum", "bcast", "agree", "abort_on_error",
+              "after_step"):
+        if not hasattr(distributed, a):
+            raise TypeError(f"distributed must be an nncore.distributed.Communicator, got "
+                            f"{type(distributed).__name__}")
+    return distributed
+
+
+def _signature(model: Sequential, opt: Any, loss_fn: losses.Loss, Xt: Any, Yt: Any, Wt: Any,
+               Xv: Any, epochs: int, batch_size: int, shuffle: bool, clip_norm: Any,
+               clip_value: Any, metric_names: list, start: int) -> dict:
+    """What every rank of a distributed fit must agree on (compared before any step)."""
+    layers = json.dumps(model.get_config()["layers"], sort_keys=True)
+    return {"architecture": layers, "num_parameters": model.num_parameters,
+            "dtype": model.dtype.name, "seed (the shuffle order)": model.seed,
+            "samples": len(Xt), "targets": tuple(Yt.shape), "validation samples":
+            None if Xv is None else len(Xv), "sample weights": Wt is not None,
+            "loss": repr(loss_fn), "optimizer": type(opt).__name__,
+            "epochs": epochs, "batch_size": batch_size, "shuffle": bool(shuffle),
+            "clip": (clip_norm, clip_value), "metrics": list(metric_names),
+            "epochs_trained": model.epochs_trained, "dropout_step": model.dropout_step,
+            "first epoch (resume)": start}
 
 
 def _check_arguments(epochs: Any, batch_size: Any, shuffle: Any, validation_split: Any,
@@ -470,48 +550,57 @@ class _Epochs:
                  epochs: int,
                  batch_size: int, shuffle: bool, verbose: int, clip_norm: float | None,
                  clip_value: float | None, include_penalty: bool, want_acc: bool,
-                 epoch_base: int) -> None:
+                 epoch_base: int, comm: Any = None) -> None:
         self.model, self.opt, self.loss_fn, self.kind = model, opt, loss_fn, kind
+        self.comm = comm  # distributed: a communicator (see fit), else None
         self.Xt, self.Yt, self.Xv, self.Yv = Xt, Yt, Xv, Yv
         self.Wt, self.Wv = Wt, Wv  # row weights, or None
         self.epochs, self.batch_size, self.verbose = epochs, batch_size, verbose
-        self.shuffle = shuffle and len(Xt) > 0
+        self.shuffle = self.shuffle_all = shuffle and len(Xt) > 0
+        self.n_local = len(Xt)
+        if comm is not None:   # this rank's share of the padded epoch (see _shard)
+            self.n_local = -(-len(Xt) // comm.size)
+            self.shuffle = self.n_local > 0
         self.clip_norm = 0.0 if clip_norm is None else clip_norm
         self.clip_value = 0.0 if clip_value is None else clip_value
         self.include_penalty, self.want_acc = include_penalty, want_acc
         self.epoch_base = epoch_base  # shuffle index = epoch_base + epoch
-        self.n_steps = (len(Xt) + batch_size - 1) // batch_size
+        self.n_steps = (self.n_local + batch_size - 1) // batch_size
         self.batch_begin = [cb for cb in cbs if _overrides(cb, "on_batch_begin")]
         self.batch_end = [cb for cb in cbs if _overrides(cb, "on_batch_end")]
         # _as_xy gives class labels as (n,) int64, every other target as (n, out)
         self.labels = Yt.ndim == 1
-        rows = min(batch_size, len(Xt))
+        rows = min(batch_size, self.n_local)
         if self.shuffle:
             self.bufX = np.empty((rows, Xt.shape[1]), Xt.dtype)
-            self.bufY = np.empty_like(Yt)
-            self.bufW = None if Wt is None else np.empty_like(Wt)
+            self.bufY = np.empty((self.n_local,) + Yt.shape[1:], Yt.dtype)
+            self.bufW = None if Wt is None else np.empty(self.n_local, Wt.dtype)
         else:
             self.bufX, self.bufY, self.bufW = None, Yt, Wt
         # the step outputs, for the training accuracy: a block of whole batches
         per_block = max(1, _ACC_BLOCK // batch_size) * batch_size
-        self.out_block = (np.empty((min(per_block, len(Xt)), model.out_features), model.dtype)
-                          if want_acc and len(Xt) else None)
+        self.out_block = (np.empty((min(per_block, self.n_local), model.out_features),
+                                   model.dtype) if want_acc and self.n_local else None)
         self.val_out = (None if Xv is None
                         else np.empty((len(Xv), model.out_features), model.dtype))
 
     def one_epoch(self, epoch: int) -> tuple[dict[str, float], ProgressBar | None]:
         """Train one epoch; returns its logs (all but ``time``) and the open progress
         bar (None unless verbose=1), which the caller closes after the callbacks."""
-        model, opt, loss_fn = self.model, self.opt, self.loss_fn
-        n, batch_size, n_steps = len(self.Xt), self.batch_size, self.n_steps
+        model, opt, loss_fn, comm = self.model, self.opt, self.loss_fn, self.comm
+        n, batch_size, n_steps = self.n_local, self.batch_size, self.n_steps
         Xt, bufX, bufY, bufW = self.Xt, self.bufX, self.bufY, self.bufW
         out_block = self.out_block
         include_penalty, batch_begin, batch_end = (self.include_penalty, self.batch_begin,
                                                    self.batch_end)
         lr = float(opt.param_groups[0]["lr"])
-        perm = None
-        if self.shuffle:
+        perm = share = None
+        sum_loss = loss_fn.reduction == "sum"   # its gradients add up over the ranks
+        if comm is not None:
+            perm, share = self._shard(epoch)
+        elif self.shuffle:
             perm = np.random.default_rng([model.seed, self.epoch_base + epoch]).permutation(n)
+        if perm is not None:
             np.take(self.Yt, perm, axis=0, out=bufY)
             if bufW is not None:
                 np.take(self.Wt, perm, axis=0, out=bufW)
@@ -538,7 +627,10 @@ class _Epochs:
                 cb.on_batch_begin(b, batch_logs)
             wb = None if bufW is None else bufW[s:e]
             m = float(k) if wb is None else float(wb.sum(dtype=np.float64))
-            if m == 0:  # every row of this batch weighs 0: nothing to learn from it
+            if share is None:
+                if m == 0:  # every row of this batch weighs 0: nothing to learn from it
+                    continue
+            elif share[b] == 0:   # distributed: no rank has weight in this step
                 continue
             if perm is None:
                 xb = Xt[s:e]
@@ -548,13 +640,19 @@ class _Epochs:
             if include_penalty:
                 pen = opt.penalty()
                 pen_sum += pen * m
-            lval = step(xb, None if labels else yb, yb if labels else None, spec, opt, cn, cv,
-                        wb, None if out_block is None else acc.slot(s, k))
+            slot = None if out_block is None or m == 0 else acc.slot(s, k)
+            if share is None:
+                lval = step(xb, None if labels else yb, yb if labels else None, spec, opt,
+                            cn, cv, wb, slot)
+            else:   # one allreduce of the gradients between backward and the update
+                lval = model.train_step_allreduced(
+                    xb if m else None, None if labels else yb, yb if labels else None, spec,
+                    opt, cn, cv, comm, wb, slot, 1.0 if sum_loss else m / share[b])
             if include_penalty:
                 lval += pen
             gn = model.last_grad_norm
             weight_sum += m
-            loss_sum += lval * m
+            loss_sum += lval * m if m else 0.0
             trained += 1
             gn_sum += gn
             if gn > gn_max or gn != gn:
@@ -566,17 +664,23 @@ class _Epochs:
                 for cb in batch_end:
                     cb.on_batch_end(b, batch_logs)
             if bar is not None:
-                bar.update(b + 1, e, loss=loss_sum / weight_sum)
-            if model.stop_training:
+                bar.update(b + 1, e, loss=loss_sum / weight_sum if weight_sum else 0.0)
+            if model.stop_training and comm is None:   # distributed: at the epoch's end
                 break
         nb = trained
         nan = float("nan")
+        if comm is not None:   # the epoch over every rank (rows / weights summed)
+            acc.result()
+            loss_sum, weight_sum, pen_sum, acc.right, acc.total = map(float, comm.sum(
+                [loss_sum, weight_sum, pen_sum, acc.right, acc.total]))
         logs: dict[str, float] = {"loss": loss_sum / weight_sum if weight_sum else nan}
         if include_penalty:
             logs["penalty"] = pen_sum / weight_sum if weight_sum else nan
         if self.want_acc and weight_sum:
             logs["accuracy"] = acc.result()
-        if self.Xv is not None:
+        if self.Xv is not None and comm is not None:
+            logs.update(self._validate_shard())
+        elif self.Xv is not None:
             model.predict_into(self.Xv, self.val_out, _EVAL_BATCH)
             logs["val_loss"] = float(loss_fn(self.val_out, self.Yv, self.Wv))
             if self.want_acc:
@@ -587,6 +691,49 @@ class _Epochs:
         if nb:
             logs.update(_layer_norms(model.grad_norms()))
         return logs, bar
+
+    def _shard(self, epoch: int) -> tuple[np.ndarray, np.ndarray]:
+        """Distributed: this rank's rows of the epoch and, per step, the weight of the
+        step's rows over every rank (rows, or their sample weights).
+
+        The epoch's permutation (the one-process order, or 0..n-1 without shuffle) is
+        padded to a multiple of the world size W by repeating its start, and rank r
+        takes entries ``r::W``, like PyTorch's DistributedSampler; step j of all ranks
+        covers entries ``[j*W*b, (j+1)*W*b)`` of it, every rank knows their weights."""
+        comm, n, size = self.comm, len(self.Xt), self.comm.size
+        order = (np.random.default_rng([self.model.seed, self.epoch_base + epoch]).permutation(n)
+                 if self.shuffle_all else np.arange(n))
+        padded = np.resize(order, self.n_local * size)   # repeats the start cyclically
+        mine = np.ascontiguousarray(padded[comm.rank::size])
+        per_row = (np.ones(len(padded)) if self.Wt is None
+                   else self.Wt[padded].astype(np.float64))
+        edges = np.arange(0, len(padded), self.batch_size * size)
+        total = np.add.reduceat(per_row, edges) if len(padded) else np.zeros(0)
+        return mine, total
+
+    def _validate_shard(self) -> dict[str, float]:
+        """Distributed: val_loss / val_accuracy over every rank, each computing a
+        contiguous part of the validation rows (sums of weight * value, then divided)."""
+        comm, Xv, Yv, Wv = self.comm, self.Xv, self.Yv, self.Wv
+        nv = len(Xv)
+        lo, hi = comm.rank * nv // comm.size, (comm.rank + 1) * nv // comm.size
+        lsum = wsum = right = 0.0
+        if hi > lo:
+            out = self.model.predict_into(Xv[lo:hi], self.val_out[lo:hi], _EVAL_BATCH)
+            w = None if Wv is None else Wv[lo:hi]
+            wsum = float(hi - lo) if w is None else float(w.sum(dtype=np.float64))
+            if wsum:
+                lsum = float(self.loss_fn(out, Yv[lo:hi], w))
+                lsum *= 1.0 if self.loss_fn.reduction == "sum" else wsum
+                if self.want_acc:
+                    right = _accuracy(out, Yv[lo:hi], self.kind, w) * wsum
+        lsum, wsum, right = map(float, comm.sum([lsum, wsum, right]))
+        if self.loss_fn.reduction == "sum":   # the sum over every row, as one process
+            wsum = 1.0 if wsum else 0.0
+        logs = {"val_loss": lsum / wsum if wsum else float("nan")}
+        if self.want_acc:
+            logs["val_accuracy"] = right / wsum if wsum else float("nan")
+        return logs
 
 
 class _RunningAccuracy:

@@ -4,6 +4,7 @@
 
     import nncore.onnx
     nncore.onnx.export(model, "model.onnx")            # or model.to_onnx("model.onnx")
+    nncore.onnx.export(estimator, "mlp.onnx")          # nncore.sklearn's MLPs, as skl2onnx
     model = nncore.onnx.load("model.onnx")             # -> nncore.nn.Sequential
 
 What it is for: running an nncore model in any ONNX runtime (onnxruntime, OpenVINO,
@@ -29,6 +30,7 @@ except ImportError as e:
     raise ImportError('nncore.onnx needs the onnx package: pip install "nncore[onnx]" '
                       f"({e})") from e
 
+from . import _estimators  # noqa: F401  (registers the scikit-learn estimators' builders)
 from ._export import MAX_OPSET, MIN_OPSET, export
 from ._load import PostProcessingDropped, load
 

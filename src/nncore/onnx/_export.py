@@ -6,9 +6,9 @@ nothing), checked by ``onnx.checker`` and written atomically.
 What it is not: a reader (``_load``), or a general converter: a layer with no line in
 ``_ACTIVATION_NODES`` is a TypeError naming it.
 
-Exporting another kind of object (the scikit-learn estimators of the drop-in issue, which
-export like skl2onnx: outputs ``label`` / ``probabilities``, ``variable`` for a regressor)
-is one entry in ``_GRAPH_BUILDERS``; any other type is a TypeError.
+Exporting another kind of object is one entry in ``_GRAPH_BUILDERS``: the scikit-learn
+estimators (``_estimators``: outputs ``label`` / ``probabilities``, ``variable`` for a
+regressor, as skl2onnx writes them); any other type is a TypeError.
 """
 from __future__ import annotations
 
@@ -115,14 +115,21 @@ _ACTIVATION_NODES: dict[str, Callable[[_Graph, str, str, float], str]] = {
 }
 
 
+def gemm_node(g: _Graph, p: str, x: str, weight: np.ndarray, bias: np.ndarray | None) -> str:
+    """``x @ weight.T + bias`` as one ``Gemm`` (transB=1), weight (out, in) and bias (out,)
+    as initializers ``{p}.weight`` / ``{p}.bias``; returns its output tensor."""
+    inputs = [x, g.init(f"{p}.weight", weight)]
+    if bias is not None:
+        inputs.append(g.init(f"{p}.bias", bias))
+    return g.node(p, "Gemm", inputs, transB=1)
+
+
 def _layer_nodes(g: _Graph, i: int, layer: Layer, x: str) -> str:
     """Append the nodes of layer ``i`` reading tensor ``x``; returns its output tensor."""
     p = str(i)
     if isinstance(layer, Linear):
-        inputs = [x, g.init(f"{p}.weight", layer.weight.data)]
-        if layer.bias is not None:
-            inputs.append(g.init(f"{p}.bias", layer.bias.data))
-        return g.node(p, "Gemm", inputs, transB=1)
+        return gemm_node(g, p, x, layer.weight.data,
+                         None if layer.bias is None else layer.bias.data)
     if isinstance(layer, Dropout):
         return x   # inference: the identity
     act = _registry.activation_of_layer(layer.get_config())
@@ -170,15 +177,19 @@ def _sequential_model(model: Sequential, opset: int, batch: int | str, input_nam
 
 
 #: the types export() takes -> (object, opset, batch, input_name, output_name) -> ModelProto.
-#: The scikit-learn estimators (the drop-in issue, pending) add their entry here.
-_GRAPH_BUILDERS: dict[type, Callable[..., onnx.ModelProto]] = {Sequential: _sequential_model}
+#: A key is a class or the "module.QualName" of one: the scikit-learn estimators register
+#: by name (``_estimators``), so exporting needs no import of scikit-learn.
+_GRAPH_BUILDERS: dict[type | str, Callable[..., onnx.ModelProto]] = {
+    Sequential: _sequential_model}
 
 
 def _builder(model: Any) -> Callable[..., onnx.ModelProto]:
     for cls in type(model).__mro__:
-        if cls in _GRAPH_BUILDERS:
-            return _GRAPH_BUILDERS[cls]
-    known = " or ".join(f"{c.__module__}.{c.__name__}" for c in _GRAPH_BUILDERS)
+        for key in (cls, f"{cls.__module__}.{cls.__qualname__}"):
+            if key in _GRAPH_BUILDERS:
+                return _GRAPH_BUILDERS[key]
+    known = " or ".join(c if isinstance(c, str) else f"{c.__module__}.{c.__name__}"
+                        for c in _GRAPH_BUILDERS)
     raise TypeError(f"nncore.onnx.export takes {known}, got {type(model).__name__}")
 
 
@@ -203,7 +214,10 @@ def export(model: Any, path: str | os.PathLike, *, opset: int = 17, dynamic_batc
 
     Parameters
     ----------
-    model : nncore.nn.Sequential
+    model : nncore.nn.Sequential, or a fitted nncore.sklearn.MLPClassifier / MLPRegressor
+        An estimator is written as skl2onnx writes scikit-learn's (``zipmap=False``):
+        outputs ``label`` (int64 or string) and ``probabilities``, or ``variable``
+        (n, n_outputs) for a regressor; ``output_name`` must then stay at its default.
     path : str or path-like
         Written to a temporary file in the same folder, then renamed over ``path``.
     opset : int

@@ -20,7 +20,7 @@ __all__ = [
 
 ACTIVATIONS = ("identity", "relu", "leaky_relu", "elu", "gelu", "gelu_tanh", "silu",
                "softplus", "sigmoid", "tanh", "softmax", "log_softmax")
-LOSSES = ("mse", "l1", "huber", "bce_logits", "cross_entropy")
+LOSSES = ("mse", "l1", "huber", "bce_logits", "cross_entropy", "poisson")
 _DEFAULT_PARAM = {"leaky_relu": 0.01, "elu": 1.0}
 
 _GELU_K = math.sqrt(2.0 / math.pi)
@@ -166,8 +166,9 @@ def loss(name: str, out: np.ndarray, target: np.ndarray, reduction: str = "mean"
 
     Parameters
     ----------
-    name : "mse", "l1", "huber" (``delta``, default 1), "bce_logits" or
-        "cross_entropy" (``label_smoothing``, default 0)
+    name : "mse", "l1", "huber" (``delta``, default 1), "bce_logits",
+        "cross_entropy" (``label_smoothing``, default 0) or "poisson" (out = log rate:
+        exp(out) - t out + t (log t - 1), the last term 0 at t = 0)
     out : ndarray (rows, cols) (any shape for the elementwise losses)
     target : ndarray like ``out``; for cross_entropy either integer labels (rows,)
         or probabilities (rows, cols)
@@ -218,6 +219,10 @@ def loss(name: str, out: np.ndarray, target: np.ndarray, reduction: str = "mean"
                 per = (np.log1p(e) + np.where(t > 0, t * np.maximum(-x, 0.0), 0.0)
                        + np.where(t < 1, (1.0 - t) * np.maximum(x, 0.0), 0.0))
             g = _sig(x)[0] - t
+        elif name == "poisson":
+            e = np.exp(x)
+            per = e - t * x + np.where(t > 0, t * (np.log(np.where(t > 0, t, 1.0)) - 1.0), 0.0)
+            g = e - t
         else:
             raise ValueError(f"unknown loss {name!r}; expected one of {LOSSES}")
         count = x.size

@@ -162,7 +162,8 @@ def reference_loss_spec(loss: Any) -> tuple[str, str, dict]:
         return name, "mean", {}
     cfg = loss.get_config()
     name = {"MSELoss": "mse", "L1Loss": "l1", "HuberLoss": "huber",
-            "BCEWithLogitsLoss": "bce_logits", "CrossEntropyLoss": "cross_entropy"}[cfg["type"]]
+            "BCEWithLogitsLoss": "bce_logits", "CrossEntropyLoss": "cross_entropy",
+            "PoissonLoss": "poisson"}[cfg["type"]]
     params = {k: v for k, v in cfg.items() if k in ("delta", "label_smoothing")}
     return name, cfg.get("reduction", "mean"), params
 

@@ -9,15 +9,15 @@ link of each pair: softmax + cross-entropy, sigmoid + binary cross-entropy,
 identity + half squared error, exp + half Poisson deviance). What it is not: the
 training loop (``_stochastic``) or the network (``nncore.nn``).
 
-When one of nncore's C losses equals scikit-learn's up to constant factors, the
-fused C ``train_step`` does the work; ``grad_scale`` is the factor between the C
-gradient and scikit-learn's (the solvers absorb it into their hyperparameters) and
-``value_scale`` the one between the values::
+Each pair is one of nncore's C losses up to constant factors, so the fused C
+``train_step`` does the work; ``grad_scale`` is the factor between the C gradient and
+scikit-learn's (the solvers absorb it into their hyperparameters) and ``value_scale``
+the one between the values::
 
     softmax  + CrossEntropyLoss(mean over rows)         grad x 1      value x 1
     logistic + BCEWithLogitsLoss(mean over n * k)       grad x 1/k    value x k
     identity + MSELoss(mean over n * k)                 grad x 2/k    value x 1/2
-    exp      (Poisson)                                   no C loss: the NumPy path
+    exp      + PoissonLoss(mean over n * k)             grad x 1/k    value x k
 """
 from __future__ import annotations
 
@@ -80,16 +80,15 @@ class OutputSpec:
     ----------
     name : str
         scikit-learn's ``out_activation_``: 'softmax', 'logistic', 'identity' or 'exp'.
-    c_loss : nncore.losses.Loss or None
-        The fused C loss with scikit-learn's gradient up to ``grad_scale``; None when
-        there is none (Poisson).
+    c_loss : nncore.losses.Loss
+        The fused C loss with scikit-learn's gradient up to ``grad_scale``.
     labels : bool
         The C loss reads class labels (n,) int64 rather than rows of y.
     grad_scale, value_scale : float
         C gradient = grad_scale * scikit-learn's; scikit-learn's value = value_scale * C's.
     """
     name: str
-    c_loss: losses.Loss | None
+    c_loss: losses.Loss
     labels: bool
     grad_scale: float
     value_scale: float
@@ -105,5 +104,5 @@ def output_spec(name: str, n_outputs: int) -> OutputSpec:
     if name == "identity":
         return OutputSpec(name, losses.MSELoss(), False, 2.0 / k, 0.5)
     if name == "exp":
-        return OutputSpec(name, None, False, 1.0, 1.0)
+        return OutputSpec(name, losses.PoissonLoss(), False, 1.0 / k, k)
     raise ValueError(f"unknown output activation {name!r}")

@@ -10,7 +10,6 @@ from typing import Any
 
 import numpy as np
 from sklearn.base import RegressorMixin
-from sklearn.metrics import r2_score
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import column_or_1d
 
@@ -19,7 +18,38 @@ from ._classifier import _stochastic_only
 from ._data import check_finite
 from ._params import _fail
 
-__all__ = ["MLPRegressor"]
+__all__ = ["MLPRegressor", "validation_r2"]
+
+
+def validation_r2(y_true: np.ndarray, y_pred: np.ndarray,
+                  sample_weight: np.ndarray | None = None) -> float:
+    """``sklearn.metrics.r2_score`` (uniform average over outputs, ``force_finite``) of the
+    early-stopping split, without its per-call input checks: the arrays in the most
+    precise float type among them, outputs as columns, then the same sums in the same
+    order, so the same float. NaN for fewer than two rows, as r2_score (which also
+    warns)."""
+    arrays = [a for a in (y_true, y_pred, sample_weight) if a is not None]
+    floats = [a.dtype for a in arrays if a.dtype.kind == "f"]
+    dtype = np.result_type(*floats) if floats else np.dtype(np.float64)
+    yt = np.asarray(y_true, dtype=dtype)
+    yp = np.asarray(y_pred, dtype=dtype)
+    yt, yp = (a.reshape(-1, 1) if a.ndim == 1 else a for a in (yt, yp))
+    if len(yp) < 2:
+        return float("nan")
+    if sample_weight is None:
+        weight = 1.0
+        sw = None
+    else:
+        sw = np.asarray(sample_weight, dtype=dtype)
+        weight = sw[:, None]
+    numerator = np.sum(weight * (yt - yp) ** 2, axis=0)
+    denominator = np.sum(weight * (yt - np.average(yt, axis=0, weights=sw)) ** 2, axis=0)
+    nonzero_num, nonzero_den = numerator != 0, denominator != 0
+    scores = np.ones(yt.shape[1], dtype=numerator.dtype)
+    valid = nonzero_den & nonzero_num
+    scores[valid] = 1 - numerator[valid] / denominator[valid]
+    scores[nonzero_num & ~nonzero_den] = 0.0
+    return float(np.average(scores))
 
 
 class MLPRegressor(RegressorMixin, BaseMLP):
@@ -89,4 +119,4 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         return p.ravel() if p.shape[1] == 1 else p
 
     def _score(self, X: Any, y: Any, sample_weight: Any = None) -> float:
-        return self._score_with(X, y, sample_weight, r2_score, self._values)
+        return self._score_with(X, y, sample_weight, validation_r2, self._values)

@@ -95,19 +95,17 @@ class Solver:
             raise ValueError(f"{self.kind!r} is not a stochastic solver")
         self._weights = self.opt.param_groups[0]
         self._all = self.opt.param_groups
-        self._key = None   # (sw_sum, learning rate) of the settings in the C optimizer
-        self._copt = None
+        self._key = None   # (sw_sum, learning rate) of the settings in the optimizer
 
     # ------------------------------------------------------------ every step
-    def before_step(self, sw_sum: float) -> Any:
+    def before_step(self, sw_sum: float) -> None:
         """Set the hyperparameters of the next step from the batch's weight sum (its row
-        count without sample weights); returns the C optimizer for the fused
-        train_step. Only a change (a batch of another weight, a new learning rate) goes
-        through the optimizer's checks again: this Solver is the only writer of its
-        optimizer's settings."""
+        count without sample weights). Only a change (a batch of another weight, a new
+        learning rate) edits the optimizer's groups, so its next ``_prepare`` (in
+        ``train_step_prepared`` or ``step``) takes its fast path otherwise."""
         key = (sw_sum, self.learning_rate)
         if key == self._key:
-            return self._copt
+            return
         c = self.c
         w = self._weights
         if self.kind != "adamw":
@@ -121,8 +119,6 @@ class Solver:
             for g in self._all:
                 g["lr"] = lr_c
         self._key = key
-        self._copt = self.opt._prepare()
-        return self._copt
 
     def _scale_buffer(self, name: str, f: float) -> None:
         sd = self.opt.state_dict()
@@ -162,7 +158,7 @@ class Solver:
     # (state_dict), and ``rebind`` puts them on the unpickled estimator's network.
     def __getstate__(self) -> dict:
         state = {k: v for k, v in self.__dict__.items()
-                 if k not in ("opt", "_weights", "_all", "_copt")}
+                 if k not in ("opt", "_weights", "_all")}
         state["_opt_state"] = self.opt.state_dict()
         return state
 

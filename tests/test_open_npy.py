@@ -1,0 +1,232 @@
+"""datasets.open_npy / open_npz (data larger than memory) and training on them.
+
+Oracles: ``np.load`` for what the files hold; the same fit on the array in memory (same
+bits); /proc/self/status RssAnon for "read a batch at a time" (a fresh process trains on
+a ~200 MB file: its anonymous memory must grow by far less than the file).
+"""
+import os
+import subprocess
+import sys
+import zipfile
+
+import numpy as np
+import pytest
+
+import nncore as nc
+from nncore import datasets as ds
+
+
+def _save(tmp_path, name, a):
+    p = tmp_path / name
+    np.save(p, a)
+    return p
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "int64", "uint8", "bool"])
+@pytest.mark.parametrize("shape", [(7, 3), (5,), (0, 4), (2, 3, 4)])
+def test_open_npy_reads_what_np_load_reads(tmp_path, dtype, shape):
+    a = (np.arange(int(np.prod(shape))) % 5).astype(dtype).reshape(shape)
+    p = _save(tmp_path, "a.npy", a)
+    for mmap in (True, False):
+        m = ds.open_npy(p, mmap=mmap)
+        np.testing.assert_array_equal(m, np.load(p))
+        assert m.dtype == a.dtype and m.shape == a.shape
+        assert not m.flags.writeable
+        with pytest.raises(ValueError):
+            m[...] = 0
+    if a.size:
+        assert isinstance(ds.open_npy(p), np.memmap)
+
+
+def test_open_npy_header_version_2(tmp_path):
+    a = np.arange(6.0).reshape(2, 3)
+    p = tmp_path / "v2.npy"
+    with open(p, "wb") as f:
+        np.lib.format.write_array(f, a, version=(2, 0))
+    np.testing.assert_array_equal(ds.open_npy(p), a)
+
+
+def _raw_npy(header: str, data: bytes = b"", version=(1, 0)) -> bytes:
+    h = header.encode("latin1")
+    pad = 64 - (10 + len(h) + 1) % 64
+    h = h + b" " * pad + b"\n"
+    return b"\x93NUMPY" + bytes(version) + len(h).to_bytes(2, "little") + h + data
+
+
+def _hdr(descr, fortran, shape, nbytes, version=(1, 0)):
+    return _raw_npy(f"{{'descr': {descr}, 'fortran_order': {fortran}, 'shape': {shape}, }}",
+                    b"\0" * nbytes, version)
+
+
+@pytest.mark.parametrize("content,match", [
+    (_hdr("'|O'", False, "(2,)", 16), "dtype object"),
+    (_hdr("[('a', '<f4')]", False, "(2,)", 8), "not supported"),
+    (_hdr("'<U3'", False, "(2,)", 24), "not supported"),
+    (_hdr("'<f4'", True, "(2, 2)", 16), "Fortran"),
+    (_hdr("'<f4'", False, "(1000000, 1000000)", 16), "declares shape"),
+    (_hdr("'<f8'", False, "(3,)", 23), "declares shape"),   # one byte short
+    (_hdr("'<f8'", False, "(-3,)", 0), "header"),
+    (_hdr("'<f8'", False, "(3,)", 24, version=(3, 0)), "version"),
+    (_raw_npy("__import__('os').system('echo pwned')", b"\0" * 24), "header"),
+    (_raw_npy("{'descr': '<f8'", b""), "header"),
+    (b"\x93NUMPY\x01", "header"),
+    (b"PK\x03\x04 not a npy", "magic"),
+    (b"", "magic"),
+])
+def test_open_npy_refuses_hostile_files(tmp_path, content, match):
+    p = tmp_path / "bad.npy"
+    p.write_bytes(content)
+    with pytest.raises(ValueError, match=match):
+        ds.open_npy(p)
+    with pytest.raises(ValueError, match=match):
+        ds.open_npy(p, mmap=False)
+
+
+def test_open_npy_refuses_other_byte_order_and_non_files(tmp_path):
+    p = _save(tmp_path, "be.npy", np.arange(4.0).astype(">f8" if sys.byteorder == "little"
+                                                         else "<f8"))
+    with pytest.raises(ValueError, match="byte order"):
+        ds.open_npy(p)
+    with pytest.raises(ValueError, match="cannot read"):
+        ds.open_npy(tmp_path / "missing.npy")
+    with pytest.raises(ValueError, match="cannot read"):
+        ds.open_npy(tmp_path)
+    if hasattr(os, "mkfifo"):
+        os.mkfifo(tmp_path / "fifo.npy")
+        with pytest.raises(ValueError, match="regular file"):
+            ds.open_npy(tmp_path / "fifo.npy")
+
+
+def _stored_npz(path, arrays, pad_names=False):
+    """An uncompressed archive whose members start aligned (names padded to length)."""
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as z:
+        for k, a in arrays.items():
+            with z.open(k + ".npy", "w") as f:
+                np.lib.format.write_array(f, a)
+
+
+def test_open_npz_maps_stored_members_and_refuses_the_rest(tmp_path):
+    X = np.arange(24, dtype=np.uint8).reshape(6, 4)   # item size 1: always aligned
+    y = np.arange(6, dtype=np.uint8)
+    p = tmp_path / "d.npz"
+    _stored_npz(p, {"X": X, "y": y})
+    got = ds.open_npz(p)
+    assert set(got) == {"X", "y"} and isinstance(got["X"], np.memmap)
+    np.testing.assert_array_equal(got["X"], np.load(p)["X"])
+    np.testing.assert_array_equal(got["y"], y)
+    # float32 members of np.savez start where the zip headers end: mapped only if aligned
+    q = tmp_path / "f.npz"
+    np.savez(q, X=X.astype(np.float32))
+    try:
+        np.testing.assert_array_equal(ds.open_npz(q)["X"], X)
+    except ValueError as e:
+        assert "not aligned" in str(e)
+    np.testing.assert_array_equal(ds.open_npz(q, mmap=False)["X"], X)
+    c = tmp_path / "c.npz"
+    np.savez_compressed(c, X=X)
+    with pytest.raises(ValueError, match="compressed"):
+        ds.open_npz(c)
+    bad = tmp_path / "bad.npz"
+    bad.write_bytes(b"not a zip")
+    with pytest.raises(ValueError, match="not a valid"):
+        ds.open_npz(bad)
+    # a member whose .npy header claims more than the member holds
+    t = tmp_path / "t.npz"
+    with zipfile.ZipFile(t, "w", zipfile.ZIP_STORED) as z:
+        z.writestr("X.npy", _raw_npy("{'descr': '|u1', 'fortran_order': False, "
+                                     "'shape': (100,), }", b"\0" * 10))
+    with pytest.raises(ValueError, match="declares shape"):
+        ds.open_npz(t)
+
+
+def test_fit_evaluate_predict_on_a_memmap_give_the_in_memory_bits(tmp_path):
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((300, 5)).astype(np.float32)
+    y = rng.integers(0, 3, 300)
+    Xm = ds.open_npy(_save(tmp_path, "X.npy", X))
+    ym = ds.open_npy(_save(tmp_path, "y.npy", y))
+    res = []
+    for a, b in ((X, y), (Xm, ym)):
+        m = nc.nn.Sequential(nc.nn.Linear(5, 8), nc.nn.ReLU(), nc.nn.Linear(8, 3), seed=2)
+        h = m.fit(a, b, loss="cross_entropy", epochs=2, batch_size=32, verbose=0,
+                  validation_split=0.2)
+        res.append((m.flat_params.copy(), h.history["loss"], m.evaluate(a, b),
+                    m.predict(a, batch_size=64)))
+    np.testing.assert_array_equal(res[0][0], res[1][0])
+    assert res[0][1] == res[1][1] and res[0][2] == res[1][2]
+    np.testing.assert_array_equal(res[0][3], res[1][3])
+
+
+_RSS_SCRIPT = r"""
+import sys, numpy as np, nncore as nc
+from nncore import datasets as ds
+
+def anon():
+    with open("/proc/self/status") as f:
+        return next(int(l.split()[1]) * 1024 for l in f if l.startswith("RssAnon:"))
+
+path, rows, cols = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+out = np.lib.format.open_memmap(path + "X.npy", "w+", np.float32, (rows, cols))
+rng = np.random.default_rng(0)
+for s in range(0, rows, 8192):   # written in blocks: never the whole array in memory
+    out[s:s + 8192] = rng.standard_normal((min(8192, rows - s), cols), dtype=np.float32)
+out.flush(); del out
+np.save(path + "y.npy", np.arange(rows) % 10)
+X, y = ds.open_npy(path + "X.npy"), ds.open_npy(path + "y.npy")
+m = nc.nn.Sequential(nc.nn.Linear(cols, 32), nc.nn.ReLU(), nc.nn.Linear(32, 10), seed=0)
+m.fit(X[:2048], y[:2048], loss="cross_entropy", batch_size=1024, verbose=0)   # warm up
+base = anon()
+peak = [base]
+
+class Watch(nc.callbacks.Callback):
+    def on_batch_end(self, batch, logs=None):
+        if batch % 16 == 0:
+            peak[0] = max(peak[0], anon())
+
+m.fit(X, y, loss="cross_entropy", batch_size=1024, epochs=1, verbose=0,
+      validation_split=0.1, callbacks=[Watch()])
+peak[0] = max(peak[0], anon())
+m.evaluate(X, y)
+peak[0] = max(peak[0], anon())
+m.predict(X)
+peak[0] = max(peak[0], anon())
+print(X.nbytes, peak[0] - base)
+"""
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="/proc/self/status")
+def test_training_on_a_200mb_file_keeps_anonymous_memory_flat(tmp_path):
+    rows, cols = 200 * 2 ** 20 // (4 * 256), 256   # ~200 MB of float32
+    r = subprocess.run([sys.executable, "-c", _RSS_SCRIPT, str(tmp_path) + os.sep, str(rows),
+                        str(cols)], capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
+    nbytes, growth = map(int, r.stdout.split())
+    assert nbytes >= 200 * 2 ** 20
+    assert growth < 100 * 2 ** 20, f"RssAnon grew by {growth / 2**20:.0f} MB"
+
+
+def test_cli_trains_on_npy_files_in_place(tmp_path, capsys):
+    # nncore train --data X.npy --target y.npy: the model the Python API trains on the
+    # file's views (test rows the last 20%, validation the last 10% of the rest)
+    from nncore import cli
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((200, 4)).astype(np.float32)
+    y = (X[:, 0] > 0).astype(np.int64)
+    np.save(tmp_path / "X.npy", X)
+    np.save(tmp_path / "y.npy", y)
+    out = tmp_path / "m.safetensors"
+    args = ["train", "--data", str(tmp_path / "X.npy"), "--target", str(tmp_path / "y.npy"),
+            "--epochs", "2", "--hidden", "8", "--verbose", "0", "--out", str(out)]
+    assert cli.main(args) == 0
+    m = nc.nn.Sequential(nc.nn.Linear(4, 8), nc.nn.ReLU(), nc.nn.Linear(8, 2), seed=0)
+    opt = nc.optim.Adam(m.parameters(), lr=1e-3)
+    m.fit(X[:144], y[:144], loss="cross_entropy", optimizer=opt, epochs=2, batch_size=32,
+          validation_data=(X[144:160], y[144:160]), verbose=0)
+    np.testing.assert_array_equal(nc.load(out).flat_params, m.flat_params)
+    capsys.readouterr()
+    assert cli.main(args[:3] + args[5:]) == 2          # no --target: one line, status 2
+    assert "--target Y.npy" in capsys.readouterr().err
+    np.savez_compressed(tmp_path / "c.npz", X=X, y=y)
+    assert cli.main(["train", "--data", str(tmp_path / "c.npz"), "--mmap", "--out",
+                     str(out)]) == 2
+    assert "compressed" in capsys.readouterr().err

@@ -147,6 +147,15 @@ cdef class _Net:
             raise ValueError(f"step must be in [0, 2**64), got {value}")
         nn_net_set_step(self.net, <uint64_t>value)
 
+    @property
+    def compute(self):
+        """GEMM compute mode: an nn_compute code (NN_COMPUTE_FP32 or NN_COMPUTE_BF16)."""
+        return <int>nn_net_get_compute(self.net)
+
+    @compute.setter
+    def compute(self, int mode):
+        _net_raise(nn_net_set_compute(self.net, <nn_compute>mode), "compute mode")
+
     def _raise_batch(self, int st, str what, int64_t batch):
         if st == NN_ERR_NOMEM or st == NN_ERR_OVERFLOW:
             need = int(batch) * self._row_bytes

@@ -1,0 +1,191 @@
+/* gemm_bf16.c — nn_bgemm_ex, the GEMM of the bf16 compute mode: float32
+ * operands rounded to bfloat16 while they are packed (VNNI pairs, kernels.h),
+ * products summed in fp32 by the active family's bf16 micro-kernel
+ * (nn_bgemm_active). BLIS loops like gemm_tmpl.h, written once for this one
+ * precision: jc over N by NC | pc over K by KC -> pack B | ic over M by MC ->
+ * pack A | tiles -> micro-kernel. Threads take whole blocks of C; K is never
+ * split and its blocking depends only on k, so the bits do not depend on the
+ * thread count.
+ * Not for: fp32/fp64 GEMM (gemm.c), micro-kernels (csrc/kernels/), choosing
+ * a family (cpu.c).
+ */
+#include "gemm_bf16.h"
+#include "kernels.h"
+
+/* Below this many multiply-adds a GEMM runs on the calling thread (as gemm.c). */
+#define NN_BGEMM_MIN_PAR_MNK 1.0e6
+
+const char *nn_bgemm_name(void) { return nn_bgemm_active()->name; }
+
+/* Offset of A(i, 2q + t) in an A sliver of mr rows in blocks of akb k-pairs. */
+static inline int64_t a_off(int64_t q, int64_t i, int64_t t, int64_t mr, int64_t akb) {
+    return (q / akb) * akb * 2 * mr + i * akb * 2 + (q % akb) * 2 + t;
+}
+
+/* Packs one sliver: `w` of `width` rows (A, layout akb) or columns (B, akb 0)
+ * of the (kc, width) operand, element (p, r) at src[p*sk + r*sr], rounded to
+ * bf16 and zero-padded to kp k-pairs and to width. */
+static void pack_sliver(uint16_t *NN_RESTRICT d, const float *NN_RESTRICT src, int64_t sk,
+                        int64_t sr, int64_t kc, int64_t kp, int64_t w, int64_t width,
+                        int64_t akb, nn_bpack_fn packt, nn_bpack_fn packn) {
+    const int a = akb > 0;
+    if (w == width && kc == 2 * kp) {
+        if (sk == 1 && packt && packt(d, src, sr, kc, w, a)) return;
+        if (sr == 1 && packn && packn(d, src, sk, kc, w, a)) return;
+    }
+    for (int64_t q = 0; q < kp; q++)
+        for (int64_t t = 0; t < 2; t++) {
+            const int64_t p = 2 * q + t;
+            for (int64_t r = 0; r < width; r++) {
+                const uint16_t v = (p < kc && r < w) ? nn_bf16_round(src[p * sk + r * sr]) : 0;
+                d[a ? a_off(q, r, t, width, akb) : q * 2 * width + 2 * r + t] = v;
+            }
+        }
+}
+
+typedef struct {
+    int64_t m, n, k;
+    float alpha, beta;
+    const float *a;
+    int64_t rsa, csa;
+    const float *b;
+    int64_t rsb, csb;
+    float *c;
+    int64_t rsc;
+    const float *bias;
+    const nn_bgemm_kernel *gk;
+} bgemm_ctx;
+
+/* Pack buffers of the calling thread, reused across calls (grow-only). */
+static _Thread_local uint16_t *tl_buf = NULL;
+static _Thread_local size_t tl_cap = 0;
+
+static uint16_t *workspace(size_t elems) {
+    if (elems > tl_cap) {
+        nn_free(tl_buf);
+        tl_cap = 0;
+        tl_buf = (uint16_t *)nn_alloc(elems * sizeof(uint16_t));
+        if (!tl_buf) return NULL;
+        tl_cap = elems;
+    }
+    return tl_buf;
+}
+
+/* C[m0:m1, n0:n1] on the calling thread. */
+static int bgemm_block(const bgemm_ctx *x, int64_t m0, int64_t m1, int64_t n0, int64_t n1) {
+    const nn_bgemm_kernel *gk = x->gk;
+    const int64_t mr = gk->blk.mr, nr = gk->blk.nr, akb = gk->akb;
+    const int64_t MC = gk->blk.mc, NC = gk->blk.nc;
+    const int64_t kq = 2 * akb; /* k steps per A block: interior kc blocks are multiples */
+    const int64_t KC = gk->blk.kc / kq * kq > 0 ? gk->blk.kc / kq * kq : kq;
+    const int64_t m = m1 - m0, n = n1 - n0, k = x->k;
+    const int64_t kcmax = k < KC ? k : KC;
+    const int64_t kpmax = (kcmax + kq - 1) / kq * akb; /* k-pairs of the largest panel */
+    const int64_t mcmax = m < MC ? m : MC, ncmax = n < NC ? n : NC;
+    const int64_t bsize = (2 * kpmax * ((ncmax + nr - 1) / nr) * nr + 31) & ~(int64_t)31;
+    const int64_t asize = 2 * kpmax * ((mcmax + mr - 1) / mr) * mr;
+    uint16_t *bpack = workspace((size_t)(bsize + asize));
+    if (!bpack) return NN_ERR_NOMEM;
+    uint16_t *apack = bpack + bsize; /* 64-byte aligned: bsize is a multiple of 32 */
+    const float *a = x->a + m0 * x->rsa, *b = x->b + n0 * x->csb;
+    float *cb = x->c + m0 * x->rsc + n0;
+    for (int64_t jc = 0; jc < n; jc += NC) {
+        const int64_t nc = n - jc < NC ? n - jc : NC;
+        const int64_t njs = (nc + nr - 1) / nr;
+        for (int64_t pc = 0; pc < k; pc += KC) {
+            const int64_t kc = k - pc < KC ? k - pc : KC;
+            const int64_t kp = (kc + kq - 1) / kq * akb;
+            const float beta = pc == 0 ? x->beta : 1.0f;
+            const int last = pc + kc == k;
+            for (int64_t s = 0; s < njs; s++) {
+                const int64_t j0 = s * nr, w = nc - j0 < nr ? nc - j0 : nr;
+                pack_sliver(bpack + s * 2 * kp * nr, b + pc * x->rsb + (jc + j0) * x->csb,
+                            x->rsb, x->csb, kc, kp, w, nr, 0, gk->packt, gk->packn);
+            }
+            for (int64_t ic = 0; ic < m; ic += MC) {
+                const int64_t mc = m - ic < MC ? m - ic : MC;
+                const int64_t nis = (mc + mr - 1) / mr;
+                for (int64_t s = 0; s < nis; s++) {
+                    const int64_t i0 = s * mr, w = mc - i0 < mr ? mc - i0 : mr;
+                    pack_sliver(apack + s * 2 * kp * mr, a + (ic + i0) * x->rsa + pc * x->csa,
+                                x->csa, x->rsa, kc, kp, w, mr, akb, gk->packt, gk->packn);
+                }
+                /* B slivers inner: the A sliver stays in L1, C tiles walk along rows */
+                for (int64_t is = 0; is < nis; is++)
+                    for (int64_t js = 0; js < njs; js++) {
+                        const int64_t j0 = js * nr, nrr = nc - j0 < nr ? nc - j0 : nr;
+                        const int64_t i0 = is * mr, mrr = mc - i0 < mr ? mc - i0 : mr;
+                        float *c = cb + (ic + i0) * x->rsc + jc + j0;
+                        gk->ukr(c, x->rsc, apack + is * 2 * kp * mr, bpack + js * 2 * kp * nr,
+                                kp, mrr, nrr, x->alpha, beta);
+                        if (last && x->bias) {
+                            const float *bias = x->bias + n0 + jc + j0;
+                            for (int64_t i = 0; i < mrr; i++)
+                                for (int64_t j = 0; j < nrr; j++) c[i * x->rsc + j] += bias[j];
+                        }
+                    }
+            }
+        }
+    }
+    return NN_OK;
+}
+
+typedef struct {
+    const bgemm_ctx *x;
+    int64_t step, len;
+    int by_cols;
+    int status;
+} bgemm_job;
+
+static void bgemm_job_run(void *p, int64_t blk) {
+    bgemm_job *j = (bgemm_job *)p;
+    const int64_t lo = blk * j->step;
+    const int64_t hi = lo + j->step < j->len ? lo + j->step : j->len;
+    int st = j->by_cols ? bgemm_block(j->x, 0, j->x->m, lo, hi)
+                        : bgemm_block(j->x, lo, hi, 0, j->x->n);
+    if (st != NN_OK) __atomic_store_n(&j->status, st, __ATOMIC_RELAXED);
+}
+
+int nn_bgemm_ex(int64_t m, int64_t n, int64_t k, float alpha, const float *a, int64_t rsa,
+                int64_t csa, const float *b, int64_t rsb, int64_t csb, float beta, float *c,
+                int64_t rsc, const float *bias) {
+    if (m < 0 || n < 0 || k < 0) return NN_ERR_ARG;
+    if (m == 0 || n == 0) return NN_OK;
+    if (!c || (m > 1 && rsc < n)) return NN_ERR_ARG;
+    if (k == 0) {
+        for (int64_t i = 0; i < m; i++)
+            for (int64_t j = 0; j < n; j++) {
+                float *r = c + i * rsc + j;
+                *r = (beta == 0 ? 0.0f : beta * *r) + (bias ? bias[j] : 0.0f);
+            }
+        return NN_OK;
+    }
+    if (!a || !b) return NN_ERR_ARG;
+    bgemm_ctx x = {m, n, k, alpha, beta, a, rsa, csa, b, rsb, csb, c, rsc, bias,
+                   nn_bgemm_active()};
+    const int64_t mr = x.gk->blk.mr, nr = x.gk->blk.nr;
+    /* threads as in gemm_tmpl.h: whole column (or row) blocks of C, ~4 per
+     * thread, >= 256 wide, whole rounds; the split never changes the bits */
+    int nt = 1;
+    if ((double)m * (double)n * (double)k >= NN_BGEMM_MIN_PAR_MNK) nt = nn_threads();
+    if (nt > 1) {
+        const int by_cols = (n + nr - 1) / nr >= (m + mr - 1) / mr || (n + nr - 1) / nr >= 4 * nt;
+        const int64_t unit = by_cols ? nr : mr, len = by_cols ? n : m;
+        const int64_t units = (len + unit - 1) / unit;
+        int64_t per = (units + 4 * nt - 1) / (4 * nt);
+        const int64_t minper = (256 + unit - 1) / unit;
+        if (per < minper) per = minper;
+        int64_t nblocks = (units + per - 1) / per;
+        if (nblocks < nt) nblocks = units < nt ? units : nt;
+        else nblocks = (nblocks + nt - 1) / nt * nt;
+        per = (units + nblocks - 1) / nblocks;
+        nblocks = (units + per - 1) / per;
+        if (nblocks > 1) {
+            if (nt > nblocks) nt = (int)nblocks;
+            bgemm_job job = {&x, per * unit, len, by_cols, NN_OK};
+            nn_pool_run(bgemm_job_run, &job, nblocks, nt);
+            return job.status;
+        }
+    }
+    return bgemm_block(&x, 0, m, 0, n);
+}

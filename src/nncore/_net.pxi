@@ -154,7 +154,9 @@ cdef class _Net:
 
     @compute.setter
     def compute(self, int mode):
-        _net_raise(nn_net_set_compute(self.net, <nn_compute>mode), "compute mode")
+        cdef int st = nn_net_set_compute(self.net, <nn_compute>mode)
+        if st != NN_OK:
+            _net_raise(st, "compute mode")
 
     def _raise_batch(self, int st, str what, int64_t batch):
         if st == NN_ERR_NOMEM or st == NN_ERR_OVERFLOW:

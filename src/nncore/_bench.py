@@ -29,6 +29,7 @@ import (XLA_FLAGS is set before the import when --threads 1 asks for one).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import ctypes
 import ctypes.util
 import gc
@@ -191,15 +192,20 @@ def _torch_model(weights):
     return torch.nn.Sequential(*mods)
 
 
-def _torch(weights):
+def _torch(weights, autocast=False):
+    """PyTorch eager; autocast=True: under ``torch.autocast("cpu", dtype=torch.bfloat16)``
+    (the bf16 peer of ``train --compute bf16``)."""
     import torch
     model = _torch_model(weights)
     opt = torch.optim.Adam(model.parameters(), lr=LR)
     lossf = torch.nn.CrossEntropyLoss()
+    ctx = ((lambda: torch.autocast("cpu", dtype=torch.bfloat16)) if autocast
+           else contextlib.nullcontext)
 
     def step(x, y):
         opt.zero_grad(set_to_none=True)
-        loss = lossf(model(x), y)
+        with ctx():
+            loss = lossf(model(x), y)
         loss.backward()
         opt.step()
         return float(loss.item())
@@ -319,24 +325,6 @@ def _peer_or_note(name, make, notes):
     return None
 
 
-def _torch_autocast(weights):
-    """PyTorch eager with ``torch.autocast("cpu", dtype=torch.bfloat16)``: the bf16 peer."""
-    import torch
-    model = _torch_model(weights)
-    opt = torch.optim.Adam(model.parameters(), lr=LR)
-    lossf = torch.nn.CrossEntropyLoss()
-
-    def step(x, y):
-        opt.zero_grad(set_to_none=True)
-        with torch.autocast("cpu", dtype=torch.bfloat16):
-            loss = lossf(model(x), y)
-        loss.backward()
-        opt.step()
-        return float(loss.item())
-
-    return step, (lambda x, y: (torch.from_numpy(x), torch.from_numpy(y)))
-
-
 def _bf16_contenders(sizes, w0, skip, notes) -> dict:
     """--compute bf16: nncore in bf16 compute mode (same initial weights) and the
     torch autocast peer, verified against each other with bf16's tolerance."""
@@ -344,7 +332,7 @@ def _bf16_contenders(sizes, w0, skip, notes) -> dict:
     model.compute_dtype = "bfloat16"
     out = {"nncore bf16": (lambda x, y: model.train_step(x, y, ce, opt), lambda x, y: (x, y))}
     if "torch" not in skip:
-        r = _peer_or_note("torch autocast bf16", lambda: _torch_autocast(w0), notes)
+        r = _peer_or_note("torch autocast bf16", lambda: _torch(w0, autocast=True), notes)
         if r:
             out["torch autocast bf16"] = r
     return out

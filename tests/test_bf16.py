@@ -19,7 +19,7 @@ import pytest
 
 import nncore
 import nncore._core as _core
-from nncore import config, datasets, nn, optim
+from nncore import _registry, config, datasets, nn, optim
 from nncore import reference as R
 
 U = 2.0 ** -24  # float32 unit roundoff
@@ -290,6 +290,12 @@ def test_compute_dtype_api_and_refusals():
     with pytest.raises(ValueError, match="float32 model"):
         m64.compute_dtype = "bfloat16"
     assert m64.compute_dtype == "float32"
+    # the C API refuses too (nn_net_set_compute), not only the Python setter
+    with pytest.raises(ValueError):
+        m64._net.compute = _registry.COMPUTE["bfloat16"]
+    with pytest.raises(ValueError):
+        m._net.compute = 7
+    assert m.compute_dtype == "bfloat16"
 
 
 def test_save_load_round_trip(tmp_path):

@@ -134,6 +134,21 @@ def test_c_reader_honours_every_layer_and_parameter(built, tmp_path, act):
     assert got.tobytes() == model.forward(X)[:, 0].tobytes()
 
 
+def test_c_reader_restores_compute_dtype(built, tmp_path):
+    """A model saved in bf16 compute mode loads in C with NN_COMPUTE_BF16 (and the C
+    API refuses bf16 for float64 nets: see nn_net_set_compute)."""
+    from nncore import _registry
+    paths = []
+    for compute in ("float32", "bfloat16"):
+        m = nn.Sequential(nn.Linear(5, 3), compute_dtype=compute)
+        paths.append(tmp_path / f"{compute}.safetensors")
+        m.save(paths[-1])
+    r = subprocess.run([built["load_check"], *map(str, paths)], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    modes = [int(line.split()[4]) for line in r.stdout.splitlines()]
+    assert modes == [_registry.COMPUTE["float32"], _registry.COMPUTE["bfloat16"]]
+
+
 def test_classify_errors(built, tmp_path):
     model = nn.Sequential(nn.Linear(3, 2))
     path = tmp_path / "m.safetensors"

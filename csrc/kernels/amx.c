@@ -11,7 +11,7 @@
  * family only when cpuid reports AMX, XCR0 saves tile state and this grants it.
  *
  * UNMEASURED: written and compiled on a machine without AMX (AMD Zen 4); its
- * tests skip there. Needs a review and a run of tests/test_bf16.py on AMX
+ * tests (every arch-parametrized test of tests/test_bf16.py) skip there. Needs a review and a run of tests/test_bf16.py on AMX
  * hardware. Kept deliberately small: tile config loaded on every call (safe
  * when another library in the thread reconfigures the tiles; a cost worth
  * measuring), no tile release, packers shared with nothing (portable).
@@ -43,12 +43,14 @@ int nn_amx_request(void) {
 #endif
 }
 
-/* The 64-byte LDTILECFG operand (palette 1). */
+/* The 64-byte LDTILECFG operand (palette 1): bytes 0-15 palette, start row,
+ * reserved zeros; 16-47 bytes per row of tiles 0-15; 48-63 rows of tiles 0-15. */
 typedef struct {
     uint8_t palette, start_row, reserved[14];
     uint16_t colsb[16];
     uint8_t rows[16];
 } amx_tilecfg;
+_Static_assert(sizeof(amx_tilecfg) == 64, "LDTILECFG reads 64 bytes");
 
 #define NN_AMX __attribute__((target("amx-tile,amx-bf16,avx512f")))
 
@@ -65,7 +67,9 @@ NN_AMX static void bgemm_ukr_amx_16x32(float *c, int64_t rsc, const uint16_t *ap
         cfg.rows[t] = 16;
         cfg.colsb[t] = 64;
     }
-    _tile_loadconfig(&cfg);
+    /* own asm with the whole struct as operand: GCC 12's _tile_loadconfig names
+     * only 8 bytes of it, so the stores above could be dropped as dead */
+    __asm__ volatile("ldtilecfg %0" : : "m"(cfg));
     _tile_zero(0);
     _tile_zero(1);
     for (int64_t qb = 0; qb < kp; qb += AKB) {
@@ -78,6 +82,9 @@ NN_AMX static void bgemm_ukr_amx_16x32(float *c, int64_t rsc, const uint16_t *ap
     float acc[MR * NR];
     _tile_stored(0, acc, NR * sizeof(float));
     _tile_stored(1, acc + 16, NR * sizeof(float));
+    /* the tile intrinsics are asm without memory operands: tell the compiler acc
+     * (whose address they took) has been written before C reads it */
+    __asm__ volatile("" : : "r"(acc) : "memory");
     for (int64_t i = 0; i < mr; i++)
         for (int64_t j = 0; j < nr; j++) {
             float *r = c + i * rsc + j;

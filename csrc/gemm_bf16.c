@@ -43,6 +43,24 @@ static void pack_sliver(uint16_t *NN_RESTRICT d, const float *NN_RESTRICT src, i
         }
 }
 
+/* Packs the slivers of a block of `len` rows (A) or columns (B) of width
+ * `width`: the full ones whose source rows run along the block (sr == 1) in one
+ * packn call (one pass over each source row), the rest one by one. */
+static void pack_block(uint16_t *d, const float *src, int64_t sk, int64_t sr, int64_t kc,
+                       int64_t kp, int64_t len, int64_t width, int64_t akb,
+                       const nn_bgemm_kernel *gk) {
+    const int64_t ns = (len + width - 1) / width;
+    int64_t s0 = 0;
+    if (sr == 1 && gk->packn && kc == 2 * kp && len / width > 1 &&
+        gk->packn(d, src, sk, kc, len / width * width, akb > 0))
+        s0 = len / width;
+    for (int64_t s = s0; s < ns; s++) {
+        const int64_t r0 = s * width, w = len - r0 < width ? len - r0 : width;
+        pack_sliver(d + s * 2 * kp * width, src + r0 * sr, sk, sr, kc, kp, w, width, akb,
+                    gk->packt, gk->packn);
+    }
+}
+
 typedef struct {
     int64_t m, n, k;
     float alpha, beta;
@@ -97,19 +115,13 @@ static int bgemm_block(const bgemm_ctx *x, int64_t m0, int64_t m1, int64_t n0, i
             const int64_t kp = (kc + kq - 1) / kq * akb;
             const float beta = pc == 0 ? x->beta : 1.0f;
             const int last = pc + kc == k;
-            for (int64_t s = 0; s < njs; s++) {
-                const int64_t j0 = s * nr, w = nc - j0 < nr ? nc - j0 : nr;
-                pack_sliver(bpack + s * 2 * kp * nr, b + pc * x->rsb + (jc + j0) * x->csb,
-                            x->rsb, x->csb, kc, kp, w, nr, 0, gk->packt, gk->packn);
-            }
+            pack_block(bpack, b + pc * x->rsb + jc * x->csb, x->rsb, x->csb, kc, kp, nc, nr, 0,
+                       gk);
             for (int64_t ic = 0; ic < m; ic += MC) {
                 const int64_t mc = m - ic < MC ? m - ic : MC;
                 const int64_t nis = (mc + mr - 1) / mr;
-                for (int64_t s = 0; s < nis; s++) {
-                    const int64_t i0 = s * mr, w = mc - i0 < mr ? mc - i0 : mr;
-                    pack_sliver(apack + s * 2 * kp * mr, a + (ic + i0) * x->rsa + pc * x->csa,
-                                x->csa, x->rsa, kc, kp, w, mr, akb, gk->packt, gk->packn);
-                }
+                pack_block(apack, a + ic * x->rsa + pc * x->csa, x->csa, x->rsa, kc, kp, mc, mr,
+                           akb, gk);
                 /* B slivers inner: the A sliver stays in L1, C tiles walk along rows */
                 for (int64_t is = 0; is < nis; is++)
                     for (int64_t js = 0; js < njs; js++) {

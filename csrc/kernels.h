@@ -172,7 +172,10 @@ typedef void (*nn_bgemm_ukr_fn)(float *c, int64_t rsc, const uint16_t *ap, const
  * slivers; they return 1 if they handled the case, 0 to let gemm_bf16.c's
  * portable packer do it. kc (even) k steps of width w:
  *   packt: rows r (contiguous along k) at src + r*ld  -> the sliver layout
- *   packn: k steps p at src + p*ld, w values contiguous -> the sliver layout
+ *   packn: k steps p at src + p*ld, w values contiguous -> the sliver layout;
+ *          w may also be a multiple of the sliver width, for consecutive
+ *          slivers (sliver s at d + s*kc*width): one pass over the rows of the
+ *          source feeds them all (each cache line read once, not once a sliver)
  * `a` is 1 for an A sliver (layout akb), 0 for a B sliver. */
 typedef int (*nn_bpack_fn)(uint16_t *d, const float *src, int64_t ld, int64_t kc, int64_t w,
                            int a);

@@ -59,14 +59,17 @@ NN_BF16 static inline __m512i pair_interleave(__m512 lo, __m512 hi) {
     return _mm512_permutexvar_epi16(idx, (__m512i)_mm512_cvtne2ps_pbh(hi, lo));
 }
 
-/* k steps p at src + p*ld, 16 values contiguous -> the 16-wide sliver (A or B). */
+/* k steps p at src + p*ld, w = 16 * ns values contiguous -> ns 16-wide slivers
+ * (A or B), sliver s at d + s*kc*16: each k pair of rows is read left to right once. */
 NN_BF16 static int bpackn_avx512_bf16(uint16_t *d, const float *src, int64_t ld, int64_t kc,
                                       int64_t w, int a) {
     (void)a; /* akb = 1: A and B slivers share the layout */
-    if (w != 16 || kc % 2) return 0;
+    if (w % 16 || kc % 2) return 0;
     for (int64_t p = 0; p < kc; p += 2)
-        _mm512_store_si512((void *)(d + p * 16), pair_interleave(_mm512_loadu_ps(src + p * ld),
-                                                                 _mm512_loadu_ps(src + (p + 1) * ld)));
+        for (int64_t s = 0; s < w / 16; s++)
+            _mm512_store_si512((void *)(d + s * kc * 16 + p * 16),
+                               pair_interleave(_mm512_loadu_ps(src + p * ld + 16 * s),
+                                               _mm512_loadu_ps(src + (p + 1) * ld + 16 * s)));
     return 1;
 }
 

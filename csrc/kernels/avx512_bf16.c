@@ -96,7 +96,7 @@ NN_BF16 static int bpackt_avx512_bf16(uint16_t *d, const float *src, int64_t ld,
 }
 
 const nn_bgemm_kernel nn_bgemm_avx512_bf16 = {bgemm_ukr_avx512_bf16_16x16,
-                                              {MR, NR, 384, 128, 512, 1, 0},
+                                              {MR, NR, 768, 96, 512, 1, 0},
                                               1,
                                               bpackt_avx512_bf16,
                                               bpackn_avx512_bf16,

@@ -34,8 +34,12 @@ NN_BF16 static void bgemm_ukr_avx512_bf16_16x16(float *c, int64_t rsc, const uin
     _Pragma("GCC unroll 4") for (int64_t q = 0; q < kp; q++) {
         _mm_prefetch((const char *)(a32 + 8 * MR), _MM_HINT_T0);
         const __m512bh b = (__m512bh)_mm512_load_si512((const void *)(bp + q * 2 * NR));
-        _Pragma("GCC unroll 16") for (int i = 0; i < MR; i++) acc[i] =
-            _mm512_dpbf16_ps(acc[i], (__m512bh)_mm512_set1_epi32(a32[i]), b);
+        /* A's pair as an embedded broadcast ({1to16}) operand: one instruction
+         * per product pair, no separate vpbroadcastd (the intrinsic gives two) */
+        _Pragma("GCC unroll 16") for (int i = 0; i < MR; i++)
+            __asm__("vdpbf16ps %[m]%{1to16%}, %[b], %[acc]"
+                    : [acc] "+v"(acc[i])
+                    : [b] "v"(b), [m] "m"(a32[i]));
         a32 += MR;
     }
     const __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);

@@ -17,7 +17,7 @@ import time
 
 import numpy as np
 
-from nncore import _core, config, nn, optim
+from nncore import _bench, _core, config, nn, optim
 from nncore import reference as R
 
 
@@ -55,23 +55,33 @@ def _mlp(sizes, compute):
 
 def _steps(rounds, clock) -> None:
     """Training step fp32 vs bf16 compute, interleaved, best of `rounds`."""
-    print("\n| train step (Adam, CE) | fp32 | bf16 compute | fp32 / bf16 |")
-    print("|---|---|---|---|")
+    print("\n| train step (Adam, CE) | fp32 | bf16 compute | fp32 / bf16 "
+          "| torch autocast bf16 | torch / nncore bf16 |")
+    print("|---|---|---|---|---|---|")
     rng = np.random.default_rng(1)
     for name, sizes, batch, reps in [("mnist", (784, 256, 128, 10), 128, 40),
                                      ("wide", (1024, 2048, 2048, 10), 512, 2)]:
         x = rng.standard_normal((batch, sizes[0])).astype(np.float32)
         y = rng.integers(0, sizes[-1], batch)
         runs = {c: _mlp(sizes, c) for c in ("float32", "bfloat16")}
+        steps = {c: (lambda m=m, o=o: m.train_step(x, y, "cross_entropy", o))
+                 for c, (m, o) in runs.items()}
+        try:
+            tstep, conv = _bench._torch(_bench._weights(runs["float32"][0]), autocast=True)
+            tx, ty = conv(x, y)
+            steps["torch"] = lambda: tstep(tx, ty)
+        except ImportError:
+            pass
         best = {}
         for _ in range(rounds):
-            for c, (m, o) in runs.items():
-                t = _best(lambda: [m.train_step(x, y, "cross_entropy", o) for _ in range(reps)],
-                          1, clock)
+            for c, fn in steps.items():
+                t = _best(lambda: [fn() for _ in range(reps)], 1, clock)
                 best[c] = min(best.get(c, float("inf")), t / reps)
         t32, t16 = best["float32"], best["bfloat16"]
+        tt = best.get("torch")
+        torch_cells = f"{tt * 1e3:.2f} ms | x{tt / t16:.2f}" if tt else "- | -"
         print(f"| {name} {'-'.join(map(str, sizes))} b{batch} | {t32 * 1e3:.2f} ms | "
-              f"{t16 * 1e3:.2f} ms | x{t32 / t16:.2f} |")
+              f"{t16 * 1e3:.2f} ms | x{t32 / t16:.2f} | {torch_cells} |")
 
 
 def run(args) -> int:

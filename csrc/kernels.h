@@ -19,7 +19,8 @@
  *   optim         the optimizer update of one build of optim_update_tmpl.h
  *   bgemm         the bf16 GEMM micro-kernel (bf16 compute mode of float32
  *                 nets; loops and packers in gemm_bf16.c); NULL: the portable
- *                 one (kernels/bf16_portable.c), so only bf16 families set it
+ *                 way (bf16-rounded operands on the family's fp32 micro-kernel),
+ *                 so only families with bf16 instructions set it
  * A family that shares a kernel with another points at the same entry: no copy.
  *
  * Adding a family (e.g. AVX-512 tuned for cores with two FMA ports, or bf16):
@@ -181,7 +182,7 @@ typedef int (*nn_bpack_fn)(uint16_t *d, const float *src, int64_t ld, int64_t kc
                            int a);
 
 typedef struct {
-    nn_bgemm_ukr_fn ukr;
+    nn_bgemm_ukr_fn ukr;  /* NULL (nn_bgemm_portable): the family's fp32 micro-kernel */
     nn_gemm_blocking blk; /* kc in k steps (even), as for fp32 */
     int64_t akb;          /* A layout: k-pairs per A block (1 or 16, see above) */
     nn_bpack_fn packt, packn; /* NULL: the portable packer only */
@@ -219,7 +220,7 @@ extern const nn_sgemm_kernel nn_sgemm_ref; /* kernels/ref.c */
 extern const nn_dgemm_kernel nn_dgemm_ref;
 extern const nn_ew_kernels nn_ew_ref;
 extern const nn_optim_kernels nn_optim_ref;
-extern const nn_bgemm_kernel nn_bgemm_portable; /* kernels/bf16_portable.c */
+extern const nn_bgemm_kernel nn_bgemm_portable; /* gemm_bf16.c: the fp32 micro-kernel */
 
 /* The active bf16 GEMM kernel: the family's, or the portable one. */
 NN_INLINE const nn_bgemm_kernel *nn_bgemm_active(void) {

@@ -109,7 +109,8 @@ def show_config(print_out: bool = True) -> dict:
         ``version``, ``compiler``, ``openmp`` (OpenMP found at build time),
         ``arch`` (kernel in use), ``gemm`` (its micro-kernel tiles and cache
         blocks), ``bf16`` (the bf16 GEMM kernel of the family: "avx512_bf16 16x16",
-        "amx 16x32", or "portable 4x16" on CPUs without bf16 instructions; the
+        "amx 16x32", or on CPUs without bf16 instructions "portable": operands
+        rounded to bf16 while packing, the family's fp32 micro-kernel; the
         families "avx512_bf16" and "amx" can be forced with ``NNCORE_ARCH``),
         ``archs_available``, ``num_threads`` (threads of the worker
         team), ``threads`` (that count and what runs the threads, as printed),

@@ -15,6 +15,7 @@
  * a family (cpu.c).
  */
 #include "gemm_bf16.h"
+#include "gemm_split.h"
 #include "kernels.h"
 
 /* Below this many multiply-adds a GEMM runs on the calling thread (as gemm.c). */
@@ -137,7 +138,8 @@ static char *workspace(size_t bytes) {
 }
 
 /* C[m0:m1, n0:n1] on the calling thread. */
-static int bgemm_block(const bgemm_ctx *x, int64_t m0, int64_t m1, int64_t n0, int64_t n1) {
+static int bgemm_block(const void *ctx, int64_t m0, int64_t m1, int64_t n0, int64_t n1) {
+    const bgemm_ctx *x = (const bgemm_ctx *)ctx;
     const nn_bgemm_kernel *gk = x->gk;
     const int bf = gk->ukr != NULL;          /* bf16 slivers, else fp32 ones */
     const size_t es = bf ? sizeof(uint16_t) : sizeof(float);
@@ -198,22 +200,6 @@ static int bgemm_block(const bgemm_ctx *x, int64_t m0, int64_t m1, int64_t n0, i
     return NN_OK;
 }
 
-typedef struct {
-    const bgemm_ctx *x;
-    int64_t step, len;
-    int by_cols;
-    int status;
-} bgemm_job;
-
-static void bgemm_job_run(void *p, int64_t blk) {
-    bgemm_job *j = (bgemm_job *)p;
-    const int64_t lo = blk * j->step;
-    const int64_t hi = lo + j->step < j->len ? lo + j->step : j->len;
-    int st = j->by_cols ? bgemm_block(j->x, 0, j->x->m, lo, hi)
-                        : bgemm_block(j->x, lo, hi, 0, j->x->n);
-    if (st != NN_OK) __atomic_store_n(&j->status, st, __ATOMIC_RELAXED);
-}
-
 int nn_bgemm_ex(int64_t m, int64_t n, int64_t k, float alpha, const float *a, int64_t rsa,
                 int64_t csa, const float *b, int64_t rsb, int64_t csb, float beta, float *c,
                 int64_t rsc, const float *bias) {
@@ -235,28 +221,7 @@ int nn_bgemm_ex(int64_t m, int64_t n, int64_t k, float alpha, const float *a, in
                    csa, b, rsb,  csb,   c,    rsc, bias,
                    gk, fk, gk->ukr ? gk->blk : fk->blk};
     const int64_t mr = x.blk.mr, nr = x.blk.nr;
-    /* threads as in gemm_tmpl.h: whole column (or row) blocks of C, ~4 per
-     * thread, >= 256 wide, whole rounds; the split never changes the bits */
-    int nt = 1;
-    if ((double)m * (double)n * (double)k >= NN_BGEMM_MIN_PAR_MNK) nt = nn_threads();
-    if (nt > 1) {
-        const int by_cols = (n + nr - 1) / nr >= (m + mr - 1) / mr || (n + nr - 1) / nr >= 4 * nt;
-        const int64_t unit = by_cols ? nr : mr, len = by_cols ? n : m;
-        const int64_t units = (len + unit - 1) / unit;
-        int64_t per = (units + 4 * nt - 1) / (4 * nt);
-        const int64_t minper = (256 + unit - 1) / unit;
-        if (per < minper) per = minper;
-        int64_t nblocks = (units + per - 1) / per;
-        if (nblocks < nt) nblocks = units < nt ? units : nt;
-        else nblocks = (nblocks + nt - 1) / nt * nt;
-        per = (units + nblocks - 1) / nblocks;
-        nblocks = (units + per - 1) / per;
-        if (nblocks > 1) {
-            if (nt > nblocks) nt = (int)nblocks;
-            bgemm_job job = {&x, per * unit, len, by_cols, NN_OK};
-            nn_pool_run(bgemm_job_run, &job, nblocks, nt);
-            return job.status;
-        }
-    }
-    return bgemm_block(&x, 0, m, 0, n);
+    /* threads as in gemm_tmpl.h (gemm_split.h): whole column (or row) blocks of C */
+    const int nt = (double)m * (double)n * (double)k >= NN_BGEMM_MIN_PAR_MNK ? nn_threads() : 1;
+    return nn_gemm_run_split(bgemm_block, &x, m, n, mr, nr, nt);
 }

@@ -329,3 +329,14 @@ def test_digits_bf16_within_a_point_of_fp32():
         acc[compute] = float((m.predict_classes(Xte) == yte).mean())
     assert acc["bfloat16"] >= 0.95
     assert abs(acc["bfloat16"] - acc["float32"]) <= 0.01, acc
+
+
+def test_bgemm_k0_and_errors():
+    rng = np.random.default_rng(10)
+    c0, bias = _rand(rng, 3, 4), _rand(rng, 4)
+    out = c0.copy()
+    _core._bmatmul(np.empty((3, 0), np.float32), np.empty((0, 4), np.float32), out, 1.0, 2.0,
+                   bias)
+    np.testing.assert_array_equal(out, np.float32(2.0) * c0 + bias)
+    with pytest.raises(TypeError, match="float32"):
+        _core._bmatmul(np.ones((2, 2)), np.ones((2, 2)), np.empty((2, 2)), 1.0, 0.0)

@@ -11,7 +11,9 @@
  * family only when cpuid reports AMX, XCR0 saves tile state and this grants it.
  *
  * UNMEASURED: written and compiled on a machine without AMX (AMD Zen 4); its
- * tests (every arch-parametrized test of tests/test_bf16.py) skip there. Needs a review and a run of tests/test_bf16.py on AMX
+ * tests (every arch-parametrized test of tests/test_bf16.py) skip there; the
+ * tile layouts and strides are checked there by tests/c/amx_emulate.c (this
+ * file and gemm_bf16.c with the tile instructions emulated in C). Needs a review and a run of tests/test_bf16.py on AMX
  * hardware. Kept deliberately small: tile config loaded on every call (safe
  * when another library in the thread reconfigures the tiles; a cost worth
  * measuring), no tile release, packers shared with nothing (portable).
@@ -54,6 +56,14 @@ _Static_assert(sizeof(amx_tilecfg) == 64, "LDTILECFG reads 64 bytes");
 
 #define NN_AMX __attribute__((target("amx-tile,amx-bf16,avx512f")))
 
+/* Tile config load, own asm with the whole struct as operand: GCC 12's
+ * _tile_loadconfig names only 8 bytes of it, so the stores filling it could be
+ * dropped as dead. (tests/c/amx_emulate.c replaces this and the _tile_*
+ * intrinsics by C to check the layouts on CPUs without AMX.) */
+#ifndef NN_AMX_LDTILECFG
+#define NN_AMX_LDTILECFG(cfg) __asm__ volatile("ldtilecfg %0" : : "m"(cfg))
+#endif
+
 /* C (mr, nr) tile; ap: kp/16 A tiles of 16 rows x 16 pairs (64 bytes a row),
  * bp: kp rows of 32 pairs (B0 = columns 0..15 at bp, B1 = 16..31 at bp + 32;
  * row stride 128 bytes). kp is a multiple of 16 (gemm_bf16.c pads). */
@@ -67,9 +77,7 @@ NN_AMX static void bgemm_ukr_amx_16x32(float *c, int64_t rsc, const uint16_t *ap
         cfg.rows[t] = 16;
         cfg.colsb[t] = 64;
     }
-    /* own asm with the whole struct as operand: GCC 12's _tile_loadconfig names
-     * only 8 bytes of it, so the stores above could be dropped as dead */
-    __asm__ volatile("ldtilecfg %0" : : "m"(cfg));
+    NN_AMX_LDTILECFG(cfg);
     _tile_zero(0);
     _tile_zero(1);
     for (int64_t qb = 0; qb < kp; qb += AKB) {

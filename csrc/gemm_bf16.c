@@ -27,17 +27,20 @@ const nn_bgemm_kernel nn_bgemm_portable = {NULL, {0, 0, 0, 0, 0, 0, 0}, 1, NULL,
 
 const char *nn_bgemm_name(void) { return nn_bgemm_active()->name; }
 
-/* Rounds n packed fp32 values to bf16 in place (the bits of nn_bf16_round, kept
- * as floats; a loop the compiler vectorizes). */
+/* bf16(v) as a float, without branches (the bits of nn_bf16_round; vectorizes). */
+static inline float bf16_value(float f) {
+    uint32_t v;
+    memcpy(&v, &f, sizeof v);
+    const uint32_t r = (v + 0x7fffu + ((v >> 16) & 1u)) & 0xffff0000u;
+    const uint32_t q = (v | 0x00400000u) & 0xffff0000u;
+    v = (v & 0x7fffffffu) > 0x7f800000u ? q : r;
+    memcpy(&f, &v, sizeof f);
+    return f;
+}
+
+/* Rounds n packed fp32 values to bf16 in place. */
 static void round_inplace(float *NN_RESTRICT d, int64_t n) {
-    for (int64_t i = 0; i < n; i++) {
-        uint32_t v;
-        memcpy(&v, d + i, sizeof v);
-        const uint32_t r = (v + 0x7fffu + ((v >> 16) & 1u)) & 0xffff0000u;
-        const uint32_t q = (v | 0x00400000u) & 0xffff0000u; /* NaN: quiet, sign kept */
-        v = (v & 0x7fffffffu) > 0x7f800000u ? q : r;
-        memcpy(d + i, &v, sizeof v);
-    }
+    for (int64_t i = 0; i < n; i++) d[i] = bf16_value(d[i]);
 }
 
 /* fp32 mode: one sliver d[p*width + r] = bf16(element (p, r) at src[p*sk + r*sr]),
@@ -200,6 +203,33 @@ static int bgemm_block(const void *ctx, int64_t m0, int64_t m1, int64_t n0, int6
     return NN_OK;
 }
 
+#define NN_BGEMM_SMALL_ROWS 4
+
+/* A handful of rows times B with contiguous columns (rsb == 1: W^T, the
+ * forward of single-sample inference): no packing, which would cost more than
+ * the product; one dot product per C element in 8 fixed partial sums, operands
+ * rounded as they are read; one thread. */
+static void bgemm_small(int64_t m, int64_t n, int64_t k, float alpha, const float *a,
+                        int64_t rsa, int64_t csa, const float *b, int64_t csb, float beta,
+                        float *c, int64_t rsc, const float *bias, float *arow) {
+    for (int64_t i = 0; i < m; i++) {
+        for (int64_t p = 0; p < k; p++) arow[p] = bf16_value(a[i * rsa + p * csa]);
+        float *ci = c + i * rsc;
+        for (int64_t j = 0; j < n; j++) {
+            const float *bj = b + j * csb;
+            float part[8] = {0};
+            int64_t p = 0;
+            for (; p + 8 <= k; p += 8)
+                for (int u = 0; u < 8; u++) part[u] += arow[p + u] * bf16_value(bj[p + u]);
+            float acc = ((part[0] + part[4]) + (part[1] + part[5])) +
+                        ((part[2] + part[6]) + (part[3] + part[7]));
+            for (; p < k; p++) acc += arow[p] * bf16_value(bj[p]);
+            const float v = beta == 0 ? alpha * acc : alpha * acc + beta * ci[j];
+            ci[j] = bias ? v + bias[j] : v;
+        }
+    }
+}
+
 int nn_bgemm_ex(int64_t m, int64_t n, int64_t k, float alpha, const float *a, int64_t rsa,
                 int64_t csa, const float *b, int64_t rsb, int64_t csb, float beta, float *c,
                 int64_t rsc, const float *bias) {
@@ -215,6 +245,12 @@ int nn_bgemm_ex(int64_t m, int64_t n, int64_t k, float alpha, const float *a, in
         return NN_OK;
     }
     if (!a || !b) return NN_ERR_ARG;
+    if (m <= NN_BGEMM_SMALL_ROWS && rsb == 1) {
+        float *arow = (float *)workspace((size_t)k * sizeof(float));
+        if (!arow) return NN_ERR_NOMEM;
+        bgemm_small(m, n, k, alpha, a, rsa, csa, b, csb, beta, c, rsc, bias, arow);
+        return NN_OK;
+    }
     const nn_bgemm_kernel *gk = nn_bgemm_active();
     const nn_sgemm_kernel *fk = nn_sgemm_active();
     bgemm_ctx x = {m,  n, k,    alpha, beta, a,  rsa,

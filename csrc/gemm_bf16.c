@@ -23,7 +23,8 @@
 
 /* The bf16 entry of families without bf16 instructions: their fp32 micro-kernel. */
 const nn_bgemm_kernel nn_bgemm_portable = {NULL, {0, 0, 0, 0, 0, 0, 0}, 1, NULL, NULL,
-                                           "portable (bf16-rounded operands, fp32 micro-kernel)"};
+                                           "portable (bf16-rounded operands, fp32 micro-kernel)",
+                                           NULL};
 
 const char *nn_bgemm_name(void) { return nn_bgemm_active()->name; }
 
@@ -245,13 +246,16 @@ int nn_bgemm_ex(int64_t m, int64_t n, int64_t k, float alpha, const float *a, in
         return NN_OK;
     }
     if (!a || !b) return NN_ERR_ARG;
+    const nn_bgemm_kernel *gk = nn_bgemm_active();
     if (m <= NN_BGEMM_SMALL_ROWS && rsb == 1) {
-        float *arow = (float *)workspace((size_t)k * sizeof(float));
-        if (!arow) return NN_ERR_NOMEM;
-        bgemm_small(m, n, k, alpha, a, rsa, csa, b, csb, beta, c, rsc, bias, arow);
+        /* scratch: A's rows as floats (portable) or as bf16 vectors (family's path) */
+        char *ws = workspace((size_t)m * (size_t)(k + 32) * sizeof(float));
+        if (!ws) return NN_ERR_NOMEM;
+        if (!(csa == 1 && gk->small &&
+              gk->small(c, rsc, a, rsa, b, csb, m, n, k, alpha, beta, bias, (uint16_t *)ws)))
+            bgemm_small(m, n, k, alpha, a, rsa, csa, b, csb, beta, c, rsc, bias, (float *)ws);
         return NN_OK;
     }
-    const nn_bgemm_kernel *gk = nn_bgemm_active();
     const nn_sgemm_kernel *fk = nn_sgemm_active();
     bgemm_ctx x = {m,  n, k,    alpha, beta, a,  rsa,
                    csa, b, rsb,  csb,   c,    rsc, bias,

@@ -89,8 +89,8 @@ def test_round_bf16_ties_specials():
 
 
 @pytest.mark.kernel
-@pytest.mark.parametrize("m,n,k", [(1, 1, 1), (3, 40, 301), (5, 7, 3), (37, 45, 77),
-                                   (130, 70, 801)])
+@pytest.mark.parametrize("m,n,k", [(1, 1, 1), (3, 40, 301), (2, 5, 48), (4, 3, 64), (5, 7, 3),
+                                   (37, 45, 77), (130, 70, 801)])
 @pytest.mark.parametrize("orient", ["x@W.T", "x.T@g", "g@W"])
 def test_bgemm_vs_twin(arch, threads, m, n, k, orient):
     rng = np.random.default_rng(m * 1000 + n * 10 + k)

@@ -13,10 +13,11 @@
  * UNMEASURED: written and compiled on a machine without AMX (AMD Zen 4); its
  * tests (every arch-parametrized test of tests/test_bf16.py) skip there; the
  * tile layouts and strides are checked there by tests/c/amx_emulate.c (this
- * file and gemm_bf16.c with the tile instructions emulated in C). Needs a review and a run of tests/test_bf16.py on AMX
- * hardware. Kept deliberately small: tile config loaded on every call (safe
- * when another library in the thread reconfigures the tiles; a cost worth
- * measuring), no tile release, packers shared with nothing (portable).
+ * file and gemm_bf16.c with the tile instructions emulated in C). Needs a
+ * review and a run of tests/test_bf16.py on AMX hardware. Kept deliberately
+ * small: tile config loaded on every call (safe when another library in the
+ * thread reconfigures the tiles; a cost worth measuring), no tile release,
+ * gemm_bf16.c's portable packers (no SIMD packer of its own).
  * Not for: loops or packers (gemm_bf16.c); dispatch (cpu.c).
  */
 #include "../kernels.h"

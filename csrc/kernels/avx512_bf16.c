@@ -86,7 +86,8 @@ NN_BF16 static int bpackt_avx512_bf16(uint16_t *d, const float *src, int64_t ld,
     for (int64_t p = 0; p < kc; p += 32) {
         const int64_t left = kc - p < 32 ? kc - p : 32; /* even */
         const __mmask16 m0 = (__mmask16)(left >= 16 ? 0xffffu : (1u << left) - 1u);
-        const __mmask16 m1 = (__mmask16)(left >= 32 ? 0xffffu : (1u << (left - 16 > 0 ? left - 16 : 0)) - 1u);
+        const int64_t hi = left - 16 > 0 ? left - 16 : 0;
+        const __mmask16 m1 = (__mmask16)(left >= 32 ? 0xffffu : (1u << hi) - 1u);
         __m512 r[16];
         for (int i = 0; i < 16; i++) {
             const float *row = src + i * ld + p;
@@ -94,7 +95,8 @@ NN_BF16 static int bpackt_avx512_bf16(uint16_t *d, const float *src, int64_t ld,
                                                _mm512_maskz_loadu_ps(m0, row));
         }
         nn_transpose16_ps(r); /* r[q]: pair q of rows 0..15 */
-        for (int64_t q = 0; q < left / 2; q++) _mm512_store_ps((float *)(d + (p / 2 + q) * 32), r[q]);
+        for (int64_t q = 0; q < left / 2; q++)
+            _mm512_store_ps((float *)(d + (p / 2 + q) * 32), r[q]);
     }
     return 1;
 }
@@ -109,8 +111,10 @@ NN_BF16 static int bsmall_avx512_bf16(float *c, int64_t rsc, const float *a, int
                                       uint16_t *ws) {
     if (m > 4) return 0;
     const int64_t nv = (k + 31) / 32;
-    const __mmask16 t0 = (__mmask16)(k % 32 >= 16 || k % 32 == 0 ? 0xffffu : (1u << (k % 16)) - 1u);
-    const __mmask16 t1 = (__mmask16)(k % 32 == 0 ? 0xffffu : k % 32 > 16 ? (1u << (k % 16)) - 1u : 0u);
+    const int64_t rem = k % 32; /* values in the last vector (0: 32) */
+    const __mmask16 t0 = (__mmask16)(rem >= 16 || rem == 0 ? 0xffffu : (1u << rem) - 1u);
+    const __mmask16 t1 =
+        (__mmask16)(rem == 0 ? 0xffffu : rem > 16 ? (1u << (rem - 16)) - 1u : 0u);
 #define NN_LOAD32(src, v) /* 32 values from v*32 (masked on the last vector) */             \
     (v + 1 < nv ? _mm512_cvtne2ps_pbh(_mm512_loadu_ps((src) + 32 * (v) + 16),               \
                                       _mm512_loadu_ps((src) + 32 * (v)))                     \
@@ -118,7 +122,8 @@ NN_BF16 static int bsmall_avx512_bf16(float *c, int64_t rsc, const float *a, int
                                       _mm512_maskz_loadu_ps(t0, (src) + 32 * (v))))
     for (int64_t i = 0; i < m; i++)
         for (int64_t v = 0; v < nv; v++)
-            _mm512_store_si512((void *)(ws + (i * nv + v) * 32), (__m512i)NN_LOAD32(a + i * lda, v));
+            _mm512_store_si512((void *)(ws + (i * nv + v) * 32),
+                               (__m512i)NN_LOAD32(a + i * lda, v));
     for (int64_t j = 0; j < n; j++) {
         const float *bj = b + j * ldb;
         __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(),
@@ -127,7 +132,8 @@ NN_BF16 static int bsmall_avx512_bf16(float *c, int64_t rsc, const float *a, int
             const __m512bh bv = NN_LOAD32(bj, v);
             for (int64_t i = 0; i < m; i++)
                 acc[i] = _mm512_dpbf16_ps(
-                    acc[i], (__m512bh)_mm512_load_si512((const void *)(ws + (i * nv + v) * 32)), bv);
+                    acc[i], (__m512bh)_mm512_load_si512((const void *)(ws + (i * nv + v) * 32)),
+                    bv);
         }
         for (int64_t i = 0; i < m; i++) {
             const float s = _mm512_reduce_add_ps(acc[i]);

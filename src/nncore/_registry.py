@@ -19,8 +19,8 @@ from typing import Any, NamedTuple
 
 from . import _core
 
-__all__ = ["STATUS", "DTYPES", "COMPUTE", "LAYER_KINDS", "REDUCTIONS", "LOSS_KINDS", "OPTIMIZERS",
-           "Activation", "ACTIVATIONS", "ACTIVATION_ALIASES", "HIDDEN_ACTIVATIONS",
+__all__ = ["STATUS", "DTYPES", "COMPUTE", "LAYER_KINDS", "REDUCTIONS", "LOSS_KINDS",
+           "OPTIMIZERS", "Activation", "ACTIVATIONS", "ACTIVATION_ALIASES", "HIDDEN_ACTIVATIONS",
            "LossKernel", "LOSSES", "activation_of_layer"]
 
 

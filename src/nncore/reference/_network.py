@@ -59,7 +59,8 @@ class ReferenceNetwork:
                  compute_dtype: str = "float32") -> None:
         self.layers = [dict(c) for c in layers]
         if compute_dtype not in ("float32", "bfloat16"):
-            raise ValueError(f"compute_dtype must be 'float32' or 'bfloat16', got {compute_dtype!r}")
+            raise ValueError(f"compute_dtype must be 'float32' or 'bfloat16', "
+                             f"got {compute_dtype!r}")
         self.compute_dtype = compute_dtype
         self.dtype = np.dtype(dtype)
         self.mask_dtype = np.dtype(mask_dtype if mask_dtype is not None else dtype)

@@ -33,6 +33,7 @@ if HERE not in sys.path:
 # name -> (module, one-line help)
 SUBCOMMANDS = {
     "gemm": ("_bench_gemm", "matmul GFLOP/s: nncore vs NumPy (OpenBLAS), with the FMA peak"),
+    "bf16gemm": ("_bench_bf16", "bf16 GEMM GFLOP/s: nncore bf16 vs fp32 vs torch.matmul bf16"),
     "adam": ("_bench_adam", "fused Adam on 10M parameters vs copy / STREAM moving the same bytes"),
     "net": ("_bench_net", "forward+backward per batch and single-sample latency vs NumPy/torch"),
     "fit": ("_bench_fit", "fit vs the sum of its train_step calls; train_step vs the C step"),

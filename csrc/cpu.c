@@ -56,6 +56,26 @@ static int cpu_is_intel(void) {
 
 static int prefer_avx512(void) { return !cpu_is_intel(); }
 static int prefer_avx512_skx(void) { return cpu_is_intel(); }
+
+/* AVX512-BF16 (vdpbf16ps, vcvtne2ps2bf16) and the byte/word permutes of its
+ * packers (AVX512BW), on top of what the avx512 family needs. */
+static int cpu_has_avx512_bf16(void) {
+    __builtin_cpu_init();
+    return cpu_has_avx512() && __builtin_cpu_supports("avx512bw") &&
+           __builtin_cpu_supports("avx512bf16");
+}
+
+/* amx_bf16 + amx_tile (cpuid 7.0 EDX bits 22, 24), the OS saving tile state
+ * (XCR0 bits 17, 18), and Linux granting this process the tile data
+ * (nn_amx_request, kernels/amx.c). */
+static int cpu_has_amx(void) {
+    unsigned a, b, c, d;
+    if (!cpu_has_avx512_bf16()) return 0;
+    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return 0;
+    if (!(d & (1u << 22)) || !(d & (1u << 24))) return 0;
+    if (!os_saves(0x60000)) return 0;
+    return nn_amx_request();
+}
 #endif
 
 /* The families: each table is defined at the end of its csrc/kernels/ file. */
@@ -63,6 +83,9 @@ extern const nn_kernels nn_kernels_ref;
 #ifdef NN_X86
 extern const nn_kernels nn_kernels_avx2, nn_kernels_avx512, nn_kernels_avx512_skx;
 void nn_kernels_avx512_skx_init(void); /* sizes its cache blocks from cpuid, once */
+extern const nn_kernels nn_kernels_avx512_bf16;
+extern nn_kernels nn_kernels_amx; /* filled by its init (kernels/amx.c) */
+void nn_kernels_amx_init(void);
 #endif
 
 typedef struct {
@@ -81,12 +104,17 @@ static const arch_entry g_archs[] = {
     {"avx512", &nn_kernels_avx512, cpu_has_avx512, prefer_avx512, NULL},
     {"avx512_skx", &nn_kernels_avx512_skx, cpu_has_avx512, prefer_avx512_skx,
      nn_kernels_avx512_skx_init},
+    /* bf16 families: the fp32 tables of the family tuned for the core, plus a
+     * bf16 GEMM (avx512_bf16: Zen 4 and other non-Intel; amx: Intel with AMX) */
+    {"avx512_bf16", &nn_kernels_avx512_bf16, cpu_has_avx512_bf16, prefer_avx512, NULL},
+    {"amx", &nn_kernels_amx, cpu_has_amx, prefer_avx512_skx, nn_kernels_amx_init},
 #endif
 };
 #define N_ARCHS ((int)(sizeof g_archs / sizeof g_archs[0]))
 
 /* Families of other platforms: asking for one is "unsupported", not "unknown". */
-static const char *const g_elsewhere[] = {"avx2", "avx512", "avx512_skx", "neon"};
+static const char *const g_elsewhere[] = {"avx2", "avx512", "avx512_skx", "avx512_bf16",
+                                          "amx", "neon"};
 
 static const arch_entry *volatile g_active = &g_archs[0];
 

@@ -189,6 +189,7 @@ typedef struct {
     nj_doc hdoc, cdoc;         /* the header JSON; the architecture JSON */
     nn_dtype dtype;
     size_t esize;              /* bytes per element */
+    nn_compute compute;        /* "compute_dtype" of the config ("float32" if absent) */
     uint64_t seed;
     const nj_node *layers;     /* the architecture's layer array */
     int32_t nl;                /* its length */
@@ -273,6 +274,12 @@ static int read_metadata(io_state *st) {
         else if (!nj_str_eq(dt, "float32")) return NN_ERR_FORMAT;
     }
     st->esize = st->dtype == NN_F32 ? 4 : 8;
+    st->compute = NN_COMPUTE_FP32;
+    const nj_node *cd = nj_get(cfg, "compute_dtype");
+    if (cd) {
+        if (nj_str_eq(cd, "bfloat16") && st->dtype == NN_F32) st->compute = NN_COMPUTE_BF16;
+        else if (!nj_str_eq(cd, "float32")) return NN_ERR_FORMAT;
+    }
     st->seed = 0;
     const nj_node *sd = nj_get(cfg, "seed");
     if (sd && sd->type != NJ_NULL) {
@@ -391,6 +398,7 @@ static int build_net(io_state *st, nn_net **out) {
     int cst = NN_OK;
     nn_net *net = nn_net_create(st->dtype, st->specs, st->nl, st->seed, &cst);
     if (!net) return cst == NN_ERR_NOMEM ? NN_ERR_NOMEM : NN_ERR_FORMAT;
+    nn_net_set_compute(net, st->compute); /* valid: checked against the dtype above */
     if (nn_net_num_params(net) * (int64_t)esize != st->data_len) {
         nn_net_free(net);
         return NN_ERR_FORMAT;

@@ -17,6 +17,10 @@
  *                 build of elementwise_tmpl.h (elementwise_build.h; same
  *                 signatures as in nncore.h)
  *   optim         the optimizer update of one build of optim_update_tmpl.h
+ *   bgemm         the bf16 GEMM micro-kernel (bf16 compute mode of float32
+ *                 nets; loops and packers in gemm_bf16.c); NULL: the portable
+ *                 way (bf16-rounded operands on the family's fp32 micro-kernel),
+ *                 so only families with bf16 instructions set it
  * A family that shares a kernel with another points at the same entry: no copy.
  *
  * Adding a family (e.g. AVX-512 tuned for cores with two FMA ports, or bf16):
@@ -148,6 +152,53 @@ typedef struct {
     void (*dupdate)(const nn_optim *opt, double *params, const double *grads);
 } nn_optim_kernels;
 
+/* -------------------------------------------------------------- bf16 GEMM */
+
+/* bf16 micro-kernel contract, for one MR x NR tile of C (fp32):
+ *     C (mr, nr) = alpha * Ap @ Bp + beta * C   (Ap, Bp: bf16, products summed in fp32)
+ * with kp = k/2 k-pairs (k zero-padded to even by the packers); bf16 values are
+ * the high 16 bits of a float (uint16_t). Packed layouts (VNNI pairs: the two
+ * values of one k pair sit next to each other):
+ *   bp[q*2*NR + 2*j + t] = B(2q + t, j)
+ *   ap: A in blocks of akb k-pairs: ap[(q/akb)*akb*2*MR + i*akb*2 + (q%akb)*2 + t]
+ *       = A(i, 2q + t); akb = 1 is the pair-interleaved sliver of vdpbf16ps
+ *       (ap[q*2*MR + 2*i + t]), akb = 16 the row-major A tiles of AMX; kp is
+ *       a multiple of akb (zero-padded).
+ * Edge, beta and determinism rules as for the fp32 micro-kernel above: each C
+ * element is accumulated in a fixed order over k, whatever tile or thread. */
+typedef void (*nn_bgemm_ukr_fn)(float *c, int64_t rsc, const uint16_t *ap, const uint16_t *bp,
+                                int64_t kp, int64_t mr, int64_t nr, float alpha, float beta);
+
+/* Optional fast packers from fp32 to bf16 (round to nearest even) of full
+ * slivers; they return 1 if they handled the case, 0 to let gemm_bf16.c's
+ * portable packer do it. kc (even) k steps of width w:
+ *   packt: rows r (contiguous along k) at src + r*ld  -> the sliver layout
+ *   packn: k steps p at src + p*ld, w values contiguous -> the sliver layout;
+ *          w may also be a multiple of the sliver width, for consecutive
+ *          slivers (sliver s at d + s*kc*width): one pass over the rows of the
+ *          source feeds them all (each cache line read once, not once a sliver)
+ * `a` is 1 for an A sliver (layout akb), 0 for a B sliver. */
+typedef int (*nn_bpack_fn)(uint16_t *d, const float *src, int64_t ld, int64_t kc, int64_t w,
+                           int a);
+
+/* Optional no-packing path for a few rows (single-sample inference):
+ *     C (m, n) = alpha * bf16(A) @ bf16(B) + beta * C (+ bias), m <= 4,
+ * A rows contiguous along k (a + i*lda), B columns contiguous along k
+ * (b + j*ldb, e.g. W^T); ws: scratch of m * (k + 32) uint16_t, 64-byte
+ * aligned. Returns 1 if it handled the case, 0 for gemm_bf16.c's portable one. */
+typedef int (*nn_bsmall_fn)(float *c, int64_t rsc, const float *a, int64_t lda, const float *b,
+                            int64_t ldb, int64_t m, int64_t n, int64_t k, float alpha,
+                            float beta, const float *bias, uint16_t *ws);
+
+typedef struct {
+    nn_bgemm_ukr_fn ukr;  /* NULL (nn_bgemm_portable): the family's fp32 micro-kernel */
+    nn_gemm_blocking blk; /* kc in k steps (even), as for fp32 */
+    int64_t akb;          /* A layout: k-pairs per A block (1 or 16, see above) */
+    nn_bpack_fn packt, packn; /* NULL: the portable packer only */
+    const char *name;     /* e.g. "avx512_bf16 16x16", for show_config */
+    nn_bsmall_fn small;   /* NULL: the portable few-row path */
+} nn_bgemm_kernel;
+
 /* ----------------------------------------------------------------- table */
 
 typedef struct {
@@ -155,6 +206,7 @@ typedef struct {
     const nn_dgemm_kernel *dgemm;
     const nn_ew_kernels *ew;
     const nn_optim_kernels *optim;
+    const nn_bgemm_kernel *bgemm; /* NULL: nn_bgemm_portable */
 } nn_kernels;
 
 /* The table of the family nn_select_arch chose (cpu.c); never NULL, "ref"
@@ -178,6 +230,13 @@ extern const nn_sgemm_kernel nn_sgemm_ref; /* kernels/ref.c */
 extern const nn_dgemm_kernel nn_dgemm_ref;
 extern const nn_ew_kernels nn_ew_ref;
 extern const nn_optim_kernels nn_optim_ref;
+extern const nn_bgemm_kernel nn_bgemm_portable; /* gemm_bf16.c: the fp32 micro-kernel */
+
+/* The active bf16 GEMM kernel: the family's, or the portable one. */
+NN_INLINE const nn_bgemm_kernel *nn_bgemm_active(void) {
+    const nn_bgemm_kernel *k = nn_active_kernels()->bgemm;
+    return k ? k : &nn_bgemm_portable;
+}
 #if defined(__x86_64__) || defined(_M_X64)
 extern const nn_sgemm_kernel nn_sgemm_avx2; /* kernels/avx2.c */
 extern const nn_dgemm_kernel nn_dgemm_avx2;
@@ -186,6 +245,10 @@ extern const nn_optim_kernels nn_optim_avx2;
 extern const nn_sgemm_kernel nn_sgemm_avx512; /* kernels/avx512.c */
 extern const nn_dgemm_kernel nn_dgemm_avx512;
 extern const nn_ew_kernels nn_ew_avx512;
+extern const nn_bgemm_kernel nn_bgemm_avx512_bf16; /* kernels/avx512_bf16.c */
+extern const nn_bgemm_kernel nn_bgemm_amx;         /* kernels/amx.c */
+/* Linux: asks for AMX tile data (arch_prctl); 1 if granted (kernels/amx.c). */
+int nn_amx_request(void);
 #endif
 
 #endif /* NNCORE_KERNELS_H */

@@ -228,6 +228,18 @@ void nn_net_set_step(nn_net *net, uint64_t step) {
     if (net) net->step = step;
 }
 
+int nn_net_set_compute(nn_net *net, nn_compute mode) {
+    if (net == NULL) return NN_ERR_ARG;
+    if (mode != NN_COMPUTE_FP32 && mode != NN_COMPUTE_BF16) return NN_ERR_ARG;
+    if (mode == NN_COMPUTE_BF16 && net->dtype != NN_F32) return NN_ERR_ARG;
+    net->compute = mode;
+    return NN_OK;
+}
+
+nn_compute nn_net_get_compute(const nn_net *net) {
+    return net ? net->compute : NN_COMPUTE_FP32;
+}
+
 void nn_net_zero_grad(nn_net *net) {
     if (net == NULL) return;
     memset(net->grads, 0, (size_t)net->n_params * net->esize);

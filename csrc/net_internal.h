@@ -19,6 +19,7 @@
 
 #include "internal.h"
 #include "gemm_internal.h" /* nn_?gemm_ex: GEMM with a bias epilogue */
+#include "gemm_bf16.h"     /* nn_bgemm_ex: the same in bf16 compute mode */
 
 typedef struct {
     nn_layer_spec spec;
@@ -47,6 +48,7 @@ struct nn_net {
     int32_t first_param;       /* index of the first LINEAR (n_layers if none) */
     void *params, *grads;
     uint64_t seed, step;
+    nn_compute compute;        /* GEMM mode: NN_COMPUTE_FP32 or _BF16 (float32 nets) */
 
     int64_t cap;               /* batch capacity of the workspace (0: none yet) */
     void *ws;                  /* the one workspace block */

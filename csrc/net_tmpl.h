@@ -139,6 +139,17 @@ static void NN_FN(net_small_linear)(real *NN_RESTRICT y, const real *NN_RESTRICT
     }
 }
 
+/* Every GEMM of the passes: fp32/fp64 (nn_?gemm_ex), or for a float32 net in
+ * bf16 compute mode the bf16 GEMM (gemm_bf16.c) with the same arguments. */
+static int NN_FN(net_gemm)(const nn_net *net, int64_t m, int64_t n, int64_t k, const real *a,
+                           int64_t rsa, int64_t csa, const real *b, int64_t rsb, int64_t csb,
+                           real beta, real *c, int64_t rsc, const real *bias) {
+    if (sizeof(real) == sizeof(float) && net->compute == NN_COMPUTE_BF16)
+        return nn_bgemm_ex(m, n, k, 1.0f, (const float *)a, rsa, csa, (const float *)b, rsb,
+                           csb, (float)beta, (float *)c, rsc, (const float *)bias);
+    return NN_FN(gemm_ex)(m, n, k, (real)1, a, rsa, csa, b, rsb, csb, beta, c, rsc, bias);
+}
+
 #define NN_NET_SMALL_ROWS 4
 
 /* Forward through every layer. x (batch, n_in) with row stride rsx; rows must
@@ -160,13 +171,13 @@ int NN_FN(net_fwd)(nn_net *net, const real *x, int64_t rsx, int64_t batch, int t
             /* y (batch, out) = cur (batch, in) @ W^T, W (out, in): B(p, j) = W[j*in + p] */
             real *y = (real *)ly->slot;
             const real *b = ly->b_off >= 0 ? params + ly->b_off : NULL;
-            if (batch <= NN_NET_SMALL_ROWS) {
+            if (batch <= NN_NET_SMALL_ROWS && net->compute != NN_COMPUTE_BF16) {
                 NN_FN(net_small_linear)(y, cur, rs, params + ly->w_off, b, ly->fuse_relu, batch,
                                         out, in);
             } else {
                 /* the GEMM adds the bias in its epilogue, on the tile still in cache */
-                st = NN_FN(gemm_ex)(batch, out, in, (real)1, cur, rs, 1, params + ly->w_off, 1,
-                                    in, (real)0, y, out, b);
+                st = NN_FN(net_gemm)(net, batch, out, in, cur, rs, 1, params + ly->w_off, 1,
+                                     in, (real)0, y, out, b);
                 if (st != NN_OK) return st;
                 NN_PROF_LAP(net, l, NN_PROF_FWD);
                 if (ly->fuse_relu) NN_FN(net_epilogue)(y, NULL, 1, batch, out);
@@ -248,8 +259,8 @@ int NN_FN(net_bwd)(nn_net *net, const real *dout, int accumulate) {
         switch (ly->spec.kind) {
         case NN_LAYER_LINEAR: {
             /* dW (out, in) += dY^T (out, batch) @ X (batch, in): A(i, p) = dY[p*out + i] */
-            st = NN_FN(gemm)(out, in, batch, (real)1, d, 1, out, xin, rsin, 1,
-                             accumulate ? (real)1 : (real)0, grads + ly->w_off, in);
+            st = NN_FN(net_gemm)(net, out, in, batch, d, 1, out, xin, rsin, 1,
+                                 accumulate ? (real)1 : (real)0, grads + ly->w_off, in, NULL);
             if (st != NN_OK) return st;
             NN_PROF_LAP(net, l, NN_PROF_BWD_DW);
             if (ly->b_off >= 0)
@@ -258,8 +269,8 @@ int NN_FN(net_bwd)(nn_net *net, const real *dout, int accumulate) {
             if (l > net->first_param) {
                 /* dX (batch, in) = dY (batch, out) @ W (out, in) */
                 real *dx = d == s0 ? s1 : s0;
-                st = NN_FN(gemm)(batch, in, out, (real)1, d, out, 1, params + ly->w_off, in, 1,
-                                 (real)0, dx, in);
+                st = NN_FN(net_gemm)(net, batch, in, out, d, out, 1, params + ly->w_off, in,
+                                     1, (real)0, dx, in, NULL);
                 if (st != NN_OK) return st;
                 d = dx;
             }

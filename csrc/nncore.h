@@ -291,6 +291,16 @@ void nn_net_zero_grad(nn_net *net);
 uint64_t nn_net_get_step(const nn_net *net);
 void nn_net_set_step(nn_net *net, uint64_t step);
 
+/* Compute mode of the GEMMs of forward, backward and inference. NN_COMPUTE_BF16
+ * (float32 nets only): both operands of every GEMM rounded to bfloat16 (nearest
+ * even), products accumulated in float32; parameters, gradients, optimizer
+ * state and every other operation stay float32. The bf16 kernel is the
+ * active family's (avx512_bf16, amx) or a portable one that rounds the same way. */
+typedef enum { NN_COMPUTE_FP32 = 0, NN_COMPUTE_BF16 = 1 } nn_compute;
+/* NN_ERR_ARG for an unknown mode or BF16 on a float64 net. */
+int nn_net_set_compute(nn_net *net, nn_compute mode);
+nn_compute nn_net_get_compute(const nn_net *net);
+
 /* One training step, one call: zero_grad, forward(training), loss, backward,
  * optional gradient clipping (clip_norm > 0, clip_value > 0), optimizer update.
  * target/labels/weights as in nn_sloss (weights in the network's dtype, or NULL).

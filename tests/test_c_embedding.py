@@ -134,6 +134,42 @@ def test_c_reader_honours_every_layer_and_parameter(built, tmp_path, act):
     assert got.tobytes() == model.forward(X)[:, 0].tobytes()
 
 
+def test_c_reader_restores_compute_dtype(built, tmp_path):
+    """A model saved in bf16 compute mode loads in C with NN_COMPUTE_BF16 (and the C
+    API refuses bf16 for float64 nets: see nn_net_set_compute)."""
+    from nncore import _registry
+    paths = []
+    for compute in ("float32", "bfloat16"):
+        m = nn.Sequential(nn.Linear(5, 3), compute_dtype=compute)
+        paths.append(tmp_path / f"{compute}.safetensors")
+        m.save(paths[-1])
+    r = subprocess.run([built["load_check"], *map(str, paths)], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    modes = [int(line.split()[4]) for line in r.stdout.splitlines()]
+    assert modes == [_registry.COMPUTE["float32"], _registry.COMPUTE["bfloat16"]]
+
+
+def test_amx_kernel_layouts_emulated(built, tmp_path):
+    """The amx bf16 micro-kernel and the driver's AMX packing, with the tile
+    instructions emulated in C (tests/c/amx_emulate.c): runs on CPUs without AMX."""
+    import platform
+    if platform.machine() not in ("x86_64", "AMD64"):
+        pytest.skip("the amx kernel is x86-64 only")
+    flags = open("/proc/cpuinfo").read() if os.path.exists("/proc/cpuinfo") else ""
+    if "avx512f" not in flags:
+        pytest.skip("amx.c's functions are compiled for AVX-512F")
+    exe = str(tmp_path / "amx_emulate")
+    cmd = [CC, "-O1", "-I", os.path.join(built["dir"], "csrc"),
+           os.path.join(ROOT, "tests", "c", "amx_emulate.c"),
+           os.path.join(built["dir"], "csrc", "libnncore.a"), "-lm", "-lpthread", "-o", exe]
+    if _openmp(str(tmp_path)):
+        cmd.insert(1, "-fopenmp")
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr[-4000:]
+    r = subprocess.run([exe], capture_output=True, text=True)
+    assert r.returncode == 0 and r.stdout.startswith("ok"), r.stdout + r.stderr
+
+
 def test_classify_errors(built, tmp_path):
     model = nn.Sequential(nn.Linear(3, 2))
     path = tmp_path / "m.safetensors"

@@ -354,9 +354,12 @@ def test_arch_selection():
             assert config.get_arch() == name
         config.set_arch("auto")
         # the last family this CPU can run, except that the two-FMA-port shape
-        # (avx512_skx) is auto only on Intel and the 16x16 one (avx512) elsewhere
+        # (avx512_skx, and amx on top of it) is auto only on Intel and the 16x16 one
+        # (avx512, and avx512_bf16 on top of it) elsewhere
         if "avx512_skx" in archs:
-            want = "avx512_skx" if _cpu_vendor() == "GenuineIntel" else "avx512"
+            intel = _cpu_vendor() == "GenuineIntel"
+            want = (("amx" if "amx" in archs else "avx512_skx") if intel else
+                    ("avx512_bf16" if "avx512_bf16" in archs else "avx512"))
         else:
             want = archs[-1]
         assert config.get_arch() == want

@@ -30,6 +30,7 @@ import (XLA_FLAGS is set before the import when --threads 1 asks for one).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import ctypes
 import ctypes.util
 import gc
@@ -56,6 +57,7 @@ WORKLOADS = {
 }
 LR = 1e-3
 PEERS = ("reference", "numpy", "torch", "jax", "sklearn")
+BF16_NAMES = ("nncore bf16", "torch autocast bf16")  # train --compute bf16
 
 
 # ------------------------------------------------------------------ threads
@@ -191,15 +193,20 @@ def _torch_model(weights):
     return torch.nn.Sequential(*mods)
 
 
-def _torch(weights):
+def _torch(weights, autocast=False):
+    """PyTorch eager; autocast=True: under ``torch.autocast("cpu", dtype=torch.bfloat16)``
+    (the bf16 peer of ``train --compute bf16``)."""
     import torch
     model = _torch_model(weights)
     opt = torch.optim.Adam(model.parameters(), lr=LR)
     lossf = torch.nn.CrossEntropyLoss()
+    ctx = ((lambda: torch.autocast("cpu", dtype=torch.bfloat16)) if autocast
+           else contextlib.nullcontext)
 
     def step(x, y):
         opt.zero_grad(set_to_none=True)
-        loss = lossf(model(x), y)
+        with ctx():
+            loss = lossf(model(x), y)
         loss.backward()
         opt.step()
         return float(loss.item())
@@ -319,7 +326,21 @@ def _peer_or_note(name, make, notes):
     return None
 
 
-def bench_train(name: str, threads: int, rounds: int, skip=(), scaling=True) -> tuple[dict, list]:
+def _bf16_contenders(sizes, w0, skip, notes) -> dict:
+    """--compute bf16: nncore in bf16 compute mode (same initial weights) and the
+    torch autocast peer, verified against each other with bf16's tolerance."""
+    model, opt, ce = _nncore(sizes)
+    model.compute_dtype = "bfloat16"
+    out = {"nncore bf16": (lambda x, y: model.train_step(x, y, ce, opt), lambda x, y: (x, y))}
+    if "torch" not in skip:
+        r = _peer_or_note("torch autocast bf16", lambda: _torch(w0, autocast=True), notes)
+        if r:
+            out["torch autocast bf16"] = r
+    return out
+
+
+def bench_train(name: str, threads: int, rounds: int, skip=(), scaling=True,
+                compute: str = "fp32") -> tuple[dict, list]:
     """One workload: {contender: seconds per step} and notes."""
     sizes, batch = WORKLOADS[name]
     notes: list[str] = []
@@ -327,6 +348,7 @@ def bench_train(name: str, threads: int, rounds: int, skip=(), scaling=True) -> 
     w0 = _weights(model)
     impls: dict[str, tuple[Callable, Callable]] = {
         "nncore": (lambda x, y: model.train_step(x, y, ce, opt), lambda x, y: (x, y))}
+    bf16 = _bf16_contenders(sizes, w0, skip, notes) if compute == "bf16" else {}
     if "reference" not in skip:
         r = _peer_or_note("reference", lambda: _reference(model)[0], notes)
         if r:
@@ -367,6 +389,12 @@ def bench_train(name: str, threads: int, rounds: int, skip=(), scaling=True) -> 
             notes.append(f"sklearn: losses {got} / update difference {dw:.2g} differ from "
                          f"nncore's {ref}: not timed")
             sk = None
+    for pname, (fn, conv1) in bf16.items():
+        # bf16 operands: ~2^-8 relative per value, so the losses agree to about 1e-2
+        got = [fn(*conv1(x, y)) for x, y in data[:3]]
+        if not np.allclose(got, ref, rtol=3e-2, atol=1e-3):
+            raise SystemExit(f"verification failed for {pname} on {name}: {got} vs nncore {ref}")
+    impls.update(bf16)
     conv = {k: [c(x, y) for x, y in data[:steps]] for k, (_, c) in impls.items()}
 
     def block(fn, bs):
@@ -546,7 +574,7 @@ def _fmt_t(t: Optional[float]) -> str:
 
 
 def train_table(results: dict[str, dict], threads: int) -> list[str]:
-    names = ["nncore"] + [n for n in ("nncore 1 thread",) + PEERS
+    names = ["nncore"] + [n for n in ("nncore 1 thread",) + PEERS + BF16_NAMES
                           if any(n in r for r in results.values())]
     out = [f"Training step (fp32, ReLU, softmax CE, Adam lr 1e-3), {threads} threads: median "
            f"time per step, GFLOP/s, and time / nncore's (> 1: nncore is faster)", "",
@@ -619,6 +647,8 @@ def add_arguments(p: argparse.ArgumentParser, what: str) -> None:
     p.add_argument("--json", metavar="PATH", help="also write the results as JSON")
     if what == "train":
         p.add_argument("--workloads", default="small,mnist,wide")
+        p.add_argument("--compute", choices=("fp32", "bf16"), default="fp32",
+                       help="bf16: also nncore in bf16 compute mode and torch autocast bf16")
         p.add_argument("--no-scaling", action="store_true",
                        help="do not time nncore at 1 thread as well")
     if what == "memory":
@@ -639,7 +669,8 @@ def run(args, what: str) -> int:
         for w in wl:
             if w not in WORKLOADS:
                 raise SystemExit(f"unknown workload {w!r}; expected one of {list(WORKLOADS)}")
-            res[w], n = bench_train(w, args.threads, rounds, skip, not args.no_scaling)
+            res[w], n = bench_train(w, args.threads, rounds, skip, not args.no_scaling,
+                                    args.compute)
             notes += [x for x in n if x not in notes]
         result["train"] = res
         lines = train_table(res, args.threads)

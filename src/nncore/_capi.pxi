@@ -104,6 +104,8 @@ cdef extern from "nncore.h" nogil:
     void nn_net_zero_grad(nn_net *net)
     uint64_t nn_net_get_step(const nn_net *net)
     void nn_net_set_step(nn_net *net, uint64_t step)
+    int nn_net_set_compute(nn_net *net, nn_compute mode)
+    nn_compute nn_net_get_compute(const nn_net *net)
     int nn_net_train_step(nn_net *net, const void *x, int64_t rsx, int64_t batch,
                           nn_loss_kind loss, nn_reduction red, double loss_param,
                           const void *target, const int64_t *labels, const void *weights,

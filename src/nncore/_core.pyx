@@ -8,6 +8,7 @@ global state (kernel table, thread count).
 include "_capi.pxi"     # cdef extern declarations of csrc/nncore.h
 include "_config.pxi"   # kernel family, threads, build facts
 include "_gemm.pxi"     # matmul
+include "_bf16.pxi"     # the bf16 GEMM of the bf16 compute mode
 include "_kernels.pxi"  # activations, losses, dropout
 include "_optim.pxi"    # optimizer updates, gradient clipping
 include "_net.pxi"      # the network object

@@ -177,6 +177,17 @@ cdef class _Net:
             _net_raise(st, "profile_read (profiling was never turned on)")
         return ls, ss, steps
 
+    @property
+    def compute(self):
+        """GEMM compute mode: an nn_compute code (NN_COMPUTE_FP32 or NN_COMPUTE_BF16)."""
+        return <int>nn_net_get_compute(self.net)
+
+    @compute.setter
+    def compute(self, int mode):
+        cdef int st = nn_net_set_compute(self.net, <nn_compute>mode)
+        if st != NN_OK:
+            _net_raise(st, "compute mode")
+
     def _raise_batch(self, int st, str what, int64_t batch):
         if st == NN_ERR_NOMEM or st == NN_ERR_OVERFLOW:
             need = int(batch) * self._row_bytes

@@ -19,8 +19,8 @@ from typing import Any, NamedTuple
 
 from . import _core
 
-__all__ = ["STATUS", "DTYPES", "LAYER_KINDS", "REDUCTIONS", "LOSS_KINDS", "OPTIMIZERS",
-           "Activation", "ACTIVATIONS", "ACTIVATION_ALIASES", "HIDDEN_ACTIVATIONS",
+__all__ = ["STATUS", "DTYPES", "COMPUTE", "LAYER_KINDS", "REDUCTIONS", "LOSS_KINDS",
+           "OPTIMIZERS", "Activation", "ACTIVATIONS", "ACTIVATION_ALIASES", "HIDDEN_ACTIVATIONS",
            "LossKernel", "LOSSES", "activation_of_layer"]
 
 
@@ -41,6 +41,9 @@ def _by_suffix(enum: str, prefix: str) -> dict[str, int]:
 STATUS = _by_suffix("nn_status", "NN_")
 #: "float32" / "float64" -> nn_dtype
 DTYPES = {"float32": _code("nn_dtype", "NN_F32"), "float64": _code("nn_dtype", "NN_F64")}
+#: GEMM compute modes of a float32 model: "float32" / "bfloat16" -> nn_compute
+COMPUTE = {"float32": _code("nn_compute", "NN_COMPUTE_FP32"),
+           "bfloat16": _code("nn_compute", "NN_COMPUTE_BF16")}
 #: "linear", "act", "dropout" -> nn_layer_kind
 LAYER_KINDS = _by_suffix("nn_layer_kind", "NN_LAYER_")
 #: "mean", "sum" -> nn_reduction

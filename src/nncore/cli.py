@@ -606,6 +606,7 @@ def _cmd_info(a) -> int:
         print(f"trained on: {meta['data']}")
     print(f"inputs: {model.in_features}, outputs: {model.out_features}, "
           f"parameters: {model.num_parameters:,}")
+    print(f"dtype: {model.dtype}, compute_dtype: {model.compute_dtype}")
     model.summary()
     return 0
 

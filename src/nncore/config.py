@@ -108,7 +108,11 @@ def show_config(print_out: bool = True) -> dict:
     dict
         ``version``, ``compiler``, ``openmp`` (OpenMP found at build time),
         ``arch`` (kernel in use), ``gemm`` (its micro-kernel tiles and cache
-        blocks), ``archs_available``, ``num_threads`` (threads of the worker
+        blocks), ``bf16`` (the bf16 GEMM kernel of the family: "avx512_bf16 16x16",
+        "amx 16x32", or on CPUs without bf16 instructions "portable": operands
+        rounded to bf16 while packing, the family's fp32 micro-kernel; the
+        families "avx512_bf16" and "amx" can be forced with ``NNCORE_ARCH``),
+        ``archs_available``, ``num_threads`` (threads of the worker
         team), ``threads`` (that count and what runs the threads, as printed),
         ``numpy``.
     """
@@ -119,6 +123,7 @@ def show_config(print_out: bool = True) -> dict:
         "openmp": openmp,
         "arch": get_arch(),
         "gemm": _gemm_summary(),
+        "bf16": _core._bgemm_name(),
         "archs_available": available_archs(),
         "num_threads": n,
         "threads": _threads_line(n, openmp),

@@ -356,6 +356,12 @@ class Sequential:
         Seeds weight initialization (``numpy.random.default_rng(seed)``, layers in
         order, each weight drawn by its initializer, biases constant) and the
         dropout masks. Same seed => same weights and masks.
+    compute_dtype : "float32" or "bfloat16"
+        Arithmetic of the GEMMs of forward, backward and inference (float32 models
+        only; settable later as ``model.compute_dtype``). "bfloat16" rounds both
+        operands of every GEMM to bfloat16 (nearest even) and sums the products in
+        float32; parameters, gradients, optimizer state and everything else stay
+        float32. Fast on CPUs with AVX512-BF16 or AMX (``nncore.show_config()``).
 
     Attributes
     ----------
@@ -376,7 +382,8 @@ class Sequential:
         Set by a callback to ask ``fit`` to stop after the current batch.
     """
 
-    def __init__(self, *layers: Layer, dtype: Any = "float32", seed: int = 0) -> None:
+    def __init__(self, *layers: Layer, dtype: Any = "float32", seed: int = 0,
+                 compute_dtype: str = "float32") -> None:
         if len(layers) == 1 and isinstance(layers[0], (list, tuple)):
             layers = tuple(layers[0])
         if not layers:
@@ -437,6 +444,23 @@ class Sequential:
                                        (layer.out_features,), True, i)
                 self._params.append((layer.bias.name, layer.bias))
         self._init_weights()
+        self.compute_dtype = compute_dtype
+
+    @property
+    def compute_dtype(self) -> str:
+        """GEMM compute mode, "float32" or "bfloat16" (see the class docstring)."""
+        code = self._net.compute
+        return next(name for name, c in _registry.COMPUTE.items() if c == code)
+
+    @compute_dtype.setter
+    def compute_dtype(self, value: str) -> None:
+        if value not in _registry.COMPUTE:
+            raise ValueError(f"compute_dtype must be one of {list(_registry.COMPUTE)}, "
+                             f"got {value!r}")
+        if value != "float32" and self.dtype != np.float32:
+            raise ValueError(f"compute_dtype={value!r} needs a float32 model, this one is "
+                             f"{self.dtype.name}")
+        self._net.compute = _registry.COMPUTE[value]
 
     # ------------------------------------------------------------- weights
     def _init_weights(self) -> None:
@@ -929,9 +953,13 @@ class Sequential:
 
     # -------------------------------------------------------------- config
     def get_config(self) -> dict:
-        """``{"layers": [layer configs], "dtype": "float32", "seed": 0}`` (JSON-able)."""
-        return {"layers": [layer.get_config() for layer in self.layers],
-                "dtype": self.dtype.name, "seed": self.seed}
+        """``{"layers": [layer configs], "dtype": "float32", "seed": 0}`` (JSON-able), plus
+        ``"compute_dtype": "bfloat16"`` in bf16 compute mode (absent means float32)."""
+        cfg = {"layers": [layer.get_config() for layer in self.layers],
+               "dtype": self.dtype.name, "seed": self.seed}
+        if self.compute_dtype != "float32":
+            cfg["compute_dtype"] = self.compute_dtype
+        return cfg
 
     @classmethod
     def from_config(cls, cfg: dict) -> "Sequential":
@@ -939,7 +967,8 @@ class Sequential:
         if not isinstance(cfg, dict) or "layers" not in cfg:
             raise ValueError("config must be a dict with a 'layers' list")
         layers = [layer_from_config(c) for c in cfg["layers"]]
-        return cls(*layers, dtype=cfg.get("dtype", "float32"), seed=cfg.get("seed", 0))
+        return cls(*layers, dtype=cfg.get("dtype", "float32"), seed=cfg.get("seed", 0),
+                   compute_dtype=cfg.get("compute_dtype", "float32"))
 
     # ------------------------------------------- pickle, copy.deepcopy, joblib
     def __getstate__(self) -> dict:
@@ -956,7 +985,7 @@ class Sequential:
         tensors, meta = tensors_from_bytes(state["safetensors"], what="pickled Sequential")
         cfg = strict_json(meta["config"], "pickled Sequential: config")
         self.__init__(*[layer_from_config(c) for c in cfg["layers"]], dtype=cfg["dtype"],
-                      seed=cfg["seed"])
+                      seed=cfg["seed"], compute_dtype=cfg.get("compute_dtype", "float32"))
         for name, p in self._params:
             p.data[...] = tensors[name]
         self._loss = None if state["loss"] is None else _losses.from_config(state["loss"])

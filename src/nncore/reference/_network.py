@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from .. import _registry
+from . import _bf16 as _B
 from . import _kernels as _K
 from . import _optim as _O
 
@@ -48,11 +49,19 @@ class ReferenceNetwork:
         Arithmetic dtype (float64 for a tight oracle).
     mask_dtype : numpy dtype, optional
         The model dtype the dropout threshold p is rounded to (default `dtype`).
+    compute_dtype : "float32" or "bfloat16"
+        "bfloat16": every GEMM is :func:`matmul_bf16` (operands rounded to bf16,
+        the result float32; use dtype float32 to twin a bf16-compute model).
     """
 
     def __init__(self, layers: list[dict], params: dict | None = None, seed: int = 0,
-                 step: int = 0, dtype: Any = np.float64, mask_dtype: Any = None) -> None:
+                 step: int = 0, dtype: Any = np.float64, mask_dtype: Any = None,
+                 compute_dtype: str = "float32") -> None:
         self.layers = [dict(c) for c in layers]
+        if compute_dtype not in ("float32", "bfloat16"):
+            raise ValueError(f"compute_dtype must be 'float32' or 'bfloat16', "
+                             f"got {compute_dtype!r}")
+        self.compute_dtype = compute_dtype
         self.dtype = np.dtype(dtype)
         self.mask_dtype = np.dtype(mask_dtype if mask_dtype is not None else dtype)
         self.seed, self.step = int(seed), int(step)
@@ -100,6 +109,12 @@ class ReferenceNetwork:
                       for i, d in self.params.items()}
 
     # ------------------------------------------------------------- passes
+    def _mm(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """a @ b in the compute mode (bf16: the reference bf16 GEMM), in self.dtype."""
+        if self.compute_dtype == "bfloat16":
+            return _B.matmul_bf16(a, b).astype(self.dtype)
+        return a @ b
+
     def mask(self, layer: int, shape: tuple) -> np.ndarray:
         """Keep-mask (bool, `shape`) the C network uses for dropout layer `layer` now."""
         p = float(self.layers[layer]["p"])
@@ -116,7 +131,7 @@ class ReferenceNetwork:
         for i, c in enumerate(self.layers):
             t = c["type"]
             if t == "Linear":
-                h = h @ self.params[i]["weight"].T
+                h = self._mm(h, self.params[i]["weight"].T)
                 if "bias" in self.params[i]:
                     h = h + self.params[i]["bias"]
             elif t == "Dropout":
@@ -142,10 +157,10 @@ class ReferenceNetwork:
             c, x_in, y = self.layers[i], self._cache[i], self._cache[i + 1]
             t = c["type"]
             if t == "Linear":
-                self.grads[i]["weight"] += d.T @ x_in
+                self.grads[i]["weight"] += self._mm(d.T, x_in)
                 if "bias" in self.grads[i]:
                     self.grads[i]["bias"] += d.sum(axis=0)
-                d = d @ self.params[i]["weight"]
+                d = self._mm(d, self.params[i]["weight"])
             elif t == "Dropout":
                 d = np.where(self._masks[i], d / (1.0 - float(c["p"])), 0.0).astype(self.dtype)
             else:

@@ -1,0 +1,60 @@
+/* gemm_split.h — how a GEMM driver hands C to the threads: whole column
+ * blocks (or row blocks when C is tall and narrow), cut from the sizes, run on
+ * the team of pool.c. Used by gemm_bf16.c; the same rule as gemm_tmpl.h's
+ * (which can switch to it). Never splits k, so no sum is reordered.
+ * Not for: the blocking inside one block (the drivers' loops).
+ */
+#ifndef NNCORE_GEMM_SPLIT_H
+#define NNCORE_GEMM_SPLIT_H
+
+#include "internal.h"
+
+/* C[m0:m1, n0:n1] of the GEMM described by ctx, on the calling thread. */
+typedef int (*nn_gemm_block_fn)(const void *ctx, int64_t m0, int64_t m1, int64_t n0,
+                                int64_t n1);
+
+typedef struct {
+    nn_gemm_block_fn block;
+    const void *ctx;
+    int64_t m, n, step, len;
+    int by_cols;
+    int status; /* first error, if any (written only on failure) */
+} nn_gemm_job;
+
+static void nn_gemm_job_run(void *p, int64_t blk) {
+    nn_gemm_job *j = (nn_gemm_job *)p;
+    const int64_t lo = blk * j->step;
+    const int64_t hi = lo + j->step < j->len ? lo + j->step : j->len;
+    int st = j->by_cols ? j->block(j->ctx, 0, j->m, lo, hi) : j->block(j->ctx, lo, hi, 0, j->n);
+    if (st != NN_OK) __atomic_store_n(&j->status, st, __ATOMIC_RELAXED);
+}
+
+/* Runs C (m, n) of register tile (mr, nr) on up to nt threads: ~4 blocks per
+ * thread for balance, >= 256 rows/cols each (re-packing the shared operand
+ * stays a few percent), whole rounds; block edges are multiples of the tile,
+ * so the bits do not depend on nt. */
+static int nn_gemm_run_split(nn_gemm_block_fn block, const void *ctx, int64_t m, int64_t n,
+                             int64_t mr, int64_t nr, int nt) {
+    if (nt > 1) {
+        const int by_cols = (n + nr - 1) / nr >= (m + mr - 1) / mr || (n + nr - 1) / nr >= 4 * nt;
+        const int64_t unit = by_cols ? nr : mr, len = by_cols ? n : m;
+        const int64_t units = (len + unit - 1) / unit;
+        int64_t per = (units + 4 * nt - 1) / (4 * nt);
+        const int64_t minper = (256 + unit - 1) / unit;
+        if (per < minper) per = minper;
+        int64_t nblocks = (units + per - 1) / per;
+        if (nblocks < nt) nblocks = units < nt ? units : nt;
+        else nblocks = (nblocks + nt - 1) / nt * nt;
+        per = (units + nblocks - 1) / nblocks;
+        nblocks = (units + per - 1) / per;
+        if (nblocks > 1) {
+            if (nt > nblocks) nt = (int)nblocks;
+            nn_gemm_job job = {block, ctx, m, n, per * unit, len, by_cols, NN_OK};
+            nn_pool_run(nn_gemm_job_run, &job, nblocks, nt);
+            return job.status;
+        }
+    }
+    return block(ctx, 0, m, 0, n);
+}
+
+#endif /* NNCORE_GEMM_SPLIT_H */

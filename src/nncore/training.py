@@ -281,9 +281,11 @@ def fit(model: Sequential, X: Any, y: Any, loss: Any = None, optimizer: Any = "a
         update. Loss, accuracy and validation metrics are over all ranks (validation
         rows split between them); only rank 0 prints and writes ``checkpoint``; a
         callback's ``stop_training`` is honoured at the end of the epoch on every
-        rank. Callbacks run on every rank (``params["rank"]`` / ``["world_size"]``
-        tell which): a callback that writes files (ModelCheckpoint) belongs to rank 0. Before any step the ranks check that they agree on the model, dtype,
-        data lengths and arguments (a ValueError on every rank otherwise); an error of
+        rank. Callbacks run on every rank, on the same averaged logs
+        (``params["rank"]`` / ``["world_size"]`` tell which rank;
+        ``Callback.is_chief()`` is rank 0): ModelCheckpoint writes and the callbacks'
+        messages print on rank 0 alone. Before any step the ranks check that they
+        agree on the model, dtype, data lengths and arguments (a ValueError on every rank otherwise); an error of
         one rank during training aborts the job with its message (MPI Abort).
 
     Returns

@@ -16,6 +16,8 @@ and with a second run. Modes:
   its third step: the job must abort with the label error.
 - ``diverge``: rank 1 changes its weights between steps; run with
   NNCORE_DISTRIBUTED_CHECK=1, the hash check must abort the job.
+- ``callbacks``: fit with a user's ModelCheckpoint (every epoch, verbose) and a
+  verbose EarlyStopping: rank 0 alone writes and prints, every rank stops together.
 """
 import json
 import os
@@ -159,9 +161,22 @@ def diverge(out, r):
         json.dump({"finished": True}, f)
 
 
+def callbacks(out, r):
+    X, y = data(96)
+    ck = nc.callbacks.ModelCheckpoint(os.path.join(out, "m-{epoch}.safetensors"), verbose=1)
+    es = nc.callbacks.EarlyStopping(monitor="loss", patience=0, min_delta=1e9, verbose=1)
+    m = model()
+    h = m.fit(X, y, loss="cross_entropy", batch_size=8, epochs=5, verbose=0,
+              distributed=True, callbacks=[ck, es])
+    with open(os.path.join(out, f"callbacks.rank{r}.json"), "w") as f:
+        json.dump({"saved": ck.saved, "epochs": len(h.history["loss"]),
+                   "stopped_epoch": es.stopped_epoch,
+                   "params": m.flat_params.tolist()}, f)
+
+
 if __name__ == "__main__":
     mode, out = sys.argv[1], sys.argv[2]
     dist.init()
     modes = {"train": train, "bad_data": bad_data, "fail_mid": fail_mid, "diverge": diverge,
-             "bad_step": bad_step}
+             "bad_step": bad_step, "callbacks": callbacks}
     modes[mode](out, dist.rank())

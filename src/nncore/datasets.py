@@ -558,9 +558,10 @@ def open_npz(path: str | os.PathLike, mmap: bool = True) -> dict[str, np.ndarray
     A member stored compressed cannot be mapped and is refused with a ValueError
     (re-save with ``np.savez``, or use :func:`load_npz`), and so is one whose data does
     not start at a multiple of its item size (the zip headers before it decide that:
-    ``np.savez`` often gives such members; one ``.npy`` file per array never does);
-    every member's header is checked as :func:`open_npy` does, against the bytes the
-    archive holds for it.
+    ``np.savez`` often gives such members; one ``.npy`` file per array never does):
+    mapped, it would be copied whole into memory by ``fit``'s input checks (the C
+    kernels take aligned data only); every member's header is checked as :func:`open_npy`
+    does, against the bytes the archive holds for it.
     """
     path = os.fspath(path)
     out = {}
@@ -580,6 +581,10 @@ def open_npz(path: str | os.PathLike, mmap: bool = True) -> dict[str, np.ndarray
                                          "memory-mapped (or use load_npz)")
                     if info.flag_bits & 0x1:
                         raise ValueError(f"{path}: array {name!r} is encrypted")
+                    if info.compress_size != info.file_size:
+                        raise ValueError(f"{path}: a corrupt archive: stored array {name!r} "
+                                         f"has {info.compress_size} bytes but declares "
+                                         f"{info.file_size}")
                     start = _zip_member_start(f, info, path)
                     end = start + info.file_size
                     size = os.fstat(f.fileno()).st_size
@@ -641,6 +646,9 @@ def _read_npy_header(f: Any, what: str, start: int, end: int
                          "(its rows are not contiguous); re-save np.ascontiguousarray(a)")
     if any(not isinstance(d, int) or d < 0 for d in shape):
         raise ValueError(f"{what}: bad shape {shape} in the header")
+    if math.prod(max(d, 1) for d in shape) * dtype.itemsize > np.iinfo(np.intp).max:
+        raise ValueError(f"{what}: the header's shape {shape} of {dtype} overflows the "
+                         "largest array size (even beside a 0)")
     offset = f.tell()
     need = math.prod(shape) * dtype.itemsize
     if offset + need > end:

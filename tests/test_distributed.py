@@ -189,6 +189,7 @@ def test_two_ranks_equal_one_process_with_twice_the_batch(train_runs):
     h = m.fit(X, y, loss="cross_entropy", optimizer="adam", batch_size=2 * b, epochs=1,
               verbose=0)
     np.testing.assert_allclose(r0["fit_params"], m.flat_params, rtol=1e-10, atol=1e-13)
+    np.testing.assert_array_equal(r0["rows_fit_params"], r0["fit_params"])   # array-like X
     np.testing.assert_allclose(r0["fit_loss"], h.history["loss"], rtol=1e-10)
     np.testing.assert_allclose(r0["fit_acc"], h.history["accuracy"], rtol=1e-10)
     # train_step(distributed=True): rank r's rows are the r-th half of each 2b block

@@ -39,7 +39,7 @@ from typing import Any, Iterable
 
 import numpy as np
 
-from . import _core, losses, optim
+from . import _core, _rows, losses, optim
 from ._targets import check_sample_weight
 from ._validate import is_int
 from .callbacks import Callback, LearningRateScheduler, _overrides
@@ -506,8 +506,14 @@ def _prepare_data(model: Sequential, X: Any, y: Any, loss_fn: losses.Loss,
             raise ValueError(f"validation_split={validation_split} leaves no validation "
                              f"samples out of {len(X)}")
         Wt, Wv = (None, None) if W is None else (W[:split_at], W[split_at:])
-        return X[:split_at], Y[:split_at], Wt, X[split_at:], Y[split_at:], Wv
+        return (_row_range(X, 0, split_at), Y[:split_at], Wt,
+                _row_range(X, split_at, len(X)), Y[split_at:], Wv)
     return X, Y, W, None, None, None
+
+
+def _row_range(X: Any, a: int, b: int) -> Any:
+    """Rows [a, b) of X as a view: of an array, or of a RowSource (still unread)."""
+    return X.rows(a, b) if isinstance(X, _rows.RowSource) else X[a:b]
 
 
 def _setup_callbacks(model: Sequential, callbacks: Any, params: dict
@@ -608,7 +614,7 @@ class _Epochs:
                 np.take(self.Wt, perm, axis=0, out=bufW)
         bar = ProgressBar(n_steps, epoch + 1, self.epochs) if self.verbose == 1 else None
         step = model.train_step_prepared
-        gather = _core._gather_rows
+        gather = _core._gather_rows if isinstance(Xt, np.ndarray) else _rows.gather_rows
         spec = loss_fn._c_spec(self.labels)
         labels = self.labels
         cn, cv = self.clip_norm, self.clip_value
@@ -721,7 +727,8 @@ class _Epochs:
         lo, hi = comm.rank * nv // comm.size, (comm.rank + 1) * nv // comm.size
         lsum = wsum = right = 0.0
         if hi > lo:
-            out = self.model.predict_into(Xv[lo:hi], self.val_out[lo:hi], _EVAL_BATCH)
+            out = self.model.predict_into(_row_range(Xv, lo, hi), self.val_out[lo:hi],
+                                          _EVAL_BATCH)
             w = None if Wv is None else Wv[lo:hi]
             wsum = float(hi - lo) if w is None else float(w.sum(dtype=np.float64))
             if wsum:

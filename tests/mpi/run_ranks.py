@@ -6,7 +6,8 @@ Each rank writes what it computed to ``OUT_DIR/MODE.rank<r>.npz`` (parameters, h
 gradients): the test compares them with one process's training, with the other rank
 and with a second run. Modes:
 
-- ``train``: fit (float64, no dropout) over 30 steps, train_step(distributed=True) over
+- ``train``: fit (float64, no dropout) over 30 steps (on an array, and on an object
+  serving rows by index arrays), train_step(distributed=True) over
   30 steps, fit with dropout, validation, sample weights and an uneven last batch, the
   API functions (broadcast_parameters, allreduce_gradients), a disagreement check,
   checkpoint + resume.
@@ -44,6 +45,20 @@ def model(dropout=0.0, seed=3, dtype="float64"):
     return nc.nn.Sequential(*layers, dtype=dtype, seed=seed)
 
 
+class _Rows:
+    """An array-like without __array__: rows by index array only."""
+
+    def __init__(self, X):
+        self.X = X
+
+    def __len__(self):
+        return len(self.X)
+
+    def __getitem__(self, idx):
+        assert isinstance(idx, np.ndarray) and idx.dtype == np.int64
+        return self.X[idx]
+
+
 def train(out, r):
     res = {}
     b, steps = 8, 30
@@ -57,6 +72,12 @@ def train(out, r):
     res["fit_params"] = m.flat_params.copy()
     res["fit_loss"] = np.array(h.history["loss"])
     res["fit_acc"] = np.array(h.history["accuracy"])
+    # 1b. the same fit on an object serving rows by index arrays (no __array__)
+    m = model()
+    m.flat_params[:] += 0.5 * r
+    m.fit(_Rows(X), y, loss="cross_entropy", optimizer="adam", batch_size=b, epochs=1,
+          verbose=0, distributed=True)
+    res["rows_fit_params"] = m.flat_params.copy()
     # 2. train_step(distributed=True): rank r trains on rows [j*2b + r*b, j*2b + (r+1)*b)
     m2 = model()
     m2.flat_params[:] += 0.5 * r

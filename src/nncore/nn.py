@@ -713,7 +713,7 @@ class Sequential:
         return value
 
     # ------------------------------------------------- inference in batches
-    def prepare_inputs(self, X: Any, what: str = "X") -> np.ndarray:
+    def prepare_inputs(self, X: Any, what: str = "X") -> np.ndarray | _rows.RowSource:
         """``X`` as ``predict``, ``fit`` and ``evaluate`` take it: shape (n, in_features)
         ((n,) is read as one feature per row when in_features is 1), numbers, finite;
         returned cast once to the model's dtype, C-contiguous. ``what`` names ``X`` in

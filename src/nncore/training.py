@@ -218,7 +218,9 @@ def fit(model: Sequential, X: Any, y: Any, loss: Any = None, optimizer: Any = "a
     X : array (n, in_features)
         Inputs (cast once to the model's dtype). An array already of the model's
         dtype and C-contiguous, e.g. a read-only ``np.memmap``, is used in place
-        and read a batch at a time (never loaded or copied whole).
+        and read a batch at a time (never loaded or copied whole); so is any object
+        with ``__len__`` and ``__getitem__`` on int64 index arrays and no
+        ``__array__`` (each batch it returns cast to the model's dtype).
     y : array
         Targets: ``(n,)`` integer labels or ``(n, classes)`` probabilities for
         cross-entropy; ``(n, out)`` (or ``(n,)`` with one output) for the others.
@@ -806,7 +808,7 @@ def evaluate(model: Sequential, X: Any, y: Any, loss: Any = None,
     Parameters
     ----------
     model : nncore.nn.Sequential
-    X : array (n, in_features)
+    X : array (n, in_features), or an object served by index arrays as for :func:`fit`
     y : array — targets as for :func:`fit`
     loss : str or loss object, optional
         Defaults to ``model.loss`` (the loss of the last ``fit``).

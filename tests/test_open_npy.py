@@ -100,6 +100,35 @@ def test_open_npy_refuses_other_byte_order_and_non_files(tmp_path):
             ds.open_npy(tmp_path / "fifo.npy")
 
 
+@pytest.mark.parametrize("mmap", [True, False])
+@pytest.mark.parametrize("archive", [False, True])
+def test_the_file_checked_is_the_file_mapped(tmp_path, monkeypatch, mmap, archive):
+    # the path is swapped for another file right after the header check: the array
+    # comes from the file that was checked, not from whatever the path names by then
+    a, b = np.arange(6.0).reshape(2, 3), np.full((2, 3), 7.0)
+    p, other = tmp_path / "a", tmp_path / "b"
+    if archive:
+        _stored_npz(p, {"X": a.astype(np.uint8)})
+        _stored_npz(other, {"X": b.astype(np.uint8)})
+    else:
+        np.save(p, a)
+        np.save(other, b)
+        os.replace(str(p) + ".npy", p)
+        os.replace(str(other) + ".npy", other)
+    read_header = ds._read_npy_header
+
+    def then_swap(*args):
+        got = read_header(*args)
+        os.replace(other, p)
+        return got
+
+    monkeypatch.setattr(ds, "_read_npy_header", then_swap)
+    got = ds.open_npz(p, mmap=mmap)["X"] if archive else ds.open_npy(p, mmap=mmap)
+    np.testing.assert_array_equal(got, a)
+    monkeypatch.undo()
+    np.testing.assert_array_equal(np.load(p)["X"] if archive else np.load(p), b)  # swapped
+
+
 def _stored_npz(path, arrays):
     """An uncompressed archive written member by member through zipfile."""
     with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as z:

@@ -546,9 +546,9 @@ def open_npy(path: str | os.PathLike, mmap: bool = True) -> np.ndarray:
         with open_regular(path) as f:
             size = os.fstat(f.fileno()).st_size
             shape, dtype, offset = _read_npy_header(f, path, 0, size)
+            return _map_array(f, path, shape, dtype, offset, mmap)   # the file checked
     except OSError as e:
         raise ValueError(f"cannot read {path}: {e.strerror or e}") from None
-    return _map_array(path, shape, dtype, offset, mmap)
 
 
 def open_npz(path: str | os.PathLike, mmap: bool = True) -> dict[str, np.ndarray]:
@@ -599,11 +599,11 @@ def open_npz(path: str | os.PathLike, mmap: bool = True) -> dict[str, np.ndarray
                                          "in place; save it with np.save as a .npy file "
                                          "(or use mmap=False)")
                     out[name] = (shape, dtype, offset)
+            if not out:
+                raise ValueError(f"{path}: the .npz archive holds no arrays")
+            return {k: _map_array(f, path, *v, mmap) for k, v in out.items()}
     except OSError as e:
         raise ValueError(f"cannot read {path}: {e.strerror or e}") from None
-    if not out:
-        raise ValueError(f"{path}: the .npz archive holds no arrays")
-    return {k: _map_array(path, *v, mmap) for k, v in out.items()}
 
 
 def _zip_member_start(f: Any, info: zipfile.ZipInfo, path: str) -> int:
@@ -657,19 +657,19 @@ def _read_npy_header(f: Any, what: str, start: int, end: int
     return tuple(shape), dtype, offset
 
 
-def _map_array(path: str, shape: tuple, dtype: np.dtype, offset: int, mmap: bool
-               ) -> np.ndarray:
-    """The checked array: read-only np.memmap (or read into memory)."""
+def _map_array(f: Any, path: str, shape: tuple, dtype: np.dtype, offset: int,
+               mmap: bool) -> np.ndarray:
+    """The checked array from the open file ``f`` (the one whose header was checked, not
+    whatever ``path`` names by now): read-only np.memmap, or read into memory."""
     if math.prod(shape) == 0 or not mmap:
         a = np.empty(shape, dtype)
         if a.size:
-            with open_regular(path) as f:
-                f.seek(offset)
-                if f.readinto(memoryview(a).cast("B")) != a.nbytes:
-                    raise ValueError(f"{path}: the file changed while being read")
+            f.seek(offset)
+            if f.readinto(memoryview(a).cast("B")) != a.nbytes:
+                raise ValueError(f"{path}: the file changed while being read")
         a.flags.writeable = False
         return a
-    return np.memmap(path, dtype=dtype, mode="r", offset=offset, shape=shape, order="C")
+    return np.memmap(f, dtype=dtype, mode="r", offset=offset, shape=shape, order="C")
 
 
 # --------------------------------------------------------------- splitting

@@ -645,7 +645,8 @@ def _read_npy_header(f: Any, what: str, start: int, end: int
         raise ValueError(f"{what}: a Fortran-order array of shape {shape} is not supported "
                          "(its rows are not contiguous); re-save np.ascontiguousarray(a)")
     if any(not isinstance(d, int) or d < 0 for d in shape):
-        raise ValueError(f"{what}: bad shape {shape} in the header")
+        raise ValueError(f"{what}: bad shape {shape} in the header: expected a tuple of "
+                         f"integers >= 0")
     if math.prod(max(d, 1) for d in shape) * dtype.itemsize > np.iinfo(np.intp).max:
         raise ValueError(f"{what}: the header's shape {shape} of {dtype} overflows the "
                          "largest array size (even beside a 0)")

@@ -318,6 +318,14 @@ def test_a_bad_batch_in_one_ranks_train_step_aborts_the_job(tmp_path):
     assert secs < 30
 
 
+def test_ranks_disagreeing_on_the_model_at_their_first_train_step_abort_clearly(tmp_path):
+    r, _ = _launch("step_disagree", tmp_path, timeout=60)
+    assert r.returncode != 0
+    assert "distributed train_step: the ranks disagree on architecture" in r.stderr
+    assert "MPI Abort" in r.stderr
+    assert not list(tmp_path.glob("step_disagree.rank*.json"))
+
+
 def test_the_hash_check_catches_replicas_that_drift(tmp_path):
     r, _ = _launch("diverge", tmp_path, timeout=60, env={"NNCORE_DISTRIBUTED_CHECK": "1"})
     assert r.returncode != 0

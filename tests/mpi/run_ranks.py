@@ -15,6 +15,8 @@ and with a second run. Modes:
 - ``fail_mid``: a callback raises on rank 1 in epoch 2: the job must abort (MPI Abort).
 - ``bad_step``: rank 1 passes a label out of range to train_step(distributed=True) at
   its third step: the job must abort with the label error.
+- ``step_disagree``: the ranks' models differ in a hidden width at their first
+  train_step(distributed=True): the job must abort naming the architecture.
 - ``diverge``: rank 1 changes its weights between steps; run with
   NNCORE_DISTRIBUTED_CHECK=1, the hash check must abort the job.
 - ``callbacks``: fit with a user's ModelCheckpoint (every epoch, verbose) and a
@@ -169,6 +171,15 @@ def bad_step(out, r):
         json.dump({"finished": True}, f)
 
 
+def step_disagree(out, r):
+    X, y = data(16)
+    m = nc.nn.Sequential(nc.nn.Linear(6, 8 + r), nc.nn.Linear(8 + r, 3), dtype="float64")
+    opt = nc.optim.SGD(m.parameters(), lr=0.1)
+    m.train_step(X, y, "cross_entropy", opt, distributed=True)
+    with open(os.path.join(out, f"step_disagree.rank{r}.json"), "w") as f:
+        json.dump({"finished": True}, f)
+
+
 def diverge(out, r):
     X, y = data(64)
     m = model()
@@ -199,5 +210,5 @@ if __name__ == "__main__":
     mode, out = sys.argv[1], sys.argv[2]
     dist.init()
     modes = {"train": train, "bad_data": bad_data, "fail_mid": fail_mid, "diverge": diverge,
-             "bad_step": bad_step, "callbacks": callbacks}
+             "bad_step": bad_step, "callbacks": callbacks, "step_disagree": step_disagree}
     modes[mode](out, dist.rank())

@@ -5,16 +5,18 @@ What it is: the :class:`Callback` base class and the classic ones —
 :class:`ModelCheckpoint`. What it is not: the loop itself (``nncore.training``).
 
 A callback asks ``fit`` to stop by setting ``self.model.stop_training = True``;
-``fit`` stops after the current batch. ``logs`` dicts passed to
-``on_epoch_end`` hold the epoch's values (``loss``, ``accuracy``, ``val_loss``,
-``val_accuracy``, ``lr``, ``grad_norm``, ``grad_norm/<layer>``, ``time``);
-``on_batch_end`` gets ``loss`` and ``grad_norm`` of that batch (the dict is
-reused between batches: copy it to keep it).
+``fit`` stops after the current batch (distributed: at the end of the epoch, every
+rank together). ``logs`` dicts passed to ``on_epoch_end`` hold the epoch's values
+(``loss``, ``accuracy``, ``val_loss``, ``val_accuracy``, ``lr``, ``grad_norm``,
+``grad_norm/<layer>``, ``time``); ``on_batch_end`` gets ``loss`` and ``grad_norm`` of
+that batch (the dict is reused between batches: copy it to keep it).
 
 In a distributed fit (``fit(..., distributed=True)``) every rank runs the callbacks on
-the same averaged logs, so their decisions agree; what touches the outside world
-happens on rank 0 alone (:meth:`Callback.is_chief`): :class:`ModelCheckpoint` writes
-files there only, and the callbacks' ``verbose`` messages are printed there only.
+the same epoch logs (over all ranks, but ``time``; batch logs are the rank's own), so
+their epoch-end decisions agree, and a stop asked on any rank stops all. What touches
+the outside world happens on rank 0 alone (:meth:`Callback.is_chief`):
+:class:`ModelCheckpoint` writes files there only, and the callbacks' ``verbose``
+messages are printed there only.
 """
 from __future__ import annotations
 

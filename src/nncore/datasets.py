@@ -520,7 +520,10 @@ def open_npy(path: str | os.PathLike, mmap: bool = True) -> np.ndarray:
     header parser): format version 1.0 or 2.0, a plain numeric dtype (bool, integers,
     floats; no objects, no structured or subarray dtypes) in native or no byte order,
     C order (a Fortran-order array of more than one dimension is refused: its rows
-    would not be contiguous), and a data size that the file actually holds.
+    would not be contiguous), and a data size that the file actually holds. The array
+    comes from the file that was checked (opened once), even if the path is replaced
+    meanwhile; a mapped file must not shrink while in use (reading pages past its new
+    end is a bus error, as with any ``np.memmap``; ``mmap=False`` reads it all now).
 
     Parameters
     ----------

@@ -294,4 +294,16 @@ def test_cli_trains_on_npy_files_in_place(tmp_path, capsys):
     np.savez_compressed(tmp_path / "c.npz", X=X, y=y)
     assert cli.main(["train", "--data", str(tmp_path / "c.npz"), "--mmap", "--out",
                      str(out)]) == 2
-    assert "compressed" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "compressed" in err and "without --mmap" in err
+    # np.savez's X: trained in place if its data is aligned, else refused with the hint
+    np.savez(tmp_path / "u.npz", X=X, y=y)
+    aligned = _npy_data_offsets(tmp_path / "u.npz")["X"] % X.itemsize == 0
+    status = cli.main(["train", "--data", str(tmp_path / "u.npz"), "--mmap", "--epochs", "2",
+                       "--hidden", "8", "--verbose", "0", "--out", str(out)])
+    assert status == (0 if aligned else 2)
+    if aligned:
+        np.testing.assert_array_equal(nc.load(out).flat_params, m.flat_params)
+    else:
+        err = capsys.readouterr().err
+        assert "not aligned" in err and "without --mmap" in err

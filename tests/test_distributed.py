@@ -189,6 +189,7 @@ def test_two_ranks_equal_one_process_with_twice_the_batch(train_runs):
     h = m.fit(X, y, loss="cross_entropy", optimizer="adam", batch_size=2 * b, epochs=1,
               verbose=0)
     np.testing.assert_allclose(r0["fit_params"], m.flat_params, rtol=1e-10, atol=1e-13)
+    np.testing.assert_array_equal(r0["rows_fit_params"], r0["fit_params"])   # array-like X
     np.testing.assert_allclose(r0["fit_loss"], h.history["loss"], rtol=1e-10)
     np.testing.assert_allclose(r0["fit_acc"], h.history["accuracy"], rtol=1e-10)
     # train_step(distributed=True): rank r's rows are the r-th half of each 2b block
@@ -317,6 +318,14 @@ def test_a_bad_batch_in_one_ranks_train_step_aborts_the_job(tmp_path):
     assert secs < 30
 
 
+def test_ranks_disagreeing_on_the_model_at_their_first_train_step_abort_clearly(tmp_path):
+    r, _ = _launch("step_disagree", tmp_path, timeout=60)
+    assert r.returncode != 0
+    assert "distributed train_step: the ranks disagree on architecture" in r.stderr
+    assert "MPI Abort" in r.stderr
+    assert not list(tmp_path.glob("step_disagree.rank*.json"))
+
+
 def test_the_hash_check_catches_replicas_that_drift(tmp_path):
     r, _ = _launch("diverge", tmp_path, timeout=60, env={"NNCORE_DISTRIBUTED_CHECK": "1"})
     assert r.returncode != 0
@@ -324,3 +333,25 @@ def test_the_hash_check_catches_replicas_that_drift(tmp_path):
     assert not list(tmp_path.glob("diverge.rank*.json"))
     r, _ = _launch("diverge", tmp_path, timeout=60, env={"NNCORE_DISTRIBUTED_CHECK": "0"})
     assert r.returncode == 0, r.stderr   # unchecked, the drift goes unnoticed
+
+
+def test_only_rank_0_writes_checkpoints_and_prints_callback_messages(tmp_path):
+    # a user's ModelCheckpoint (verbose) and EarlyStopping (verbose, stops after epoch 2:
+    # no loss beats the best by 1e9) given to fit(distributed=True) on 2 ranks
+    r, _ = _launch("callbacks", tmp_path, timeout=60)
+    assert r.returncode == 0, r.stderr
+    got = [json.load(open(tmp_path / f"callbacks.rank{k}.json")) for k in (0, 1)]
+    files = sorted(p.name for p in tmp_path.glob("m-*.safetensors"))
+    assert files == ["m-1.safetensors", "m-2.safetensors"]
+    assert [os.path.basename(p) for p in got[0]["saved"]] == files
+    assert got[1]["saved"] == []                       # rank 1 wrote nothing
+    assert got[0]["epochs"] == got[1]["epochs"] == 2   # both stopped together
+    assert got[0]["stopped_epoch"] == got[1]["stopped_epoch"] == 1
+    assert r.stdout.count("saved the model to") == 2   # one line per epoch, not per rank
+    assert r.stdout.count("EarlyStopping: stopped") == 1
+    # the last file holds the replicas' parameters (EarlyStopping restored epoch 1's)
+    m2 = nc.load(tmp_path / "m-2.safetensors")
+    assert got[0]["params"] == got[1]["params"]
+    assert not np.array_equal(m2.flat_params, np.array(got[0]["params"]))
+    np.testing.assert_array_equal(nc.load(tmp_path / "m-1.safetensors").flat_params,
+                                  np.array(got[0]["params"]))

@@ -23,7 +23,7 @@ LAYERS = {
     # foundations: the C bindings, argument checks, files, the safetensors format leaf
     # (bytes, tensors and metadata, never a model: nn writes model files through it)
     1: ["nncore._core", "nncore._version", "nncore._validate", "nncore._files",
-        "nncore._registry", "nncore.config", "nncore._safetensors"],
+        "nncore._registry", "nncore.config", "nncore._safetensors", "nncore._rows"],
     # kernels and their Python faces, losses, optimizers, parameters, data, the oracle
     2: ["nncore.ops", "nncore._ops_gemm", "nncore._ops_kernels", "nncore._targets",
         "nncore.losses", "nncore.optim", "nncore.optim.*", "nncore.parameter",

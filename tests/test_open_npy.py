@@ -4,6 +4,7 @@ Oracles: ``np.load`` for what the files hold; the same fit on the array in memor
 bits); /proc/self/status RssAnon for "read a batch at a time" (a fresh process trains on
 a ~200 MB file: its anonymous memory must grow by far less than the file).
 """
+import io
 import os
 import subprocess
 import sys
@@ -66,6 +67,8 @@ def _hdr(descr, fortran, shape, nbytes, version=(1, 0)):
     (_hdr("'<f4'", False, "(1000000, 1000000)", 16), "declares shape"),
     (_hdr("'<f8'", False, "(3,)", 23), "declares shape"),   # one byte short
     (_hdr("'<f8'", False, "(-3,)", 0), "header"),
+    (_hdr("'<f8'", False, f"(0, {2 ** 62})", 0), "overflows"),   # no bytes, yet too big
+    (_hdr("'<f8'", False, f"({2 ** 64}, {2 ** 64})", 8), "overflows"),
     (_hdr("'<f8'", False, "(3,)", 24, version=(3, 0)), "version"),
     (_raw_npy("__import__('os').system('echo pwned')", b"\0" * 24), "header"),
     (_raw_npy("{'descr': '<f8'", b""), "header"),
@@ -97,12 +100,57 @@ def test_open_npy_refuses_other_byte_order_and_non_files(tmp_path):
             ds.open_npy(tmp_path / "fifo.npy")
 
 
-def _stored_npz(path, arrays, pad_names=False):
-    """An uncompressed archive whose members start aligned (names padded to length)."""
+@pytest.mark.parametrize("mmap", [True, False])
+@pytest.mark.parametrize("archive", [False, True])
+def test_the_file_checked_is_the_file_mapped(tmp_path, monkeypatch, mmap, archive):
+    # the path is swapped for another file right after the header check: the array
+    # comes from the file that was checked, not from whatever the path names by then
+    a, b = np.arange(6.0).reshape(2, 3), np.full((2, 3), 7.0)
+    p, other = tmp_path / "a", tmp_path / "b"
+    if archive:
+        _stored_npz(p, {"X": a.astype(np.uint8)})
+        _stored_npz(other, {"X": b.astype(np.uint8)})
+    else:
+        np.save(p, a)
+        np.save(other, b)
+        os.replace(str(p) + ".npy", p)
+        os.replace(str(other) + ".npy", other)
+    read_header = ds._read_npy_header
+
+    def then_swap(*args):
+        got = read_header(*args)
+        os.replace(other, p)
+        return got
+
+    monkeypatch.setattr(ds, "_read_npy_header", then_swap)
+    got = ds.open_npz(p, mmap=mmap)["X"] if archive else ds.open_npy(p, mmap=mmap)
+    np.testing.assert_array_equal(got, a)
+    monkeypatch.undo()
+    np.testing.assert_array_equal(np.load(p)["X"] if archive else np.load(p), b)  # swapped
+
+
+def _stored_npz(path, arrays):
+    """An uncompressed archive written member by member through zipfile."""
     with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as z:
         for k, a in arrays.items():
             with z.open(k + ".npy", "w") as f:
                 np.lib.format.write_array(f, a)
+
+
+def _npy_data_offsets(path):
+    """{member: byte where its data starts}, found by the .npy magic after each local
+    header and NumPy's own header reader."""
+    raw = path.read_bytes()
+    out = {}
+    with zipfile.ZipFile(path) as z:
+        for info in z.infolist():
+            f = io.BytesIO(raw)
+            f.seek(raw.index(b"\x93NUMPY", info.header_offset))
+            read = {(1, 0): np.lib.format.read_array_header_1_0,
+                    (2, 0): np.lib.format.read_array_header_2_0}[np.lib.format.read_magic(f)]
+            read(f)
+            out[info.filename[:-4]] = f.tell()
+    return out
 
 
 def test_open_npz_maps_stored_members_and_refuses_the_rest(tmp_path):
@@ -114,14 +162,23 @@ def test_open_npz_maps_stored_members_and_refuses_the_rest(tmp_path):
     assert set(got) == {"X", "y"} and isinstance(got["X"], np.memmap)
     np.testing.assert_array_equal(got["X"], np.load(p)["X"])
     np.testing.assert_array_equal(got["y"], y)
-    # float32 members of np.savez start where the zip headers end: mapped only if aligned
+    # members of np.savez start where the zip headers end, at any byte: mapped when
+    # that byte is a multiple of the item size, refused otherwise (fit would copy them)
     q = tmp_path / "f.npz"
-    np.savez(q, X=X.astype(np.float32))
-    try:
-        np.testing.assert_array_equal(ds.open_npz(q)["X"], X)
-    except ValueError as e:
-        assert "not aligned" in str(e)
-    np.testing.assert_array_equal(ds.open_npz(q, mmap=False)["X"], X)
+    np.savez(q, X=X.astype(np.float32), yy=y.astype(np.float64))
+    loaded = dict(np.load(q))
+    unaligned = [k for k, start in _npy_data_offsets(q).items()
+                 if start % loaded[k].itemsize]   # in archive order
+    if unaligned:
+        with pytest.raises(ValueError, match=f"'{unaligned[0]}' starts at .* not aligned"):
+            ds.open_npz(q)
+    else:
+        for k, a in ds.open_npz(q).items():
+            np.testing.assert_array_equal(a, loaded[k])
+    got = ds.open_npz(q, mmap=False)
+    for k in ("X", "yy"):
+        np.testing.assert_array_equal(got[k], loaded[k])
+        assert got[k].dtype == loaded[k].dtype and not got[k].flags.writeable
     c = tmp_path / "c.npz"
     np.savez_compressed(c, X=X)
     with pytest.raises(ValueError, match="compressed"):
@@ -137,6 +194,14 @@ def test_open_npz_maps_stored_members_and_refuses_the_rest(tmp_path):
                                      "'shape': (100,), }", b"\0" * 10))
     with pytest.raises(ValueError, match="declares shape"):
         ds.open_npz(t)
+    # a stored member whose central-directory size claims more bytes than it holds
+    raw = bytearray(p.read_bytes())
+    cd = raw.index(b"PK\x01\x02")   # X.npy's central directory entry; its size at +24
+    raw[cd + 24:cd + 28] = (int.from_bytes(raw[cd + 24:cd + 28], "little") + 8
+                            ).to_bytes(4, "little")
+    p.write_bytes(bytes(raw))
+    with pytest.raises(ValueError, match="corrupt archive"):
+        ds.open_npz(p)
 
 
 def test_fit_evaluate_predict_on_a_memmap_give_the_in_memory_bits(tmp_path):
@@ -229,4 +294,16 @@ def test_cli_trains_on_npy_files_in_place(tmp_path, capsys):
     np.savez_compressed(tmp_path / "c.npz", X=X, y=y)
     assert cli.main(["train", "--data", str(tmp_path / "c.npz"), "--mmap", "--out",
                      str(out)]) == 2
-    assert "compressed" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "compressed" in err and "without --mmap" in err
+    # np.savez's X: trained in place if its data is aligned, else refused with the hint
+    np.savez(tmp_path / "u.npz", X=X, y=y)
+    aligned = _npy_data_offsets(tmp_path / "u.npz")["X"] % X.itemsize == 0
+    status = cli.main(["train", "--data", str(tmp_path / "u.npz"), "--mmap", "--epochs", "2",
+                       "--hidden", "8", "--verbose", "0", "--out", str(out)])
+    assert status == (0 if aligned else 2)
+    if aligned:
+        np.testing.assert_array_equal(nc.load(out).flat_params, m.flat_params)
+    else:
+        err = capsys.readouterr().err
+        assert "not aligned" in err and "without --mmap" in err

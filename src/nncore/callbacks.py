@@ -5,11 +5,18 @@ What it is: the :class:`Callback` base class and the classic ones —
 :class:`ModelCheckpoint`. What it is not: the loop itself (``nncore.training``).
 
 A callback asks ``fit`` to stop by setting ``self.model.stop_training = True``;
-``fit`` stops after the current batch. ``logs`` dicts passed to
-``on_epoch_end`` hold the epoch's values (``loss``, ``accuracy``, ``val_loss``,
-``val_accuracy``, ``lr``, ``grad_norm``, ``grad_norm/<layer>``, ``time``);
-``on_batch_end`` gets ``loss`` and ``grad_norm`` of that batch (the dict is
-reused between batches: copy it to keep it).
+``fit`` stops after the current batch (distributed: at the end of the epoch, every
+rank together). ``logs`` dicts passed to ``on_epoch_end`` hold the epoch's values
+(``loss``, ``accuracy``, ``val_loss``, ``val_accuracy``, ``lr``, ``grad_norm``,
+``grad_norm/<layer>``, ``time``); ``on_batch_end`` gets ``loss`` and ``grad_norm`` of
+that batch (the dict is reused between batches: copy it to keep it).
+
+In a distributed fit (``fit(..., distributed=True)``) every rank runs the callbacks on
+the same epoch logs (over all ranks, but ``time``; batch logs are the rank's own), so
+their epoch-end decisions agree, and a stop asked on any rank stops all. What touches
+the outside world happens on rank 0 alone (:meth:`Callback.is_chief`):
+:class:`ModelCheckpoint` writes files there only, and the callbacks' ``verbose``
+messages are printed there only.
 """
 from __future__ import annotations
 
@@ -28,10 +35,16 @@ __all__ = ["Callback", "EarlyStopping", "TerminateOnNaN", "LearningRateScheduler
 class Callback:
     """Base class: override the hooks you need; ``self.model`` is the model being fit,
     ``self.params`` a dict with ``epochs``, ``batch_size``, ``steps``, ``samples``,
-    ``optimizer``, ``loss``, ``has_validation``, ``verbose``."""
+    ``optimizer``, ``loss``, ``has_validation``, ``verbose``, ``metrics``, ``rank`` and
+    ``world_size`` (0 and 1 unless the fit is distributed)."""
 
     model: Any = None
     params: dict = {}
+
+    def is_chief(self) -> bool:
+        """Whether this process is rank 0 of the fit (always, unless distributed): the
+        one that writes files and prints."""
+        return self.params.get("rank", 0) == 0
 
     def set_model(self, model: Any) -> None:
         self.model = model
@@ -164,7 +177,7 @@ class EarlyStopping(Callback):
     def on_train_end(self, logs: dict | None = None) -> None:
         if self.restore_best_weights and self.best_weights is not None:
             self.model.flat_params[...] = self.best_weights
-        if self.stopped_epoch >= 0 and self.verbose:
+        if self.stopped_epoch >= 0 and self.verbose and self.is_chief():
             print(f"EarlyStopping: stopped after epoch {self.stopped_epoch + 1}; best "
                   f"{self.monitor}={self.best:.6g} at epoch {self.best_epoch + 1}")
 
@@ -317,7 +330,7 @@ class LearningRateScheduler(Callback):
                              "finite lr >= 0")
         for g in opt.param_groups:
             g["lr"] = new
-        if self.verbose:
+        if self.verbose and self.is_chief():
             print(f"Epoch {epoch + 1}: LearningRateScheduler sets lr to {new:.6g}")
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
@@ -350,6 +363,11 @@ class ModelCheckpoint(Callback):
     Attributes
     ----------
     saved : list of str — paths written, in order; best, best_epoch.
+
+    Notes
+    -----
+    In a distributed fit only rank 0 writes (``saved`` stays empty on the other
+    ranks; ``best`` and ``best_epoch`` are the same on all of them).
     """
 
     def __init__(self, path: str, monitor: str = "val_loss", save_best_only: bool = False,
@@ -377,6 +395,8 @@ class ModelCheckpoint(Callback):
             if not (math.isfinite(v) and better):
                 return
             self.best, self.best_epoch = v, epoch
+        if not self.is_chief():   # distributed: rank 0 alone writes the replicas' model
+            return
         path = self.path.format(epoch=epoch + 1, **logs)
         self.model.save(path)
         self.saved.append(path)

@@ -257,7 +257,11 @@ def _load_mapped(spec: str, target: Any, dtype: str):
                            f"--target Y.npy")
         X, y = ds.open_npy(spec), np.asarray(ds.open_npy(target))
     elif ext == ".npz":
-        arrays = ds.open_npz(spec)
+        try:
+            arrays = ds.open_npz(spec)
+        except ValueError as e:   # compressed, or a member at an unaligned offset
+            raise CLIError(f"{e}; without --mmap, nncore train reads the .npz into "
+                           "memory") from None
         xk = next((k for k in ds._X_KEYS if k in arrays), None)
         yk = target if isinstance(target, str) else next(
             (k for k in ds._Y_KEYS if k in arrays), None)

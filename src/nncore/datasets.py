@@ -520,7 +520,10 @@ def open_npy(path: str | os.PathLike, mmap: bool = True) -> np.ndarray:
     header parser): format version 1.0 or 2.0, a plain numeric dtype (bool, integers,
     floats; no objects, no structured or subarray dtypes) in native or no byte order,
     C order (a Fortran-order array of more than one dimension is refused: its rows
-    would not be contiguous), and a data size that the file actually holds.
+    would not be contiguous), and a data size that the file actually holds. The array
+    comes from the file that was checked (opened once), even if the path is replaced
+    meanwhile; a mapped file must not shrink while in use (reading pages past its new
+    end is a bus error, as with any ``np.memmap``; ``mmap=False`` reads it all now).
 
     Parameters
     ----------
@@ -546,9 +549,9 @@ def open_npy(path: str | os.PathLike, mmap: bool = True) -> np.ndarray:
         with open_regular(path) as f:
             size = os.fstat(f.fileno()).st_size
             shape, dtype, offset = _read_npy_header(f, path, 0, size)
+            return _map_array(f, path, shape, dtype, offset, mmap)   # the file checked
     except OSError as e:
         raise ValueError(f"cannot read {path}: {e.strerror or e}") from None
-    return _map_array(path, shape, dtype, offset, mmap)
 
 
 def open_npz(path: str | os.PathLike, mmap: bool = True) -> dict[str, np.ndarray]:
@@ -558,9 +561,10 @@ def open_npz(path: str | os.PathLike, mmap: bool = True) -> dict[str, np.ndarray
     A member stored compressed cannot be mapped and is refused with a ValueError
     (re-save with ``np.savez``, or use :func:`load_npz`), and so is one whose data does
     not start at a multiple of its item size (the zip headers before it decide that:
-    ``np.savez`` often gives such members; one ``.npy`` file per array never does);
-    every member's header is checked as :func:`open_npy` does, against the bytes the
-    archive holds for it.
+    ``np.savez`` often gives such members; one ``.npy`` file per array never does):
+    mapped, it would be copied whole into memory by ``fit``'s input checks (the C
+    kernels take aligned data only); every member's header is checked as :func:`open_npy`
+    does, against the bytes the archive holds for it.
     """
     path = os.fspath(path)
     out = {}
@@ -580,6 +584,10 @@ def open_npz(path: str | os.PathLike, mmap: bool = True) -> dict[str, np.ndarray
                                          "memory-mapped (or use load_npz)")
                     if info.flag_bits & 0x1:
                         raise ValueError(f"{path}: array {name!r} is encrypted")
+                    if info.compress_size != info.file_size:
+                        raise ValueError(f"{path}: a corrupt archive: stored array {name!r} "
+                                         f"has {info.compress_size} bytes but declares "
+                                         f"{info.file_size}")
                     start = _zip_member_start(f, info, path)
                     end = start + info.file_size
                     size = os.fstat(f.fileno()).st_size
@@ -594,11 +602,11 @@ def open_npz(path: str | os.PathLike, mmap: bool = True) -> dict[str, np.ndarray
                                          "in place; save it with np.save as a .npy file "
                                          "(or use mmap=False)")
                     out[name] = (shape, dtype, offset)
+            if not out:
+                raise ValueError(f"{path}: the .npz archive holds no arrays")
+            return {k: _map_array(f, path, *v, mmap) for k, v in out.items()}
     except OSError as e:
         raise ValueError(f"cannot read {path}: {e.strerror or e}") from None
-    if not out:
-        raise ValueError(f"{path}: the .npz archive holds no arrays")
-    return {k: _map_array(path, *v, mmap) for k, v in out.items()}
 
 
 def _zip_member_start(f: Any, info: zipfile.ZipInfo, path: str) -> int:
@@ -640,7 +648,11 @@ def _read_npy_header(f: Any, what: str, start: int, end: int
         raise ValueError(f"{what}: a Fortran-order array of shape {shape} is not supported "
                          "(its rows are not contiguous); re-save np.ascontiguousarray(a)")
     if any(not isinstance(d, int) or d < 0 for d in shape):
-        raise ValueError(f"{what}: bad shape {shape} in the header")
+        raise ValueError(f"{what}: bad shape {shape} in the header: expected a tuple of "
+                         f"integers >= 0")
+    if math.prod(max(d, 1) for d in shape) * dtype.itemsize > np.iinfo(np.intp).max:
+        raise ValueError(f"{what}: the header's shape {shape} of {dtype} overflows the "
+                         "largest array size (even beside a 0)")
     offset = f.tell()
     need = math.prod(shape) * dtype.itemsize
     if offset + need > end:
@@ -649,19 +661,19 @@ def _read_npy_header(f: Any, what: str, start: int, end: int
     return tuple(shape), dtype, offset
 
 
-def _map_array(path: str, shape: tuple, dtype: np.dtype, offset: int, mmap: bool
-               ) -> np.ndarray:
-    """The checked array: read-only np.memmap (or read into memory)."""
+def _map_array(f: Any, path: str, shape: tuple, dtype: np.dtype, offset: int,
+               mmap: bool) -> np.ndarray:
+    """The checked array from the open file ``f`` (the one whose header was checked, not
+    whatever ``path`` names by now): read-only np.memmap, or read into memory."""
     if math.prod(shape) == 0 or not mmap:
         a = np.empty(shape, dtype)
         if a.size:
-            with open_regular(path) as f:
-                f.seek(offset)
-                if f.readinto(memoryview(a).cast("B")) != a.nbytes:
-                    raise ValueError(f"{path}: the file changed while being read")
+            f.seek(offset)
+            if f.readinto(memoryview(a).cast("B")) != a.nbytes:
+                raise ValueError(f"{path}: the file changed while being read")
         a.flags.writeable = False
         return a
-    return np.memmap(path, dtype=dtype, mode="r", offset=offset, shape=shape, order="C")
+    return np.memmap(f, dtype=dtype, mode="r", offset=offset, shape=shape, order="C")
 
 
 # --------------------------------------------------------------- splitting

@@ -57,7 +57,7 @@ from typing import Any, Callable, Iterator
 
 import numpy as np
 
-from . import _core, _registry, losses as _losses, nn_init
+from . import _core, _registry, _rows, losses as _losses, nn_init
 from . import ops as _ops
 from . import profiling as _profiling
 from ._safetensors import (MODEL_FORMAT, nncore_metadata, save_tensors, strict_json,
@@ -772,7 +772,7 @@ class Sequential:
         return _profiling.profile_steps(self, x, y, loss, optimizer, steps, warmup, rounds)
 
     # ------------------------------------------------- inference in batches
-    def prepare_inputs(self, X: Any, what: str = "X") -> np.ndarray:
+    def prepare_inputs(self, X: Any, what: str = "X") -> np.ndarray | _rows.RowSource:
         """``X`` as ``predict``, ``fit`` and ``evaluate`` take it: shape (n, in_features)
         ((n,) is read as one feature per row when in_features is 1), numbers, finite;
         returned cast once to the model's dtype, C-contiguous. ``what`` names ``X`` in
@@ -780,7 +780,14 @@ class Sequential:
 
         X already of the model's dtype and C-contiguous (a read-only ``np.memmap``
         too) is returned as a view, not copied; the NaN/Inf check reads it in blocks
-        of about 1 MiB, so a memory-mapped X is never loaded whole."""
+        of about 1 MiB, so a memory-mapped X is never loaded whole. Any other object
+        with ``__len__`` and ``__getitem__`` on int64 index arrays (and no
+        ``__array__``) is returned as an ``nncore._rows.RowSource`` over it, checked
+        block by block the same way and read one batch at a time by the loops."""
+        if _rows.is_row_source(X):
+            X = _rows.RowSource(X, self.in_features, self.dtype, what)
+            _rows.check_finite_rows(X, what, _FINITE_BLOCK)
+            return X
         if hasattr(X, "__array__") or isinstance(X, (list, tuple)):
             X = np.asarray(X)
         if not isinstance(X, np.ndarray):
@@ -795,15 +802,7 @@ class Sequential:
                              f"{X.shape}")
         with np.errstate(over="ignore"):  # 1e300 -> float32 inf: reported just below
             X = np.require(X, self.dtype, "CA")   # C-contiguous and aligned (a view if so)
-        # in blocks of rows: a temporary the size of X would double a large data set
-        # (and read a np.memmap into memory); one block is about _FINITE_BLOCK bytes
-        step = max(1, _FINITE_BLOCK // max(1, X.shape[1] * X.itemsize))
-        for s in range(0, X.shape[0], step):
-            block = X[s:s + step]
-            if not np.isfinite(block).all():
-                bad = np.argwhere(~np.isfinite(block))[0]
-                raise ValueError(f"{what} contains NaN or Inf (first at row {s + bad[0]}, "
-                                 f"column {bad[1]})")
+        _rows.check_finite_rows(X, what, _FINITE_BLOCK)   # in blocks of rows
         return X
 
     def predict_into(self, X: np.ndarray, out: np.ndarray, batch_size: int) -> np.ndarray:

@@ -39,7 +39,7 @@ from typing import Any, Iterable
 
 import numpy as np
 
-from . import _core, losses, optim
+from . import _core, _rows, losses, optim
 from ._targets import check_sample_weight
 from ._validate import is_int
 from .callbacks import Callback, LearningRateScheduler, _overrides
@@ -218,7 +218,9 @@ def fit(model: Sequential, X: Any, y: Any, loss: Any = None, optimizer: Any = "a
     X : array (n, in_features)
         Inputs (cast once to the model's dtype). An array already of the model's
         dtype and C-contiguous, e.g. a read-only ``np.memmap``, is used in place
-        and read a batch at a time (never loaded or copied whole).
+        and read a batch at a time (never loaded or copied whole); so is any object
+        with ``__len__`` and ``__getitem__`` on int64 index arrays and no
+        ``__array__`` (each batch it returns cast to the model's dtype).
     y : array
         Targets: ``(n,)`` integer labels or ``(n, classes)`` probabilities for
         cross-entropy; ``(n, out)`` (or ``(n,)`` with one output) for the others.
@@ -281,9 +283,11 @@ def fit(model: Sequential, X: Any, y: Any, loss: Any = None, optimizer: Any = "a
         update. Loss, accuracy and validation metrics are over all ranks (validation
         rows split between them); only rank 0 prints and writes ``checkpoint``; a
         callback's ``stop_training`` is honoured at the end of the epoch on every
-        rank. Callbacks run on every rank (``params["rank"]`` / ``["world_size"]``
-        tell which): a callback that writes files (ModelCheckpoint) belongs to rank 0. Before any step the ranks check that they agree on the model, dtype,
-        data lengths and arguments (a ValueError on every rank otherwise); an error of
+        rank. Callbacks run on every rank, on the same averaged logs
+        (``params["rank"]`` / ``["world_size"]`` tell which rank;
+        ``Callback.is_chief()`` is rank 0): ModelCheckpoint writes and the callbacks'
+        messages print on rank 0 alone. Before any step the ranks check that they
+        agree on the model, dtype, data lengths and arguments (a ValueError on every rank otherwise); an error of
         one rank during training aborts the job with its message (MPI Abort).
 
     Returns
@@ -504,8 +508,14 @@ def _prepare_data(model: Sequential, X: Any, y: Any, loss_fn: losses.Loss,
             raise ValueError(f"validation_split={validation_split} leaves no validation "
                              f"samples out of {len(X)}")
         Wt, Wv = (None, None) if W is None else (W[:split_at], W[split_at:])
-        return X[:split_at], Y[:split_at], Wt, X[split_at:], Y[split_at:], Wv
+        return (_row_range(X, 0, split_at), Y[:split_at], Wt,
+                _row_range(X, split_at, len(X)), Y[split_at:], Wv)
     return X, Y, W, None, None, None
+
+
+def _row_range(X: Any, a: int, b: int) -> Any:
+    """Rows [a, b) of X as a view: of an array, or of a RowSource (still unread)."""
+    return X.rows(a, b) if isinstance(X, _rows.RowSource) else X[a:b]
 
 
 def _setup_callbacks(model: Sequential, callbacks: Any, params: dict
@@ -606,7 +616,7 @@ class _Epochs:
                 np.take(self.Wt, perm, axis=0, out=bufW)
         bar = ProgressBar(n_steps, epoch + 1, self.epochs) if self.verbose == 1 else None
         step = model.train_step_prepared
-        gather = _core._gather_rows
+        gather = _core._gather_rows if isinstance(Xt, np.ndarray) else _rows.gather_rows
         spec = loss_fn._c_spec(self.labels)
         labels = self.labels
         cn, cv = self.clip_norm, self.clip_value
@@ -719,7 +729,8 @@ class _Epochs:
         lo, hi = comm.rank * nv // comm.size, (comm.rank + 1) * nv // comm.size
         lsum = wsum = right = 0.0
         if hi > lo:
-            out = self.model.predict_into(Xv[lo:hi], self.val_out[lo:hi], _EVAL_BATCH)
+            out = self.model.predict_into(_row_range(Xv, lo, hi), self.val_out[lo:hi],
+                                          _EVAL_BATCH)
             w = None if Wv is None else Wv[lo:hi]
             wsum = float(hi - lo) if w is None else float(w.sum(dtype=np.float64))
             if wsum:
@@ -797,7 +808,7 @@ def evaluate(model: Sequential, X: Any, y: Any, loss: Any = None,
     Parameters
     ----------
     model : nncore.nn.Sequential
-    X : array (n, in_features)
+    X : array (n, in_features), or an object served by index arrays as for :func:`fit`
     y : array — targets as for :func:`fit`
     loss : str or loss object, optional
         Defaults to ``model.loss`` (the loss of the last ``fit``).

@@ -6,7 +6,8 @@ Each rank writes what it computed to ``OUT_DIR/MODE.rank<r>.npz`` (parameters, h
 gradients): the test compares them with one process's training, with the other rank
 and with a second run. Modes:
 
-- ``train``: fit (float64, no dropout) over 30 steps, train_step(distributed=True) over
+- ``train``: fit (float64, no dropout) over 30 steps (on an array, and on an object
+  serving rows by index arrays), train_step(distributed=True) over
   30 steps, fit with dropout, validation, sample weights and an uneven last batch, the
   API functions (broadcast_parameters, allreduce_gradients), a disagreement check,
   checkpoint + resume.
@@ -14,8 +15,12 @@ and with a second run. Modes:
 - ``fail_mid``: a callback raises on rank 1 in epoch 2: the job must abort (MPI Abort).
 - ``bad_step``: rank 1 passes a label out of range to train_step(distributed=True) at
   its third step: the job must abort with the label error.
+- ``step_disagree``: the ranks' models differ in a hidden width at their first
+  train_step(distributed=True): the job must abort naming the architecture.
 - ``diverge``: rank 1 changes its weights between steps; run with
   NNCORE_DISTRIBUTED_CHECK=1, the hash check must abort the job.
+- ``callbacks``: fit with a user's ModelCheckpoint (every epoch, verbose) and a
+  verbose EarlyStopping: rank 0 alone writes and prints, every rank stops together.
 """
 import json
 import os
@@ -42,6 +47,20 @@ def model(dropout=0.0, seed=3, dtype="float64"):
     return nc.nn.Sequential(*layers, dtype=dtype, seed=seed)
 
 
+class _Rows:
+    """An array-like without __array__: rows by index array only."""
+
+    def __init__(self, X):
+        self.X = X
+
+    def __len__(self):
+        return len(self.X)
+
+    def __getitem__(self, idx):
+        assert isinstance(idx, np.ndarray) and idx.dtype == np.int64
+        return self.X[idx]
+
+
 def train(out, r):
     res = {}
     b, steps = 8, 30
@@ -55,6 +74,12 @@ def train(out, r):
     res["fit_params"] = m.flat_params.copy()
     res["fit_loss"] = np.array(h.history["loss"])
     res["fit_acc"] = np.array(h.history["accuracy"])
+    # 1b. the same fit on an object serving rows by index arrays (no __array__)
+    m = model()
+    m.flat_params[:] += 0.5 * r
+    m.fit(_Rows(X), y, loss="cross_entropy", optimizer="adam", batch_size=b, epochs=1,
+          verbose=0, distributed=True)
+    res["rows_fit_params"] = m.flat_params.copy()
     # 2. train_step(distributed=True): rank r trains on rows [j*2b + r*b, j*2b + (r+1)*b)
     m2 = model()
     m2.flat_params[:] += 0.5 * r
@@ -146,6 +171,15 @@ def bad_step(out, r):
         json.dump({"finished": True}, f)
 
 
+def step_disagree(out, r):
+    X, y = data(16)
+    m = nc.nn.Sequential(nc.nn.Linear(6, 8 + r), nc.nn.Linear(8 + r, 3), dtype="float64")
+    opt = nc.optim.SGD(m.parameters(), lr=0.1)
+    m.train_step(X, y, "cross_entropy", opt, distributed=True)
+    with open(os.path.join(out, f"step_disagree.rank{r}.json"), "w") as f:
+        json.dump({"finished": True}, f)
+
+
 def diverge(out, r):
     X, y = data(64)
     m = model()
@@ -159,9 +193,22 @@ def diverge(out, r):
         json.dump({"finished": True}, f)
 
 
+def callbacks(out, r):
+    X, y = data(96)
+    ck = nc.callbacks.ModelCheckpoint(os.path.join(out, "m-{epoch}.safetensors"), verbose=1)
+    es = nc.callbacks.EarlyStopping(monitor="loss", patience=0, min_delta=1e9, verbose=1)
+    m = model()
+    h = m.fit(X, y, loss="cross_entropy", batch_size=8, epochs=5, verbose=0,
+              distributed=True, callbacks=[ck, es])
+    with open(os.path.join(out, f"callbacks.rank{r}.json"), "w") as f:
+        json.dump({"saved": ck.saved, "epochs": len(h.history["loss"]),
+                   "stopped_epoch": es.stopped_epoch,
+                   "params": m.flat_params.tolist()}, f)
+
+
 if __name__ == "__main__":
     mode, out = sys.argv[1], sys.argv[2]
     dist.init()
     modes = {"train": train, "bad_data": bad_data, "fail_mid": fail_mid, "diverge": diverge,
-             "bad_step": bad_step}
+             "bad_step": bad_step, "callbacks": callbacks, "step_disagree": step_disagree}
     modes[mode](out, dist.rank())

@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import importlib
+import json
 import os
 import sys
 import traceback
@@ -111,10 +112,12 @@ class Communicator:
             self.abort(f"{what} failed: {type(e).__name__}: {e}\n{tb}")
             raise
 
-    def agree(self, error: BaseException | None, signature: dict) -> None:
+    def agree(self, error: BaseException | None, signature: dict,
+              what: str = "distributed fit") -> None:
         """The collective check before the first step: every rank sends its error (or
         None) and ``signature``; raises the same ValueError on every rank when a rank
-        failed or the signatures differ (the failing rank re-raises its own error)."""
+        failed or the signatures differ (the failing rank re-raises its own error).
+        ``what`` opens the message."""
         got = self.allgather((None if error is None else f"{type(error).__name__}: {error}",
                               signature))
         failed = [(r, m) for r, (m, _) in enumerate(got) if m is not None]
@@ -122,7 +125,7 @@ class Communicator:
             if error is not None:
                 raise error
             r, m = failed[0]
-            raise ValueError(f"distributed fit: rank {r} failed its checks, no rank "
+            raise ValueError(f"{what}: rank {r} failed its checks, no rank "
                              f"trained: {m}")
         first = got[0][1]
         keys = sorted({k for _, s in got for k in s})
@@ -131,14 +134,19 @@ class Communicator:
             per = "; ".join(f"{k}: " + ", ".join(f"rank {r}={s.get(k)!r}"
                                                  for r, (_, s) in enumerate(got))
                             for k in diff)
-            raise ValueError(f"distributed fit: the ranks disagree on {', '.join(diff)} "
+            raise ValueError(f"{what}: the ranks disagree on {', '.join(diff)} "
                              f"(every rank must build the same model and pass the same "
                              f"data and arguments): {per}")
 
     # -------------------------------------------------------------- replicas
     def sync_parameters_once(self, model: Sequential) -> None:
-        """Broadcast rank 0's parameters into ``model`` the first time it is seen."""
+        """Broadcast rank 0's parameters into ``model`` the first time it is seen, after
+        checking that every rank holds the same architecture and dtype (a ValueError on
+        every rank otherwise, instead of MPI's size mismatch or a silently wrong mix)."""
         if model not in self._synced:
+            self.agree(None, {"architecture": json.dumps(model.get_config()["layers"],
+                                                         sort_keys=True),
+                              "dtype": model.dtype.name}, "distributed train_step")
             self.bcast(model.flat_params, 0)
             self._synced.add(model)
 

@@ -140,6 +140,10 @@ void nn_net_free(nn_net *net) {
     nn_free(net->params);
     nn_free(net->grads);
     nn_free(net->ws);
+    for (int32_t l = 0; net->layers != NULL && l < net->n_layers; l++) {
+        nn_free(net->layers[l].pk);
+        nn_free(net->layers[l].pk_snap);
+    }
     free(net->layers);
     free(net);
 }

@@ -28,6 +28,13 @@ typedef struct {
     void *slot;           /* workspace output slot (cap, width) */
     uint8_t *mask;        /* DROPOUT: mask (cap * width) */
     const void *y;        /* output of this layer in the last forward */
+    /* LINEAR, inference: W^T packed once for the GEMM (pk, layout pk_lay) and
+     * a copy of the W it was packed from (pk_snap). Before every inference
+     * forward W is compared with the copy byte for byte, so a write of any
+     * kind (optimizer, API, straight into p.data) is never served stale;
+     * allocated on the first inference forward, NULL before. */
+    nn_gemm_packed pk_lay;
+    void *pk, *pk_snap;
 } nn_net_layer;
 
 struct nn_net {

@@ -142,7 +142,6 @@ void nn_net_free(nn_net *net) {
     nn_free(net->ws);
     for (int32_t l = 0; net->layers != NULL && l < net->n_layers; l++) {
         nn_free(net->layers[l].pk);
-        nn_free(net->layers[l].pk_snap);
     }
     free(net->layers);
     free(net);
@@ -206,7 +205,14 @@ int32_t nn_net_num_layers(const nn_net *net) { return net ? net->n_layers : 0; }
 int64_t nn_net_num_inputs(const nn_net *net) { return net ? net->n_in : 0; }
 int64_t nn_net_num_outputs(const nn_net *net) { return net ? net->n_out : 0; }
 int64_t nn_net_num_params(const nn_net *net) { return net ? net->n_params : 0; }
-void *nn_net_params(nn_net *net) { return net ? net->params : NULL; }
+void *nn_net_params(nn_net *net) {
+    if (net == NULL) return NULL;
+    net->wver++; /* the caller may write through it */
+    return net->params;
+}
+void nn_net_touch(nn_net *net) {
+    if (net) net->wver++;
+}
 void *nn_net_grads(nn_net *net) { return net ? net->grads : NULL; }
 
 int64_t nn_net_weight_offset(const nn_net *net, int32_t layer) {
@@ -337,6 +343,7 @@ int nn_net_train_step(nn_net *net, const void *x, int64_t rsx, int64_t batch,
     *loss_out = lv;
     if (grad_norm != NULL) *grad_norm = norm;
 done:
+    net->wver++;      /* the update (even a partial one) changed the parameters */
     net->trained = 0; /* x belongs to the caller: no backward from it later */
     return st;
 }

@@ -28,13 +28,12 @@ typedef struct {
     void *slot;           /* workspace output slot (cap, width) */
     uint8_t *mask;        /* DROPOUT: mask (cap * width) */
     const void *y;        /* output of this layer in the last forward */
-    /* LINEAR, inference: W^T packed once for the GEMM (pk, layout pk_lay) and
-     * a copy of the W it was packed from (pk_snap). Before every inference
-     * forward W is compared with the copy byte for byte, so a write of any
-     * kind (optimizer, API, straight into p.data) is never served stale;
-     * allocated on the first inference forward, NULL before. */
+    /* LINEAR, inference: W^T packed once for the GEMM (pk, layout pk_lay) at
+     * parameter version pk_ver (net->wver); allocated on the first inference
+     * forward, NULL before. */
     nn_gemm_packed pk_lay;
-    void *pk, *pk_snap;
+    void *pk;
+    uint64_t pk_ver;
 } nn_net_layer;
 
 struct nn_net {
@@ -46,6 +45,9 @@ struct nn_net {
     int32_t first_param;       /* index of the first LINEAR (n_layers if none) */
     void *params, *grads;
     uint64_t seed, step;
+    uint64_t wver;             /* parameter version: bumped by nn_net_params, nn_net_touch
+                                  and every train step; packed weights of an older
+                                  version are packed again */
 
     int64_t cap;               /* batch capacity of the workspace (0: none yet) */
     void *ws;                  /* the one workspace block */

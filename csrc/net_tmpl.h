@@ -84,36 +84,29 @@ static void NN_FN(net_colsum_acc)(real *NN_RESTRICT db, const real *NN_RESTRICT 
 }
 
 /* The packed W^T of LINEAR layer ly for inference (see nn_net_layer), packed
- * again when W changed since (byte compare with the copy) or another GEMM
- * family or blocking is active; NULL when out of memory (the caller then runs
- * the GEMM on W as is: the same bits). */
+ * again when the parameters changed since (net->wver) or another GEMM family
+ * or blocking is active; NULL when out of memory (the caller then runs the
+ * GEMM on W as is: the same bits). */
 static const real *NN_FN(net_wpack)(nn_net *net, nn_net_layer *ly) {
     const int64_t in = ly->spec.in_features, out = ly->spec.out_features;
-    const real *W = (const real *)net->params + ly->w_off;
-    const size_t wbytes = (size_t)in * (size_t)out * sizeof(real);
     nn_gemm_packed lay;
     NN_FN(gemm_packed_layout)(out, in, &lay);
-    if (ly->pk != NULL && memcmp(&lay, &ly->pk_lay, sizeof lay) == 0 &&
-        memcmp(W, ly->pk_snap, wbytes) == 0)
+    if (ly->pk != NULL && ly->pk_ver == net->wver && memcmp(&lay, &ly->pk_lay, sizeof lay) == 0)
         return (const real *)ly->pk;
     if (ly->pk == NULL || lay.elems != ly->pk_lay.elems) {
         nn_free(ly->pk);
         ly->pk = nn_alloc((size_t)lay.elems * sizeof(real));
-    }
-    if (ly->pk_snap == NULL) ly->pk_snap = nn_alloc(wbytes);
-    if (ly->pk == NULL || ly->pk_snap == NULL) {
-        nn_free(ly->pk);
-        ly->pk = NULL;
-        return NULL;
+        if (ly->pk == NULL) return NULL;
     }
     /* B(p, j) = W[j*in + p] */
-    if (NN_FN(gemm_pack_full)((real *)ly->pk, &lay, W, 1, in) != NN_OK) {
+    if (NN_FN(gemm_pack_full)((real *)ly->pk, &lay, (const real *)net->params + ly->w_off, 1,
+                              in) != NN_OK) {
         nn_free(ly->pk);
         ly->pk = NULL;
         return NULL;
     }
-    memcpy(ly->pk_snap, W, wbytes);
     ly->pk_lay = lay;
+    ly->pk_ver = net->wver;
     return (const real *)ly->pk;
 }
 

@@ -88,8 +88,11 @@ def test_single_row_matches_a_copy_strided_view(dtype):
 
 
 def test_inference_never_uses_stale_weights(arch, dtype):
-    """Every way a weight changes shows in the next inference: an optimizer step,
-    an in-place write into ``p.data``, and the same value written back."""
+    """Weights are packed once for inference; every way a parameter changes through
+    the API shows in the next inference: a fused step, an unfused optimizer step,
+    writes through ``Parameter.data`` and ``flat_params``, the same value written
+    back, and a write through an array kept across inferences followed by
+    ``model.touch()``."""
     model = _mlp((37, 53, 29, 3), dtype)
     x = np.random.default_rng(5).standard_normal((3, 37)).astype(dtype)
     xb = np.random.default_rng(6).standard_normal((40, 37)).astype(dtype)
@@ -102,19 +105,50 @@ def test_inference_never_uses_stale_weights(arch, dtype):
                                        atol=tol)
 
     check()  # packs the weights
-    model.train_step(xb, y, loss="cross_entropy", optimizer=optim.SGD(model.parameters(),
-                                                                       lr=0.5))
+    opt = optim.SGD(model.parameters(), lr=0.5)
+    model.train_step(xb, y, loss="cross_entropy", optimizer=opt)
     check()
-    w = model[0].weight.data
-    w[3, 5] += 1.0  # straight into the parameter buffer
+    model.zero_grad()
+    out = model.forward(xb, training=True)
+    model.backward(np.ones_like(out))
+    opt.step()  # the unfused path
     check()
-    old = float(w[0, 0])
-    w[0, 0] = old * -4.0 + 1.0
+    model[0].weight.data[3, 5] += 1.0
     check()
-    w[0, 0] = old  # back to what was packed first: must still be right
+    old = float(model[0].weight.data[0, 0])
+    model[0].weight.data[0, 0] = old * -4.0 + 1.0
+    check()
+    model[0].weight.data[0, 0] = old  # back to what was packed before
+    check()
+    model[2].weight.data = np.zeros((29, 53), dtype)
+    check()
+    model.flat_params[:7] = 0.25
     check()
     model[-1].bias.data[:] = 7.0
     check()
+    kept = model[0].weight.data
+    model(x)
+    kept[1, :] = -2.0  # through an array taken before the last inference
+    model.touch()
+    check()
+
+
+def test_packed_weights_follow_the_active_family(dtype):
+    """Weights packed under one kernel family are packed again under another."""
+    from nncore import config
+    archs = config.available_archs()
+    old = config.get_arch()
+    model = _mlp((37, 53, 29, 3), dtype)
+    x = np.random.default_rng(8).standard_normal((5, 37)).astype(dtype)
+    try:
+        for a in archs + archs[:1]:
+            config.set_arch(a)
+            want = _forward_ref(model, x)
+            tol = 1e-4 if dtype == np.float32 else 1e-11
+            np.testing.assert_allclose(model(x), want, rtol=tol, atol=tol)
+            np.testing.assert_allclose(model(x[:2]), want[:2], rtol=tol, atol=tol)
+    finally:
+        config.set_arch(old)
 
 
 def test_small_path_matches_reference_products(arch, dtype):

@@ -47,7 +47,7 @@
         }                                                                                     \
     }
 
-/* NAME##_m<M>: M rows, groups of G slivers then single slivers. */
+/* NAME##_m<M>: M rows, groups of G slivers, then of 4 and 2, then single ones. */
 #define NN_SMALL_ROWS_FN(NAME, ATTR, real, NR, L, V, ZERO, LOADU, SET1, FMA, STOREU, OUT, M, G) \
     ATTR static void NAME##_m##M(real *c, int64_t rsc, const real *a, int64_t rsa,            \
                                  const real *bp, int64_t k, int64_t n, real alpha,             \
@@ -56,6 +56,14 @@
         int64_t s = 0;                                                                         \
         for (; s + (G) <= ns; s += (G))                                                        \
             NN_SMALL_GROUP(real, NR, L, V, ZERO, LOADU, SET1, FMA, STOREU, OUT, M, G)          \
+        if ((G) > 4 && s + 4 <= ns) {                                                          \
+            NN_SMALL_GROUP(real, NR, L, V, ZERO, LOADU, SET1, FMA, STOREU, OUT, M, 4)          \
+            s += 4;                                                                            \
+        }                                                                                      \
+        if ((G) > 2 && s + 2 <= ns) {                                                          \
+            NN_SMALL_GROUP(real, NR, L, V, ZERO, LOADU, SET1, FMA, STOREU, OUT, M, 2)          \
+            s += 2;                                                                            \
+        }                                                                                      \
         for (; s < ns; s++)                                                                    \
             NN_SMALL_GROUP(real, NR, L, V, ZERO, LOADU, SET1, FMA, STOREU, OUT, M, 1)          \
     }

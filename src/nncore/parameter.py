@@ -51,6 +51,8 @@ class Parameter:
 
     @property
     def data(self) -> np.ndarray:
+        # handing out a writable view marks the weights as changed (model.touch())
+        self.model._net.touch()
         return self._data
 
     @data.setter
@@ -60,6 +62,7 @@ class Parameter:
             raise ValueError(f"{self.name}: expected an array of shape {self.shape}, "
                              f"got {value.shape}")
         self._data[...] = value
+        self.model._net.touch()
 
     @property
     def grad(self) -> np.ndarray:

@@ -9,6 +9,10 @@
  * what it needs. K is never split, the KC blocking
  * depends only on k, and every C element is accumulated in the same order
  * whatever the thread count, so results are bit-identical for 1, 2, ... threads.
+ * A few rows (m <= NN_GEMM_SMALL_ROWS) go to the family's small kernel on A in
+ * place, with the same KC blocks and chains: a row of C has the same bits in a
+ * product of 1 row or of 1000. B may come packed once for many products
+ * (nn_?gemm_pack_full / nn_?gemm_packed_ex: the network's inference weights).
  */
 
 typedef struct {

@@ -11,8 +11,8 @@
  *
  * A table points at entries, small const structs of related kernels:
  *   sgemm, dgemm  a GEMM micro-kernel of one precision with its register tile,
- *                 cache blocks and optional fast packer (the loops and the
- *                 portable packers are gemm.c's)
+ *                 cache blocks, optional fast packer and small-m kernel (the
+ *                 loops and the portable packers are gemm.c's)
  *   ew            activations, losses, dropout: the public entry points of one
  *                 build of elementwise_tmpl.h (elementwise_build.h; same
  *                 signatures as in nncore.h)

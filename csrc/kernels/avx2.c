@@ -1,7 +1,8 @@
 /* avx2.c — the "avx2" kernel family (AVX2 + FMA, x86-64):
  *   sgemm, dgemm  register-blocked micro-kernels 4x24 (float) and 4x12
  *                 (double), 12 ymm accumulators each, and SIMD transposing
- *                 packers (contract: kernels.h)
+ *                 packers (contract: kernels.h); small-m kernels for 1-4 rows
+ *                 with the same chains (small_kernel.h)
  *   ew            activations, losses, dropout (elementwise_tmpl.h) compiled
  *                 for AVX2 + FMA, so their loops vectorize 8 floats wide
  *   optim         the optimizer updates (optim_update_tmpl.h) compiled for

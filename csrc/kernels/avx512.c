@@ -6,6 +6,8 @@
  *                 instructions; SIMD transposing packers (contract: kernels.h).
  *                 Measured side by side against 12x32 / 8x32 fp32 and 16x8 /
  *                 12x16 fp64 variants (benchmarks/compare.py): these two won.
+ *                 Small-m kernels for 1-4 rows with the same chains
+ *                 (small_kernel.h): batch-invariant inference.
  *   ew            activations, losses, dropout (elementwise_tmpl.h) compiled
  *                 for AVX-512F/VL + FMA, 16 floats wide
  *   optim         reused from the avx2 family (same bits in every family)

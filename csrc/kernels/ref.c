@@ -3,7 +3,8 @@
  * NNCORE_ARCH=ref selects it, so the tests check the portable path anywhere.
  *   sgemm, dgemm  micro-kernels 4x8 (float) and 4x4 (double): C the compiler
  *                 may vectorize for the baseline ISA, no intrinsics; the
- *                 portable packers of gemm_tmpl.h
+ *                 portable packers of gemm_tmpl.h; small-m kernels for 1-4
+ *                 rows with the same chains (small_kernel.h)
  *   ew            activations, losses, dropout (elementwise_tmpl.h), suffix _ref
  *   optim         the optimizer updates (optim_update_tmpl.h), suffix _ref
  * Not for: speed records (avx2.c, avx512.c); the GEMM loops (gemm.c);

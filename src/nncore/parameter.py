@@ -14,7 +14,10 @@ class Parameter:
     ``data`` and ``grad`` are NumPy views (zero copy) into the model's ONE flat
     parameter / gradient buffer, so ``p.data[...] = w`` changes the network
     (that is how weights trained elsewhere are loaded) and ``p.grad`` shows the
-    gradients the C backward pass accumulated.
+    gradients the C backward pass accumulated. Taking ``p.data`` marks the
+    model's weights as changed, so inference packs them again
+    (:meth:`nncore.nn.Sequential.touch`); only writes through an array kept
+    from before an inference call need ``model.touch()``.
 
     Attributes
     ----------

@@ -352,9 +352,10 @@ static int NN_FN(gemm_run)(NN_FN(gemm_ctx) *xp) {
         return NN_FN(gemm_small_cols)(&x, 0, n);
     }
     if (nt > 1) {
-        /* a pre-packed B is shared: split rows, so no thread packs B twice */
-        const int by_cols = !x.bpre && ((n + nr - 1) / nr >= (m + mr - 1) / mr ||
-                                        (n + nr - 1) / nr >= 4 * nt);
+        /* a pre-packed B is shared: split rows (no A packed twice) unless there
+         * are too few row tiles to go round */
+        const int64_t mt = (m + mr - 1) / mr, ntl = (n + nr - 1) / nr;
+        const int by_cols = x.bpre ? mt < 2 * nt && ntl > mt : ntl >= mt || ntl >= 4 * nt;
         const int64_t unit = by_cols ? nr : mr, len = by_cols ? n : m;
         const int64_t units = (len + unit - 1) / unit;
         /* ~4 blocks per thread for balance, but >= 256 rows/cols so the

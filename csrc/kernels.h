@@ -205,6 +205,9 @@ extern const nn_optim_kernels nn_optim_avx2;
 extern const nn_sgemm_kernel nn_sgemm_avx512; /* kernels/avx512.c */
 extern const nn_dgemm_kernel nn_dgemm_avx512;
 extern const nn_ew_kernels nn_ew_avx512;
+/* small-m kernel of B slivers 16 doubles wide (kernels/avx512.c) */
+void nn_dsmall_avx512(double *c, int64_t rsc, const double *a, int64_t rsa, const double *bp,
+                      int64_t k, int64_t m, int64_t n, double alpha, double beta);
 #endif
 
 #endif /* NNCORE_KERNELS_H */

@@ -52,9 +52,9 @@ NN_UKR_REF(nn_dgemm_ukr_ref_4x4, double, 4, 4)
 #define NN_REF_MAC(a, b, acc) ((acc) + (a) * (b))
 #define NN_REF_STORE(p, v) (*(p) = (v))
 #define NN_REF_OUT(alpha, beta, r, s) ((beta) == 0 ? (alpha) * (s) : (beta) * (r) + (alpha) * (s))
-NN_SMALL_KERNEL(ssmall_ref, , float, 8, 1, float, NN_REF_ZERO, NN_REF_LOAD, NN_REF_SET1,
+NN_SMALL_KERNEL(nn_ssmall_ref, , float, 8, 1, float, NN_REF_ZERO, NN_REF_LOAD, NN_REF_SET1,
                 NN_REF_MAC, NN_REF_STORE, NN_REF_OUT, 4)
-NN_SMALL_KERNEL(dsmall_ref, , double, 4, 1, double, NN_REF_ZERO, NN_REF_LOAD, NN_REF_SET1,
+NN_SMALL_KERNEL(nn_dsmall_ref, , double, 4, 1, double, NN_REF_ZERO, NN_REF_LOAD, NN_REF_SET1,
                 NN_REF_MAC, NN_REF_STORE, NN_REF_OUT, 4)
 
 /* ------------------------------------------ activations, losses, dropout */
@@ -70,9 +70,9 @@ NN_SMALL_KERNEL(dsmall_ref, , double, 4, 1, double, NN_REF_ZERO, NN_REF_LOAD, NN
 /* ------------------------------------------------------------ the table */
 
 const nn_sgemm_kernel nn_sgemm_ref = {nn_sgemm_ukr_ref_4x8, {4, 8, 256, 128, 2048}, NULL,
-                                     ssmall_ref};
+                                     nn_ssmall_ref};
 const nn_dgemm_kernel nn_dgemm_ref = {nn_dgemm_ukr_ref_4x4, {4, 4, 256, 64, 2048}, NULL,
-                                     dsmall_ref};
+                                     nn_dsmall_ref};
 const nn_ew_kernels nn_ew_ref = NN_EW_KERNELS(_ref);
 const nn_optim_kernels nn_optim_ref = {nn_soptim_update_ref, nn_doptim_update_ref};
 

@@ -68,8 +68,9 @@
             NN_SMALL_GROUP(real, NR, L, V, ZERO, LOADU, SET1, FMA, STOREU, OUT, M, 1)          \
     }
 
-/* NAME: the nn_?gemm_small_fn of a family; G1 slivers at once for one row
- * (fewer for more rows, to stay within the vector registers). */
+/* NAME: the nn_?gemm_small_fn of a family (an external symbol, so that a
+ * family with the same tile width can reuse it); G1 slivers at once for one
+ * row (fewer for more rows, to stay within the vector registers). */
 #define NN_SMALL_KERNEL(NAME, ATTR, real, NR, L, V, ZERO, LOADU, SET1, FMA, STOREU, OUT, G1)   \
     NN_SMALL_ROWS_FN(NAME, ATTR, real, NR, L, V, ZERO, LOADU, SET1, FMA, STOREU, OUT, 1, G1)    \
     NN_SMALL_ROWS_FN(NAME, ATTR, real, NR, L, V, ZERO, LOADU, SET1, FMA, STOREU, OUT, 2,        \
@@ -78,7 +79,7 @@
                      ((G1) / 3 > 0 ? (G1) / 3 : 1))                                             \
     NN_SMALL_ROWS_FN(NAME, ATTR, real, NR, L, V, ZERO, LOADU, SET1, FMA, STOREU, OUT, 4,        \
                      ((G1) / 4 > 0 ? (G1) / 4 : 1))                                             \
-    ATTR static void NAME(real *c, int64_t rsc, const real *a, int64_t rsa, const real *bp,    \
+    ATTR void NAME(real *c, int64_t rsc, const real *a, int64_t rsa, const real *bp,           \
                           int64_t k, int64_t m, int64_t n, real alpha, real beta) {            \
         switch (m) {                                                                           \
         case 1: NAME##_m1(c, rsc, a, rsa, bp, k, n, alpha, beta); break;                       \

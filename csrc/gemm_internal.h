@@ -23,6 +23,35 @@ int nn_dgemm_ex(int64_t m, int64_t n, int64_t k, double alpha,
                 const double *b, int64_t rsb, int64_t csb,
                 double beta, double *c, int64_t rsc, const double *bias);
 
+/* B (k, n) packed once in the active family's panel layout and used by many
+ * products (the network's weights in inference): every KC block of k holds
+ * ceil(n / nr) slivers of the micro-kernel. The layout belongs to one family
+ * and blocking (kern, kc): nn_?gemm_packed_ex refuses it with NN_ERR_STATE
+ * once another family is active, and the owner packs again. */
+typedef struct {
+    const void *kern;  /* the family's GEMM entry it was packed for */
+    int64_t kc, nr;    /* its KC block for this k, and its tile width */
+    int64_t n, k;
+    int64_t elems;     /* size of the packed B in elements */
+} nn_gemm_packed;
+
+/* The layout of B (k, n) for the active family (fills lay; never fails). */
+void nn_sgemm_packed_layout(int64_t n, int64_t k, nn_gemm_packed *lay);
+void nn_dgemm_packed_layout(int64_t n, int64_t k, nn_gemm_packed *lay);
+/* Packs B(p, j) = b[p*rsb + j*csb] into dst (lay->elems elements, 64-byte
+ * aligned). NN_ERR_ARG if lay is not the active family's. */
+int nn_sgemm_pack_full(float *dst, const nn_gemm_packed *lay, const float *b, int64_t rsb,
+                       int64_t csb);
+int nn_dgemm_pack_full(double *dst, const nn_gemm_packed *lay, const double *b, int64_t rsb,
+                       int64_t csb);
+/* C (m, n) = A (m, k; row-major, row stride rsa) @ B + bias[None, :] from the
+ * packed B (C not read): bit for bit what nn_?gemm_ex gives, at any m and
+ * thread count. NN_ERR_STATE if lay is not the active family's. */
+int nn_sgemm_packed_ex(int64_t m, const nn_gemm_packed *lay, const float *bp, const float *a,
+                       int64_t rsa, float *c, int64_t rsc, const float *bias);
+int nn_dgemm_packed_ex(int64_t m, const nn_gemm_packed *lay, const double *bp, const double *a,
+                       int64_t rsa, double *c, int64_t rsc, const double *bias);
+
 /* Tuning hook (benchmarks only): override the cache blocks of the active
  * family for one dtype; 0 keeps that field's default. kc, mc, nc are rounded
  * to multiples of the register tile. Not thread-safe against running GEMMs. */

@@ -9,6 +9,10 @@
  * what it needs. K is never split, the KC blocking
  * depends only on k, and every C element is accumulated in the same order
  * whatever the thread count, so results are bit-identical for 1, 2, ... threads.
+ * A few rows (m <= NN_GEMM_SMALL_ROWS) go to the family's small kernel on A in
+ * place, with the same KC blocks and chains: a row of C has the same bits in a
+ * product of 1 row or of 1000. B may come packed once for many products
+ * (nn_?gemm_pack_full / nn_?gemm_packed_ex: the network's inference weights).
  */
 
 typedef struct {
@@ -23,8 +27,25 @@ typedef struct {
     const real *bias;
     NN_FN(gemm_ukr_fn) ukr;
     NN_FN(packt_fn) packt; /* may be NULL */
+    NN_FN(gemm_small_fn) small; /* may be NULL */
     nn_gemm_blocking blk;
+    const real *bpre; /* B already packed (gemm_pack_full), or NULL */
+    int64_t npad;     /* n rounded up to nr: the width of a pre-packed panel */
 } NN_FN(gemm_ctx);
+
+/* The KC blocking of a product of depth k: blocks of kc then the rest, or with
+ * blk.kc_even equal blocks (multiples of 8, at most kc: 784 as 4 x 196, not
+ * 3 x 256 + 16, whose last pass over C would do little work). It depends only
+ * on k and the family, never on m, n or the threads, so every C element's
+ * chain over k is cut the same way on every path. */
+static int64_t NN_FN(gemm_kc)(const nn_gemm_blocking *blk, int64_t k) {
+    int64_t KC = blk->kc;
+    if (blk->kc_even && k > KC) {
+        const int64_t nkb = (k + KC - 1) / KC, even = ((k + nkb - 1) / nkb + 7) / 8 * 8;
+        KC = even < KC ? even : KC;
+    }
+    return KC;
+}
 
 /* Full slivers [s0, s1) of width w from a source whose k steps are rows of
  * stride ld with the w values of each sliver contiguous (column-major A,
@@ -157,19 +178,14 @@ static int NN_FN(gemm_block)(const NN_FN(gemm_ctx) *x, int64_t m0, int64_t m1, i
                              int64_t n1) {
     const int64_t mr = x->blk.mr, nr = x->blk.nr;
     const int64_t MC = x->blk.mc, NC = x->blk.nc;
-    int64_t KC = x->blk.kc;
-    if (x->blk.kc_even && x->k > KC) {
-        /* k in equal blocks (multiples of 8, at most kc): 784 as 4 x 196, not
-         * 3 x 256 + 16, whose last pass over C would do little work */
-        const int64_t nkb = (x->k + KC - 1) / KC, even = ((x->k + nkb - 1) / nkb + 7) / 8 * 8;
-        KC = even < KC ? even : KC;
-    }
+    const int64_t KC = NN_FN(gemm_kc)(&x->blk, x->k);
     const int64_t m = m1 - m0, n = n1 - n0, k = x->k;
     /* buffers only as large as this block needs */
     const int64_t kcmax = k < KC ? k : KC;
     const int64_t mcmax = m < MC ? m : MC;
     const int64_t ncmax = n < NC ? n : NC;
-    const int64_t bsize = (kcmax * ((ncmax + nr - 1) / nr) * nr + 15) & ~(int64_t)15;
+    const int64_t bsize =
+        x->bpre ? 0 : (kcmax * ((ncmax + nr - 1) / nr) * nr + 15) & ~(int64_t)15;
     const int64_t asize = kcmax * ((mcmax + mr - 1) / mr) * mr;
     real *bpack = NN_FN(gemm_workspace)((size_t)(bsize + asize));
     if (!bpack) return NN_ERR_NOMEM;
@@ -183,8 +199,12 @@ static int NN_FN(gemm_block)(const NN_FN(gemm_ctx) *x, int64_t m0, int64_t m1, i
             const int64_t kc = k - pc < KC ? k - pc : KC;
             const real beta = pc == 0 ? x->beta : (real)1;
             const int last = pc + kc == k;
-            NN_FN(gemm_pack_b)(bpack, b + pc * x->rsb + jc * x->csb, x->rsb, x->csb, kc, nc, nr,
-                               0, njs, x->packt, (int)x->blk.row_walk);
+            const real *bp = bpack;
+            if (x->bpre) /* panel pc of the pre-packed B, from sliver (n0 + jc) / nr */
+                bp = x->bpre + pc * x->npad + (n0 + jc) * kc;
+            else
+                NN_FN(gemm_pack_b)(bpack, b + pc * x->rsb + jc * x->csb, x->rsb, x->csb, kc, nc,
+                                   nr, 0, njs, x->packt, (int)x->blk.row_walk);
             for (int64_t ic = 0; ic < m; ic += MC) {
                 const int64_t mc = m - ic < MC ? m - ic : MC;
                 const int64_t nis = (mc + mr - 1) / mr;
@@ -201,7 +221,7 @@ static int NN_FN(gemm_block)(const NN_FN(gemm_ctx) *x, int64_t m0, int64_t m1, i
                     const int64_t i0 = is * mr;
                     const int64_t mrr = mc - i0 < mr ? mc - i0 : mr;
                     real *c = cb + (ic + i0) * x->rsc + jc + j0;
-                    x->ukr(c, x->rsc, apack + is * mr * kc, bpack + js * nr * kc, kc, mrr, nrr,
+                    x->ukr(c, x->rsc, apack + is * mr * kc, bp + js * nr * kc, kc, mrr, nrr,
                            x->alpha, beta);
                     if (last && x->bias) {
                         const real *bias = x->bias + n0 + jc + j0;
@@ -211,6 +231,43 @@ static int NN_FN(gemm_block)(const NN_FN(gemm_ctx) *x, int64_t m0, int64_t m1, i
                 }
             }
         }
+    }
+    return NN_OK;
+}
+
+/* C[:, n0:n1] for a few rows (m <= NN_GEMM_SMALL_ROWS, A contiguous along k)
+ * with the family's small kernel: A read in place, no A packing, no work on
+ * rows past m. Columns in blocks of NC, k in the KC blocks of gemm_block with
+ * the same beta sequence and the bias added after the last, so every element
+ * has the bits the tiled path gives it. */
+static int NN_FN(gemm_small_cols)(const NN_FN(gemm_ctx) *x, int64_t n0, int64_t n1) {
+    const int64_t nr = x->blk.nr, NC = x->blk.nc, k = x->k;
+    const int64_t KC = NN_FN(gemm_kc)(&x->blk, k);
+    real *bpack = NULL;
+    if (!x->bpre) {
+        const int64_t kcmax = k < KC ? k : KC, n = n1 - n0;
+        const int64_t ncmax = n < NC ? n : NC;
+        bpack = NN_FN(gemm_workspace)((size_t)(kcmax * ((ncmax + nr - 1) / nr) * nr));
+        if (!bpack) return NN_ERR_NOMEM;
+    }
+    for (int64_t jc = n0; jc < n1; jc += NC) {
+        const int64_t nc = n1 - jc < NC ? n1 - jc : NC;
+        real *c = x->c + jc;
+        for (int64_t pc = 0; pc < k; pc += KC) {
+            const int64_t kc = k - pc < KC ? k - pc : KC;
+            const real *bp = bpack;
+            if (x->bpre)
+                bp = x->bpre + pc * x->npad + jc * kc;
+            else
+                NN_FN(gemm_pack_b)(bpack, x->b + pc * x->rsb + jc * x->csb, x->rsb, x->csb, kc,
+                                   nc, nr, 0, (nc + nr - 1) / nr, x->packt,
+                                   (int)x->blk.row_walk);
+            x->small(c, x->rsc, x->a + pc, x->rsa, bp, kc, x->m, nc, x->alpha,
+                     pc == 0 ? x->beta : (real)1);
+        }
+        if (x->bias)
+            for (int64_t i = 0; i < x->m; i++)
+                for (int64_t j = 0; j < nc; j++) c[i * x->rsc + j] += x->bias[jc + j];
     }
     return NN_OK;
 }
@@ -227,8 +284,9 @@ static void NN_FN(gemm_job_run)(void *p, int64_t blk) {
     NN_FN(gemm_job) *j = (NN_FN(gemm_job) *)p;
     const int64_t lo = blk * j->step;
     const int64_t hi = lo + j->step < j->len ? lo + j->step : j->len;
-    int st = j->by_cols ? NN_FN(gemm_block)(j->x, 0, j->x->m, lo, hi)
-                        : NN_FN(gemm_block)(j->x, lo, hi, 0, j->x->n);
+    int st = j->by_cols == 2   ? NN_FN(gemm_small_cols)(j->x, lo, hi)
+             : j->by_cols == 1 ? NN_FN(gemm_block)(j->x, 0, j->x->m, lo, hi)
+                               : NN_FN(gemm_block)(j->x, lo, hi, 0, j->x->n);
     if (st != NN_OK) __atomic_store_n(&j->status, st, __ATOMIC_RELAXED);
 }
 
@@ -246,29 +304,32 @@ static void NN_FN(gemm_scale)(real *c, int64_t rsc, int64_t m, int64_t n, real b
     }
 }
 
-int NN_FN(gemm_ex)(int64_t m, int64_t n, int64_t k, real alpha, const real *a, int64_t rsa,
-                   int64_t csa, const real *b, int64_t rsb, int64_t csb, real beta, real *c,
-                   int64_t rsc, const real *bias) {
-    if (m < 0 || n < 0 || k < 0) return NN_ERR_ARG;
-    if (m == 0 || n == 0) return NN_OK;
-    if (!c || (m > 1 && rsc < n)) return NN_ERR_ARG;
-    if (k == 0) {
-        NN_FN(gemm_scale)(c, rsc, m, n, beta, bias);
-        return NN_OK;
-    }
-    if (!a || !b) return NN_ERR_ARG;
+/* The context of a product on the active family (B given, or pre-packed). */
+static void NN_FN(gemm_setup)(NN_FN(gemm_ctx) *x, int64_t m, int64_t n, int64_t k, real alpha,
+                              const real *a, int64_t rsa, int64_t csa, const real *b,
+                              int64_t rsb, int64_t csb, real beta, real *c, int64_t rsc,
+                              const real *bias) {
+    const NN_FN(gemm_kernel) *gk = NN_FN(gemm_active)(); /* the active family's */
+    x->m = m, x->n = n, x->k = k, x->alpha = alpha, x->beta = beta;
+    x->a = a, x->rsa = rsa, x->csa = csa, x->b = b, x->rsb = rsb, x->csb = csb;
+    x->c = c, x->rsc = rsc, x->bias = bias;
+    x->ukr = gk->ukr;
+    x->packt = gk->packt;
+    x->small = gk->small;
+    x->blk = tuned(gk->blk, sizeof(real) == sizeof(float) ? NN_F32 : NN_F64);
+    x->bpre = NULL;
+    x->npad = (n + x->blk.nr - 1) / x->blk.nr * x->blk.nr;
+}
+
+/* Runs the product of x (m, n, k > 0), threaded where it pays. */
+static int NN_FN(gemm_run)(NN_FN(gemm_ctx) *xp) {
+    NN_FN(gemm_ctx) x = *xp;
+    const int64_t m = x.m, n = x.n, k = x.k;
     int64_t mnk;
     if (nn_mul_size(m, n, &mnk) || nn_mul_size(mnk, k, &mnk)) mnk = INT64_MAX;
-
-    const NN_FN(gemm_kernel) *gk = NN_FN(gemm_active)(); /* the active family's */
-    NN_FN(gemm_ctx) x;
-    x.m = m, x.n = n, x.k = k, x.alpha = alpha, x.beta = beta;
-    x.a = a, x.rsa = rsa, x.csa = csa, x.b = b, x.rsb = rsb, x.csb = csb;
-    x.c = c, x.rsc = rsc, x.bias = bias;
-    x.ukr = gk->ukr;
-    x.packt = gk->packt;
-    x.blk = tuned(gk->blk, sizeof(real) == sizeof(float) ? NN_F32 : NN_F64);
     const int64_t mr = x.blk.mr, nr = x.blk.nr;
+    /* a few rows: the small kernel on A in place (same bits as the tiles) */
+    const int small = x.small && m <= NN_GEMM_SMALL_ROWS && x.csa == 1;
 
     /* Threads only where fork/join pays. Each thread computes whole blocks of C
      * (column blocks, or row blocks when C is tall and narrow) with its own
@@ -277,8 +338,24 @@ int NN_FN(gemm_ex)(int64_t m, int64_t n, int64_t k, real alpha, const real *a, i
      * caller takes the blocks it has not claimed). */
     int nt = 1;
     if ((double)mnk >= NN_GEMM_MIN_PAR_MNK) nt = nn_threads();
+    if (small) { /* column blocks of >= 256, on the team when the product is large */
+        const int64_t units = (n + nr - 1) / nr, per0 = (256 + nr - 1) / nr;
+        int64_t nblocks = nt > 1 ? (units + per0 - 1) / per0 : 1;
+        if (nblocks > nt) nblocks = nt;
+        if (nblocks > 1) {
+            const int64_t per = (units + nblocks - 1) / nblocks;
+            nblocks = (units + per - 1) / per;
+            NN_FN(gemm_job) job = {&x, per * nr, n, 2, NN_OK};
+            nn_pool_run(NN_FN(gemm_job_run), &job, nblocks, nt < nblocks ? nt : (int)nblocks);
+            return job.status;
+        }
+        return NN_FN(gemm_small_cols)(&x, 0, n);
+    }
     if (nt > 1) {
-        const int by_cols = (n + nr - 1) / nr >= (m + mr - 1) / mr || (n + nr - 1) / nr >= 4 * nt;
+        /* a pre-packed B is shared: split rows (no A packed twice) unless there
+         * are too few row tiles to go round */
+        const int64_t mt = (m + mr - 1) / mr, ntl = (n + nr - 1) / nr;
+        const int by_cols = x.bpre ? mt < 2 * nt && ntl > mt : ntl >= mt || ntl >= 4 * nt;
         const int64_t unit = by_cols ? nr : mr, len = by_cols ? n : m;
         const int64_t units = (len + unit - 1) / unit;
         /* ~4 blocks per thread for balance, but >= 256 rows/cols so the
@@ -299,6 +376,65 @@ int NN_FN(gemm_ex)(int64_t m, int64_t n, int64_t k, real alpha, const real *a, i
         }
     }
     return NN_FN(gemm_block)(&x, 0, m, 0, n);
+}
+
+int NN_FN(gemm_ex)(int64_t m, int64_t n, int64_t k, real alpha, const real *a, int64_t rsa,
+                   int64_t csa, const real *b, int64_t rsb, int64_t csb, real beta, real *c,
+                   int64_t rsc, const real *bias) {
+    if (m < 0 || n < 0 || k < 0) return NN_ERR_ARG;
+    if (m == 0 || n == 0) return NN_OK;
+    if (!c || (m > 1 && rsc < n)) return NN_ERR_ARG;
+    if (k == 0) {
+        NN_FN(gemm_scale)(c, rsc, m, n, beta, bias);
+        return NN_OK;
+    }
+    if (!a || !b) return NN_ERR_ARG;
+    NN_FN(gemm_ctx) x;
+    NN_FN(gemm_setup)(&x, m, n, k, alpha, a, rsa, csa, b, rsb, csb, beta, c, rsc, bias);
+    return NN_FN(gemm_run)(&x);
+}
+
+/* ------------------------------------------- B packed once, used many times */
+
+void NN_FN(gemm_packed_layout)(int64_t n, int64_t k, nn_gemm_packed *lay) {
+    const NN_FN(gemm_kernel) *gk = NN_FN(gemm_active)();
+    const nn_gemm_blocking blk = tuned(gk->blk, sizeof(real) == sizeof(float) ? NN_F32 : NN_F64);
+    lay->kern = gk;
+    lay->kc = NN_FN(gemm_kc)(&blk, k);
+    lay->nr = blk.nr;
+    lay->n = n;
+    lay->k = k;
+    lay->elems = (n + blk.nr - 1) / blk.nr * blk.nr * k;
+}
+
+int NN_FN(gemm_pack_full)(real *dst, const nn_gemm_packed *lay, const real *b, int64_t rsb,
+                          int64_t csb) {
+    nn_gemm_packed now;
+    NN_FN(gemm_packed_layout)(lay->n, lay->k, &now);
+    if (memcmp(&now, lay, sizeof now) != 0 || !dst || !b) return NN_ERR_ARG;
+    const NN_FN(gemm_kernel) *gk = (const NN_FN(gemm_kernel) *)lay->kern;
+    const nn_gemm_blocking blk = tuned(gk->blk, sizeof(real) == sizeof(float) ? NN_F32 : NN_F64);
+    const int64_t npad = lay->elems / lay->k, nr = lay->nr;
+    for (int64_t pc = 0; pc < lay->k; pc += lay->kc) {
+        const int64_t kc = lay->k - pc < lay->kc ? lay->k - pc : lay->kc;
+        NN_FN(gemm_pack_b)(dst + pc * npad, b + pc * rsb, rsb, csb, kc, lay->n, nr, 0,
+                           npad / nr, gk->packt, (int)blk.row_walk);
+    }
+    return NN_OK;
+}
+
+int NN_FN(gemm_packed_ex)(int64_t m, const nn_gemm_packed *lay, const real *bp, const real *a,
+                          int64_t rsa, real *c, int64_t rsc, const real *bias) {
+    nn_gemm_packed now;
+    if (m <= 0 || !lay || !bp || !a || !c) return m == 0 ? NN_OK : NN_ERR_ARG;
+    NN_FN(gemm_packed_layout)(lay->n, lay->k, &now);
+    if (memcmp(&now, lay, sizeof now) != 0) return NN_ERR_STATE; /* another family or blocking */
+    if ((m > 1 && rsc < lay->n) || rsa < lay->k) return NN_ERR_ARG;
+    NN_FN(gemm_ctx) x;
+    NN_FN(gemm_setup)(&x, m, lay->n, lay->k, (real)1, a, rsa, 1, NULL, 0, 0, (real)0, c, rsc,
+                      bias);
+    x.bpre = bp;
+    return NN_FN(gemm_run)(&x);
 }
 
 int NN_FN(gemm)(int64_t m, int64_t n, int64_t k, real alpha, const real *a, int64_t rsa,

@@ -11,8 +11,8 @@
  *
  * A table points at entries, small const structs of related kernels:
  *   sgemm, dgemm  a GEMM micro-kernel of one precision with its register tile,
- *                 cache blocks and optional fast packer (the loops and the
- *                 portable packers are gemm.c's)
+ *                 cache blocks, optional fast packer and small-m kernel (the
+ *                 loops and the portable packers are gemm.c's)
  *   ew            activations, losses, dropout: the public entry points of one
  *                 build of elementwise_tmpl.h (elementwise_build.h; same
  *                 signatures as in nncore.h)
@@ -65,6 +65,23 @@ typedef void (*nn_sgemm_ukr_fn)(float *c, int64_t rsc, const float *ap, const fl
 typedef void (*nn_dgemm_ukr_fn)(double *c, int64_t rsc, const double *ap, const double *bp,
                                 int64_t k, int64_t mr, int64_t nr, double alpha, double beta);
 
+/* Small-m kernel (a GEMV for a few rows), the same arithmetic as the family's
+ * micro-kernel, so a row of C has the same bits whichever path computed it:
+ *     C (m, n) = alpha * A @ Bp + beta * C        1 <= m <= NN_GEMM_SMALL_ROWS
+ *   a : A read in place, A(i, p) at a[i*rsa + p] (contiguous along k)
+ *   bp: ceil(n / NR) packed B slivers of k steps (the ukr's layout), one after
+ *       the other: sliver s at bp + s*NR*k
+ * Each C element is one in-order chain over p started from zero, written out
+ * as the micro-kernel writes its tile (alpha * acc, then beta * C added as the
+ * ukr adds it). The driver cuts k into the same KC blocks as the GEMM. */
+#define NN_GEMM_SMALL_ROWS 4
+typedef void (*nn_sgemm_small_fn)(float *c, int64_t rsc, const float *a, int64_t rsa,
+                                  const float *bp, int64_t k, int64_t m, int64_t n, float alpha,
+                                  float beta);
+typedef void (*nn_dgemm_small_fn)(double *c, int64_t rsc, const double *a, int64_t rsa,
+                                  const double *bp, int64_t k, int64_t m, int64_t n,
+                                  double alpha, double beta);
+
 /* Register tile and cache blocks of one micro-kernel.
  * Blocks are L2-centric: the B panel (kc x nc) and the A block (mc x kc) both
  * fit in a 1 MB L2 with room to spare, rather than parking B in the shared L3
@@ -101,11 +118,13 @@ typedef struct {
     nn_sgemm_ukr_fn ukr;
     nn_gemm_blocking blk;
     nn_spackt_fn packt; /* NULL: the portable packer only */
+    nn_sgemm_small_fn small; /* NULL: small m takes the tiled path (same bits, slower) */
 } nn_sgemm_kernel;
 typedef struct {
     nn_dgemm_ukr_fn ukr;
     nn_gemm_blocking blk;
     nn_dpackt_fn packt; /* NULL: the portable packer only */
+    nn_dgemm_small_fn small; /* NULL: small m takes the tiled path (same bits, slower) */
 } nn_dgemm_kernel;
 
 /* --------------------------------------------- activations, losses, dropout */
@@ -249,6 +268,9 @@ extern const nn_bgemm_kernel nn_bgemm_avx512_bf16; /* kernels/avx512_bf16.c */
 extern const nn_bgemm_kernel nn_bgemm_amx;         /* kernels/amx.c */
 /* Linux: asks for AMX tile data (arch_prctl); 1 if granted (kernels/amx.c). */
 int nn_amx_request(void);
+/* small-m kernel of B slivers 16 doubles wide (kernels/avx512.c) */
+void nn_dsmall_avx512(double *c, int64_t rsc, const double *a, int64_t rsa, const double *bp,
+                      int64_t k, int64_t m, int64_t n, double alpha, double beta);
 #endif
 
 #endif /* NNCORE_KERNELS_H */

@@ -145,6 +145,9 @@ void nn_net_free(nn_net *net) {
     nn_free(net->params);
     nn_free(net->grads);
     nn_free(net->ws);
+    for (int32_t l = 0; net->layers != NULL && l < net->n_layers; l++) {
+        nn_free(net->layers[l].pk);
+    }
     if (net->prof != NULL) free(net->prof->layer_s);
     free(net->prof);
     free(net->layers);
@@ -209,7 +212,14 @@ int32_t nn_net_num_layers(const nn_net *net) { return net ? net->n_layers : 0; }
 int64_t nn_net_num_inputs(const nn_net *net) { return net ? net->n_in : 0; }
 int64_t nn_net_num_outputs(const nn_net *net) { return net ? net->n_out : 0; }
 int64_t nn_net_num_params(const nn_net *net) { return net ? net->n_params : 0; }
-void *nn_net_params(nn_net *net) { return net ? net->params : NULL; }
+void *nn_net_params(nn_net *net) {
+    if (net == NULL) return NULL;
+    net->wver++; /* the caller may write through it */
+    return net->params;
+}
+void nn_net_touch(nn_net *net) {
+    if (net) net->wver++;
+}
 void *nn_net_grads(nn_net *net) { return net ? net->grads : NULL; }
 
 int64_t nn_net_weight_offset(const nn_net *net, int32_t layer) {
@@ -424,6 +434,7 @@ int nn_net_apply_update(nn_net *net, nn_optim *opt, double clip_norm, double cli
     prof_step_lap(prof, NN_PROF_STEP_CLIP, &t);
     if (st != NN_OK) return st;
     st = nn_optim_step(opt, net->params, net->grads);
+    net->wver++; /* the update (even a partial one) changed the parameters */
     prof_step_lap(prof, NN_PROF_STEP_UPDATE, &t);
     if (st == NN_OK && grad_norm != NULL) *grad_norm = norm;
     return st;

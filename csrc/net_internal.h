@@ -29,6 +29,12 @@ typedef struct {
     void *slot;           /* workspace output slot (cap, width) */
     uint8_t *mask;        /* DROPOUT: mask (cap * width) */
     const void *y;        /* output of this layer in the last forward */
+    /* LINEAR, inference: W^T packed once for the GEMM (pk, layout pk_lay) at
+     * parameter version pk_ver (net->wver); allocated on the first inference
+     * forward, NULL before. */
+    nn_gemm_packed pk_lay;
+    void *pk;
+    uint64_t pk_ver;
 } nn_net_layer;
 
 /* The profiling record (nn_net_set_profiling): seconds summed per phase. */
@@ -49,6 +55,9 @@ struct nn_net {
     void *params, *grads;
     uint64_t seed, step;
     nn_compute compute;        /* GEMM mode: NN_COMPUTE_FP32 or _BF16 (float32 nets) */
+    uint64_t wver;             /* parameter version: bumped by nn_net_params, nn_net_touch
+                                  and every train step; packed weights of an older
+                                  version are packed again */
 
     int64_t cap;               /* batch capacity of the workspace (0: none yet) */
     void *ws;                  /* the one workspace block */

@@ -83,60 +83,31 @@ static void NN_FN(net_colsum_acc)(real *NN_RESTRICT db, const real *NN_RESTRICT 
     nn_pool_run(NN_FN(net_colsum_block), &job, nblk, nt);
 }
 
-/* y (m, n) = x (m, k; row stride rsx) @ W^T (+ b) (then ReLU), W (n, k) row-major:
- * plain dot products for a handful of rows, where packing W for the GEMM would
- * cost as much as the product itself (single-sample inference). Eight
- * partial sums in a fixed order: vectorizable without reassociation, and the
- * same bits at any thread count (one thread). */
-/* The fixed-order sum of 8 partial sums (the same for every row grouping). */
-static inline real NN_FN(net_sum8)(const real *a) {
-    return ((a[0] + a[4]) + (a[1] + a[5])) + ((a[2] + a[6]) + (a[3] + a[7]));
-}
-
-static void NN_FN(net_small_linear)(real *NN_RESTRICT y, const real *NN_RESTRICT x, int64_t rsx,
-                                    const real *NN_RESTRICT W, const real *NN_RESTRICT b,
-                                    int relu, int64_t m, int64_t n, int64_t k) {
-    for (int64_t i = 0; i < m; i++) {
-        const real *NN_RESTRICT xi = x + i * rsx;
-        real *NN_RESTRICT yi = y + i * n;
-        int64_t j = 0;
-        for (; j + 4 <= n; j += 4) { /* four rows of W share each load of x */
-            const real *NN_RESTRICT w0 = W + j * k;
-            real a0[8] = {0}, a1[8] = {0}, a2[8] = {0}, a3[8] = {0};
-            int64_t p = 0;
-            for (; p + 8 <= k; p += 8)
-                for (int u = 0; u < 8; u++) {
-                    real xv = xi[p + u];
-                    a0[u] += xv * w0[p + u];
-                    a1[u] += xv * w0[k + p + u];
-                    a2[u] += xv * w0[2 * k + p + u];
-                    a3[u] += xv * w0[3 * k + p + u];
-                }
-            real s[4];
-            s[0] = NN_FN(net_sum8)(a0);
-            s[1] = NN_FN(net_sum8)(a1);
-            s[2] = NN_FN(net_sum8)(a2);
-            s[3] = NN_FN(net_sum8)(a3);
-            for (int r = 0; r < 4; r++) {
-                const real *wr = w0 + r * k;
-                real v = s[r];
-                for (int64_t q = p; q < k; q++) v += xi[q] * wr[q];
-                if (b != NULL) v += b[j + r];
-                yi[j + r] = (relu && v < 0) ? (real)0 : v;
-            }
-        }
-        for (; j < n; j++) {
-            const real *NN_RESTRICT wj = W + j * k;
-            real acc[8] = {0};
-            int64_t p = 0;
-            for (; p + 8 <= k; p += 8)
-                for (int u = 0; u < 8; u++) acc[u] += xi[p + u] * wj[p + u];
-            real v = NN_FN(net_sum8)(acc);
-            for (; p < k; p++) v += xi[p] * wj[p];
-            if (b != NULL) v += b[j];
-            yi[j] = (relu && v < 0) ? (real)0 : v;
-        }
+/* The packed W^T of LINEAR layer ly for inference (see nn_net_layer), packed
+ * again when the parameters changed since (net->wver) or another GEMM family
+ * or blocking is active; NULL when out of memory (the caller then runs the
+ * GEMM on W as is: the same bits). */
+static const real *NN_FN(net_wpack)(nn_net *net, nn_net_layer *ly) {
+    const int64_t in = ly->spec.in_features, out = ly->spec.out_features;
+    nn_gemm_packed lay;
+    NN_FN(gemm_packed_layout)(out, in, &lay);
+    if (ly->pk != NULL && ly->pk_ver == net->wver && memcmp(&lay, &ly->pk_lay, sizeof lay) == 0)
+        return (const real *)ly->pk;
+    if (ly->pk == NULL || lay.elems != ly->pk_lay.elems) {
+        nn_free(ly->pk);
+        ly->pk = nn_alloc((size_t)lay.elems * sizeof(real));
+        if (ly->pk == NULL) return NULL;
     }
+    /* B(p, j) = W[j*in + p] */
+    if (NN_FN(gemm_pack_full)((real *)ly->pk, &lay, (const real *)net->params + ly->w_off, 1,
+                              in) != NN_OK) {
+        nn_free(ly->pk);
+        ly->pk = NULL;
+        return NULL;
+    }
+    ly->pk_lay = lay;
+    ly->pk_ver = net->wver;
+    return (const real *)ly->pk;
 }
 
 /* Every GEMM of the passes: fp32/fp64 (nn_?gemm_ex), or for a float32 net in
@@ -149,8 +120,6 @@ static int NN_FN(net_gemm)(const nn_net *net, int64_t m, int64_t n, int64_t k, c
                            csb, (float)beta, (float *)c, rsc, (const float *)bias);
     return NN_FN(gemm_ex)(m, n, k, (real)1, a, rsa, csa, b, rsb, csb, beta, c, rsc, bias);
 }
-
-#define NN_NET_SMALL_ROWS 4
 
 /* Forward through every layer. x (batch, n_in) with row stride rsx; rows must
  * be contiguous (net.c copies x when a non-LINEAR first layer needs that).
@@ -171,18 +140,23 @@ int NN_FN(net_fwd)(nn_net *net, const real *x, int64_t rsx, int64_t batch, int t
             /* y (batch, out) = cur (batch, in) @ W^T, W (out, in): B(p, j) = W[j*in + p] */
             real *y = (real *)ly->slot;
             const real *b = ly->b_off >= 0 ? params + ly->b_off : NULL;
-            if (batch <= NN_NET_SMALL_ROWS && net->compute != NN_COMPUTE_BF16) {
-                NN_FN(net_small_linear)(y, cur, rs, params + ly->w_off, b, ly->fuse_relu, batch,
-                                        out, in);
-            } else {
-                /* the GEMM adds the bias in its epilogue, on the tile still in cache */
+            /* the GEMM adds the bias in its epilogue, on the tile still in cache;
+             * a few rows take its small kernel, with the same bits per row, so
+             * a row's output does not depend on the batch around it.
+             * fp32/fp64 inference reuses W^T packed once (net_wpack); bf16
+             * compute rounds the operands in its own GEMM (net_gemm). */
+            const real *wp = (training || net->compute == NN_COMPUTE_BF16)
+                                 ? NULL
+                                 : NN_FN(net_wpack)(net, ly);
+            if (wp != NULL)
+                st = NN_FN(gemm_packed_ex)(batch, &ly->pk_lay, wp, cur, rs, y, out, b);
+            else
                 st = NN_FN(net_gemm)(net, batch, out, in, cur, rs, 1, params + ly->w_off, 1,
                                      in, (real)0, y, out, b);
-                if (st != NN_OK) return st;
-                NN_PROF_LAP(net, l, NN_PROF_FWD);
-                if (ly->fuse_relu) NN_FN(net_epilogue)(y, NULL, 1, batch, out);
-                NN_PROF_LAP(net, l, NN_PROF_FWD_EPI);
-            }
+            if (st != NN_OK) return st;
+            NN_PROF_LAP(net, l, NN_PROF_FWD);
+            if (ly->fuse_relu) NN_FN(net_epilogue)(y, NULL, 1, batch, out);
+            NN_PROF_LAP(net, l, NN_PROF_FWD_EPI);
             cur = y;
             rs = out;
             cur_ws = 1;

@@ -270,7 +270,12 @@ int32_t nn_net_num_layers(const nn_net *net);
 int64_t nn_net_num_inputs(const nn_net *net);
 int64_t nn_net_num_outputs(const nn_net *net);
 int64_t nn_net_num_params(const nn_net *net);
-void *nn_net_params(nn_net *net); /* flat, nn_net_num_params elements */
+/* The flat parameters, nn_net_num_params elements. Calling it marks them as
+ * written (like nn_net_touch): inference packs the weights once and reuses them
+ * until they change, so call nn_net_touch after writing through a pointer kept
+ * from an earlier call (nn_net_train_step marks its own update). */
+void *nn_net_params(nn_net *net);
+void nn_net_touch(nn_net *net);
 void *nn_net_grads(nn_net *net);  /* flat, same layout */
 /* Offsets (in elements) of layer i's weight and bias in the flat buffers; -1 if none. */
 int64_t nn_net_weight_offset(const nn_net *net, int32_t layer);

@@ -1,7 +1,8 @@
 /* avx2.c — the "avx2" kernel family (AVX2 + FMA, x86-64):
  *   sgemm, dgemm  register-blocked micro-kernels 4x24 (float) and 4x12
  *                 (double), 12 ymm accumulators each, and SIMD transposing
- *                 packers (contract: kernels.h)
+ *                 packers (contract: kernels.h); small-m kernels for 1-4 rows
+ *                 with the same chains (small_kernel.h)
  *   ew            activations, losses, dropout (elementwise_tmpl.h) compiled
  *                 for AVX2 + FMA, so their loops vectorize 8 floats wide
  *   optim         the optimizer updates (optim_update_tmpl.h) compiled for
@@ -20,6 +21,8 @@
 
 #if defined(__x86_64__) || defined(_M_X64)
 #include <immintrin.h>
+
+#include "small_kernel.h"
 
 #define NN_SFX _avx2
 
@@ -134,6 +137,13 @@ NN_AVX2 void nn_dgemm_ukr_avx2_4x12(double *c, int64_t rsc, const double *ap,
     }
 }
 
+/* Small-m kernels (few rows, A in place): the ukrs' chains (small_kernel.h). */
+NN_SMALL_KERNEL(nn_ssmall_avx2, NN_AVX2, float, 24, 8, __m256, _mm256_setzero_ps, _mm256_loadu_ps,
+                _mm256_set1_ps, _mm256_fmadd_ps, _mm256_storeu_ps, NN_SMALL_OUT_FMAF, 4)
+NN_SMALL_KERNEL(nn_dsmall_avx2, NN_AVX2, double, 12, 4, __m256d, _mm256_setzero_pd,
+                _mm256_loadu_pd, _mm256_set1_pd, _mm256_fmadd_pd, _mm256_storeu_pd,
+                NN_SMALL_OUT_FMA, 4)
+
 /* Transposing packers for full slivers from a source contiguous along k
  * (row-major A, transposed B such as W.T), in 8x8 fp32 / 4x4 fp64 blocks:
  * widths that are multiples of 8 floats / 4 doubles; others return 0 and
@@ -241,9 +251,9 @@ NN_AVX2 static int dpackt_avx2(double *d, const double *src, int64_t ld, int64_t
 /* ------------------------------------------------------------ the table */
 
 const nn_sgemm_kernel nn_sgemm_avx2 = {nn_sgemm_ukr_avx2_4x24, {4, 24, 256, 144, 504},
-                                       spackt_avx2};
+                                       spackt_avx2, nn_ssmall_avx2};
 const nn_dgemm_kernel nn_dgemm_avx2 = {nn_dgemm_ukr_avx2_4x12, {4, 12, 256, 72, 384},
-                                       dpackt_avx2};
+                                       dpackt_avx2, nn_dsmall_avx2};
 const nn_ew_kernels nn_ew_avx2 = NN_EW_KERNELS(_avx2);
 const nn_optim_kernels nn_optim_avx2 = {nn_soptim_update_avx2, nn_doptim_update_avx2};
 

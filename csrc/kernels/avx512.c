@@ -6,6 +6,8 @@
  *                 instructions; SIMD transposing packers (contract: kernels.h).
  *                 Measured side by side against 12x32 / 8x32 fp32 and 16x8 /
  *                 12x16 fp64 variants (benchmarks/compare.py): these two won.
+ *                 Small-m kernels for 1-4 rows with the same chains
+ *                 (small_kernel.h): batch-invariant inference.
  *   ew            activations, losses, dropout (elementwise_tmpl.h) compiled
  *                 for AVX-512F/VL + FMA, 16 floats wide
  *   optim         reused from the avx2 family (same bits in every family)
@@ -20,6 +22,7 @@
 #include <immintrin.h>
 
 #include "avx512_common.h"
+#include "small_kernel.h"
 
 #define NN_SFX _avx512
 
@@ -158,6 +161,14 @@ NN_AVX512 static int dpackt_avx512(double *d, const double *src, int64_t ld, int
     return 1;
 }
 
+/* Small-m kernels (few rows, A in place): the ukrs' chains (small_kernel.h). */
+NN_SMALL_KERNEL(nn_ssmall_avx512, NN_AVX512, float, 16, 16, __m512, _mm512_setzero_ps,
+                _mm512_loadu_ps, _mm512_set1_ps, _mm512_fmadd_ps, _mm512_storeu_ps,
+                NN_SMALL_OUT_FMAF, 8)
+NN_SMALL_KERNEL(nn_dsmall_avx512, NN_AVX512, double, 16, 8, __m512d, _mm512_setzero_pd,
+                _mm512_loadu_pd, _mm512_set1_pd, _mm512_fmadd_pd, _mm512_storeu_pd,
+                NN_SMALL_OUT_FMA, 8)
+
 /* ------------------------------------------ activations, losses, dropout */
 
 /* AVX-512F/VL + FMA, without -ftrapping-math (elementwise_build.h) */
@@ -167,9 +178,9 @@ NN_AVX512 static int dpackt_avx512(double *d, const double *src, int64_t ld, int
 /* ------------------------------------------------------------ the table */
 
 const nn_sgemm_kernel nn_sgemm_avx512 = {nn_sgemm_ukr_avx512_16x16, {16, 16, 384, 128, 512},
-                                         spackt_avx512};
+                                         spackt_avx512, nn_ssmall_avx512};
 const nn_dgemm_kernel nn_dgemm_avx512 = {nn_dgemm_ukr_avx512_8x16, {8, 16, 384, 64, 384},
-                                         dpackt_avx512};
+                                         dpackt_avx512, nn_dsmall_avx512};
 const nn_ew_kernels nn_ew_avx512 = NN_EW_KERNELS(_avx512);
 
 const nn_kernels nn_kernels_avx512 = {

@@ -25,6 +25,7 @@
 #include <stdatomic.h>
 
 #include "avx512_common.h"
+#include "small_kernel.h"
 
 #define NN_AVX512 __attribute__((target("avx512f,avx512vl,fma")))
 
@@ -143,13 +144,19 @@ NN_PACKT_SKX(spackt_skx, float, __m512, 16, 12, 32, _mm512_loadu_ps, _mm512_setz
 NN_PACKT_SKX(dpackt_skx, double, __m512d, 8, 12, 16, _mm512_loadu_pd, _mm512_setzero_pd,
              __mmask8, _mm512_mask_storeu_pd, nn_transpose8_pd)
 
+/* Small-m kernels (few rows, A in place): the ukrs' chains (small_kernel.h). */
+NN_SMALL_KERNEL(nn_ssmall_skx, NN_AVX512, float, 32, 16, __m512, _mm512_setzero_ps,
+                _mm512_loadu_ps, _mm512_set1_ps, _mm512_fmadd_ps, _mm512_storeu_ps,
+                NN_SMALL_OUT_FMAF, 8)
+/* (fp64 B slivers are 16 wide like the avx512 family's: its small kernel serves) */
+
 /* The blocks below are the fallback when cpuid gives no cache sizes (those of a
  * 48 KiB L1d / 2 MiB L2 core); nn_kernels_avx512_skx_init() derives them
  * (cpu.c runs it before the table is first used). */
 static nn_sgemm_kernel skx_sgemm = {nn_sgemm_ukr_avx512_12x32, {12, 32, 256, 252, 1024, 1, 1},
-                                    spackt_skx};
+                                    spackt_skx, nn_ssmall_skx};
 static nn_dgemm_kernel skx_dgemm = {nn_dgemm_ukr_avx512_12x16, {12, 16, 128, 252, 1024, 1, 1},
-                                    dpackt_skx};
+                                    dpackt_skx, nn_dsmall_avx512};
 static atomic_int skx_state; /* 0: not sized, 1: sizing, 2: ready */
 
 void nn_kernels_avx512_skx_init(void) {

@@ -3,7 +3,8 @@
  * NNCORE_ARCH=ref selects it, so the tests check the portable path anywhere.
  *   sgemm, dgemm  micro-kernels 4x8 (float) and 4x4 (double): C the compiler
  *                 may vectorize for the baseline ISA, no intrinsics; the
- *                 portable packers of gemm_tmpl.h
+ *                 portable packers of gemm_tmpl.h; small-m kernels for 1-4
+ *                 rows with the same chains (small_kernel.h)
  *   ew            activations, losses, dropout (elementwise_tmpl.h), suffix _ref
  *   optim         the optimizer updates (optim_update_tmpl.h), suffix _ref
  * Not for: speed records (avx2.c, avx512.c); the GEMM loops (gemm.c);
@@ -13,6 +14,8 @@
 #include "../optim_internal.h"
 
 #define NN_SFX _ref
+
+#include "small_kernel.h"
 
 /* ------------------------------------------------------------ GEMM */
 
@@ -41,6 +44,19 @@
 NN_UKR_REF(nn_sgemm_ukr_ref_4x8, float, 4, 8)
 NN_UKR_REF(nn_dgemm_ukr_ref_4x4, double, 4, 4)
 
+/* Small-m kernels: the scalar chains of the ukr above (small_kernel.h), the
+ * same expressions acc + a * b and beta * r + alpha * s, so the same bits. */
+#define NN_REF_ZERO() 0
+#define NN_REF_LOAD(p) (*(p))
+#define NN_REF_SET1(x) (x)
+#define NN_REF_MAC(a, b, acc) ((acc) + (a) * (b))
+#define NN_REF_STORE(p, v) (*(p) = (v))
+#define NN_REF_OUT(alpha, beta, r, s) ((beta) == 0 ? (alpha) * (s) : (beta) * (r) + (alpha) * (s))
+NN_SMALL_KERNEL(nn_ssmall_ref, , float, 8, 1, float, NN_REF_ZERO, NN_REF_LOAD, NN_REF_SET1,
+                NN_REF_MAC, NN_REF_STORE, NN_REF_OUT, 4)
+NN_SMALL_KERNEL(nn_dsmall_ref, , double, 4, 1, double, NN_REF_ZERO, NN_REF_LOAD, NN_REF_SET1,
+                NN_REF_MAC, NN_REF_STORE, NN_REF_OUT, 4)
+
 /* ------------------------------------------ activations, losses, dropout */
 
 /* the baseline ISA, without -ftrapping-math (elementwise_build.h) */
@@ -53,8 +69,10 @@ NN_UKR_REF(nn_dgemm_ukr_ref_4x4, double, 4, 4)
 
 /* ------------------------------------------------------------ the table */
 
-const nn_sgemm_kernel nn_sgemm_ref = {nn_sgemm_ukr_ref_4x8, {4, 8, 256, 128, 2048}, NULL};
-const nn_dgemm_kernel nn_dgemm_ref = {nn_dgemm_ukr_ref_4x4, {4, 4, 256, 64, 2048}, NULL};
+const nn_sgemm_kernel nn_sgemm_ref = {nn_sgemm_ukr_ref_4x8, {4, 8, 256, 128, 2048}, NULL,
+                                     nn_ssmall_ref};
+const nn_dgemm_kernel nn_dgemm_ref = {nn_dgemm_ukr_ref_4x4, {4, 4, 256, 64, 2048}, NULL,
+                                     nn_dsmall_ref};
 const nn_ew_kernels nn_ew_ref = NN_EW_KERNELS(_ref);
 const nn_optim_kernels nn_optim_ref = {nn_soptim_update_ref, nn_doptim_update_ref};
 

@@ -40,6 +40,7 @@ import os
 import platform
 import statistics
 import sys
+import tempfile
 import time
 import tracemalloc
 import warnings
@@ -56,7 +57,7 @@ WORKLOADS = {
     "wide": ((1024, 2048, 2048, 10), 512),
 }
 LR = 1e-3
-PEERS = ("reference", "numpy", "torch", "jax", "sklearn")
+PEERS = ("reference", "numpy", "torch", "jax", "onnxruntime", "sklearn")
 BF16_NAMES = ("nncore bf16", "torch autocast bf16")  # train --compute bf16
 
 
@@ -287,6 +288,20 @@ def _sklearn(weights, batch):
 
 # ------------------------------------------------------------------- timing
 
+def _onnxruntime(model, threads: int) -> Callable[[np.ndarray], np.ndarray]:
+    """The model exported by nncore.onnx, run by onnxruntime's CPUExecutionProvider
+    on ``threads`` intra-op threads: the same weights, bit for bit."""
+    import onnxruntime as ort
+    with tempfile.TemporaryDirectory() as d:
+        path = model.to_onnx(os.path.join(d, "mlp.onnx"))
+        so = ort.SessionOptions()
+        so.intra_op_num_threads = threads
+        so.inter_op_num_threads = 1
+        sess = ort.InferenceSession(path, so, providers=["CPUExecutionProvider"])
+    name = sess.get_inputs()[0].name
+    return lambda x: sess.run(None, {name: x})[0]
+
+
 def _settle(seconds: float = 0.2) -> None:
     """A pause before timing the next contender, so the worker threads the previous
     one left spinning (OpenBLAS, PyTorch's OpenMP, XLA, nncore's team) go to sleep
@@ -478,6 +493,11 @@ def bench_infer(threads: int, rounds: int, skip=()) -> tuple[list[dict], list]:
             if jf is not None:
                 fns["jax"] = jf
                 outs["jax"] = lambda f=jf: np.asarray(f())
+        if "onnxruntime" not in skip:
+            ox = _peer_or_note("onnxruntime", lambda: _onnxruntime(model, threads), notes)
+            if ox is not None:
+                fns["onnxruntime"] = lambda ox=ox: ox(x)
+                outs["onnxruntime"] = fns["onnxruntime"]
         if "sklearn" not in skip:
             def mks():
                 from sklearn.neural_network import MLPClassifier

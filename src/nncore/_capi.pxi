@@ -95,6 +95,7 @@ cdef extern from "nncore.h" nogil:
     int64_t nn_net_num_outputs(const nn_net *net)
     int64_t nn_net_num_params(const nn_net *net)
     void *nn_net_params(nn_net *net)
+    void nn_net_touch(nn_net *net)
     void *nn_net_grads(nn_net *net)
     int64_t nn_net_weight_offset(const nn_net *net, int32_t layer)
     int64_t nn_net_bias_offset(const nn_net *net, int32_t layer)

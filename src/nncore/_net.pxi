@@ -125,6 +125,10 @@ cdef class _Net:
         """A new zero-copy view (n_params,) of the flat parameter buffer."""
         return self._view(nn_net_params(self.net))
 
+    def touch(self):
+        """Marks the parameters as written: the next inference packs the weights again."""
+        nn_net_touch(self.net)
+
     @property
     def grads(self):
         """A new zero-copy view (n_params,) of the flat gradient buffer."""

@@ -482,8 +482,23 @@ class Sequential:
 
     @property
     def flat_params(self) -> np.ndarray:
-        """1-D zero-copy view (num_parameters,) of the C network's ONE parameter buffer."""
+        """1-D zero-copy view (num_parameters,) of the C network's ONE parameter buffer.
+
+        Taking it marks the parameters as changed (see :meth:`touch`)."""
+        self._net.touch()
         return self._flat_params
+
+    def touch(self) -> None:
+        """Tell the model its parameters were written.
+
+        Inference packs the weights once and reuses them until a parameter changes.
+        Every optimizer step and every access to ``Parameter.data`` / ``flat_params``
+        marks them changed, so ``p.data[...] = w`` is seen by the next ``model(x)``.
+        Only a write through an array kept from *before* an inference call, e.g.
+        ``w = p.data; model(x); w[0, 0] = 1.0``, needs ``model.touch()`` before the
+        next inference.
+        """
+        self._net.touch()
 
     @property
     def flat_grads(self) -> np.ndarray:

@@ -14,7 +14,10 @@ class Parameter:
     ``data`` and ``grad`` are NumPy views (zero copy) into the model's ONE flat
     parameter / gradient buffer, so ``p.data[...] = w`` changes the network
     (that is how weights trained elsewhere are loaded) and ``p.grad`` shows the
-    gradients the C backward pass accumulated.
+    gradients the C backward pass accumulated. Taking ``p.data`` marks the
+    model's weights as changed, so inference packs them again
+    (:meth:`nncore.nn.Sequential.touch`); only writes through an array kept
+    from before an inference call need ``model.touch()``.
 
     Attributes
     ----------
@@ -51,6 +54,8 @@ class Parameter:
 
     @property
     def data(self) -> np.ndarray:
+        # handing out a writable view marks the weights as changed (model.touch())
+        self.model._net.touch()
         return self._data
 
     @data.setter
@@ -60,6 +65,7 @@ class Parameter:
             raise ValueError(f"{self.name}: expected an array of shape {self.shape}, "
                              f"got {value.shape}")
         self._data[...] = value
+        self.model._net.touch()
 
     @property
     def grad(self) -> np.ndarray:

@@ -1,0 +1,168 @@
+"""Batch invariance of inference: row i of ``model(x)`` / ``model.predict`` has the
+same bits whatever the batch size, the row's position in the batch and the thread
+count, for every kernel family and both dtypes (a few rows take the GEMM's small
+kernel, more rows its tiles: both must give each element the same chain over k).
+Also: the weights packed once for inference are never served stale, whichever way
+a parameter changes."""
+import numpy as np
+import pytest
+
+import nncore
+from nncore import nn, optim
+from nncore import reference as ref
+
+pytestmark = pytest.mark.kernel
+
+BATCHES = (1, 2, 3, 5, 17, 33, 1000)
+# tile-multiple widths, and widths / depths off every family's tile (and k past
+# one KC block: 784, 1000)
+SHAPES = [(64, 128, 64, 10), (37, 53, 29, 3), (784, 256, 128, 10), (1000, 19, 7)]
+
+
+def _mlp(sizes, dtype, seed=0):
+    layers = []
+    for i in range(len(sizes) - 1):
+        layers.append(nn.Linear(sizes[i], sizes[i + 1]))
+        if i < len(sizes) - 2:
+            layers.append(nn.ReLU())
+    return nn.Sequential(*layers, dtype=dtype, seed=seed)
+
+
+def _forward_ref(model, x):
+    """The NumPy oracle on float64 copies of the weights (no bits promised)."""
+    out = np.asarray(x, np.float64)
+    for layer in model:
+        if isinstance(layer, nn.Linear):
+            out = out @ np.asarray(layer.weight.data, np.float64).T
+            out = out + np.asarray(layer.bias.data, np.float64)
+        else:
+            out = np.maximum(out, 0.0)
+    return out
+
+
+@pytest.fixture
+def restore_threads():
+    old = nncore.get_num_threads()
+    yield
+    nncore.set_num_threads(old)
+
+
+@pytest.mark.parametrize("sizes", SHAPES, ids=lambda s: "-".join(map(str, s)))
+def test_rows_do_not_depend_on_batch_position_or_threads(arch, dtype, sizes, restore_threads):
+    model = _mlp(sizes, dtype)
+    x = np.random.default_rng(1).standard_normal((1000, sizes[0])).astype(dtype)
+    nncore.set_num_threads(2)
+    full = model(x)
+    # the whole batch is right (independent oracle), then every sub-batch matches it bitwise
+    tol = 1e-4 if dtype == np.float32 else 1e-11
+    np.testing.assert_allclose(full, _forward_ref(model, x), rtol=tol, atol=tol)
+    for threads in (1, 2):
+        nncore.set_num_threads(threads)
+        for b in BATCHES:
+            for start in sorted({0, 7, 1000 - b}):
+                if start + b > 1000:
+                    continue
+                got = model(x[start:start + b])
+                np.testing.assert_array_equal(
+                    got, full[start:start + b],
+                    err_msg=f"batch {b} at row {start}, {threads} thread(s)")
+
+
+def test_predict_batch_size_does_not_change_rows(arch, dtype, restore_threads):
+    model = _mlp((37, 53, 29, 3), dtype, seed=3)
+    x = np.random.default_rng(2).standard_normal((33, 37)).astype(dtype)
+    whole = model(x)
+    for threads in (1, 2):
+        nncore.set_num_threads(threads)
+        for bs in (1, 2, 3, 4, 5, 32, 1024):
+            np.testing.assert_array_equal(model.predict(x, batch_size=bs), whole,
+                                          err_msg=f"batch_size {bs}, {threads} thread(s)")
+
+
+def test_single_row_matches_a_copy_strided_view(dtype):
+    """A row read through a strided view (row stride > n_in) gives the same bits."""
+    model = _mlp((64, 128, 64, 10), dtype)
+    x = np.random.default_rng(4).standard_normal((6, 80)).astype(dtype)
+    view = x[:, :64]
+    np.testing.assert_array_equal(model(view[2:3]), model(np.ascontiguousarray(view))[2:3])
+
+
+def test_inference_never_uses_stale_weights(arch, dtype):
+    """Weights are packed once for inference; every way a parameter changes through
+    the API shows in the next inference: a fused step, an unfused optimizer step,
+    writes through ``Parameter.data`` and ``flat_params``, the same value written
+    back, and a write through an array kept across inferences followed by
+    ``model.touch()``."""
+    model = _mlp((37, 53, 29, 3), dtype)
+    x = np.random.default_rng(5).standard_normal((3, 37)).astype(dtype)
+    xb = np.random.default_rng(6).standard_normal((40, 37)).astype(dtype)
+    y = np.array([0, 1, 2] * 13 + [0])
+    tol = 1e-4 if dtype == np.float32 else 1e-11
+
+    def check():
+        for inp in (x, xb, x[:1]):
+            np.testing.assert_allclose(model(inp), _forward_ref(model, inp), rtol=tol,
+                                       atol=tol)
+
+    check()  # packs the weights
+    opt = optim.SGD(model.parameters(), lr=0.5)
+    model.train_step(xb, y, loss="cross_entropy", optimizer=opt)
+    check()
+    model.zero_grad()
+    out = model.forward(xb, training=True)
+    model.backward(np.ones_like(out))
+    opt.step()  # the unfused path
+    check()
+    model[0].weight.data[3, 5] += 1.0
+    check()
+    old = float(model[0].weight.data[0, 0])
+    model[0].weight.data[0, 0] = old * -4.0 + 1.0
+    check()
+    model[0].weight.data[0, 0] = old  # back to what was packed before
+    check()
+    model[2].weight.data = np.zeros((29, 53), dtype)
+    check()
+    model.flat_params[:7] = 0.25
+    check()
+    model[-1].bias.data[:] = 7.0
+    check()
+    kept = model[0].weight.data
+    model(x)
+    kept[1, :] = -2.0  # through an array taken before the last inference
+    model.touch()
+    check()
+
+
+def test_packed_weights_follow_the_active_family(dtype):
+    """Weights packed under one kernel family are packed again under another."""
+    from nncore import config
+    archs = config.available_archs()
+    old = config.get_arch()
+    model = _mlp((37, 53, 29, 3), dtype)
+    x = np.random.default_rng(8).standard_normal((5, 37)).astype(dtype)
+    try:
+        for a in archs + archs[:1]:
+            config.set_arch(a)
+            want = _forward_ref(model, x)
+            tol = 1e-4 if dtype == np.float32 else 1e-11
+            np.testing.assert_allclose(model(x), want, rtol=tol, atol=tol)
+            np.testing.assert_allclose(model(x[:2]), want[:2], rtol=tol, atol=tol)
+    finally:
+        config.set_arch(old)
+
+
+def test_small_path_matches_reference_products(arch, dtype):
+    """1..4 rows through the GEMM directly (nncore.ops.matmul) against the oracle."""
+    from nncore import ops
+    rng = np.random.default_rng(7)
+    for m in (1, 2, 3, 4):
+        for n, k in ((1, 1), (17, 300), (70, 784), (33, 1)):
+            a = rng.standard_normal((m, k)).astype(dtype)
+            b = rng.standard_normal((n, k)).astype(dtype).T
+            got = ops.matmul(a, b)
+            want = ref.matmul(a, b)
+            tol = 1e-4 if dtype == np.float32 else 1e-11
+            np.testing.assert_allclose(got, want, rtol=tol, atol=tol * np.sqrt(k))
+            # and the same bits as those rows inside a taller product
+            tall = np.concatenate([a, rng.standard_normal((9, k)).astype(dtype)])
+            np.testing.assert_array_equal(got, ops.matmul(tall, b)[:m])

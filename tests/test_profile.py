@@ -63,10 +63,8 @@ def test_flops_and_bytes_are_the_closed_forms(dtype, sizes, batch):
         assert got["db"]["bytes"] == (batch * b + b) * es and got["db"]["flop"] is None
         if li < len(sizes) - 2:                 # the ReLU after it: y read and written
             relu = {(r["phase"], r["pass"]): r["bytes"] for r in rows[i + 1]}
-            fwd = (("forward", "relu (after the GEMM)"), 2 * batch * b * es)
-            if batch <= 4:                      # inside the dot products: no pass
-                fwd = (("forward", "relu (in the Linear's dot products)"), None)
-            assert relu == {fwd[0]: fwd[1], ("backward", "relu"): 3 * batch * b * es}
+            assert relu == {("forward", "relu (after the GEMM)"): 2 * batch * b * es,
+                            ("backward", "relu"): 3 * batch * b * es}
     # every GEMM of the step: forward, dW, and dX of all but the first layer
     macs = [a * b for a, b in zip(sizes[:-1], sizes[1:])]
     assert sum(r["flop"] or 0 for r in prof.layers) == 2 * batch * (3 * sum(macs) - macs[0])
@@ -114,7 +112,7 @@ def test_peak_is_measured_once_and_scales():
 
 # ------------------------------------------------------------------ times
 
-@pytest.mark.parametrize("batch", [3, 48])      # 3: the dot-product path of few rows
+@pytest.mark.parametrize("batch", [3, 48])      # 3: the GEMM's small kernel of few rows
 def test_phase_times_are_positive_and_add_up_to_the_step(dtype, threads, batch):
     model = mlp((64, 128, 64, 10), dtype)
     x, y = data(64, 10, batch, dtype)
@@ -130,11 +128,8 @@ def test_phase_times_are_positive_and_add_up_to_the_step(dtype, threads, batch):
     assert measured <= prof.total_s * (1 + 1e-9)
     assert measured >= 0.5 * prof.total_s
     relu_fwd = [r for r in prof.layers if r["name"] == "ReLU()" and r["phase"] == "forward"]
-    if batch <= 4:   # the dot-product path of a few rows: the ReLU has no pass of its own
-        assert {r["pass"] for r in relu_fwd} == {"relu (in the Linear's dot products)"}
-        assert all(r["bytes"] is None for r in relu_fwd)
-    else:
-        assert {r["pass"] for r in relu_fwd} == {"relu (after the GEMM)"}
+    # a few rows take the GEMM's small kernel, then the same ReLU pass as a batch
+    assert {r["pass"] for r in relu_fwd} == {"relu (after the GEMM)"}
     other = next(r for r in prof.passes if r["phase"] == "other")
     assert other["time_s"] == pytest.approx(prof.total_s - measured, abs=1e-12)
 

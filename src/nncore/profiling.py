@@ -138,11 +138,7 @@ def _layer_entries(specs: list[tuple], names: list[str], sec: np.ndarray, batch:
         act = kind == _ACT
         what = _ACT_NAMES.get(spec[4], "activation") if act else "dropout"
         mask = 0 if act else bo     # dropout's 1-byte mask, written then read
-        if act and i > 0 and fused[i - 1] and sec[i - 1][_EPI] == 0.0:
-            # a few rows take the dot-product path: ReLU inside it, no pass of its own
-            rows.append(_entry(i, name, "forward", f"{what} (in the Linear's dot products)",
-                               s[_FWD]))
-        elif act and i > 0 and fused[i - 1]:   # run in the Linear's epilogue, in place
+        if act and i > 0 and fused[i - 1]:   # run in the Linear's epilogue, in place
             rows.append(_entry(i, name, "forward", f"{what} (after the GEMM)",
                                sec[i - 1][_EPI] + s[_FWD], nbytes=2 * bo * es))
         else:

@@ -602,7 +602,7 @@ class Sequential:
     def train_step(self, x: Any, y: Any, loss: Any, optimizer: Any,
                    clip_norm: float | None = None, clip_value: float | None = None,
                    include_penalty: bool = False, sample_weight: Any = None,
-                   distributed: bool = False, _comm: Any = None) -> float:
+                   distributed: bool = False) -> float:
         """One training step in ONE C call with the GIL released: zero_grad, forward
         (training), loss, backward, optional clipping (global norm ``clip_norm``, then
         element value ``clip_value``), optimizer update. Returns the batch loss.
@@ -628,11 +628,18 @@ class Sequential:
         number, sums the ranks' batch weights: their batches may differ in size). Returns this rank's batch loss. An error on
         one rank (a bad batch) aborts the whole job with its message (MPI Abort).
         """
-        if distributed and _comm is None:
-            comm = _upper().communicator()   # the ImportError naming nncore[mpi], if absent
-            with comm.abort_on_error("train_step"):
-                return self.train_step(x, y, loss, optimizer, clip_norm, clip_value,
-                                       include_penalty, sample_weight, True, comm)
+        if not distributed:
+            return self._train_step(x, y, loss, optimizer, clip_norm, clip_value,
+                                    include_penalty, sample_weight, None)
+        comm = _upper().communicator()   # the ImportError naming nncore[mpi], if absent
+        with comm.abort_on_error("train_step"):
+            return self._train_step(x, y, loss, optimizer, clip_norm, clip_value,
+                                    include_penalty, sample_weight, comm)
+
+    def _train_step(self, x: Any, y: Any, loss: Any, optimizer: Any, clip_norm: float | None,
+                    clip_value: float | None, include_penalty: bool, sample_weight: Any,
+                    comm: Any) -> float:
+        """:meth:`train_step` once the communicator is known (None: one process)."""
         loss_fn = _losses.get(loss)
         if isinstance(optimizer, str):
             raise TypeError(f"train_step needs an optimizer object, got the name {optimizer!r}: "
@@ -654,8 +661,7 @@ class Sequential:
             y, (x.shape[0], self.out_features), self.dtype)
         w = check_sample_weight(sample_weight, x.shape[0], self.dtype)
         pen = optimizer.penalty() if include_penalty else 0.0
-        if distributed:
-            comm = _comm
+        if comm is not None:
             comm.sync_parameters_once(self)
             mine = float(x.shape[0]) if w is None else float(w.sum(dtype=np.float64))
             total = float(comm.sum([mine])[0])

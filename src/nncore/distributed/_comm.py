@@ -19,6 +19,7 @@ import importlib
 import json
 import os
 import sys
+import time
 import traceback
 import weakref
 from typing import Any, Iterator, Sequence
@@ -99,6 +100,9 @@ class Communicator:
         sys.stderr.write(f"nncore.distributed: rank {self.rank}/{self.size}: {message}\n"
                          "nncore.distributed: aborting every rank (MPI Abort)\n")
         sys.stderr.flush()
+        # the launcher forwards a rank's stderr asynchronously and Abort tears its
+        # forwarders down: give the message a moment to get out (it once did not)
+        time.sleep(0.5)
         self.comm.Abort(1)
 
     @contextlib.contextmanager

@@ -16,8 +16,8 @@
  * file and gemm_bf16.c with the tile instructions emulated in C). Needs a
  * review and a run of tests/test_bf16.py on AMX hardware. Kept deliberately
  * small: tile config loaded on every call (safe when another library in the
- * thread reconfigures the tiles; a cost worth measuring), no tile release,
- * gemm_bf16.c's portable packers (no SIMD packer of its own).
+ * thread reconfigures the tiles) and released at its end (tilerelease; both
+ * costs worth measuring), gemm_bf16.c's portable packers (no SIMD packer of its own).
  * Not for: loops or packers (gemm_bf16.c); dispatch (cpu.c).
  */
 #include "../kernels.h"
@@ -91,6 +91,8 @@ NN_AMX static void bgemm_ukr_amx_16x32(float *c, int64_t rsc, const uint16_t *ap
     float acc[MR * NR];
     _tile_stored(0, acc, NR * sizeof(float));
     _tile_stored(1, acc + 16, NR * sizeof(float));
+    _tile_release(); /* tile data back to its init state: no 8 KiB of live state
+                      * to save at context switches, no tile state left to later code */
     /* the tile intrinsics are asm without memory operands: tell the compiler acc
      * (whose address they took) has been written before C reads it */
     __asm__ volatile("" : : "r"(acc) : "memory");

@@ -88,6 +88,65 @@ def test_round_bf16_ties_specials():
     assert (np.abs(r - v) <= np.abs(v) * 2.0 ** -8).all()
 
 
+def _edge_floats():
+    """float32 patterns at every bf16 boundary: each of the 2^16 high halves with
+    low halves 0, just under a tie, the tie, just over it and all ones (ties to
+    even and odd, subnormals, max finite to inf, -0, inf, NaN payloads)."""
+    hi = np.arange(1 << 16, dtype=np.uint32) << 16
+    lows = np.array([0, 0x7FFF, 0x8000, 0x8001, 0xFFFF], np.uint32)
+    return (hi[:, None] | lows[None, :]).ravel().view(np.float32)
+
+
+def _round_bf16_oracle(x):
+    """Round to nearest even by comparing the two neighbouring bf16 values in
+    float64 (independent of the bias trick of round_bf16); finite only."""
+    u = x.view(np.uint32)
+    lo = (u & 0xFFFF0000).view(np.float32).astype(np.float64)
+    step = np.ldexp(1.0, np.maximum(((u >> 23) & 0xFF).astype(np.int64), 1) - 134)
+    hi = lo + np.copysign(step, lo)  # next bf16 away from zero; 2^128 stands for inf
+    d_lo, d_hi = np.abs(x - lo), np.abs(hi - x)
+    odd = ((u >> 16) & 1) == 1
+    r = np.where((d_hi < d_lo) | ((d_hi == d_lo) & odd), hi, lo)
+    return np.where(np.abs(r) >= 2.0 ** 128, np.copysign(np.inf, r), r).astype(np.float32)
+
+
+def test_round_bf16_matches_independent_rounding():
+    x = _edge_floats()
+    got = R.round_bf16(x)
+    fin = np.isfinite(x)
+    np.testing.assert_array_equal(got[fin].view(np.uint32), _round_bf16_oracle(x[fin]).view(np.uint32))
+    nan = np.isnan(x)
+    # NaN: high half kept, quiet bit set (the instructions' rule)
+    want = (x[nan].view(np.uint32) | 0x00400000) & 0xFFFF0000
+    np.testing.assert_array_equal(got[nan].view(np.uint32), want)
+    inf = np.isinf(x)
+    np.testing.assert_array_equal(got[inf], x[inf])
+
+
+@pytest.mark.kernel
+def test_bgemm_rounds_operands_like_the_twin(arch):
+    """C's operand rounding bit for bit against round_bf16 (k = 1, b = 1: C = bf16(a)),
+    through the packed path (many rows) and the few-row path; hardware conversions
+    flush subnormal inputs to zero, and the accumulator's +0 turns -0 into +0."""
+    x = _edge_floats()
+    want = R.round_bf16(x)
+    sub = (np.abs(x) < np.finfo(np.float32).tiny) & (x != 0)
+    one = np.ones((1, 1), np.float32)
+    # x as A (many rows: packed path), as B row-major and as B^T (one row of A:
+    # the few-row path where a family has one; B packers otherwise)
+    runs = [(x[:, None], one), (one, x[None, :]), (one, np.ascontiguousarray(x[:, None]).T)]
+    for a, b in runs:
+        out = _core._bmatmul(a, b, np.empty((a.shape[0], b.shape[1]), np.float32),
+                             1.0, 0.0).ravel()
+        w, s = want, sub
+        nan = np.isnan(w)
+        assert (np.isnan(out) == nan).all()
+        ok = (out == w) | nan | (s & (out == 0))
+        assert ok.all(), (x[~ok][:5], out[~ok][:5], w[~ok][:5])
+        exact = ~nan & ~s & (w != 0)
+        np.testing.assert_array_equal(out[exact].view(np.uint32), w[exact].view(np.uint32))
+
+
 # ----------------------------------------------------------------- GEMM
 
 

@@ -114,7 +114,8 @@ def test_round_bf16_matches_independent_rounding():
     x = _edge_floats()
     got = R.round_bf16(x)
     fin = np.isfinite(x)
-    np.testing.assert_array_equal(got[fin].view(np.uint32), _round_bf16_oracle(x[fin]).view(np.uint32))
+    np.testing.assert_array_equal(got[fin].view(np.uint32),
+                                  _round_bf16_oracle(x[fin]).view(np.uint32))
     nan = np.isnan(x)
     # NaN: high half kept, quiet bit set (the instructions' rule)
     want = (x[nan].view(np.uint32) | 0x00400000) & 0xFFFF0000

@@ -69,11 +69,13 @@ static void emu_zero(int t) {
 static void emu_load(int t, const char *base, long stride) {
     emu_use(t);
     memset(emu.data[t], 0, sizeof emu.data[t]);
-    for (unsigned r = 0; r < emu.rows[t]; r++) memcpy(emu.data[t][r], base + r * stride, emu.colsb[t]);
+    for (unsigned r = 0; r < emu.rows[t]; r++)
+        memcpy(emu.data[t][r], base + r * stride, emu.colsb[t]);
 }
 static void emu_store(int t, char *base, long stride) {
     emu_use(t);
-    for (unsigned r = 0; r < emu.rows[t]; r++) memcpy(base + r * stride, emu.data[t][r], emu.colsb[t]);
+    for (unsigned r = 0; r < emu.rows[t]; r++)
+        memcpy(base + r * stride, emu.data[t][r], emu.colsb[t]);
 }
 static float emu_bf(const unsigned char *p) { /* bf16 at p -> float, denormal as zero */
     unsigned int u = (unsigned int)(p[0] | (p[1] << 8)) << 16;

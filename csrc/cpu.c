@@ -66,14 +66,19 @@ static int cpu_has_avx512_bf16(void) {
 }
 
 /* amx_bf16 + amx_tile (cpuid 7.0 EDX bits 22, 24), the OS saving tile state
- * (XCR0 bits 17, 18), and Linux granting this process the tile data
- * (nn_amx_request, kernels/amx.c). */
+ * (XCR0 bits 17, 18), palette 1 with the tiles amx.c uses (cpuid 0x1d), and
+ * Linux granting this process the tile data (nn_amx_request, kernels/amx.c). */
 static int cpu_has_amx(void) {
     unsigned a, b, c, d;
     if (!cpu_has_avx512_bf16()) return 0;
     if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return 0;
     if (!(d & (1u << 22)) || !(d & (1u << 24))) return 0;
     if (!os_saves(0x60000)) return 0;
+    /* palette 1 as kernels/amx.c configures it (cpuid 0x1d.1): at least 5 tile
+     * names (EBX 31:16) of 16 rows (ECX 15:0) of 64 bytes (EBX 15:0) */
+    if (!__get_cpuid_count(0x1d, 0, &a, &b, &c, &d) || a < 1) return 0;
+    __cpuid_count(0x1d, 1, a, b, c, d);
+    if ((b & 0xffff) < 64 || (b >> 16) < 5 || (c & 0xffff) < 16) return 0;
     return nn_amx_request();
 }
 #endif

@@ -10,7 +10,8 @@
  * BLIS loops like gemm_tmpl.h: jc over N by NC | pc over K by KC -> pack B |
  * ic over M by MC -> pack A | tiles -> micro-kernel. Threads take whole
  * blocks of C; K is never split and its blocking depends only on k, so the
- * bits do not depend on the thread count.
+ * bits do not depend on the thread count, and every m (even 1) takes the same
+ * tiles, so a row's bits do not depend on the batch around it.
  * Not for: fp32/fp64 GEMM (gemm.c), micro-kernels (csrc/kernels/), choosing
  * a family (cpu.c).
  */
@@ -23,8 +24,7 @@
 
 /* The bf16 entry of families without bf16 instructions: their fp32 micro-kernel. */
 const nn_bgemm_kernel nn_bgemm_portable = {NULL, {0, 0, 0, 0, 0, 0, 0}, 1, NULL, NULL,
-                                           "portable (bf16-rounded operands, fp32 micro-kernel)",
-                                           NULL};
+                                           "portable (bf16-rounded operands, fp32 micro-kernel)"};
 
 const char *nn_bgemm_name(void) { return nn_bgemm_active()->name; }
 
@@ -204,33 +204,6 @@ static int bgemm_block(const void *ctx, int64_t m0, int64_t m1, int64_t n0, int6
     return NN_OK;
 }
 
-#define NN_BGEMM_SMALL_ROWS 4
-
-/* A handful of rows times B with contiguous columns (rsb == 1: W^T, the
- * forward of single-sample inference): no packing, which would cost more than
- * the product; one dot product per C element in 8 fixed partial sums, operands
- * rounded as they are read; one thread. */
-static void bgemm_small(int64_t m, int64_t n, int64_t k, float alpha, const float *a,
-                        int64_t rsa, int64_t csa, const float *b, int64_t csb, float beta,
-                        float *c, int64_t rsc, const float *bias, float *arow) {
-    for (int64_t i = 0; i < m; i++) {
-        for (int64_t p = 0; p < k; p++) arow[p] = bf16_value(a[i * rsa + p * csa]);
-        float *ci = c + i * rsc;
-        for (int64_t j = 0; j < n; j++) {
-            const float *bj = b + j * csb;
-            float part[8] = {0};
-            int64_t p = 0;
-            for (; p + 8 <= k; p += 8)
-                for (int u = 0; u < 8; u++) part[u] += arow[p + u] * bf16_value(bj[p + u]);
-            float acc = ((part[0] + part[4]) + (part[1] + part[5])) +
-                        ((part[2] + part[6]) + (part[3] + part[7]));
-            for (; p < k; p++) acc += arow[p] * bf16_value(bj[p]);
-            const float v = beta == 0 ? alpha * acc : alpha * acc + beta * ci[j];
-            ci[j] = bias ? v + bias[j] : v;
-        }
-    }
-}
-
 int nn_bgemm_ex(int64_t m, int64_t n, int64_t k, float alpha, const float *a, int64_t rsa,
                 int64_t csa, const float *b, int64_t rsb, int64_t csb, float beta, float *c,
                 int64_t rsc, const float *bias) {
@@ -247,15 +220,8 @@ int nn_bgemm_ex(int64_t m, int64_t n, int64_t k, float alpha, const float *a, in
     }
     if (!a || !b) return NN_ERR_ARG;
     const nn_bgemm_kernel *gk = nn_bgemm_active();
-    if (m <= NN_BGEMM_SMALL_ROWS && rsb == 1) {
-        /* scratch: A's rows as floats (portable) or as bf16 vectors (family's path) */
-        char *ws = workspace((size_t)m * (size_t)(k + 32) * sizeof(float));
-        if (!ws) return NN_ERR_NOMEM;
-        if (!(csa == 1 && gk->small &&
-              gk->small(c, rsc, a, rsa, b, csb, m, n, k, alpha, beta, bias, (uint16_t *)ws)))
-            bgemm_small(m, n, k, alpha, a, rsa, csa, b, csb, beta, c, rsc, bias, (float *)ws);
-        return NN_OK;
-    }
+    /* every m takes the tiles (no few-row shortcut): each C element is the
+     * same chain over k whatever the batch around its row (batch invariance) */
     const nn_sgemm_kernel *fk = nn_sgemm_active();
     bgemm_ctx x = {m,  n, k,    alpha, beta, a,  rsa,
                    csa, b, rsb,  csb,   c,    rsc, bias,

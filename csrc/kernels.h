@@ -200,22 +200,12 @@ typedef void (*nn_bgemm_ukr_fn)(float *c, int64_t rsc, const uint16_t *ap, const
 typedef int (*nn_bpack_fn)(uint16_t *d, const float *src, int64_t ld, int64_t kc, int64_t w,
                            int a);
 
-/* Optional no-packing path for a few rows (single-sample inference):
- *     C (m, n) = alpha * bf16(A) @ bf16(B) + beta * C (+ bias), m <= 4,
- * A rows contiguous along k (a + i*lda), B columns contiguous along k
- * (b + j*ldb, e.g. W^T); ws: scratch of m * (k + 32) uint16_t, 64-byte
- * aligned. Returns 1 if it handled the case, 0 for gemm_bf16.c's portable one. */
-typedef int (*nn_bsmall_fn)(float *c, int64_t rsc, const float *a, int64_t lda, const float *b,
-                            int64_t ldb, int64_t m, int64_t n, int64_t k, float alpha,
-                            float beta, const float *bias, uint16_t *ws);
-
 typedef struct {
     nn_bgemm_ukr_fn ukr;  /* NULL (nn_bgemm_portable): the family's fp32 micro-kernel */
     nn_gemm_blocking blk; /* kc in k steps (even), as for fp32 */
     int64_t akb;          /* A layout: k-pairs per A block (1 or 16, see above) */
     nn_bpack_fn packt, packn; /* NULL: the portable packer only */
     const char *name;     /* e.g. "avx512_bf16 16x16", for show_config */
-    nn_bsmall_fn small;   /* NULL: the portable few-row path */
 } nn_bgemm_kernel;
 
 /* ----------------------------------------------------------------- table */

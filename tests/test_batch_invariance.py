@@ -166,3 +166,44 @@ def test_small_path_matches_reference_products(arch, dtype):
             # and the same bits as those rows inside a taller product
             tall = np.concatenate([a, rng.standard_normal((9, k)).astype(dtype)])
             np.testing.assert_array_equal(got, ops.matmul(tall, b)[:m])
+
+
+# ------------------------------------------------------------- bf16 compute
+
+
+def _mlp_bf16(sizes, seed=0):
+    model = _mlp(sizes, np.float32, seed=seed)
+    model.compute_dtype = "bfloat16"
+    return model
+
+
+@pytest.mark.parametrize("sizes", SHAPES, ids=lambda s: "-".join(map(str, s)))
+def test_bf16_rows_do_not_depend_on_batch_position_or_threads(arch, sizes, restore_threads):
+    """bf16 compute mode: every family (portable ones on their fp32 micro-kernel,
+    avx512_bf16 on vdpbf16ps) gives a row the same bits at any batch size,
+    position and thread count; the whole batch agrees with the bf16 oracle."""
+    model = _mlp_bf16(sizes)
+    x = np.random.default_rng(1).standard_normal((1000, sizes[0])).astype(np.float32)
+    nncore.set_num_threads(2)
+    full = model(x)
+    twin = ref.ReferenceNetwork.from_model(model, dtype=np.float32)
+    twin.compute_dtype = "bfloat16"
+    want = twin.forward(x)
+    # operands rounded alike and only the fp32 summation order differs, except
+    # where that order flips a hidden value's bf16 rounding (one ulp of bf16)
+    scale = np.abs(want).max()
+    err = np.abs(full - want)
+    assert (err <= 2.0 ** -7 * scale).all()
+    assert np.mean(err <= 1e-4 * np.abs(want) + 1e-5 * scale) >= 0.99
+    for threads in (1, 2):
+        nncore.set_num_threads(threads)
+        for b in BATCHES:
+            for start in sorted({0, 7, 1000 - b}):
+                if start + b > 1000:
+                    continue
+                np.testing.assert_array_equal(
+                    model(x[start:start + b]), full[start:start + b],
+                    err_msg=f"bf16, batch {b} at row {start}, {threads} thread(s)")
+        for bs in (1, 2, 3, 5, 32):
+            np.testing.assert_array_equal(model.predict(x[:33], batch_size=bs), full[:33],
+                                          err_msg=f"bf16 predict batch_size {bs}")

@@ -101,58 +101,12 @@ NN_BF16 static int bpackt_avx512_bf16(uint16_t *d, const float *src, int64_t ld,
     return 1;
 }
 
-/* The few-row path (contract: nn_bsmall_fn in kernels.h): A's rows converted
- * once into ws (32 bf16 per vector, zero tail), then per column of B 32 values
- * converted and dotted into one accumulator per row, summed by a fixed
- * reduction. */
-NN_BF16 static int bsmall_avx512_bf16(float *c, int64_t rsc, const float *a, int64_t lda,
-                                      const float *b, int64_t ldb, int64_t m, int64_t n,
-                                      int64_t k, float alpha, float beta, const float *bias,
-                                      uint16_t *ws) {
-    if (m > 4) return 0;
-    const int64_t nv = (k + 31) / 32;
-    const int64_t rem = k % 32; /* values in the last vector (0: 32) */
-    const __mmask16 t0 = (__mmask16)(rem >= 16 || rem == 0 ? 0xffffu : (1u << rem) - 1u);
-    const __mmask16 t1 =
-        (__mmask16)(rem == 0 ? 0xffffu : rem > 16 ? (1u << (rem - 16)) - 1u : 0u);
-#define NN_LOAD32(src, v) /* 32 values from v*32 (masked on the last vector) */             \
-    (v + 1 < nv ? _mm512_cvtne2ps_pbh(_mm512_loadu_ps((src) + 32 * (v) + 16),               \
-                                      _mm512_loadu_ps((src) + 32 * (v)))                     \
-                : _mm512_cvtne2ps_pbh(_mm512_maskz_loadu_ps(t1, (src) + 32 * (v) + 16),      \
-                                      _mm512_maskz_loadu_ps(t0, (src) + 32 * (v))))
-    for (int64_t i = 0; i < m; i++)
-        for (int64_t v = 0; v < nv; v++)
-            _mm512_store_si512((void *)(ws + (i * nv + v) * 32),
-                               (__m512i)NN_LOAD32(a + i * lda, v));
-    for (int64_t j = 0; j < n; j++) {
-        const float *bj = b + j * ldb;
-        __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(),
-                         _mm512_setzero_ps()};
-        for (int64_t v = 0; v < nv; v++) {
-            const __m512bh bv = NN_LOAD32(bj, v);
-            for (int64_t i = 0; i < m; i++)
-                acc[i] = _mm512_dpbf16_ps(
-                    acc[i], (__m512bh)_mm512_load_si512((const void *)(ws + (i * nv + v) * 32)),
-                    bv);
-        }
-        for (int64_t i = 0; i < m; i++) {
-            const float s = _mm512_reduce_add_ps(acc[i]);
-            float *r = c + i * rsc + j;
-            const float y = beta == 0 ? alpha * s : alpha * s + beta * *r;
-            *r = bias ? y + bias[j] : y;
-        }
-    }
-#undef NN_LOAD32
-    return 1;
-}
-
 const nn_bgemm_kernel nn_bgemm_avx512_bf16 = {bgemm_ukr_avx512_bf16_16x16,
                                               {MR, NR, 768, 96, 512, 1, 0},
                                               1,
                                               bpackt_avx512_bf16,
                                               bpackn_avx512_bf16,
-                                              "avx512_bf16 16x16",
-                                              bsmall_avx512_bf16};
+                                              "avx512_bf16 16x16"};
 
 const nn_kernels nn_kernels_avx512_bf16 = {
     .sgemm = &nn_sgemm_avx512, /* kernels/avx512.c */

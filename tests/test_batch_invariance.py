@@ -207,3 +207,72 @@ def test_bf16_rows_do_not_depend_on_batch_position_or_threads(arch, sizes, resto
         for bs in (1, 2, 3, 5, 32):
             np.testing.assert_array_equal(model.predict(x[:33], batch_size=bs), full[:33],
                                           err_msg=f"bf16 predict batch_size {bs}")
+
+
+def _bf16_oracle_close(model, x, got):
+    twin = ref.ReferenceNetwork.from_model(model, dtype=np.float32)
+    twin.compute_dtype = model.compute_dtype
+    want = twin.forward(x)
+    scale = np.abs(want).max()
+    assert (np.abs(got - want) <= 2.0 ** -7 * scale + 1e-6).all()
+
+
+def test_bf16_packed_weights_never_stale_and_same_bits(arch):
+    """bf16 inference reuses W^T rounded and packed once; it gives the bits of the
+    unpacked GEMM (the training forward) and follows every change: a train step,
+    an optimizer step, ``p.data`` writes, ``model.touch()``, the compute dtype
+    switched away and back."""
+    model = _mlp_bf16((37, 53, 29, 3))
+    x = np.random.default_rng(5).standard_normal((3, 37)).astype(np.float32)
+    xb = np.random.default_rng(6).standard_normal((40, 37)).astype(np.float32)
+    y = np.array([0, 1, 2] * 13 + [0])
+
+    def check():
+        for inp in (x, xb, x[:1]):
+            got = model(inp)
+            np.testing.assert_array_equal(got, model.forward(inp, training=True))
+            _bf16_oracle_close(model, inp, got)
+
+    check()  # packs
+    opt = optim.SGD(model.parameters(), lr=0.5)
+    model.train_step(xb, y, loss="cross_entropy", optimizer=opt)
+    check()
+    model.zero_grad()
+    out = model.forward(xb, training=True)
+    model.backward(np.ones_like(out))
+    opt.step()
+    check()
+    model[0].weight.data[3, 5] += 1.0
+    check()
+    model[2].weight.data = np.zeros((29, 53), np.float32)
+    check()
+    kept = model[0].weight.data
+    model(x)
+    kept[1, :] = -2.0
+    model.touch()
+    check()
+    fp32 = _mlp((37, 53, 29, 3), np.float32)
+    fp32.flat_params[:] = model.flat_params
+    model.compute_dtype = "float32"
+    np.testing.assert_array_equal(model(xb), fp32(xb))  # not the bf16 pack
+    model[0].weight.data[0, :] = 0.5  # changed while in fp32 mode
+    model.compute_dtype = "bfloat16"
+    check()
+
+
+def test_bf16_packed_weights_follow_the_active_family():
+    from nncore import config
+    archs = config.available_archs()
+    old = config.get_arch()
+    model = _mlp_bf16((37, 53, 29, 3))
+    x = np.random.default_rng(8).standard_normal((5, 37)).astype(np.float32)
+    try:
+        for a in archs + archs[:1]:
+            config.set_arch(a)
+            for inp in (x, x[:2]):
+                got = model(inp)
+                np.testing.assert_array_equal(got, model.forward(inp, training=True),
+                                              err_msg=a)
+                _bf16_oracle_close(model, inp, got)
+    finally:
+        config.set_arch(old)

@@ -112,15 +112,7 @@ static void pack_block(void *d, const float *src, int64_t sk, int64_t sr, int64_
 }
 
 typedef struct {
-    int64_t m, n, k;
-    float alpha, beta;
-    const float *a;
-    int64_t rsa, csa;
-    const float *b;
-    int64_t rsb, csb;
-    float *c;
-    int64_t rsc;
-    const float *bias;
+    NN_GEMM_OPERANDS(float)
     const nn_bgemm_kernel *gk;
     const nn_sgemm_kernel *fk; /* the family's fp32 kernel (fp32 mode: gk->ukr NULL) */
     nn_gemm_blocking blk;      /* of gk, or of fk in fp32 mode */
@@ -234,7 +226,7 @@ static int bgemm_run(int64_t m, int64_t n, int64_t k, float alpha, const float *
     x.nsl = (n + nr - 1) / nr;
     /* threads as in gemm_tmpl.h (gemm_split.h): whole column (or row) blocks of C */
     const int nt = (double)m * (double)n * (double)k >= NN_BGEMM_MIN_PAR_MNK ? nn_threads() : 1;
-    return nn_gemm_run_split(bgemm_block, &x, m, n, mr, nr, nt);
+    return nn_gemm_run_split(bgemm_block, &x, m, n, mr, nr, nt, bpre != NULL);
 }
 
 void nn_bgemm_packed_layout(int64_t n, int64_t k, nn_gemm_packed *lay) {

@@ -40,6 +40,34 @@ def _forward_ref(model, x):
     return out
 
 
+def _check_sub_batches(model, x, full, tag):
+    """Every sub-batch of x (sizes BATCHES at the start, row 7 and the end) gives
+    the bits of the same rows of ``full``, at 1 and 2 threads."""
+    for threads in (1, 2):
+        nncore.set_num_threads(threads)
+        for b in BATCHES:
+            for start in sorted({0, 7, len(x) - b}):
+                if start + b > len(x):
+                    continue
+                np.testing.assert_array_equal(
+                    model(x[start:start + b]), full[start:start + b],
+                    err_msg=f"{tag}batch {b} at row {start}, {threads} thread(s)")
+
+
+def _steps_then_check(model, xb, y, check):
+    """check() on the packed weights, after a fused train step, after an unfused
+    optimizer step."""
+    check()  # packs the weights
+    opt = optim.SGD(model.parameters(), lr=0.5)
+    model.train_step(xb, y, loss="cross_entropy", optimizer=opt)
+    check()
+    model.zero_grad()
+    out = model.forward(xb, training=True)
+    model.backward(np.ones_like(out))
+    opt.step()  # the unfused path
+    check()
+
+
 @pytest.fixture
 def restore_threads():
     old = nncore.get_num_threads()
@@ -56,16 +84,7 @@ def test_rows_do_not_depend_on_batch_position_or_threads(arch, dtype, sizes, res
     # the whole batch is right (independent oracle), then every sub-batch matches it bitwise
     tol = 1e-4 if dtype == np.float32 else 1e-11
     np.testing.assert_allclose(full, _forward_ref(model, x), rtol=tol, atol=tol)
-    for threads in (1, 2):
-        nncore.set_num_threads(threads)
-        for b in BATCHES:
-            for start in sorted({0, 7, 1000 - b}):
-                if start + b > 1000:
-                    continue
-                got = model(x[start:start + b])
-                np.testing.assert_array_equal(
-                    got, full[start:start + b],
-                    err_msg=f"batch {b} at row {start}, {threads} thread(s)")
+    _check_sub_batches(model, x, full, "")
 
 
 def test_predict_batch_size_does_not_change_rows(arch, dtype, restore_threads):
@@ -104,15 +123,7 @@ def test_inference_never_uses_stale_weights(arch, dtype):
             np.testing.assert_allclose(model(inp), _forward_ref(model, inp), rtol=tol,
                                        atol=tol)
 
-    check()  # packs the weights
-    opt = optim.SGD(model.parameters(), lr=0.5)
-    model.train_step(xb, y, loss="cross_entropy", optimizer=opt)
-    check()
-    model.zero_grad()
-    out = model.forward(xb, training=True)
-    model.backward(np.ones_like(out))
-    opt.step()  # the unfused path
-    check()
+    _steps_then_check(model, xb, y, check)
     model[0].weight.data[3, 5] += 1.0
     check()
     old = float(model[0].weight.data[0, 0])
@@ -195,15 +206,9 @@ def test_bf16_rows_do_not_depend_on_batch_position_or_threads(arch, sizes, resto
     err = np.abs(full - want)
     assert (err <= 2.0 ** -7 * scale).all()
     assert np.mean(err <= 1e-4 * np.abs(want) + 1e-5 * scale) >= 0.99
+    _check_sub_batches(model, x, full, "bf16, ")
     for threads in (1, 2):
         nncore.set_num_threads(threads)
-        for b in BATCHES:
-            for start in sorted({0, 7, 1000 - b}):
-                if start + b > 1000:
-                    continue
-                np.testing.assert_array_equal(
-                    model(x[start:start + b]), full[start:start + b],
-                    err_msg=f"bf16, batch {b} at row {start}, {threads} thread(s)")
         for bs in (1, 2, 3, 5, 32):
             np.testing.assert_array_equal(model.predict(x[:33], batch_size=bs), full[:33],
                                           err_msg=f"bf16 predict batch_size {bs}")
@@ -233,15 +238,7 @@ def test_bf16_packed_weights_never_stale_and_same_bits(arch):
             np.testing.assert_array_equal(got, model.forward(inp, training=True))
             _bf16_oracle_close(model, inp, got)
 
-    check()  # packs
-    opt = optim.SGD(model.parameters(), lr=0.5)
-    model.train_step(xb, y, loss="cross_entropy", optimizer=opt)
-    check()
-    model.zero_grad()
-    out = model.forward(xb, training=True)
-    model.backward(np.ones_like(out))
-    opt.step()
-    check()
+    _steps_then_check(model, xb, y, check)
     model[0].weight.data[3, 5] += 1.0
     check()
     model[2].weight.data = np.zeros((29, 53), np.float32)

@@ -24,7 +24,8 @@
 
 /* The bf16 entry of families without bf16 instructions: their fp32 micro-kernel. */
 const nn_bgemm_kernel nn_bgemm_portable = {NULL, {0, 0, 0, 0, 0, 0, 0}, 1, NULL, NULL,
-                                           "portable (bf16-rounded operands, fp32 micro-kernel)"};
+                                           "portable (bf16-rounded operands, fp32 micro-kernel)",
+                                           NULL};
 
 const char *nn_bgemm_name(void) { return nn_bgemm_active()->name; }
 
@@ -271,12 +272,59 @@ int nn_bgemm_pack_full(float *dst, const nn_gemm_packed *lay, const float *b, in
     return NN_OK;
 }
 
+/* A few rows on the packed B with the family's small kernel (bf16: nn_bsmall_fn;
+ * portable: the fp32 one on the rounded rows), k in the tiles' KC blocks, bias
+ * after the last: every element the tiles' chain. 0 if there is none. */
+static int bgemm_packed_small(int64_t m, const nn_gemm_packed *lay, const char *bp,
+                              const float *a, int64_t rsa, float *c, int64_t rsc,
+                              const float *bias, int *st) {
+    const nn_bgemm_kernel *gk = nn_bgemm_active();
+    const nn_sgemm_kernel *fk = nn_sgemm_active();
+    const int bf = gk->ukr != NULL;
+    if (m > NN_GEMM_SMALL_ROWS || (bf ? !gk->small : !fk->small)) return 0;
+    const int64_t n = lay->n, k = lay->k, KC = lay->kc, nr = lay->nr, kq = bf ? 2 * gk->akb : 1;
+    const int64_t nsl = (n + nr - 1) / nr, kall = (k + kq - 1) / kq * kq;
+    /* the rounded rows (bf16: m * kall halves, then one block's pair words) */
+    float *ws = (float *)workspace((size_t)m * (size_t)kall * sizeof(float));
+    *st = NN_ERR_NOMEM;
+    if (!ws) return 1;
+    uint16_t *h = (uint16_t *)ws;
+    uint32_t *pairs = (uint32_t *)(ws + (size_t)m * (size_t)kall / 2);
+    for (int64_t i = 0; i < m; i++)
+        for (int64_t p = 0; p < kall; p++) {
+            const float v = p < k ? a[i * rsa + p] : 0.0f;
+            if (bf) h[i * kall + p] = nn_bf16_round(v);
+            else ws[i * kall + p] = bf16_value(v);
+        }
+    for (int64_t pc = 0; pc < k; pc += KC) {
+        const int64_t kc = k - pc < KC ? k - pc : KC, kpad = (kc + kq - 1) / kq * kq;
+        const float beta = pc == 0 ? 0.0f : 1.0f;
+        if (bf) {
+            /* block pc of each row as kpad / 2 pair words */
+            for (int64_t i = 0; i < m; i++)
+                memcpy(pairs + i * (kpad / 2), h + i * kall + pc, (size_t)kpad * 2);
+            gk->small(c, rsc, pairs, (const uint16_t *)bp + pc * nsl * nr, kpad / 2, m, n, 1.0f,
+                      beta);
+        } else {
+            fk->small(c, rsc, ws + pc, kall, (const float *)bp + pc * nsl * nr, kc, m, n, 1.0f,
+                      beta);
+        }
+    }
+    if (bias)
+        for (int64_t i = 0; i < m; i++)
+            for (int64_t j = 0; j < n; j++) c[i * rsc + j] += bias[j];
+    *st = NN_OK;
+    return 1;
+}
+
 int nn_bgemm_packed_ex(int64_t m, const nn_gemm_packed *lay, const float *bp, const float *a,
                        int64_t rsa, float *c, int64_t rsc, const float *bias) {
     if (!lay || !bp || !a || !c || m < 0 || (m > 1 && (rsc < lay->n || rsa < lay->k)))
         return NN_ERR_ARG;
     if (!bgemm_layout_current(lay)) return NN_ERR_STATE;
     if (m == 0) return NN_OK;
+    int st;
+    if (bgemm_packed_small(m, lay, (const char *)bp, a, rsa, c, rsc, bias, &st)) return st;
     return bgemm_run(m, lay->n, lay->k, 1.0f, a, rsa, 1, NULL, 0, 0, 0.0f, c, rsc, bias,
                      (const char *)bp);
 }

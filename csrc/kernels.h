@@ -200,12 +200,23 @@ typedef void (*nn_bgemm_ukr_fn)(float *c, int64_t rsc, const uint16_t *ap, const
 typedef int (*nn_bpack_fn)(uint16_t *d, const float *src, int64_t ld, int64_t kc, int64_t w,
                            int a);
 
+/* Optional few-row kernel (1 <= m <= NN_GEMM_SMALL_ROWS) on a packed B, the
+ * micro-kernel's arithmetic (contract of nn_sgemm_small_fn) in pairs:
+ *     C (m, n) = alpha * A @ Bp + beta * C
+ *   ap: row i's kp k pairs as 32-bit words at ap + i*kp (bf16, zero-padded)
+ *   bp: ceil(n / NR) B slivers of kp pairs, sliver s at bp + s*kp*2*NR
+ * Each C element: zero, one pair instruction per q in order, then written out
+ * as the ukr writes its tile. */
+typedef void (*nn_bsmall_fn)(float *c, int64_t rsc, const uint32_t *ap, const uint16_t *bp,
+                             int64_t kp, int64_t m, int64_t n, float alpha, float beta);
+
 typedef struct {
     nn_bgemm_ukr_fn ukr;  /* NULL (nn_bgemm_portable): the family's fp32 micro-kernel */
     nn_gemm_blocking blk; /* kc in k steps (even), as for fp32 */
     int64_t akb;          /* A layout: k-pairs per A block (1 or 16, see above) */
     nn_bpack_fn packt, packn; /* NULL: the portable packer only */
     const char *name;     /* e.g. "avx512_bf16 16x16", for show_config */
+    nn_bsmall_fn small;   /* NULL: few rows take the tiles too (same bits, slower) */
 } nn_bgemm_kernel;
 
 /* ----------------------------------------------------------------- table */

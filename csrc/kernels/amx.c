@@ -102,7 +102,7 @@ NN_AMX static void bgemm_ukr_amx_16x32(float *c, int64_t rsc, const uint16_t *ap
 }
 
 const nn_bgemm_kernel nn_bgemm_amx = {
-    bgemm_ukr_amx_16x32, {MR, NR, 512, 128, 512, 1, 0}, AKB, NULL, NULL, "amx 16x32"};
+    bgemm_ukr_amx_16x32, {MR, NR, 512, 128, 512, 1, 0}, AKB, NULL, NULL, "amx 16x32", NULL};
 
 /* The avx512_skx tables (sized from cpuid by its init) plus the AMX bf16 GEMM:
  * filled by nn_kernels_amx_init, which cpu.c runs before first use. */

@@ -101,12 +101,41 @@ NN_BF16 static int bpackt_avx512_bf16(uint16_t *d, const float *src, int64_t ld,
     return 1;
 }
 
+/* A few rows on packed B slivers (contract: nn_bsmall_fn in kernels.h): per
+ * sliver and row the ukr's chain (vdpbf16ps from zero, q in order), written
+ * out as it writes its tile. */
+NN_BF16 static void bsmall_avx512_bf16(float *c, int64_t rsc, const uint32_t *ap,
+                                       const uint16_t *bp, int64_t kp, int64_t m, int64_t n,
+                                       float alpha, float beta) {
+    const __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
+    for (int64_t j0 = 0; j0 < n; j0 += NR) {
+        const uint16_t *b = bp + j0 * kp * 2;
+        __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(),
+                         _mm512_setzero_ps()};
+        for (int64_t q = 0; q < kp; q++) {
+            const __m512bh bv = (__m512bh)_mm512_load_si512((const void *)(b + q * 2 * NR));
+            for (int64_t i = 0; i < m; i++)
+                acc[i] = _mm512_dpbf16_ps(acc[i], (__m512bh)_mm512_set1_epi32((int)ap[i * kp + q]),
+                                          bv);
+        }
+        const int64_t w = n - j0 < NR ? n - j0 : NR;
+        const __mmask16 mask = (__mmask16)(w >= NR ? 0xffffu : (1u << w) - 1u);
+        for (int64_t i = 0; i < m; i++) {
+            float *r = c + i * rsc + j0;
+            __m512 t = _mm512_mul_ps(va, acc[i]);
+            if (beta != 0) t = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(mask, r), t);
+            _mm512_mask_storeu_ps(r, mask, t);
+        }
+    }
+}
+
 const nn_bgemm_kernel nn_bgemm_avx512_bf16 = {bgemm_ukr_avx512_bf16_16x16,
                                               {MR, NR, 768, 96, 512, 1, 0},
                                               1,
                                               bpackt_avx512_bf16,
                                               bpackn_avx512_bf16,
-                                              "avx512_bf16 16x16"};
+                                              "avx512_bf16 16x16",
+                                              bsmall_avx512_bf16};
 
 const nn_kernels nn_kernels_avx512_bf16 = {
     .sgemm = &nn_sgemm_avx512, /* kernels/avx512.c */

@@ -1,7 +1,7 @@
 """bf16 GEMM 2048^3 (and the wide MLP's shapes): nncore's bf16 GEMM vs its fp32
 GEMM vs torch.matmul on bf16 tensors, side by side in one process; then the
 training step (Adam, softmax CE) of the mnist and wide MLPs in fp32 and bf16
-compute mode.
+compute mode; then mnist inference at batch 1 and 1024 in both.
 
 ``--clock cpu`` times with the process's CPU time on one thread: on a machine
 shared with other jobs, wall time measures the neighbours as much as the code,
@@ -84,6 +84,29 @@ def _steps(rounds, clock) -> None:
               f"{t16 * 1e3:.2f} ms | x{t32 / t16:.2f} | {torch_cells} |")
 
 
+def _inference(rounds, clock) -> None:
+    """mnist MLP inference (weights packed once: fp32, and bf16-rounded in bf16
+    compute) at batch 1 and 1024; checks first that bf16 inference gives the
+    bits of the unpacked bf16 GEMM (the training forward)."""
+    print("\n| inference mnist 784-256-128-10 | fp32 | bf16 compute | fp32 / bf16 |")
+    print("|---|---|---|---|")
+    rng = np.random.default_rng(2)
+    models = {c: _mlp((784, 256, 128, 10), c)[0] for c in ("float32", "bfloat16")}
+    models["bfloat16"].flat_params[:] = models["float32"].flat_params
+    for batch, reps in ((1, 2000), (1024, 10)):
+        x = rng.standard_normal((batch, 784)).astype(np.float32)
+        m16 = models["bfloat16"]
+        if not np.array_equal(m16(x), m16.forward(x, training=True)):
+            raise SystemExit("bf16 inference: packed weights differ from the unpacked GEMM")
+        best = {}
+        for _ in range(rounds):
+            for c, m in models.items():
+                t = _best(lambda m=m: [m(x) for _ in range(reps)], 1, clock)
+                best[c] = min(best.get(c, float("inf")), t / reps)
+        t32, t16 = best["float32"], best["bfloat16"]
+        print(f"| batch {batch} | {t32 * 1e6:.1f} us | {t16 * 1e6:.1f} us | x{t32 / t16:.2f} |")
+
+
 def run(args) -> int:
     clock = _CLOCK[args.clock]
     if args.clock == "cpu":
@@ -125,4 +148,5 @@ def run(args) -> int:
             cells.append("torch not installed")
         print(f"| {shape} | " + " | ".join(cells) + " |")
     _steps(args.rounds, clock)
+    _inference(args.rounds, clock)
     return 0

@@ -9,6 +9,7 @@
 #pragma GCC optimize("no-tree-loop-distribute-patterns")
 #endif
 #include "gemm_internal.h"
+#include "gemm_split.h"
 #include "kernels.h"
 
 #include <string.h>

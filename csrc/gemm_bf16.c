@@ -10,7 +10,8 @@
  * BLIS loops like gemm_tmpl.h: jc over N by NC | pc over K by KC -> pack B |
  * ic over M by MC -> pack A | tiles -> micro-kernel. Threads take whole
  * blocks of C; K is never split and its blocking depends only on k, so the
- * bits do not depend on the thread count.
+ * bits do not depend on the thread count, and every m (even 1) takes the same
+ * tiles, so a row's bits do not depend on the batch around it.
  * Not for: fp32/fp64 GEMM (gemm.c), micro-kernels (csrc/kernels/), choosing
  * a family (cpu.c).
  */
@@ -112,19 +113,19 @@ static void pack_block(void *d, const float *src, int64_t sk, int64_t sr, int64_
 }
 
 typedef struct {
-    int64_t m, n, k;
-    float alpha, beta;
-    const float *a;
-    int64_t rsa, csa;
-    const float *b;
-    int64_t rsb, csb;
-    float *c;
-    int64_t rsc;
-    const float *bias;
+    NN_GEMM_OPERANDS(float)
     const nn_bgemm_kernel *gk;
     const nn_sgemm_kernel *fk; /* the family's fp32 kernel (fp32 mode: gk->ukr NULL) */
     nn_gemm_blocking blk;      /* of gk, or of fk in fp32 mode */
+    const char *bpre;          /* B packed whole (nn_bgemm_pack_full), or NULL */
+    int64_t nsl;               /* slivers of the whole B (bpre) */
 } bgemm_ctx;
+
+/* The k steps of a packed panel: blk.kc rounded down to a multiple of kq (the
+ * k steps one A block of the kernel spans), at least kq. */
+static int64_t bgemm_kc(const nn_gemm_blocking *blk, int64_t kq) {
+    return blk->kc / kq * kq > 0 ? blk->kc / kq * kq : kq;
+}
 
 /* Pack buffers of the calling thread, reused across calls (grow-only). */
 static _Thread_local char *tl_buf = NULL;
@@ -150,12 +151,13 @@ static int bgemm_block(const void *ctx, int64_t m0, int64_t m1, int64_t n0, int6
     const int64_t mr = x->blk.mr, nr = x->blk.nr, akb = bf ? gk->akb : 0;
     const int64_t MC = x->blk.mc, NC = x->blk.nc;
     const int64_t kq = bf ? 2 * akb : 1; /* k steps a panel is padded to a multiple of */
-    const int64_t KC = x->blk.kc / kq * kq > 0 ? x->blk.kc / kq * kq : kq;
+    const int64_t KC = bgemm_kc(&x->blk, kq);
     const int64_t m = m1 - m0, n = n1 - n0, k = x->k;
     const int64_t kcmax = k < KC ? k : KC;
     const int64_t kpmax = (kcmax + kq - 1) / kq * kq; /* padded k steps of the largest panel */
     const int64_t mcmax = m < MC ? m : MC, ncmax = n < NC ? n : NC;
-    const int64_t bsize = (kpmax * ((ncmax + nr - 1) / nr) * nr + 31) & ~(int64_t)31;
+    const int64_t bsize =
+        x->bpre ? 0 : (kpmax * ((ncmax + nr - 1) / nr) * nr + 31) & ~(int64_t)31;
     const int64_t asize = kpmax * ((mcmax + mr - 1) / mr) * mr;
     char *bpack = workspace((size_t)(bsize + asize) * es);
     if (!bpack) return NN_ERR_NOMEM;
@@ -170,8 +172,16 @@ static int bgemm_block(const void *ctx, int64_t m0, int64_t m1, int64_t n0, int6
             const int64_t kpad = (kc + kq - 1) / kq * kq;
             const float beta = pc == 0 ? x->beta : 1.0f;
             const int last = pc + kc == k;
-            pack_block(bpack, b + pc * x->rsb + jc * x->csb, x->rsb, x->csb, kc, kpad, nc, nr, 0,
-                       gk, x->fk);
+            /* B's panel: a slice of the whole packed B (its slivers start at
+             * multiples of nr: n0 is one, NC too), or packed here */
+            const char *bp = bpack;
+            if (x->bpre) {
+                if ((n0 + jc) % nr) return NN_ERR_STATE;
+                bp = x->bpre + (size_t)(pc * x->nsl * nr + (n0 + jc) / nr * kpad * nr) * es;
+            } else {
+                pack_block(bpack, b + pc * x->rsb + jc * x->csb, x->rsb, x->csb, kc, kpad, nc,
+                           nr, 0, gk, x->fk);
+            }
             for (int64_t ic = 0; ic < m; ic += MC) {
                 const int64_t mc = m - ic < MC ? m - ic : MC;
                 const int64_t nis = (mc + mr - 1) / mr;
@@ -187,11 +197,11 @@ static int bgemm_block(const void *ctx, int64_t m0, int64_t m1, int64_t n0, int6
                         const size_t bo = (size_t)(js * kpad * nr) * es;
                         if (bf)
                             gk->ukr(c, x->rsc, (const uint16_t *)(apack + ao),
-                                    (const uint16_t *)(bpack + bo), kpad / 2, mrr, nrr, x->alpha,
+                                    (const uint16_t *)(bp + bo), kpad / 2, mrr, nrr, x->alpha,
                                     beta);
                         else
                             x->fk->ukr(c, x->rsc, (const float *)(apack + ao),
-                                       (const float *)(bpack + bo), kc, mrr, nrr, x->alpha, beta);
+                                       (const float *)(bp + bo), kc, mrr, nrr, x->alpha, beta);
                         if (last && x->bias) {
                             const float *bias = x->bias + n0 + jc + j0;
                             for (int64_t i = 0; i < mrr; i++)
@@ -204,31 +214,119 @@ static int bgemm_block(const void *ctx, int64_t m0, int64_t m1, int64_t n0, int6
     return NN_OK;
 }
 
-#define NN_BGEMM_SMALL_ROWS 4
+/* The loops on the threads; bpre: B packed whole for the active kernels (b unused). */
+static int bgemm_run(int64_t m, int64_t n, int64_t k, float alpha, const float *a, int64_t rsa,
+                     int64_t csa, const float *b, int64_t rsb, int64_t csb, float beta,
+                     float *c, int64_t rsc, const float *bias, const char *bpre) {
+    const nn_bgemm_kernel *gk = nn_bgemm_active();
+    const nn_sgemm_kernel *fk = nn_sgemm_active();
+    bgemm_ctx x = {m,  n, k,    alpha, beta, a,  rsa,
+                   csa, b, rsb,  csb,   c,    rsc, bias,
+                   gk, fk, gk->ukr ? gk->blk : fk->blk, bpre, 0};
+    const int64_t mr = x.blk.mr, nr = x.blk.nr;
+    x.nsl = (n + nr - 1) / nr;
+    /* threads as in gemm_tmpl.h (gemm_split.h): whole column (or row) blocks of C */
+    const int nt = (double)m * (double)n * (double)k >= NN_BGEMM_MIN_PAR_MNK ? nn_threads() : 1;
+    return nn_gemm_run_split(bgemm_block, &x, m, n, mr, nr, nt, bpre != NULL);
+}
 
-/* A handful of rows times B with contiguous columns (rsb == 1: W^T, the
- * forward of single-sample inference): no packing, which would cost more than
- * the product; one dot product per C element in 8 fixed partial sums, operands
- * rounded as they are read; one thread. */
-static void bgemm_small(int64_t m, int64_t n, int64_t k, float alpha, const float *a,
-                        int64_t rsa, int64_t csa, const float *b, int64_t csb, float beta,
-                        float *c, int64_t rsc, const float *bias, float *arow) {
-    for (int64_t i = 0; i < m; i++) {
-        for (int64_t p = 0; p < k; p++) arow[p] = bf16_value(a[i * rsa + p * csa]);
-        float *ci = c + i * rsc;
-        for (int64_t j = 0; j < n; j++) {
-            const float *bj = b + j * csb;
-            float part[8] = {0};
-            int64_t p = 0;
-            for (; p + 8 <= k; p += 8)
-                for (int u = 0; u < 8; u++) part[u] += arow[p + u] * bf16_value(bj[p + u]);
-            float acc = ((part[0] + part[4]) + (part[1] + part[5])) +
-                        ((part[2] + part[6]) + (part[3] + part[7]));
-            for (; p < k; p++) acc += arow[p] * bf16_value(bj[p]);
-            const float v = beta == 0 ? alpha * acc : alpha * acc + beta * ci[j];
-            ci[j] = bias ? v + bias[j] : v;
+void nn_bgemm_packed_layout(int64_t n, int64_t k, nn_gemm_packed *lay) {
+    const nn_bgemm_kernel *gk = nn_bgemm_active();
+    const nn_sgemm_kernel *fk = nn_sgemm_active();
+    const nn_gemm_blocking *blk = gk->ukr ? &gk->blk : &fk->blk;
+    const int64_t kq = gk->ukr ? 2 * gk->akb : 1;
+    const int64_t kpad = (k + kq - 1) / kq * kq; /* the panels' padded k steps, summed */
+    const int64_t vals = kpad * ((n + blk->nr - 1) / blk->nr) * blk->nr;
+    memset(lay, 0, sizeof *lay);
+    lay->kern = gk->ukr ? (const void *)gk : (const void *)fk;
+    lay->kc = bgemm_kc(blk, kq);
+    lay->nr = blk->nr;
+    lay->n = n;
+    lay->k = k;
+    lay->elems = gk->ukr ? (vals + 1) / 2 : vals;
+}
+
+/* lay is what nn_bgemm_packed_layout gives now (the active kernels and blocking). */
+static int bgemm_layout_current(const nn_gemm_packed *lay) {
+    nn_gemm_packed now;
+    nn_bgemm_packed_layout(lay->n, lay->k, &now);
+    return memcmp(&now, lay, sizeof now) == 0;
+}
+
+int nn_bgemm_pack_full(float *dst, const nn_gemm_packed *lay, const float *b, int64_t rsb,
+                       int64_t csb) {
+    if (!dst || !b || !lay || lay->n <= 0 || lay->k <= 0 || !bgemm_layout_current(lay))
+        return NN_ERR_ARG;
+    const nn_bgemm_kernel *gk = nn_bgemm_active();
+    const nn_sgemm_kernel *fk = nn_sgemm_active();
+    const int bf = gk->ukr != NULL;
+    const size_t es = bf ? sizeof(uint16_t) : sizeof(float);
+    const int64_t kq = bf ? 2 * gk->akb : 1, KC = lay->kc, nr = lay->nr;
+    const int64_t nsl = (lay->n + nr - 1) / nr;
+    for (int64_t pc = 0; pc < lay->k; pc += KC) {
+        const int64_t kc = lay->k - pc < KC ? lay->k - pc : KC;
+        const int64_t kpad = (kc + kq - 1) / kq * kq;
+        pack_block((char *)dst + (size_t)(pc * nsl * nr) * es, b + pc * rsb, rsb, csb, kc, kpad,
+                   lay->n, nr, 0, gk, fk);
+    }
+    return NN_OK;
+}
+
+/* A few rows on the packed B with the family's small kernel (bf16: nn_bsmall_fn;
+ * portable: the fp32 one on the rounded rows), k in the tiles' KC blocks, bias
+ * after the last: every element the tiles' chain. 0 if there is none. */
+static int bgemm_packed_small(int64_t m, const nn_gemm_packed *lay, const char *bp,
+                              const float *a, int64_t rsa, float *c, int64_t rsc,
+                              const float *bias, int *st) {
+    const nn_bgemm_kernel *gk = nn_bgemm_active();
+    const nn_sgemm_kernel *fk = nn_sgemm_active();
+    const int bf = gk->ukr != NULL;
+    if (m > NN_GEMM_SMALL_ROWS || (bf ? !gk->small : !fk->small)) return 0;
+    const int64_t n = lay->n, k = lay->k, KC = lay->kc, nr = lay->nr, kq = bf ? 2 * gk->akb : 1;
+    const int64_t nsl = (n + nr - 1) / nr, kall = (k + kq - 1) / kq * kq;
+    /* the rounded rows (bf16: m * kall halves, then one block's pair words) */
+    float *ws = (float *)workspace((size_t)m * (size_t)kall * sizeof(float));
+    *st = NN_ERR_NOMEM;
+    if (!ws) return 1;
+    uint16_t *h = (uint16_t *)ws;
+    uint32_t *pairs = (uint32_t *)(ws + (size_t)m * (size_t)kall / 2);
+    for (int64_t i = 0; i < m; i++)
+        for (int64_t p = 0; p < kall; p++) {
+            const float v = p < k ? a[i * rsa + p] : 0.0f;
+            if (bf) h[i * kall + p] = nn_bf16_round(v);
+            else ws[i * kall + p] = bf16_value(v);
+        }
+    for (int64_t pc = 0; pc < k; pc += KC) {
+        const int64_t kc = k - pc < KC ? k - pc : KC, kpad = (kc + kq - 1) / kq * kq;
+        const float beta = pc == 0 ? 0.0f : 1.0f;
+        if (bf) {
+            /* block pc of each row as kpad / 2 pair words */
+            for (int64_t i = 0; i < m; i++)
+                memcpy(pairs + i * (kpad / 2), h + i * kall + pc, (size_t)kpad * 2);
+            gk->small(c, rsc, pairs, (const uint16_t *)bp + pc * nsl * nr, kpad / 2, m, n, 1.0f,
+                      beta);
+        } else {
+            fk->small(c, rsc, ws + pc, kall, (const float *)bp + pc * nsl * nr, kc, m, n, 1.0f,
+                      beta);
         }
     }
+    if (bias)
+        for (int64_t i = 0; i < m; i++)
+            for (int64_t j = 0; j < n; j++) c[i * rsc + j] += bias[j];
+    *st = NN_OK;
+    return 1;
+}
+
+int nn_bgemm_packed_ex(int64_t m, const nn_gemm_packed *lay, const float *bp, const float *a,
+                       int64_t rsa, float *c, int64_t rsc, const float *bias) {
+    if (!lay || !bp || !a || !c || m < 0 || (m > 1 && (rsc < lay->n || rsa < lay->k)))
+        return NN_ERR_ARG;
+    if (!bgemm_layout_current(lay)) return NN_ERR_STATE;
+    if (m == 0) return NN_OK;
+    int st;
+    if (bgemm_packed_small(m, lay, (const char *)bp, a, rsa, c, rsc, bias, &st)) return st;
+    return bgemm_run(m, lay->n, lay->k, 1.0f, a, rsa, 1, NULL, 0, 0, 0.0f, c, rsc, bias,
+                     (const char *)bp);
 }
 
 int nn_bgemm_ex(int64_t m, int64_t n, int64_t k, float alpha, const float *a, int64_t rsa,
@@ -246,22 +344,7 @@ int nn_bgemm_ex(int64_t m, int64_t n, int64_t k, float alpha, const float *a, in
         return NN_OK;
     }
     if (!a || !b) return NN_ERR_ARG;
-    const nn_bgemm_kernel *gk = nn_bgemm_active();
-    if (m <= NN_BGEMM_SMALL_ROWS && rsb == 1) {
-        /* scratch: A's rows as floats (portable) or as bf16 vectors (family's path) */
-        char *ws = workspace((size_t)m * (size_t)(k + 32) * sizeof(float));
-        if (!ws) return NN_ERR_NOMEM;
-        if (!(csa == 1 && gk->small &&
-              gk->small(c, rsc, a, rsa, b, csb, m, n, k, alpha, beta, bias, (uint16_t *)ws)))
-            bgemm_small(m, n, k, alpha, a, rsa, csa, b, csb, beta, c, rsc, bias, (float *)ws);
-        return NN_OK;
-    }
-    const nn_sgemm_kernel *fk = nn_sgemm_active();
-    bgemm_ctx x = {m,  n, k,    alpha, beta, a,  rsa,
-                   csa, b, rsb,  csb,   c,    rsc, bias,
-                   gk, fk, gk->ukr ? gk->blk : fk->blk};
-    const int64_t mr = x.blk.mr, nr = x.blk.nr;
-    /* threads as in gemm_tmpl.h (gemm_split.h): whole column (or row) blocks of C */
-    const int nt = (double)m * (double)n * (double)k >= NN_BGEMM_MIN_PAR_MNK ? nn_threads() : 1;
-    return nn_gemm_run_split(bgemm_block, &x, m, n, mr, nr, nt);
+    /* every m takes the tiles (no few-row shortcut): each C element is the
+     * same chain over k whatever the batch around its row (batch invariance) */
+    return bgemm_run(m, n, k, alpha, a, rsa, csa, b, rsb, csb, beta, c, rsc, bias, NULL);
 }

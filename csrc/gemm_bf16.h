@@ -7,6 +7,7 @@
 #ifndef NNCORE_GEMM_BF16_H
 #define NNCORE_GEMM_BF16_H
 
+#include "gemm_internal.h"
 #include "internal.h"
 
 #include <string.h>
@@ -40,6 +41,22 @@ NN_INLINE float nn_bf16_widen(uint16_t h) {
 int nn_bgemm_ex(int64_t m, int64_t n, int64_t k, float alpha, const float *a, int64_t rsa,
                 int64_t csa, const float *b, int64_t rsb, int64_t csb, float beta, float *c,
                 int64_t rsc, const float *bias);
+
+/* B (k, n) rounded to bf16 and packed once for the active bf16 kernels (the
+ * network's W^T in bf16 inference): nn_gemm_packed as for fp32
+ * (gemm_internal.h), kern the bf16 kernel entry (the fp32 one for the
+ * portable families), elems in floats (a bf16 kernel's pairs take half). */
+void nn_bgemm_packed_layout(int64_t n, int64_t k, nn_gemm_packed *lay);
+/* Packs B(p, j) = b[p*rsb + j*csb] into dst (lay->elems floats, 64-byte
+ * aligned). NN_ERR_ARG if lay is not the active kernels'. */
+int nn_bgemm_pack_full(float *dst, const nn_gemm_packed *lay, const float *b, int64_t rsb,
+                       int64_t csb);
+/* C (m, n) = bf16(A) (m, k; rows contiguous along k, stride rsa) @ packed B +
+ * bias[None, :] (C not read): bit for bit nn_bgemm_ex with alpha 1, beta 0 on
+ * the unpacked B, at any m and thread count. NN_ERR_STATE if lay is not the
+ * active kernels' (the owner packs again). */
+int nn_bgemm_packed_ex(int64_t m, const nn_gemm_packed *lay, const float *bp, const float *a,
+                       int64_t rsa, float *c, int64_t rsc, const float *bias);
 
 /* Name of the active bf16 micro-kernel, e.g. "avx512_bf16 16x16" (show_config). */
 const char *nn_bgemm_name(void);

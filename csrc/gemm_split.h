@@ -1,13 +1,27 @@
 /* gemm_split.h — how a GEMM driver hands C to the threads: whole column
  * blocks (or row blocks when C is tall and narrow), cut from the sizes, run on
- * the team of pool.c. Used by gemm_bf16.c; the same rule as gemm_tmpl.h's
- * (which can switch to it). Never splits k, so no sum is reordered.
+ * the team of pool.c; and the operands every driver's context starts with.
+ * Used by gemm_tmpl.h (fp32/fp64) and gemm_bf16.c. Never splits k, so no sum
+ * is reordered.
  * Not for: the blocking inside one block (the drivers' loops).
  */
 #ifndef NNCORE_GEMM_SPLIT_H
 #define NNCORE_GEMM_SPLIT_H
 
 #include "internal.h"
+
+/* The operands of C (m, n) = alpha * A @ B + beta * C + bias, as the drivers'
+ * contexts hold them (first fields). */
+#define NN_GEMM_OPERANDS(real)                                                               \
+    int64_t m, n, k;                                                                          \
+    real alpha, beta;                                                                         \
+    const real *a;                                                                            \
+    int64_t rsa, csa;                                                                         \
+    const real *b;                                                                            \
+    int64_t rsb, csb;                                                                         \
+    real *c;                                                                                  \
+    int64_t rsc;                                                                              \
+    const real *bias;
 
 /* C[m0:m1, n0:n1] of the GEMM described by ctx, on the calling thread. */
 typedef int (*nn_gemm_block_fn)(const void *ctx, int64_t m0, int64_t m1, int64_t n0,
@@ -29,14 +43,25 @@ static void nn_gemm_job_run(void *p, int64_t blk) {
     if (st != NN_OK) __atomic_store_n(&j->status, st, __ATOMIC_RELAXED);
 }
 
+/* Runs `nblocks` blocks of `step` columns (by_cols) or rows of C on up to nt
+ * threads (nt <= nblocks). */
+static int nn_gemm_run_blocks(nn_gemm_block_fn block, const void *ctx, int64_t m, int64_t n,
+                              int64_t step, int64_t nblocks, int by_cols, int nt) {
+    nn_gemm_job job = {block, ctx, m, n, step, by_cols ? n : m, by_cols, NN_OK};
+    nn_pool_run(nn_gemm_job_run, &job, nblocks, nt);
+    return job.status;
+}
+
 /* Runs C (m, n) of register tile (mr, nr) on up to nt threads: ~4 blocks per
  * thread for balance, >= 256 rows/cols each (re-packing the shared operand
  * stays a few percent), whole rounds; block edges are multiples of the tile,
- * so the bits do not depend on nt. */
+ * so the bits do not depend on nt. shared_b: B is packed already and shared,
+ * so rows are split (no A packed twice) unless there are too few row tiles. */
 static int nn_gemm_run_split(nn_gemm_block_fn block, const void *ctx, int64_t m, int64_t n,
-                             int64_t mr, int64_t nr, int nt) {
+                             int64_t mr, int64_t nr, int nt, int shared_b) {
     if (nt > 1) {
-        const int by_cols = (n + nr - 1) / nr >= (m + mr - 1) / mr || (n + nr - 1) / nr >= 4 * nt;
+        const int64_t mt = (m + mr - 1) / mr, ntl = (n + nr - 1) / nr;
+        const int by_cols = shared_b ? mt < 2 * nt && ntl > mt : ntl >= mt || ntl >= 4 * nt;
         const int64_t unit = by_cols ? nr : mr, len = by_cols ? n : m;
         const int64_t units = (len + unit - 1) / unit;
         int64_t per = (units + 4 * nt - 1) / (4 * nt);
@@ -44,15 +69,12 @@ static int nn_gemm_run_split(nn_gemm_block_fn block, const void *ctx, int64_t m,
         if (per < minper) per = minper;
         int64_t nblocks = (units + per - 1) / per;
         if (nblocks < nt) nblocks = units < nt ? units : nt;
-        else nblocks = (nblocks + nt - 1) / nt * nt;
+        else nblocks = (nblocks + nt - 1) / nt * nt; /* whole rounds: even shares */
         per = (units + nblocks - 1) / nblocks;
         nblocks = (units + per - 1) / per;
-        if (nblocks > 1) {
-            if (nt > nblocks) nt = (int)nblocks;
-            nn_gemm_job job = {block, ctx, m, n, per * unit, len, by_cols, NN_OK};
-            nn_pool_run(nn_gemm_job_run, &job, nblocks, nt);
-            return job.status;
-        }
+        if (nblocks > 1)
+            return nn_gemm_run_blocks(block, ctx, m, n, per * unit, nblocks, by_cols,
+                                      nt > nblocks ? (int)nblocks : nt);
     }
     return block(ctx, 0, m, 0, n);
 }

@@ -16,15 +16,7 @@
  */
 
 typedef struct {
-    int64_t m, n, k;
-    real alpha, beta;
-    const real *a;
-    int64_t rsa, csa;
-    const real *b;
-    int64_t rsb, csb;
-    real *c;
-    int64_t rsc;
-    const real *bias;
+    NN_GEMM_OPERANDS(real)
     NN_FN(gemm_ukr_fn) ukr;
     NN_FN(packt_fn) packt; /* may be NULL */
     NN_FN(gemm_small_fn) small; /* may be NULL */
@@ -272,22 +264,17 @@ static int NN_FN(gemm_small_cols)(const NN_FN(gemm_ctx) *x, int64_t n0, int64_t 
     return NN_OK;
 }
 
-/* One parallel GEMM: block b is C's columns (or rows) [b*step, (b+1)*step). */
-typedef struct {
-    const NN_FN(gemm_ctx) *x;
-    int64_t step, len;
-    int by_cols;
-    int status; /* first error, if any (written only on failure) */
-} NN_FN(gemm_job);
+/* The blocks of the thread split (gemm_split.h): C[m0:m1, n0:n1] by the tiles,
+ * or columns [n0, n1) of all rows by the small kernel. */
+static int NN_FN(gemm_block_split)(const void *x, int64_t m0, int64_t m1, int64_t n0,
+                                   int64_t n1) {
+    return NN_FN(gemm_block)((const NN_FN(gemm_ctx) *)x, m0, m1, n0, n1);
+}
 
-static void NN_FN(gemm_job_run)(void *p, int64_t blk) {
-    NN_FN(gemm_job) *j = (NN_FN(gemm_job) *)p;
-    const int64_t lo = blk * j->step;
-    const int64_t hi = lo + j->step < j->len ? lo + j->step : j->len;
-    int st = j->by_cols == 2   ? NN_FN(gemm_small_cols)(j->x, lo, hi)
-             : j->by_cols == 1 ? NN_FN(gemm_block)(j->x, 0, j->x->m, lo, hi)
-                               : NN_FN(gemm_block)(j->x, lo, hi, 0, j->x->n);
-    if (st != NN_OK) __atomic_store_n(&j->status, st, __ATOMIC_RELAXED);
+static int NN_FN(gemm_small_split)(const void *x, int64_t m0, int64_t m1, int64_t n0,
+                                   int64_t n1) {
+    (void)m0, (void)m1;
+    return NN_FN(gemm_small_cols)((const NN_FN(gemm_ctx) *)x, n0, n1);
 }
 
 /* C = beta * C (+ bias) for k == 0; C is not read when beta == 0. */
@@ -345,37 +332,13 @@ static int NN_FN(gemm_run)(NN_FN(gemm_ctx) *xp) {
         if (nblocks > 1) {
             const int64_t per = (units + nblocks - 1) / nblocks;
             nblocks = (units + per - 1) / per;
-            NN_FN(gemm_job) job = {&x, per * nr, n, 2, NN_OK};
-            nn_pool_run(NN_FN(gemm_job_run), &job, nblocks, nt < nblocks ? nt : (int)nblocks);
-            return job.status;
+            return nn_gemm_run_blocks(NN_FN(gemm_small_split), &x, m, n, per * nr, nblocks, 1,
+                                      nt < nblocks ? nt : (int)nblocks);
         }
         return NN_FN(gemm_small_cols)(&x, 0, n);
     }
-    if (nt > 1) {
-        /* a pre-packed B is shared: split rows (no A packed twice) unless there
-         * are too few row tiles to go round */
-        const int64_t mt = (m + mr - 1) / mr, ntl = (n + nr - 1) / nr;
-        const int by_cols = x.bpre ? mt < 2 * nt && ntl > mt : ntl >= mt || ntl >= 4 * nt;
-        const int64_t unit = by_cols ? nr : mr, len = by_cols ? n : m;
-        const int64_t units = (len + unit - 1) / unit;
-        /* ~4 blocks per thread for balance, but >= 256 rows/cols so the
-         * re-packing of the shared operand stays a few percent */
-        int64_t per = (units + 4 * nt - 1) / (4 * nt);
-        const int64_t minper = (256 + unit - 1) / unit;
-        if (per < minper) per = minper;
-        int64_t nblocks = (units + per - 1) / per;
-        if (nblocks < nt) nblocks = units < nt ? units : nt;
-        else nblocks = (nblocks + nt - 1) / nt * nt; /* whole rounds: even shares */
-        per = (units + nblocks - 1) / nblocks;
-        nblocks = (units + per - 1) / per;
-        if (nblocks > 1) {
-            if (nt > nblocks) nt = (int)nblocks;
-            NN_FN(gemm_job) job = {&x, per * unit, len, by_cols, NN_OK};
-            nn_pool_run(NN_FN(gemm_job_run), &job, nblocks, nt);
-            return job.status;
-        }
-    }
-    return NN_FN(gemm_block)(&x, 0, m, 0, n);
+    /* a pre-packed B is shared: split rows (no A packed twice) where it can */
+    return nn_gemm_run_split(NN_FN(gemm_block_split), &x, m, n, mr, nr, nt, x.bpre != NULL);
 }
 
 int NN_FN(gemm_ex)(int64_t m, int64_t n, int64_t k, real alpha, const real *a, int64_t rsa,

@@ -200,14 +200,15 @@ typedef void (*nn_bgemm_ukr_fn)(float *c, int64_t rsc, const uint16_t *ap, const
 typedef int (*nn_bpack_fn)(uint16_t *d, const float *src, int64_t ld, int64_t kc, int64_t w,
                            int a);
 
-/* Optional no-packing path for a few rows (single-sample inference):
- *     C (m, n) = alpha * bf16(A) @ bf16(B) + beta * C (+ bias), m <= 4,
- * A rows contiguous along k (a + i*lda), B columns contiguous along k
- * (b + j*ldb, e.g. W^T); ws: scratch of m * (k + 32) uint16_t, 64-byte
- * aligned. Returns 1 if it handled the case, 0 for gemm_bf16.c's portable one. */
-typedef int (*nn_bsmall_fn)(float *c, int64_t rsc, const float *a, int64_t lda, const float *b,
-                            int64_t ldb, int64_t m, int64_t n, int64_t k, float alpha,
-                            float beta, const float *bias, uint16_t *ws);
+/* Optional few-row kernel (1 <= m <= NN_GEMM_SMALL_ROWS) on a packed B, the
+ * micro-kernel's arithmetic (contract of nn_sgemm_small_fn) in pairs:
+ *     C (m, n) = alpha * A @ Bp + beta * C
+ *   ap: row i's kp k pairs as 32-bit words at ap + i*kp (bf16, zero-padded)
+ *   bp: ceil(n / NR) B slivers of kp pairs, sliver s at bp + s*kp*2*NR
+ * Each C element: zero, one pair instruction per q in order, then written out
+ * as the ukr writes its tile. */
+typedef void (*nn_bsmall_fn)(float *c, int64_t rsc, const uint32_t *ap, const uint16_t *bp,
+                             int64_t kp, int64_t m, int64_t n, float alpha, float beta);
 
 typedef struct {
     nn_bgemm_ukr_fn ukr;  /* NULL (nn_bgemm_portable): the family's fp32 micro-kernel */
@@ -215,7 +216,7 @@ typedef struct {
     int64_t akb;          /* A layout: k-pairs per A block (1 or 16, see above) */
     nn_bpack_fn packt, packn; /* NULL: the portable packer only */
     const char *name;     /* e.g. "avx512_bf16 16x16", for show_config */
-    nn_bsmall_fn small;   /* NULL: the portable few-row path */
+    nn_bsmall_fn small;   /* NULL: few rows take the tiles too (same bits, slower) */
 } nn_bgemm_kernel;
 
 /* ----------------------------------------------------------------- table */

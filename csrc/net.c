@@ -147,6 +147,7 @@ void nn_net_free(nn_net *net) {
     nn_free(net->ws);
     for (int32_t l = 0; net->layers != NULL && l < net->n_layers; l++) {
         nn_free(net->layers[l].pk);
+        nn_free(net->layers[l].bpk);
     }
     if (net->prof != NULL) free(net->prof->layer_s);
     free(net->prof);

@@ -35,6 +35,11 @@ typedef struct {
     nn_gemm_packed pk_lay;
     void *pk;
     uint64_t pk_ver;
+    /* the same for bf16 compute (float32 nets): W^T rounded to bf16 and packed
+     * for the active bf16 kernels (nn_bgemm_pack_full) */
+    nn_gemm_packed bpk_lay;
+    void *bpk;
+    uint64_t bpk_ver;
 } nn_net_layer;
 
 /* The profiling record (nn_net_set_profiling): seconds summed per phase. */

@@ -110,6 +110,32 @@ static const real *NN_FN(net_wpack)(nn_net *net, nn_net_layer *ly) {
     return (const real *)ly->pk;
 }
 
+/* The same for bf16 compute (a float32 net): W^T rounded to bf16 and packed
+ * for the active bf16 kernels (nn_bgemm_pack_full), packed again when the
+ * parameters, the family or the blocking changed; NULL when out of memory. */
+static const float *NN_FN(net_bwpack)(nn_net *net, nn_net_layer *ly) {
+    const int64_t in = ly->spec.in_features, out = ly->spec.out_features;
+    nn_gemm_packed lay;
+    nn_bgemm_packed_layout(out, in, &lay);
+    if (ly->bpk != NULL && ly->bpk_ver == net->wver &&
+        memcmp(&lay, &ly->bpk_lay, sizeof lay) == 0)
+        return (const float *)ly->bpk;
+    if (ly->bpk == NULL || lay.elems != ly->bpk_lay.elems) {
+        nn_free(ly->bpk);
+        ly->bpk = nn_alloc((size_t)lay.elems * sizeof(float));
+        if (ly->bpk == NULL) return NULL;
+    }
+    ly->bpk_lay = lay; /* (re)set before packing: a failed pack leaves bpk NULL */
+    if (nn_bgemm_pack_full((float *)ly->bpk, &lay, (const float *)net->params + ly->w_off, 1,
+                           in) != NN_OK) {
+        nn_free(ly->bpk);
+        ly->bpk = NULL;
+        return NULL;
+    }
+    ly->bpk_ver = net->wver;
+    return (const float *)ly->bpk;
+}
+
 /* Every GEMM of the passes: fp32/fp64 (nn_?gemm_ex), or for a float32 net in
  * bf16 compute mode the bf16 GEMM (gemm_bf16.c) with the same arguments. */
 static int NN_FN(net_gemm)(const nn_net *net, int64_t m, int64_t n, int64_t k, const real *a,
@@ -143,12 +169,16 @@ int NN_FN(net_fwd)(nn_net *net, const real *x, int64_t rsx, int64_t batch, int t
             /* the GEMM adds the bias in its epilogue, on the tile still in cache;
              * a few rows take its small kernel, with the same bits per row, so
              * a row's output does not depend on the batch around it.
-             * fp32/fp64 inference reuses W^T packed once (net_wpack); bf16
-             * compute rounds the operands in its own GEMM (net_gemm). */
-            const real *wp = (training || net->compute == NN_COMPUTE_BF16)
-                                 ? NULL
-                                 : NN_FN(net_wpack)(net, ly);
-            if (wp != NULL)
+             * fp32/fp64 inference reuses W^T packed once (net_wpack), bf16
+             * inference W^T rounded and packed once (net_bwpack); training
+             * packs in the GEMM (net_gemm). */
+            const int bf = sizeof(real) == sizeof(float) && net->compute == NN_COMPUTE_BF16;
+            const real *wp = training || bf ? NULL : NN_FN(net_wpack)(net, ly);
+            const float *bwp = !training && bf ? NN_FN(net_bwpack)(net, ly) : NULL;
+            if (bwp != NULL)
+                st = nn_bgemm_packed_ex(batch, &ly->bpk_lay, bwp, (const float *)cur, rs,
+                                        (float *)y, out, (const float *)b);
+            else if (wp != NULL)
                 st = NN_FN(gemm_packed_ex)(batch, &ly->pk_lay, wp, cur, rs, y, out, b);
             else
                 st = NN_FN(net_gemm)(net, batch, out, in, cur, rs, 1, params + ly->w_off, 1,

@@ -101,49 +101,32 @@ NN_BF16 static int bpackt_avx512_bf16(uint16_t *d, const float *src, int64_t ld,
     return 1;
 }
 
-/* The few-row path (contract: nn_bsmall_fn in kernels.h): A's rows converted
- * once into ws (32 bf16 per vector, zero tail), then per column of B 32 values
- * converted and dotted into one accumulator per row, summed by a fixed
- * reduction. */
-NN_BF16 static int bsmall_avx512_bf16(float *c, int64_t rsc, const float *a, int64_t lda,
-                                      const float *b, int64_t ldb, int64_t m, int64_t n,
-                                      int64_t k, float alpha, float beta, const float *bias,
-                                      uint16_t *ws) {
-    if (m > 4) return 0;
-    const int64_t nv = (k + 31) / 32;
-    const int64_t rem = k % 32; /* values in the last vector (0: 32) */
-    const __mmask16 t0 = (__mmask16)(rem >= 16 || rem == 0 ? 0xffffu : (1u << rem) - 1u);
-    const __mmask16 t1 =
-        (__mmask16)(rem == 0 ? 0xffffu : rem > 16 ? (1u << (rem - 16)) - 1u : 0u);
-#define NN_LOAD32(src, v) /* 32 values from v*32 (masked on the last vector) */             \
-    (v + 1 < nv ? _mm512_cvtne2ps_pbh(_mm512_loadu_ps((src) + 32 * (v) + 16),               \
-                                      _mm512_loadu_ps((src) + 32 * (v)))                     \
-                : _mm512_cvtne2ps_pbh(_mm512_maskz_loadu_ps(t1, (src) + 32 * (v) + 16),      \
-                                      _mm512_maskz_loadu_ps(t0, (src) + 32 * (v))))
-    for (int64_t i = 0; i < m; i++)
-        for (int64_t v = 0; v < nv; v++)
-            _mm512_store_si512((void *)(ws + (i * nv + v) * 32),
-                               (__m512i)NN_LOAD32(a + i * lda, v));
-    for (int64_t j = 0; j < n; j++) {
-        const float *bj = b + j * ldb;
+/* A few rows on packed B slivers (contract: nn_bsmall_fn in kernels.h): per
+ * sliver and row the ukr's chain (vdpbf16ps from zero, q in order), written
+ * out as it writes its tile. */
+NN_BF16 static void bsmall_avx512_bf16(float *c, int64_t rsc, const uint32_t *ap,
+                                       const uint16_t *bp, int64_t kp, int64_t m, int64_t n,
+                                       float alpha, float beta) {
+    const __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
+    for (int64_t j0 = 0; j0 < n; j0 += NR) {
+        const uint16_t *b = bp + j0 * kp * 2;
         __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(),
                          _mm512_setzero_ps()};
-        for (int64_t v = 0; v < nv; v++) {
-            const __m512bh bv = NN_LOAD32(bj, v);
+        for (int64_t q = 0; q < kp; q++) {
+            const __m512bh bv = (__m512bh)_mm512_load_si512((const void *)(b + q * 2 * NR));
             for (int64_t i = 0; i < m; i++)
-                acc[i] = _mm512_dpbf16_ps(
-                    acc[i], (__m512bh)_mm512_load_si512((const void *)(ws + (i * nv + v) * 32)),
-                    bv);
+                acc[i] = _mm512_dpbf16_ps(acc[i], (__m512bh)_mm512_set1_epi32((int)ap[i * kp + q]),
+                                          bv);
         }
+        const int64_t w = n - j0 < NR ? n - j0 : NR;
+        const __mmask16 mask = (__mmask16)(w >= NR ? 0xffffu : (1u << w) - 1u);
         for (int64_t i = 0; i < m; i++) {
-            const float s = _mm512_reduce_add_ps(acc[i]);
-            float *r = c + i * rsc + j;
-            const float y = beta == 0 ? alpha * s : alpha * s + beta * *r;
-            *r = bias ? y + bias[j] : y;
+            float *r = c + i * rsc + j0;
+            __m512 t = _mm512_mul_ps(va, acc[i]);
+            if (beta != 0) t = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(mask, r), t);
+            _mm512_mask_storeu_ps(r, mask, t);
         }
     }
-#undef NN_LOAD32
-    return 1;
 }
 
 const nn_bgemm_kernel nn_bgemm_avx512_bf16 = {bgemm_ukr_avx512_bf16_16x16,

@@ -328,7 +328,7 @@ def test_train_steps_bit_identical_across_threads(arch):
 
 
 def test_inference_small_batch_rounds_too():
-    """Batches of <= 4 rows (a separate fp32 path) also compute in bf16."""
+    """Batches of <= 4 rows (the few-row kernel on the packed bf16 weights) compute in bf16 too."""
     rng = np.random.default_rng(8)
     model = _mlp("bfloat16")
     x = _rand(rng, 3, 33)

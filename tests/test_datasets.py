@@ -468,3 +468,20 @@ def test_digits_scaled_is_finite():
     sc = ds.StandardScaler().fit(Xtr)
     assert np.all(np.isfinite(sc.transform(Xte)))
     assert os.path.basename(ds.__file__) == "datasets.py"
+
+
+@pytest.mark.parametrize("make", [ds.make_xor, ds.make_spirals, ds.make_circles])
+def test_a_noise_that_overflows_the_dtype_is_a_value_error(make):
+    # float32's max is 3.4e38: noise 1e39 times standard normals overflows to inf,
+    # which float64 still holds
+    X, _ = make(50, noise=1e39, dtype=np.float64)
+    assert np.isfinite(X).all() and np.abs(X).max() > np.finfo(np.float32).max
+    with pytest.raises(ValueError, match="noise=1e\\+39 is too large for float32"):
+        make(50, noise=1e39, dtype=np.float32)
+
+
+def test_a_regression_bias_that_overflows_the_dtype_is_a_value_error():
+    with pytest.raises(ValueError, match="bias=1e\\+39 is too large for float32"):
+        ds.make_regression(10, 2, bias=1e39, dtype=np.float32)
+    _, y = ds.make_regression(10, 2, bias=1e39, dtype=np.float64)
+    assert np.isfinite(y).all()

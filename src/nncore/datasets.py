@@ -56,6 +56,17 @@ def _check_noise(noise: Any) -> float:
     return noise
 
 
+def _finite_as(values: np.ndarray, dt: np.dtype, inputs: str) -> np.ndarray:
+    """``values`` cast to ``dt``; a ValueError naming ``inputs`` (e.g. "noise=1e+39")
+    when that overflows: a huge noise or bias would otherwise hand back inf."""
+    with np.errstate(over="ignore"):    # checked right below
+        out = values.astype(dt)
+    if not np.isfinite(out).all():
+        raise ValueError(f"{inputs} is too large for {dt.name}: the generated values "
+                         f"overflow to inf (expected values whose samples fit the dtype)")
+    return out
+
+
 # ------------------------------------------------------------------- digits
 
 def load_digits(dtype: Any = np.float32) -> tuple[np.ndarray, np.ndarray]:
@@ -132,7 +143,7 @@ def make_xor(n_samples: int = 200, noise: float = 0.1, seed: int = 0,
     centres = np.stack([2.0 * a - 1.0, 2.0 * b - 1.0], axis=1)
     X = centres + noise * rng.standard_normal((n, 2))
     y = a ^ b
-    return X.astype(dt), y
+    return _finite_as(X, dt, f"noise={noise}"), y
 
 
 def _two_class_labels(n: int) -> np.ndarray:
@@ -167,7 +178,7 @@ def make_spirals(n_samples: int = 200, noise: float = 0.1, turns: float = 1.5, s
     angle = t + np.pi * y
     X = np.stack([r * np.cos(angle), r * np.sin(angle)], axis=1)
     X = X + noise * rng.standard_normal((n, 2))
-    return X.astype(dt), y
+    return _finite_as(X, dt, f"noise={noise}"), y
 
 
 def make_circles(n_samples: int = 200, noise: float = 0.05, factor: float = 0.5, seed: int = 0,
@@ -194,7 +205,7 @@ def make_circles(n_samples: int = 200, noise: float = 0.05, factor: float = 0.5,
     radius = np.where(y == 0, 1.0, factor)
     X = radius[:, None] * np.stack([np.cos(theta), np.sin(theta)], axis=1)
     X = X + noise * rng.standard_normal((n, 2))
-    return X.astype(dt), y
+    return _finite_as(X, dt, f"noise={noise}"), y
 
 
 def make_regression(n_samples: int = 200, n_features: int = 4, n_targets: int = 1,
@@ -223,7 +234,7 @@ def make_regression(n_samples: int = 200, n_features: int = 4, n_targets: int = 
     if k == 1:
         y = y[:, 0]
         coef = coef[:, 0]
-    X, y = X.astype(dt), y.astype(dt)
+    X, y = X.astype(dt), _finite_as(y, dt, f"noise={noise}, bias={bias}")
     return (X, y, coef) if return_coef else (X, y)
 
 

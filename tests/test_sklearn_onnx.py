@@ -16,7 +16,7 @@ from _optional import need
 
 onnx = need("onnx")
 ort = need("onnxruntime")
-pytest.importorskip("sklearn")
+need("sklearn")   # installed by CI before this step: required there too
 import nncore.onnx as nxo  # noqa: E402
 from nncore.sklearn import MLPClassifier, MLPRegressor  # noqa: E402
 from sklearn import neural_network as sk_nn  # noqa: E402

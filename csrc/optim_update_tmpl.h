@@ -79,7 +79,8 @@ NN_INLINE void NN_FN(rmsprop_body)(real *NN_RESTRICT p, const real *NN_RESTRICT 
         if (centered) {
             real a = alpha * gavg[i] + alpha1 * gi;
             gavg[i] = a;
-            v = v - a * a;
+            v = v - a * a;     /* a variance: >= 0 but for rounding, which must */
+            if (v < 0) v = 0;  /* not turn into sqrt(-tiny) = NaN (NaN stays NaN) */
         }
         real den = NN_MATH(sqrt)(v) + eps;
         if (mom) {

@@ -53,7 +53,7 @@ def rmsprop_update(p, g, state, t, lr, alpha=0.99, eps=1e-8, weight_decay=0.0, m
     if centered:
         a = alpha * state.get("grad_avg", np.zeros_like(p)) + (1 - alpha) * d
         state["grad_avg"] = a
-        v = sq - a * a
+        v = np.maximum(sq - a * a, 0)   # a variance: rounding must not make it negative
     den = np.sqrt(v) + eps
     if momentum > 0:
         buf = momentum * state.get("momentum_buffer", np.zeros_like(p)) + d / den

@@ -329,12 +329,9 @@ static int NN_FN(gemm_run)(NN_FN(gemm_ctx) *xp) {
         const int64_t units = (n + nr - 1) / nr, per0 = (256 + nr - 1) / nr;
         int64_t nblocks = nt > 1 ? (units + per0 - 1) / per0 : 1;
         if (nblocks > nt) nblocks = nt;
-        if (nblocks > 1) {
-            const int64_t per = (units + nblocks - 1) / nblocks;
-            nblocks = (units + per - 1) / per;
-            return nn_gemm_run_blocks(NN_FN(gemm_small_split), &x, m, n, per * nr, nblocks, 1,
+        if (nblocks > 1)
+            return nn_gemm_run_blocks(NN_FN(gemm_small_split), &x, m, n, nr, nblocks, 1,
                                       nt < nblocks ? nt : (int)nblocks);
-        }
         return NN_FN(gemm_small_cols)(&x, 0, n);
     }
     /* a pre-packed B is shared: split rows (no A packed twice) where it can */

@@ -16,7 +16,8 @@
  *   ew            activations, losses, dropout: the public entry points of one
  *                 build of elementwise_tmpl.h (elementwise_build.h; same
  *                 signatures as in nncore.h)
- *   optim         the optimizer update of one build of optim_update_tmpl.h
+ *   optim         the optimizer update of one build of optim_update_tmpl.h,
+ *                 and the gradient's sum of squares (optim_sumsq_tmpl.h)
  *   bgemm         the bf16 GEMM micro-kernel (bf16 compute mode of float32
  *                 nets; loops and packers in gemm_bf16.c); NULL: the portable
  *                 way (bf16-rounded operands on the family's fp32 micro-kernel),
@@ -165,10 +166,14 @@ typedef struct {
 /* ------------------------------------------------------------- optimizer */
 
 /* One build of optim_update_tmpl.h: the update step of every optimizer over
- * all segments (opt validated, its step already incremented; optim.c). */
+ * all segments (opt validated, its step already incremented; optim.c); and one
+ * of optim_sumsq_tmpl.h: sum of x^2 over n contiguous values, in double, for
+ * the gradient norm (same bits in every family). */
 typedef struct {
     void (*supdate)(const nn_optim *opt, float *params, const float *grads);
     void (*dupdate)(const nn_optim *opt, double *params, const double *grads);
+    double (*ssumsq)(const float *x, int64_t n);
+    double (*dsumsq)(const double *x, int64_t n);
 } nn_optim_kernels;
 
 /* -------------------------------------------------------------- bf16 GEMM */
@@ -262,9 +267,13 @@ extern const nn_sgemm_kernel nn_sgemm_avx2; /* kernels/avx2.c */
 extern const nn_dgemm_kernel nn_dgemm_avx2;
 extern const nn_ew_kernels nn_ew_avx2;
 extern const nn_optim_kernels nn_optim_avx2;
+/* the avx2 build's updates, which the avx512 families' optim entry reuses */
+void nn_soptim_update_avx2(const nn_optim *opt, float *params, const float *grads);
+void nn_doptim_update_avx2(const nn_optim *opt, double *params, const double *grads);
 extern const nn_sgemm_kernel nn_sgemm_avx512; /* kernels/avx512.c */
 extern const nn_dgemm_kernel nn_dgemm_avx512;
 extern const nn_ew_kernels nn_ew_avx512;
+extern const nn_optim_kernels nn_optim_avx512;
 extern const nn_bgemm_kernel nn_bgemm_avx512_bf16; /* kernels/avx512_bf16.c */
 extern const nn_bgemm_kernel nn_bgemm_amx;         /* kernels/amx.c */
 /* Linux: asks for AMX tile data (arch_prctl); 1 if granted (kernels/amx.c). */

@@ -186,6 +186,7 @@ typedef struct {
     const nn_optim_segment *segs;
     int64_t n_segments, total, parts, per;
     double *partial;
+    const nn_optim_kernels *k; /* the active family's sum of squares */
 } norm_job;
 
 static void norm_block(void *p, int64_t blk) {
@@ -195,8 +196,10 @@ static void norm_block(void *p, int64_t blk) {
         const int64_t lo = j->total * k / j->parts, hi = j->total * (k + 1) / j->parts;
         j->partial[k] =
             j->dtype == NN_F32
-                ? nn_ssumsq_span((const float *)j->grads, j->segs, j->n_segments, lo, hi)
-                : nn_dsumsq_span((const double *)j->grads, j->segs, j->n_segments, lo, hi);
+                ? nn_ssumsq_span((const float *)j->grads, j->segs, j->n_segments, lo, hi,
+                                 j->k->ssumsq)
+                : nn_dsumsq_span((const double *)j->grads, j->segs, j->n_segments, lo, hi,
+                                 j->k->dsumsq);
     }
 }
 
@@ -212,7 +215,8 @@ int nn_grad_norm(double *norm, nn_dtype dtype, const void *grads,
     int64_t parts = (total + NN_NORM_MIN_PART - 1) / NN_NORM_MIN_PART;
     if (parts > NN_NORM_PARTS) parts = NN_NORM_PARTS;
     double partial[NN_NORM_PARTS];
-    norm_job job = {dtype, grads, segments, n_segments, total, parts, 1, partial};
+    norm_job job = {dtype,   grads, segments, n_segments, total,
+                    parts,   1,     partial,  nn_active_kernels()->optim};
     /* pool blocks: runs of whole parts, of >= NN_OPTIM_BLOCK elements */
     const int64_t nblocks =
         nn_blocks(parts, parts > 0 ? total / parts : 1, NN_OPTIM_BLOCK, &job.per);

@@ -73,11 +73,12 @@ void nn_optim_for_ranges(const nn_optim_segment *segs, int64_t n_segments,
  * (optim_tmpl.h, in optim.c). opt has been validated. */
 void nn_soptim_max_norm(const nn_optim *opt, float *params);
 void nn_doptim_max_norm(const nn_optim *opt, double *params);
-/* Sum of squares of elements [lo, hi) of the concatenated segments. */
+/* Sum of squares of elements [lo, hi) of the concatenated segments, each
+ * contiguous piece summed by `sumsq` (the active family's kernel). */
 double nn_ssumsq_span(const float *x, const nn_optim_segment *segs, int64_t n_segments,
-                      int64_t lo, int64_t hi);
+                      int64_t lo, int64_t hi, double (*sumsq)(const float *, int64_t));
 double nn_dsumsq_span(const double *x, const nn_optim_segment *segs, int64_t n_segments,
-                      int64_t lo, int64_t hi);
+                      int64_t lo, int64_t hi, double (*sumsq)(const double *, int64_t));
 void nn_sscale_segments(float *x, const nn_optim_segment *segs, int64_t n_segments, float s);
 void nn_dscale_segments(double *x, const nn_optim_segment *segs, int64_t n_segments, double s);
 void nn_sclamp_segments(float *x, const nn_optim_segment *segs, int64_t n_segments, float c);

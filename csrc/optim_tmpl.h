@@ -1,7 +1,8 @@
 /* optim_tmpl.h — the max-norm constraint and the gradient helpers (sum of
  * squares, scaling, clamping) of optim.c, written once for `real` = float and
  * double (compiled for both by optim.c through instantiate.h; see internal.h).
- * Not for: the updates (optim_update_tmpl.h, built per CPU family), argument
+ * Not for: the updates and the sum-of-squares kernel (optim_update_tmpl.h,
+ * optim_sumsq_tmpl.h: built per CPU family), argument
  * checking or threading policy (optim.c).
  */
 
@@ -62,19 +63,10 @@ void NN_FN(optim_max_norm)(const nn_optim *opt, real *params) {
 
 /* ------------------------------------------------------- grad helpers */
 
-/* x (n): sum of x^2 in double, 8 interleaved accumulators in a fixed order. */
-static double NN_FN(sumsq)(const real *NN_RESTRICT x, int64_t n) {
-    double a[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-    int64_t i = 0;
-    for (; i + 8 <= n; i += 8)
-        for (int k = 0; k < 8; k++) a[k] += (double)x[i + k] * (double)x[i + k];
-    double t = 0.0;
-    for (; i < n; i++) t += (double)x[i] * (double)x[i];
-    return (((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]))) + t;
-}
-
+/* Sum of squares of elements [lo, hi) of the concatenated segments, each
+ * contiguous piece by the family's kernel (optim_sumsq_tmpl.h), in order. */
 double NN_FN(sumsq_span)(const real *x, const nn_optim_segment *segs, int64_t n_segments,
-                         int64_t lo, int64_t hi) {
+                         int64_t lo, int64_t hi, double (*sumsq)(const real *, int64_t)) {
     double acc = 0.0;
     int64_t base = 0;
     for (int64_t s = 0; s < n_segments && base < hi; s++) {
@@ -82,7 +74,7 @@ double NN_FN(sumsq_span)(const real *x, const nn_optim_segment *segs, int64_t n_
         int64_t a = lo - base, b = hi - base;
         if (a < 0) a = 0;
         if (b > len) b = len;
-        if (a < b) acc += NN_FN(sumsq)(x + segs[s].offset + a, b - a);
+        if (a < b) acc += sumsq(x + segs[s].offset + a, b - a);
         base += len;
     }
     return acc;

@@ -1,4 +1,6 @@
 """Gradient clipping (nncore.utils) vs nncore.reference, in place on the flat gradient buffer."""
+import math
+
 import numpy as np
 import pytest
 
@@ -108,6 +110,50 @@ def test_norm_bit_identical_at_1_and_2_threads(dt):
     assert norms[0] == norms[1] == norms[2] == norms[3]
     assert np.array_equal(clipped[0], clipped[1])
     assert norms[0] == pytest.approx(ref.grad_norm([model.flat_grads]), rel=rtol(dt))
+
+
+@pytest.mark.parametrize("dt", [np.float32, np.float64], ids=["f32", "f64"])
+def test_norm_same_bits_in_every_family_and_near_exact(dt):
+    """The sum of squares is a family kernel (optim_sumsq_tmpl.h) at each family's vector
+    width; its order is fixed in the source, so every family and thread count gives the
+    same bits, and those bits are within a few ulps of the exactly rounded norm."""
+    # odd sizes: lane tails, pieces of segments cut by the norm's parts
+    model = FakeModel(shapes=[(301, 257), (257,), (7, 3), (3,), (1000, 93), (93,)], dtype=dt)
+    model.fill_grads(np.random.default_rng(11))
+    model.flat_grads[5] = 1e3 if dt == np.float32 else 1e150  # a large term, no overflow
+    old = config.get_arch()
+    seen = {}
+    try:
+        for name in config.available_archs():
+            config.set_arch(name)
+            for n in (1, 2):
+                with config.num_threads(n):
+                    seen[name, n] = utils.grad_norm(model.parameters())
+    finally:
+        config.set_arch(old)
+    assert len(set(seen.values())) == 1, seen
+    g = model.flat_grads.astype(np.float64)
+    exact = math.sqrt(math.fsum((g * g).tolist())) if dt == np.float32 else \
+        float(np.linalg.norm(g / 1e150)) * 1e150
+    assert seen[old, 1] == pytest.approx(exact, rel=1e-14 if dt == np.float32 else 1e-13)
+
+
+def test_norm_rounds_each_double_square_before_adding():
+    """A float64 sum of squares is two roundings per term in every family, never a fused
+    multiply-add (the avx512f target implies FMA; contraction would change the bits).
+    These two values, 32 apart (one accumulator lane), round differently under FMA."""
+    a, b = 1.5540905021732678, 1.8223738275430703
+    model = FakeModel(shapes=[(2, 32)], dtype=np.float64)
+    model.flat_grads[...] = 0.0
+    model.flat_grads[0], model.flat_grads[32] = a, b
+    want = math.sqrt(a * a + b * b)  # Python rounds each product and the sum
+    old = config.get_arch()
+    try:
+        for name in config.available_archs():
+            config.set_arch(name)
+            assert utils.grad_norm(model.parameters()) == want, name
+    finally:
+        config.set_arch(old)
 
 
 def test_bad_arguments_raise():

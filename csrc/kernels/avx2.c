@@ -8,7 +8,8 @@
  *   optim         the optimizer updates (optim_update_tmpl.h) compiled for
  *                 AVX2 WITHOUT FMA: every element gets the same IEEE operations
  *                 as in the ref build, so updates are the same bits in every
- *                 family (avx512 reuses this entry)
+ *                 family (the avx512 families reuse these updates); the
+ *                 gradient's sum of squares (optim_sumsq_tmpl.h), same bits too
  * The file is compiled for the baseline ISA; only these kernels carry AVX2
  * (target attributes and pragmas, never -march), and cpu.c selects the table
  * only after checking the CPU and the OS. FMA contraction makes the ew results
@@ -242,6 +243,8 @@ NN_AVX2 static int dpackt_avx2(double *d, const double *src, int64_t ld, int64_t
 #endif
 #define NN_TMPL "optim_update_tmpl.h"
 #include "../instantiate.h"
+#define NN_TMPL "optim_sumsq_tmpl.h"
+#include "../instantiate.h"
 #if defined(__clang__)
 #pragma clang attribute pop
 #elif defined(__GNUC__)
@@ -255,7 +258,8 @@ const nn_sgemm_kernel nn_sgemm_avx2 = {nn_sgemm_ukr_avx2_4x24, {4, 24, 256, 144,
 const nn_dgemm_kernel nn_dgemm_avx2 = {nn_dgemm_ukr_avx2_4x12, {4, 12, 256, 72, 384},
                                        dpackt_avx2, nn_dsmall_avx2};
 const nn_ew_kernels nn_ew_avx2 = NN_EW_KERNELS(_avx2);
-const nn_optim_kernels nn_optim_avx2 = {nn_soptim_update_avx2, nn_doptim_update_avx2};
+const nn_optim_kernels nn_optim_avx2 = {nn_soptim_update_avx2, nn_doptim_update_avx2,
+                                        nn_soptim_sumsq_avx2, nn_doptim_sumsq_avx2};
 
 const nn_kernels nn_kernels_avx2 = {
     .sgemm = &nn_sgemm_avx2,

@@ -10,7 +10,10 @@
  *                 (small_kernel.h): batch-invariant inference.
  *   ew            activations, losses, dropout (elementwise_tmpl.h) compiled
  *                 for AVX-512F/VL + FMA, 16 floats wide
- *   optim         reused from the avx2 family (same bits in every family)
+ *   optim         the updates of the avx2 family (same bits in every family)
+ *                 and the gradient's sum of squares (optim_sumsq_tmpl.h)
+ *                 compiled for AVX-512F without FMA (8 doubles a lane group;
+ *                 same bits as every family)
  * The file is compiled for the baseline ISA; only these kernels carry
  * AVX-512, and cpu.c selects the table only after checking the CPU and the OS
  * (ZMM state).
@@ -175,6 +178,23 @@ NN_SMALL_KERNEL(nn_dsmall_avx512, NN_AVX512, double, 16, 8, __m512d, _mm512_setz
 #define NN_EW_TARGET "avx512f,avx512vl,avx2,fma"
 #include "../elementwise_build.h"
 
+/* ------------------------------------------------------------- optimizer */
+
+/* AVX-512F, deliberately no FMA: the same bits as the ref build. */
+#if defined(__clang__)
+#pragma clang attribute push(__attribute__((target("avx512f"))), apply_to = function)
+#elif defined(__GNUC__)
+#pragma GCC push_options
+#pragma GCC target("avx512f")
+#endif
+#define NN_TMPL "optim_sumsq_tmpl.h"
+#include "../instantiate.h"
+#if defined(__clang__)
+#pragma clang attribute pop
+#elif defined(__GNUC__)
+#pragma GCC pop_options
+#endif
+
 /* ------------------------------------------------------------ the table */
 
 const nn_sgemm_kernel nn_sgemm_avx512 = {nn_sgemm_ukr_avx512_16x16, {16, 16, 384, 128, 512},
@@ -182,12 +202,14 @@ const nn_sgemm_kernel nn_sgemm_avx512 = {nn_sgemm_ukr_avx512_16x16, {16, 16, 384
 const nn_dgemm_kernel nn_dgemm_avx512 = {nn_dgemm_ukr_avx512_8x16, {8, 16, 384, 64, 384},
                                          dpackt_avx512, nn_dsmall_avx512};
 const nn_ew_kernels nn_ew_avx512 = NN_EW_KERNELS(_avx512);
+const nn_optim_kernels nn_optim_avx512 = {nn_soptim_update_avx2, nn_doptim_update_avx2,
+                                          nn_soptim_sumsq_avx512, nn_doptim_sumsq_avx512};
 
 const nn_kernels nn_kernels_avx512 = {
     .sgemm = &nn_sgemm_avx512,
     .dgemm = &nn_dgemm_avx512,
     .ew = &nn_ew_avx512,
-    .optim = &nn_optim_avx2, /* kernels/avx2.c */
+    .optim = &nn_optim_avx512,
 };
 
 #endif /* x86-64 */

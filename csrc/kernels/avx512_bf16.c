@@ -141,7 +141,7 @@ const nn_kernels nn_kernels_avx512_bf16 = {
     .sgemm = &nn_sgemm_avx512, /* kernels/avx512.c */
     .dgemm = &nn_dgemm_avx512,
     .ew = &nn_ew_avx512,
-    .optim = &nn_optim_avx2, /* kernels/avx2.c */
+    .optim = &nn_optim_avx512, /* kernels/avx512.c */
     .bgemm = &nn_bgemm_avx512_bf16,
 };
 

@@ -179,6 +179,6 @@ const nn_kernels nn_kernels_avx512_skx = {
     .sgemm = &skx_sgemm,
     .dgemm = &skx_dgemm,
     .ew = &nn_ew_avx512,     /* kernels/avx512.c */
-    .optim = &nn_optim_avx2, /* kernels/avx2.c */
+    .optim = &nn_optim_avx512, /* kernels/avx512.c */
 };
 #endif /* x86-64 */

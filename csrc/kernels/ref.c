@@ -6,7 +6,8 @@
  *                 portable packers of gemm_tmpl.h; small-m kernels for 1-4
  *                 rows with the same chains (small_kernel.h)
  *   ew            activations, losses, dropout (elementwise_tmpl.h), suffix _ref
- *   optim         the optimizer updates (optim_update_tmpl.h), suffix _ref
+ *   optim         the optimizer updates (optim_update_tmpl.h) and the gradient's
+ *                 sum of squares (optim_sumsq_tmpl.h), suffix _ref
  * Not for: speed records (avx2.c, avx512.c); the GEMM loops (gemm.c);
  * choosing a family (cpu.c).
  */
@@ -66,6 +67,8 @@ NN_SMALL_KERNEL(nn_dsmall_ref, , double, 4, 1, double, NN_REF_ZERO, NN_REF_LOAD,
 
 #define NN_TMPL "optim_update_tmpl.h"
 #include "../instantiate.h"
+#define NN_TMPL "optim_sumsq_tmpl.h"
+#include "../instantiate.h"
 
 /* ------------------------------------------------------------ the table */
 
@@ -74,7 +77,8 @@ const nn_sgemm_kernel nn_sgemm_ref = {nn_sgemm_ukr_ref_4x8, {4, 8, 256, 128, 204
 const nn_dgemm_kernel nn_dgemm_ref = {nn_dgemm_ukr_ref_4x4, {4, 4, 256, 64, 2048}, NULL,
                                      nn_dsmall_ref};
 const nn_ew_kernels nn_ew_ref = NN_EW_KERNELS(_ref);
-const nn_optim_kernels nn_optim_ref = {nn_soptim_update_ref, nn_doptim_update_ref};
+const nn_optim_kernels nn_optim_ref = {nn_soptim_update_ref, nn_doptim_update_ref,
+                                       nn_soptim_sumsq_ref, nn_doptim_sumsq_ref};
 
 const nn_kernels nn_kernels_ref = {
     .sgemm = &nn_sgemm_ref,

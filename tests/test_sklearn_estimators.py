@@ -350,6 +350,17 @@ def test_coefs_are_views_and_assigned_arrays_are_copied_in():
     assert np.shares_memory(clf2.coefs_[0], clf2.model_.flat_params)
 
 
+def test_assigned_coefs_survive_pickle_joblib_deepcopy():
+    # arrays assigned in place of coefs_ / intercepts_ (and not yet used by a predict)
+    # are the estimator's weights: a copy keeps them, as scikit-learn's does. All-zero
+    # weights give the closed form 1 / n_classes for every row.
+    clf = _fitted()
+    clf.coefs_ = [np.zeros_like(c) for c in clf.coefs_]
+    clf.intercepts_ = [np.zeros_like(b) for b in clf.intercepts_]
+    for how, other in _roundtrips(clf).items():
+        np.testing.assert_allclose(other.predict_proba(X), 1 / 3, err_msg=how)
+
+
 # --------------------------------------------------------------- bad input
 
 def test_nan_in_x_or_y_names_the_column():

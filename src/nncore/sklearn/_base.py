@@ -235,6 +235,8 @@ class BaseMLP(BaseEstimator):
         return tags
 
     def __getstate__(self) -> dict:
+        if "model_" in self.__dict__ and "coefs_" in self.__dict__:
+            self._sync_attrs()   # arrays assigned in place of coefs_ / intercepts_ count
         state = dict(super().__getstate__())
         state.pop("coefs_", None)       # views of model_: rebuilt on loading
         state.pop("intercepts_", None)

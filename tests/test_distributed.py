@@ -326,6 +326,20 @@ def test_ranks_disagreeing_on_the_model_at_their_first_train_step_abort_clearly(
     assert not list(tmp_path.glob("step_disagree.rank*.json"))
 
 
+def test_ranks_disagreeing_on_compute_dtype_are_refused_before_any_step(tmp_path):
+    # bf16 on one rank and fp32 on the other would average gradients of two different
+    # computations into one silently mixed run; compute_dtype is part of the model
+    # (get_config, model files), so it is checked with the architecture
+    r, _ = _launch("compute_disagree", tmp_path, timeout=60)
+    e0, e1 = (json.load(open(tmp_path / f"compute_disagree.rank{k}.json"))["error"]
+              for k in (0, 1))
+    assert e0 == e1 and "compute_dtype" in e0, (e0, e1)
+    assert r.returncode != 0   # the train_step half: the job aborts
+    assert "distributed train_step: the ranks disagree on" in r.stderr
+    assert "compute_dtype" in r.stderr and "MPI Abort" in r.stderr
+    assert not list(tmp_path.glob("compute_disagree_step.rank*.json"))
+
+
 def test_the_hash_check_catches_replicas_that_drift(tmp_path):
     r, _ = _launch("diverge", tmp_path, timeout=60, env={"NNCORE_DISTRIBUTED_CHECK": "1"})
     assert r.returncode != 0

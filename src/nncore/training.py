@@ -450,7 +450,8 @@ def _signature(model: Sequential, opt: Any, loss_fn: losses.Loss, Xt: Any, Yt: A
     """What every rank of a distributed fit must agree on (compared before any step)."""
     layers = json.dumps(model.get_config()["layers"], sort_keys=True)
     return {"architecture": layers, "num_parameters": model.num_parameters,
-            "dtype": model.dtype.name, "seed (the shuffle order)": model.seed,
+            "dtype": model.dtype.name, "compute_dtype": model.compute_dtype,
+            "seed (the shuffle order)": model.seed,
             "samples": len(Xt), "targets": tuple(Yt.shape), "validation samples":
             None if Xv is None else len(Xv), "sample weights": Wt is not None,
             "loss": repr(loss_fn), "optimizer": type(opt).__name__,

@@ -17,6 +17,9 @@ and with a second run. Modes:
   its third step: the job must abort with the label error.
 - ``step_disagree``: the ranks' models differ in a hidden width at their first
   train_step(distributed=True): the job must abort naming the architecture.
+- ``compute_disagree``: rank 1's model computes in bfloat16, rank 0's in float32: fit
+  must raise on every rank before any step, and a first train_step(distributed=True)
+  must abort the job, both naming compute_dtype.
 - ``diverge``: rank 1 changes its weights between steps; run with
   NNCORE_DISTRIBUTED_CHECK=1, the hash check must abort the job.
 - ``callbacks``: fit with a user's ModelCheckpoint (every epoch, verbose) and a
@@ -180,6 +183,26 @@ def step_disagree(out, r):
         json.dump({"finished": True}, f)
 
 
+def compute_disagree(out, r):
+    X, y = data(64)
+    kw = dict(loss="cross_entropy", epochs=1, batch_size=8, verbose=0, distributed=True)
+    m = model(dtype="float32")
+    m.compute_dtype = "bfloat16" if r == 1 else "float32"
+    try:
+        m.fit(X, y, **kw)
+        msg = "no error"
+    except ValueError as e:
+        msg = str(e)
+    with open(os.path.join(out, f"compute_disagree.rank{r}.json"), "w") as f:
+        json.dump({"error": msg}, f)
+    m = model(dtype="float32")
+    m.compute_dtype = "bfloat16" if r == 1 else "float32"
+    opt = nc.optim.SGD(m.parameters(), lr=0.1)
+    m.train_step(X[:8], y[:8], "cross_entropy", opt, distributed=True)
+    with open(os.path.join(out, f"compute_disagree_step.rank{r}.json"), "w") as f:
+        json.dump({"finished": True}, f)
+
+
 def diverge(out, r):
     X, y = data(64)
     m = model()
@@ -210,5 +233,6 @@ if __name__ == "__main__":
     mode, out = sys.argv[1], sys.argv[2]
     dist.init()
     modes = {"train": train, "bad_data": bad_data, "fail_mid": fail_mid, "diverge": diverge,
-             "bad_step": bad_step, "callbacks": callbacks, "step_disagree": step_disagree}
+             "bad_step": bad_step, "callbacks": callbacks, "step_disagree": step_disagree,
+             "compute_disagree": compute_disagree}
     modes[mode](out, dist.rank())

@@ -145,12 +145,15 @@ class Communicator:
     # -------------------------------------------------------------- replicas
     def sync_parameters_once(self, model: Sequential) -> None:
         """Broadcast rank 0's parameters into ``model`` the first time it is seen, after
-        checking that every rank holds the same architecture and dtype (a ValueError on
-        every rank otherwise, instead of MPI's size mismatch or a silently wrong mix)."""
+        checking that every rank holds the same architecture, dtype and compute_dtype (a
+        ValueError on every rank otherwise, instead of MPI's size mismatch or a silently
+        wrong mix)."""
         if model not in self._synced:
             self.agree(None, {"architecture": json.dumps(model.get_config()["layers"],
                                                          sort_keys=True),
-                              "dtype": model.dtype.name}, "distributed train_step")
+                              "dtype": model.dtype.name,
+                              "compute_dtype": model.compute_dtype},
+                        "distributed train_step")
             self.bcast(model.flat_params, 0)
             self._synced.add(model)
 

@@ -352,6 +352,13 @@ def test_compute_dtype_api_and_refusals():
     assert m.compute_dtype == "bfloat16" and m.get_config()["compute_dtype"] == "bfloat16"
     with pytest.raises(ValueError, match="compute_dtype must be one of"):
         m.compute_dtype = "float16"
+    # a non-str (an unhashable list, a model file's JSON array) names what was expected
+    for bad in (["bfloat16"], {"bfloat16": 1}):
+        with pytest.raises(TypeError, match=r"compute_dtype must be a str.*'float32'.*got"):
+            m.compute_dtype = bad
+        with pytest.raises(TypeError, match=r"compute_dtype must be a str"):
+            nn.Sequential(nn.Linear(3, 2), compute_dtype=bad)
+    assert m.compute_dtype == "bfloat16"
     with pytest.raises(ValueError, match="float32 model.*float64"):
         nn.Sequential(nn.Linear(3, 2), dtype="float64", compute_dtype="bfloat16")
     m64 = nn.Sequential(nn.Linear(3, 2), dtype="float64")

@@ -454,6 +454,9 @@ class Sequential:
 
     @compute_dtype.setter
     def compute_dtype(self, value: str) -> None:
+        if not isinstance(value, str):
+            raise TypeError(f"compute_dtype must be a str, one of {list(_registry.COMPUTE)}, "
+                            f"got {type(value).__name__} {value!r}")
         if value not in _registry.COMPUTE:
             raise ValueError(f"compute_dtype must be one of {list(_registry.COMPUTE)}, "
                              f"got {value!r}")

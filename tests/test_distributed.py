@@ -202,6 +202,25 @@ def test_two_ranks_equal_one_process_with_twice_the_batch(train_runs):
                                rtol=1e-10)
 
 
+def test_a_sum_loss_logs_what_one_process_with_twice_the_batch_logs(tmp_path):
+    # reduction="sum": each rank's step loss is the sum over ITS rows; the step's loss
+    # over both ranks is their sum (as the gradients are), logged like one process's
+    r, _ = _launch("sum_loss", tmp_path, timeout=120)
+    assert r.returncode == 0, r.stderr
+    r0 = dict(np.load(tmp_path / "sum_loss.rank0.npz"))
+    X, y = _data(2 * 8 * 12)
+    for name, pen in (("plain", False), ("penalty", True)):
+        m = _model()
+        opt = nc.optim.SGD(m.parameters(), lr=0.01, weight_decay=0.1)
+        h = m.fit(X, y, loss=nc.losses.CrossEntropyLoss(reduction="sum"), optimizer=opt,
+                  batch_size=16, epochs=2, verbose=0, include_penalty=pen)
+        np.testing.assert_allclose(r0[name + "_params"], m.flat_params, rtol=1e-10,
+                                   atol=1e-13)
+        for k in ("loss", "accuracy") + (("penalty",) if pen else ()):
+            np.testing.assert_allclose(r0[f"{name}_{k}"], h.history[k], rtol=1e-10,
+                                       err_msg=f"{name} {k}")
+
+
 def test_weights_padding_validation_equal_one_process(train_runs):
     # the sampler's definition, written out: epoch e's permutation of the training rows
     # (np.random.default_rng([seed, e])), padded by repeating its start to a multiple of

@@ -659,11 +659,18 @@ class _Epochs:
                 lval = model.train_step_allreduced(
                     xb if m else None, None if labels else yb, yb if labels else None, spec,
                     opt, cn, cv, comm, wb, slot, 1.0 if sum_loss else m / share[b])
+            data_loss = lval
             if include_penalty:
                 lval += pen
+            if share is not None and sum_loss:
+                # distributed with a sum loss: the step's loss is the sum of the ranks'
+                # (as its gradient is), weighed like one process's by the step's weight
+                loss_sum += (data_loss * share[b] + (pen * m if include_penalty else 0.0)
+                             if m else 0.0)
+            else:
+                loss_sum += lval * m if m else 0.0
             gn = model.last_grad_norm
             weight_sum += m
-            loss_sum += lval * m if m else 0.0
             trained += 1
             gn_sum += gn
             if gn > gn_max or gn != gn:

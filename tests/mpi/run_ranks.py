@@ -20,6 +20,8 @@ and with a second run. Modes:
 - ``compute_disagree``: rank 1's model computes in bfloat16, rank 0's in float32: fit
   must raise on every rank before any step, and a first train_step(distributed=True)
   must abort the job, both naming compute_dtype.
+- ``sum_loss``: fit with a sum-reduction loss (and the L2 penalty reported), 2 ranks x
+  batch 8: its logged training loss is compared with one process's at batch 16.
 - ``diverge``: rank 1 changes its weights between steps; run with
   NNCORE_DISTRIBUTED_CHECK=1, the hash check must abort the job.
 - ``callbacks``: fit with a user's ModelCheckpoint (every epoch, verbose) and a
@@ -203,6 +205,20 @@ def compute_disagree(out, r):
         json.dump({"finished": True}, f)
 
 
+def sum_loss(out, r):
+    X, y = data(2 * 8 * 12)
+    res = {}
+    for name, pen in (("plain", False), ("penalty", True)):
+        m = model()
+        opt = nc.optim.SGD(m.parameters(), lr=0.01, weight_decay=0.1)
+        h = m.fit(X, y, loss=nc.losses.CrossEntropyLoss(reduction="sum"), optimizer=opt,
+                  batch_size=8, epochs=2, verbose=0, include_penalty=pen, distributed=True)
+        res[name + "_params"] = m.flat_params.copy()
+        for k in ("loss", "accuracy") + (("penalty",) if pen else ()):
+            res[f"{name}_{k}"] = np.array(h.history[k])
+    np.savez(os.path.join(out, f"sum_loss.rank{r}.npz"), **res)
+
+
 def diverge(out, r):
     X, y = data(64)
     m = model()
@@ -234,5 +250,5 @@ if __name__ == "__main__":
     dist.init()
     modes = {"train": train, "bad_data": bad_data, "fail_mid": fail_mid, "diverge": diverge,
              "bad_step": bad_step, "callbacks": callbacks, "step_disagree": step_disagree,
-             "compute_disagree": compute_disagree}
+             "compute_disagree": compute_disagree, "sum_loss": sum_loss}
     modes[mode](out, dist.rank())

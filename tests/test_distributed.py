@@ -221,6 +221,26 @@ def test_a_sum_loss_logs_what_one_process_with_twice_the_batch_logs(tmp_path):
                                        err_msg=f"{name} {k}")
 
 
+def test_a_rank_whose_batch_weighs_nothing_does_not_stop_training(tmp_path):
+    # a rank with no weight in a step trains on nothing (its step returns nan): like a
+    # zero-weight batch of one process, it is not a batch TerminateOnNaN judges
+    r, _ = _launch("zero_weight_batch", tmp_path, timeout=120)
+    assert r.returncode == 0, r.stderr
+    X, y = _data(2 * 8 * 6)
+    w = np.ones(len(y))
+    w[1:16:2] = 0.0
+    stop = nc.callbacks.TerminateOnNaN()
+    m = _model()
+    h = m.fit(X, y, loss="cross_entropy", batch_size=16, epochs=3, shuffle=False,
+              verbose=0, sample_weight=w, callbacks=[stop])
+    assert stop.stopped_epoch == -1 and len(h.history["loss"]) == 3
+    for k in (0, 1):
+        got = dict(np.load(tmp_path / f"zero_weight_batch.rank{k}.npz"))
+        assert int(got["stopped_epoch"]) == -1, f"rank {k} stopped"
+        np.testing.assert_allclose(got["loss"], h.history["loss"], rtol=1e-10)
+        np.testing.assert_allclose(got["params"], m.flat_params, rtol=1e-10, atol=1e-13)
+
+
 def test_weights_padding_validation_equal_one_process(train_runs):
     # the sampler's definition, written out: epoch e's permutation of the training rows
     # (np.random.default_rng([seed, e])), padded by repeating its start to a multiple of

@@ -675,7 +675,7 @@ class _Epochs:
             gn_sum += gn
             if gn > gn_max or gn != gn:
                 gn_max = gn
-            if batch_end:
+            if batch_end and m:   # a rank whose rows weigh 0 trained on nothing (nan)
                 batch_logs["loss"] = lval
                 batch_logs["grad_norm"] = gn
                 batch_logs["size"] = k

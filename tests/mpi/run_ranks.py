@@ -22,6 +22,8 @@ and with a second run. Modes:
   must abort the job, both naming compute_dtype.
 - ``sum_loss``: fit with a sum-reduction loss (and the L2 penalty reported), 2 ranks x
   batch 8: its logged training loss is compared with one process's at batch 16.
+- ``zero_weight_batch``: fit with sample weights that leave rank 1's first batch of
+  every epoch weighing 0 (rank 0's does not), with TerminateOnNaN: training must not stop.
 - ``diverge``: rank 1 changes its weights between steps; run with
   NNCORE_DISTRIBUTED_CHECK=1, the hash check must abort the job.
 - ``callbacks``: fit with a user's ModelCheckpoint (every epoch, verbose) and a
@@ -219,6 +221,19 @@ def sum_loss(out, r):
     np.savez(os.path.join(out, f"sum_loss.rank{r}.npz"), **res)
 
 
+def zero_weight_batch(out, r):
+    X, y = data(2 * 8 * 6)
+    w = np.ones(len(y))
+    w[1:16:2] = 0.0   # no shuffle: rank 1 takes the odd rows, its first batch weighs 0
+    stop = nc.callbacks.TerminateOnNaN()
+    m = model()
+    h = m.fit(X, y, loss="cross_entropy", batch_size=8, epochs=3, shuffle=False, verbose=0,
+              sample_weight=w, callbacks=[stop], distributed=True)
+    np.savez(os.path.join(out, f"zero_weight_batch.rank{r}.npz"),
+             params=m.flat_params.copy(), loss=np.array(h.history["loss"]),
+             stopped_epoch=np.array(stop.stopped_epoch))
+
+
 def diverge(out, r):
     X, y = data(64)
     m = model()
@@ -250,5 +265,6 @@ if __name__ == "__main__":
     dist.init()
     modes = {"train": train, "bad_data": bad_data, "fail_mid": fail_mid, "diverge": diverge,
              "bad_step": bad_step, "callbacks": callbacks, "step_disagree": step_disagree,
-             "compute_disagree": compute_disagree, "sum_loss": sum_loss}
+             "compute_disagree": compute_disagree, "sum_loss": sum_loss,
+             "zero_weight_batch": zero_weight_batch}
     modes[mode](out, dist.rank())

@@ -25,9 +25,10 @@ checked: they propagate through inference like in NumPy. Targets are checked
 by the losses (NaN/Inf rejected).
 
 Determinism: for a given batch size every result (outputs, gradients, a whole
-train_step) has the same bits at any thread count. Batches of at most 4 rows
-(single-sample inference) take a dot-product path instead of the GEMM, so a
-row's output may differ in the last bits between a tiny and a large batch.
+train_step) has the same bits at any thread count. Inference is batch-invariant:
+row i of ``model(x)`` / ``predict`` has the same bits whatever the batch size and
+the row's position (batches of 1-4 rows take a small kernel with the GEMM's own
+summation order).
 Each call returns a new output array; nothing else is allocated once the
 workspace holds the largest batch seen.
 

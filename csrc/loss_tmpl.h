@@ -99,7 +99,17 @@ NN_INLINE double NN_FN(_ew_block)(nn_loss_kind kind, real delta, real gs, real *
 static double NN_FN(_ce_row)(real eps, real gs, real *grad, const real *x, const real *tgt,
                              int64_t label, int64_t n) {
     real m = NN_FN(_rowmax)(x, n);
-    real s = NN_FN(_lanesumexp)(x, m, n);
+    /* with a gradient row apart from x, the exps wait in it for the gradient
+     * pass: one exp per element instead of two, the same values and sum order
+     * (_lanesum is _lanesumexp's order), so the same bits */
+    const int keep = grad != NULL && (grad + n <= x || x + n <= grad);
+    real s;
+    if (keep) {
+        for (int64_t j = 0; j < n; j++) grad[j] = NN_MATH(nn_vexp)(x[j] - m);
+        s = NN_FN(_lanesum)(grad, n);
+    } else {
+        s = NN_FN(_lanesumexp)(x, m, n);
+    }
     real logs = NN_MATH(log)(s);
     real qo = eps / (real)n;        /* smoothing mass of every class */
     real qy = ((real)1 - eps) + qo; /* labels form: the true class */
@@ -141,7 +151,14 @@ static double NN_FN(_ce_row)(real eps, real gs, real *grad, const real *x, const
         loss = -r;
     }
     if (grad) {
-        if (label >= 0) {
+        if (keep && label >= 0) {
+            const real ey = grad[label];
+            for (int64_t j = 0; j < n; j++) grad[j] = (grad[j] / s - qo) * gs;
+            grad[label] = (ey / s - qy) * gs;
+        } else if (keep) {
+            for (int64_t j = 0; j < n; j++)
+                grad[j] = (grad[j] / s * qs - (ce * tgt[j] + qo)) * gs;
+        } else if (label >= 0) {
             for (int64_t j = 0; j < n; j++)
                 grad[j] = (NN_MATH(nn_vexp)(x[j] - m) / s - qo) * gs;
             grad[label] = (NN_MATH(nn_vexp)(x[label] - m) / s - qy) * gs;

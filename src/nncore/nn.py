@@ -791,7 +791,8 @@ class Sequential:
         -------
         nncore.profiling.Profile
             ``print(prof)`` prints the table (time, % of the step, GFLOP/s and % of
-            the measured FMA peak for each GEMM, GB/s for the memory-bound passes);
+            the measured FMA peak for each GEMM: the float32 peak in bfloat16 compute
+            mode, said in the header; GB/s for the memory-bound passes);
             ``prof.to_dict()`` has ``total_s`` (one whole step) and ``layers`` (one
             entry per layer and phase).
         """

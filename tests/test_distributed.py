@@ -85,6 +85,66 @@ def test_training_fit_takes_a_communicator_not_true():
         m.fit(np.ones((4, 3)), np.zeros(4, int), loss="cross_entropy", distributed="yes")
 
 
+def test_distributed_is_a_bool_in_fit_and_train_step_and_never_a_truthy_value():
+    # "no" is true for `if distributed:` and started MPI in train_step; fit refused
+    # np.bool_. Both now take exactly bool / np.bool_, in a fresh process that must not
+    # start MPI for a refused value; np.True_ means True (without mpi4py: the ImportError
+    # naming the extra, the same as for True)
+    r = _run(NO_MPI4PY + """
+import sys, numpy as np, nncore as nc
+m = nc.nn.Sequential(nc.nn.Linear(3, 2), seed=0)
+X, y = np.ones((8, 3)), np.zeros(8, int)
+opt = nc.optim.SGD(m.parameters(), lr=0.1)
+calls = {"fit": lambda d: m.fit(X, y, loss="cross_entropy", verbose=0, distributed=d),
+         "train_step": lambda d: m.train_step(X, y, "cross_entropy", opt, distributed=d)}
+for name, call in calls.items():
+    for bad in ("no", "", 0, 1, None, np.array(True), [True]):
+        try:
+            call(bad)
+            print("ACCEPTED", name, repr(bad))
+        except TypeError as e:
+            print("TYPEERROR", name, type(bad).__name__, "|", e)
+        except ImportError:   # taken as True: it went for MPI
+            print("WENT FOR MPI", name, repr(bad))
+    try:
+        call(np.True_)
+        print("ACCEPTED", name, "np.True_ without MPI")
+    except ImportError as e:
+        print("IMPORTERROR", name, e)
+print("MPI started:", "mpi4py.MPI" in sys.modules)
+""")
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert lines[-1] == "MPI started: False"
+    refused = [x for x in lines if x.startswith("TYPEERROR")]
+    assert len(refused) == 14, r.stdout
+    for x in refused:
+        _, name, came, msg = x.split(" ", 3)
+        assert msg == f"| distributed must be a bool (True or False), got {came}", x
+    assert [x.split()[1] for x in lines if x.startswith("IMPORTERROR")] == \
+        ["fit", "train_step"], r.stdout
+    assert all(HINT in x for x in lines if x.startswith("IMPORTERROR"))
+
+
+@pytest.mark.parametrize("flag", [False, np.False_])
+def test_distributed_false_as_a_numpy_bool_trains_as_one_process(flag):
+    # the oracle: the same model trained without the argument
+    rng = np.random.default_rng(1)
+    X, y = rng.standard_normal((24, 3)), rng.integers(0, 2, 24)
+    models = [nc.nn.Sequential(nc.nn.Linear(3, 4), nc.nn.ReLU(), nc.nn.Linear(4, 2), seed=5)
+              for _ in range(4)]
+    kw = dict(loss="cross_entropy", epochs=2, batch_size=8, verbose=0)
+    h_ref = models[0].fit(X, y, **kw).history
+    h = models[1].fit(X, y, distributed=flag, **kw).history
+    assert h["loss"] == h_ref["loss"]
+    np.testing.assert_array_equal(models[1].flat_params, models[0].flat_params)
+    opts = [nc.optim.Adam(m.parameters(), lr=0.01) for m in models[2:]]
+    v_ref = models[2].train_step(X, y, "cross_entropy", opts[0])
+    v = models[3].train_step(X, y, "cross_entropy", opts[1], distributed=flag)
+    assert v == v_ref
+    np.testing.assert_array_equal(models[3].flat_params, models[2].flat_params)
+
+
 class _OneRank:
     """A communicator of one rank: the allreduce changes nothing."""
     rank, size = 0, 1

@@ -356,6 +356,29 @@ def test_resume_from_checkpoint_is_bit_identical(tmp_path):
     assert hb.history["lr"] == href.history["lr"][3:]
 
 
+def test_resume_continues_in_the_checkpoints_compute_mode(tmp_path):
+    # a bf16 run resumed into a model built without compute_dtype: "continues exactly"
+    # means in bf16 (the oracle: one uninterrupted bf16 fit); it went on in float32
+    X, y = blobs(80)
+    kw = dict(loss="ce", batch_size=16, verbose=0)
+
+    def setup(mode):
+        m = mlp([4, 16, 3], dtype="float32", seed=8, dropout=0.25)
+        m.compute_dtype = mode
+        return m, optim.Adam(m.parameters(), lr=0.01)
+
+    ref, oref = setup("bfloat16")
+    href = ref.fit(X, y, optimizer=oref, epochs=4, **kw)
+    ck = tmp_path / "ck.safetensors"
+    a, oa = setup("bfloat16")
+    a.fit(X, y, optimizer=oa, epochs=2, checkpoint=ck, **kw)
+    b, ob = setup("float32")
+    hb = b.fit(X, y, optimizer=ob, epochs=4, resume=ck, **kw)
+    assert b.compute_dtype == "bfloat16"
+    np.testing.assert_array_equal(b.flat_params, ref.flat_params)
+    assert hb.history["loss"] == href.history["loss"][2:]
+
+
 def test_resume_needs_same_seed(tmp_path):
     X, y = blobs(40)
     ck = tmp_path / "ck.safetensors"

@@ -119,6 +119,53 @@ def test_atomic_write_keeps_old_file_on_failure(tmp_path):
     assert os.listdir(tmp_path) == ["m.safetensors"]
 
 
+def test_checkpoint_restores_the_compute_mode(tmp_path):
+    # the checkpoint's config holds compute_dtype (get_config: absent = float32);
+    # load_checkpoint restores it like the weights, whatever the model computed in
+    def model(mode):
+        return nn.Sequential(nn.Linear(5, 7), nn.ReLU(), nn.Linear(7, 2), seed=4,
+                             compute_dtype=mode)
+
+    rng = np.random.default_rng(0)
+    x, y = rng.standard_normal((12, 5)).astype(np.float32), rng.integers(0, 2, 12)
+    for saved, into in (("bfloat16", "float32"), ("float32", "bfloat16")):
+        src = model(saved)
+        opt = optim.SGD(src.parameters(), lr=0.1)
+        src.train_step(x, y, "cross_entropy", opt)
+        path = tmp_path / f"{saved}.safetensors"
+        nio.save_checkpoint(path, src, opt, epoch=1)
+        dst = model(into)
+        opt2 = optim.SGD(dst.parameters(), lr=0.1)
+        nio.load_checkpoint(path, dst, opt2)
+        assert dst.compute_dtype == saved
+        # the oracle of "resumes exactly": the next step's bits equal the source's
+        assert dst.train_step(x, y, "cross_entropy", opt2) == \
+            src.train_step(x, y, "cross_entropy", opt)
+        np.testing.assert_array_equal(dst.flat_params, src.flat_params)
+
+
+@pytest.mark.parametrize("value, match", [
+    ("float16", "compute_dtype must be one of"), (["bfloat16"], "compute_dtype must be one of"),
+    ("bfloat16", "needs dtype float32")])
+def test_a_bad_compute_dtype_in_a_checkpoint_is_refused_before_anything_changes(
+        tmp_path, value, match):
+    dtype = np.float64 if match.startswith("needs") else np.float32
+    src = nn.Sequential(nn.Linear(3, 2), dtype=dtype, seed=1)
+    path = tmp_path / "ck.safetensors"
+    nio.save_checkpoint(path, src, None, epoch=1)
+    tensors, meta = nio.load_tensors(path)
+    config = json.loads(meta["config"])
+    config["compute_dtype"] = value
+    meta["config"] = json.dumps(config)
+    nio.save_tensors(path, tensors, meta)
+    dst = nn.Sequential(nn.Linear(3, 2), dtype=dtype, seed=2)
+    before = dst.flat_params.copy()
+    with pytest.raises(ValueError, match=match):
+        nio.load_checkpoint(path, dst)
+    assert dst.compute_dtype == "float32"
+    np.testing.assert_array_equal(dst.flat_params, before)
+
+
 # ------------------------------------------------------------ hostile files
 
 def _expect(path, match, fn=None):

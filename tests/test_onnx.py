@@ -273,6 +273,29 @@ def test_round_trip_is_bit_identical(tmp_path, dtype, opset):
         np.testing.assert_array_equal(back.predict(x), model.predict(x))
 
 
+def test_a_bf16_model_exports_its_float32_weights_and_warns_the_mode_is_not_kept(tmp_path):
+    # ONNX has no bf16 compute mode: the graph computes in float32; the oracle is the
+    # same model switched to compute_dtype="float32" (onnxruntime within 1e-5, as for
+    # any float32 model), while the bf16 outputs differ by bf16 rounding
+    model = nn.Sequential(nn.Linear(6, 32), nn.GELU(), nn.Linear(32, 5), seed=3,
+                          compute_dtype="bfloat16")
+    x = inputs(64)
+    bf16_out = model.predict(x)
+    with pytest.warns(nxo.ComputeModeNotExported, match="compute_dtype='bfloat16'"):
+        path = model.to_onnx(tmp_path / "m.onnx")
+    (got,) = run_ort(path, x)
+    assert np.abs(got - bf16_out).max() > 1e-4          # not the bf16 outputs
+    model.compute_dtype = "float32"
+    np.testing.assert_allclose(got, model.predict(x), rtol=1e-5, atol=1e-6)
+    back = nxo.load(path)
+    assert back.compute_dtype == "float32"
+    for a, b in zip(back.parameters(), model.parameters()):
+        np.testing.assert_array_equal(a.data, b.data)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")                    # a float32 model: no warning
+        model.to_onnx(tmp_path / "f.onnx")
+
+
 def test_load_dtype_argument(tmp_path):
     model = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 2), seed=1)
     path = model.to_onnx(tmp_path / "m.onnx")

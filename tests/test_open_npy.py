@@ -8,6 +8,7 @@ import io
 import os
 import subprocess
 import sys
+import warnings
 import zipfile
 
 import numpy as np
@@ -307,3 +308,48 @@ def test_cli_trains_on_npy_files_in_place(tmp_path, capsys):
     else:
         err = capsys.readouterr().err
         assert "not aligned" in err and "without --mmap" in err
+
+
+@pytest.mark.parametrize("bad", ["no", "", 0, 1, None, np.array(True), [True]])
+def test_mmap_must_be_a_bool(tmp_path, bad):
+    # a str "no" is true, 0 and None are false: only True/False (or np.bool_) say which
+    p = _save(tmp_path, "a.npy", np.arange(6, dtype=np.uint8))
+    z = tmp_path / "a.npz"
+    _stored_npz(z, {"X": np.arange(6, dtype=np.uint8)})
+    for opener, path in ((ds.open_npy, p), (ds.open_npz, z)):
+        with pytest.raises(TypeError, match=f"mmap must be a bool .*got {type(bad).__name__}"):
+            opener(path, mmap=bad)
+
+
+@pytest.mark.parametrize("flag", [np.True_, np.False_])
+def test_mmap_takes_numpy_bools(tmp_path, flag):
+    a = np.arange(12, dtype=np.uint8).reshape(3, 4)
+    p = _save(tmp_path, "a.npy", a)
+    z = tmp_path / "a.npz"
+    _stored_npz(z, {"X": a})
+    for got in (ds.open_npy(p, mmap=flag), ds.open_npz(z, mmap=flag)["X"]):
+        np.testing.assert_array_equal(got, a)
+        assert isinstance(got, np.memmap) == bool(flag)
+
+
+@pytest.mark.parametrize("names", [("X.npy", "X.npy"), ("X.npy", "X")])
+def test_an_archive_naming_an_array_twice_is_refused(tmp_path, names):
+    # zipfile writes a duplicate name (with a warning) and reads back the LAST member of
+    # that name; np.load does the same: which array is 'X' would be the archive's choice
+    p = tmp_path / "dup.npz"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)   # zipfile: "Duplicate name"
+        with zipfile.ZipFile(p, "w", zipfile.ZIP_STORED) as z:
+            for i, name in enumerate(names):
+                buf = io.BytesIO()
+                np.lib.format.write_array(buf, np.full((2, 3), i, np.uint8))
+                z.writestr(name, buf.getvalue())
+            buf = io.BytesIO()
+            np.lib.format.write_array(buf, np.arange(2, dtype=np.uint8))
+            z.writestr("y.npy", buf.getvalue())
+    msg = rf"array 'X' twice \(members '{names[0]}' and '{names[1]}'\)"
+    for mmap in (True, False):
+        with pytest.raises(ValueError, match=msg):
+            ds.open_npz(p, mmap=mmap)
+    with pytest.raises(ValueError, match=msg):
+        ds.load_npz(p)

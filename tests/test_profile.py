@@ -205,7 +205,7 @@ def test_to_dict_has_one_entry_per_layer_and_phase(dtype):
                          steps=2)
     d = prof.to_dict()
     assert {"total_s", "layers", "passes", "wall_s", "steps", "rounds", "batch", "threads",
-            "dtype", "peak_gflops", "cpu", "arch", "model"} == set(d)
+            "dtype", "compute_dtype", "peak_gflops", "cpu", "arch", "model"} == set(d)
     assert d["total_s"] == prof.total_s and d["dtype"] == np.dtype(dtype).name
     assert json.loads(json.dumps(d)) == d                  # plain Python values
     phases = [(r["layer"], r["phase"], r["pass"]) for r in d["layers"]]
@@ -243,6 +243,30 @@ def test_print_shows_the_table(capsys, dtype):
                    for ln in out.splitlines())
     assert "Adam" in out and "total" in out
     assert "Profile 16-8-4" in repr(prof)
+
+
+def test_a_bf16_model_is_measured_against_the_float32_peak_and_says_so(capsys):
+    # the only measured peak is float32's; a bf16 GEMM (vdpbf16ps: 2 products per lane)
+    # can pass 100% of it, so the table must name both the compute mode and that peak
+    profs = {}
+    for mode in ("float32", "bfloat16"):
+        model = nn.Sequential(nn.Linear(48, 64), nn.ReLU(), nn.Linear(64, 10),
+                              compute_dtype=mode)
+        x, y = data(48, 10, 32, "float32")
+        profs[mode] = prof = model.profile(x, y, "cross_entropy",
+                                           optim.SGD(model.parameters(), lr=0.01), steps=2)
+        assert prof.compute_dtype == mode == prof.to_dict()["compute_dtype"]
+        assert prof.dtype == "float32"
+        assert prof.peak_gflops == profiling.fma_peak_gflops("float32", prof.threads)
+        for r in prof.layers:
+            if r["gflops"] is not None:
+                assert r["pct_peak"] == pytest.approx(100 * r["gflops"] / prof.peak_gflops)
+    bf16 = str(profs["bfloat16"]).splitlines()
+    assert bf16[0].startswith("nncore profile: 48-64-10, float32 (compute bfloat16), batch 32")
+    assert "; % peak: of this float32 FMA peak, which bfloat16 GEMMs can pass" in bf16[1]
+    fp32 = str(profs["float32"]).splitlines()
+    assert fp32[0].startswith("nncore profile: 48-64-10, float32, batch 32")
+    assert "compute" not in fp32[0] and "% peak:" not in fp32[1]
 
 
 # --------------------------------------------------------------- bad input

@@ -21,6 +21,7 @@ import os
 from typing import Any
 
 from . import training
+from ._validate import check_bool
 from .training import evaluate
 
 try:
@@ -48,10 +49,10 @@ def communicator() -> Any:
 
 def fit(model: Any, X: Any, y: Any, *args: Any, distributed: bool = False,
         **kwargs: Any) -> Any:
-    """``nncore.training.fit``; ``distributed=True`` hands it :func:`communicator`."""
-    if not isinstance(distributed, (bool, type(None))):
-        raise TypeError(f"distributed must be a bool, got {type(distributed).__name__}")
-    comm = communicator() if distributed else None
+    """``nncore.training.fit``; ``distributed=True`` hands it :func:`communicator`
+    (``distributed`` a bool or ``np.bool_``, as :meth:`Sequential.train_step` takes it;
+    anything else is a TypeError)."""
+    comm = communicator() if check_bool(distributed, "distributed") else None
     return training.fit(model, X, y, *args, distributed=comm, **kwargs)
 
 

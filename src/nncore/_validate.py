@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["is_int", "check_int", "parse_dtype", "finite_float"]
+__all__ = ["is_int", "check_int", "check_bool", "parse_dtype", "finite_float"]
 
 
 def is_int(v: Any) -> bool:
@@ -26,6 +26,16 @@ def check_int(value: Any, what: str, minimum: int = 1) -> int:
     if value < minimum:
         raise ValueError(f"{what} must be >= {minimum}, got {value}")
     return int(value)
+
+
+def check_bool(value: Any, what: str) -> bool:
+    """value as a bool: only Python's and NumPy's bools (``True``/``False``,
+    ``np.bool_``); a TypeError naming what came for anything else, whose truth value
+    would otherwise decide (the str ``"no"`` is true, ``None`` and ``0`` are false)."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{what} must be a bool (True or False), got "
+                        f"{type(value).__name__}")
+    return bool(value)
 
 
 def parse_dtype(value: Any, what: str = "dtype") -> np.dtype:

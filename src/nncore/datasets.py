@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from ._files import open_regular
-from ._validate import check_int, parse_dtype
+from ._validate import check_bool, check_int, parse_dtype
 
 __all__ = [
     "load_digits", "load_digits_split",
@@ -414,6 +414,8 @@ def load_npz(path: str | os.PathLike, x_key: str | None = None, y_key: str | Non
     X : ndarray (n, features)
     y : ndarray (n,) or (n, k), or None when the archive has no targets
         int64 when every target is a whole number, else float of ``dtype``.
+
+    An archive that names an array twice (a broken or crafted zip) is a ValueError.
     """
     dt = _float_dtype(dtype)
     path = os.fspath(path)
@@ -433,6 +435,7 @@ def load_npz(path: str | os.PathLike, x_key: str | None = None, y_key: str | Non
     if not isinstance(npz, np.lib.npyio.NpzFile):
         raise ValueError(f"{path}: a single .npy array, expected an .npz archive with X and y")
     with npz:
+        _refuse_duplicates(npz.zip.namelist(), path)
         keys = list(npz.files)
         if not keys:
             raise ValueError(f"{path}: the .npz archive holds no arrays")
@@ -542,7 +545,8 @@ def open_npy(path: str | os.PathLike, mmap: bool = True) -> np.ndarray:
         A regular file (FIFOs and devices are refused).
     mmap : bool
         True: an ``np.memmap`` in mode ``"r"`` (nothing read until used). False: the
-        array read into memory (read-only too).
+        array read into memory (read-only too). Only a bool (or ``np.bool_``): anything
+        else is a TypeError.
 
     Returns
     -------
@@ -555,6 +559,7 @@ def open_npy(path: str | os.PathLike, mmap: bool = True) -> np.ndarray:
         An unreadable file, a bad magic string or header, an unsupported dtype or
         order, or a header declaring more data than the file holds.
     """
+    mmap = check_bool(mmap, "mmap")
     path = os.fspath(path)
     try:
         with open_regular(path) as f:
@@ -575,8 +580,12 @@ def open_npz(path: str | os.PathLike, mmap: bool = True) -> dict[str, np.ndarray
     ``np.savez`` often gives such members; one ``.npy`` file per array never does):
     mapped, it would be copied whole into memory by ``fit``'s input checks (the C
     kernels take aligned data only); every member's header is checked as :func:`open_npy`
-    does, against the bytes the archive holds for it.
+    does, against the bytes the archive holds for it. An archive that names an array
+    twice (two members ``X.npy``, or ``X.npy`` and ``X``: a broken or crafted zip) is
+    refused: which one is ``X`` would be the archive's choice. ``mmap`` as for
+    :func:`open_npy` (a bool).
     """
+    mmap = check_bool(mmap, "mmap")
     path = os.fspath(path)
     out = {}
     try:
@@ -586,6 +595,7 @@ def open_npz(path: str | os.PathLike, mmap: bool = True) -> dict[str, np.ndarray
             except (zipfile.BadZipFile, ValueError, EOFError) as e:
                 raise ValueError(f"{path}: not a valid .npz file ({e})") from None
             with zf:
+                _refuse_duplicates([info.filename for info in zf.infolist()], path)
                 for info in zf.infolist():
                     name = info.filename[:-4] if info.filename.endswith(".npy") \
                         else info.filename
@@ -618,6 +628,19 @@ def open_npz(path: str | os.PathLike, mmap: bool = True) -> dict[str, np.ndarray
             return {k: _map_array(f, path, *v, mmap) for k, v in out.items()}
     except OSError as e:
         raise ValueError(f"cannot read {path}: {e.strerror or e}") from None
+
+
+def _refuse_duplicates(members: list[str], path: str) -> None:
+    """A ValueError naming the first array two members of an .npz archive name (``X.npy``
+    twice, or ``X.npy`` and ``X``): zipfile, and np.load through it, would silently read
+    the last of them."""
+    seen: dict[str, str] = {}
+    for member in members:
+        name = member[:-4] if member.endswith(".npy") else member
+        if name in seen:
+            raise ValueError(f"{path}: the .npz archive holds array {name!r} twice "
+                             f"(members {seen[name]!r} and {member!r}); refusing to pick one")
+        seen[name] = member
 
 
 def _zip_member_start(f: Any, info: zipfile.ZipInfo, path: str) -> int:

@@ -23,6 +23,7 @@ from typing import Any, Iterable, Mapping
 
 import numpy as np
 
+from . import _registry
 from ._safetensors import (CHECKPOINT_FORMAT, MODEL_FORMAT, load_tensors, nncore_metadata,
                            read_header, save_tensors, strict_json)
 from ._validate import is_int
@@ -55,6 +56,13 @@ def _param_specs(config: Any, where: str) -> tuple[str, list[tuple[str, tuple[in
     dtype = config.get("dtype", "float32")
     if dtype not in ("float32", "float64"):
         raise ValueError(f"{where}: config dtype must be 'float32' or 'float64', got {dtype!r}")
+    compute = config.get("compute_dtype", "float32")
+    if not isinstance(compute, str) or compute not in _registry.COMPUTE:
+        raise ValueError(f"{where}: config compute_dtype must be one of "
+                         f"{list(_registry.COMPUTE)}, got {compute!r}")
+    if compute != "float32" and dtype != "float32":
+        raise ValueError(f"{where}: config compute_dtype={compute!r} needs dtype float32, "
+                         f"got {dtype!r}")
     specs = []
     for i, layer in enumerate(layers):
         if not isinstance(layer, dict) or not isinstance(layer.get("type"), str):
@@ -287,7 +295,10 @@ def save_checkpoint(path: str | os.PathLike, model, optimizer=None, epoch: int =
 def load_checkpoint(path: str | os.PathLike, model, optimizer=None) -> dict[str, Any]:
     """Restore a checkpoint saved by :func:`save_checkpoint` into ``model`` (and ``optimizer``).
 
-    The model must have the checkpoint's architecture (layers and dtype).
+    The model must have the checkpoint's architecture (layers and dtype). Restored:
+    the weights, the compute mode (``model.compute_dtype``: the checkpoint's, whatever
+    the model computed in, so training resumes exactly), the dropout counter and the
+    optimizer state.
 
     Returns
     -------
@@ -328,6 +339,7 @@ def load_checkpoint(path: str | os.PathLike, model, optimizer=None) -> dict[str,
             raise ValueError(f"{path}: optimizer state is for {saved_cls}, got "
                              f"{type(optimizer).__name__}")
     _copy_params(model, tensors, path, prefix="model.")
+    model.compute_dtype = config.get("compute_dtype", "float32")   # checked by the header
     model.dropout_step = step
     if optimizer is not None:
         try:

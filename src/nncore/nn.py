@@ -64,7 +64,7 @@ from . import profiling as _profiling
 from ._safetensors import (MODEL_FORMAT, nncore_metadata, save_tensors, strict_json,
                            tensors_from_bytes, tensors_to_bytes)
 from ._targets import check_sample_weight
-from ._validate import check_int, finite_float, is_int, parse_dtype
+from ._validate import check_bool, check_int, finite_float, is_int, parse_dtype
 from .parameter import Parameter
 
 __all__ = ["Layer", "Linear", "ReLU", "LeakyReLU", "ELU", "GELU", "SiLU", "Softplus", "Sigmoid",
@@ -631,8 +631,9 @@ class Sequential:
         every rank applies the same update (before the step, one more allreduce, of one
         number, sums the ranks' batch weights: their batches may differ in size). Returns this rank's batch loss. An error on
         one rank (a bad batch) aborts the whole job with its message (MPI Abort).
+        ``distributed`` is a bool (or ``np.bool_``); anything else is a TypeError.
         """
-        if not distributed:
+        if not check_bool(distributed, "distributed"):
             return self._train_step(x, y, loss, optimizer, clip_norm, clip_value,
                                     include_penalty, sample_weight, None)
         comm = _upper().communicator()   # the ImportError naming nncore[mpi], if absent
@@ -790,7 +791,8 @@ class Sequential:
         -------
         nncore.profiling.Profile
             ``print(prof)`` prints the table (time, % of the step, GFLOP/s and % of
-            the measured FMA peak for each GEMM, GB/s for the memory-bound passes);
+            the measured FMA peak for each GEMM: the float32 peak in bfloat16 compute
+            mode, said in the header; GB/s for the memory-bound passes);
             ``prof.to_dict()`` has ``total_s`` (one whole step) and ``layers`` (one
             entry per layer and phase).
         """

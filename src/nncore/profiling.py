@@ -10,6 +10,11 @@ the whole call. This module runs the steps, reads that record and turns it into
 rates: GFLOP/s and % of the measured FMA peak for the GEMMs (2·m·n·k flops each,
 from the shapes), GB/s for the memory-bound passes (bytes from the shapes and the
 dtype, each array counted once per read or write: a nominal count, caches aside).
+The peak is the model dtype's FMA peak, measured (float64: half of float32's); a
+model in bfloat16 compute mode is measured against the float32 FMA peak too, the only
+peak measured here, and its table says so: a bf16 GEMM can pass 100% of it (one
+``vdpbf16ps`` adds two products per fp32 lane, so its nominal peak is twice fp32's;
+AMX tiles more).
 
 Not for: timing anything but ``train_step`` (inference, ``fit``'s data handling),
 nor benchmarking against peers (``nncore bench train``).
@@ -175,41 +180,54 @@ class Profile:
     steps, rounds, batch, threads : int
         Steps of the round shown, rounds run (the fastest is shown), rows, threads.
     dtype : str
+        The model's dtype; the peak, the bytes and ``pct_peak`` are this dtype's.
+    compute_dtype : str
+        The model's GEMM compute mode, "float32" or "bfloat16" (float32 models). In
+        bfloat16, ``pct_peak`` is still of the float32 FMA peak (the header says so) and
+        can pass 100% (see the module docstring).
     peak_gflops : float
-        The measured FMA peak for this dtype and thread count (:func:`fma_peak_gflops`).
+        The measured FMA peak for ``dtype`` and thread count (:func:`fma_peak_gflops`).
     cpu, arch : str
         CPU model name and the kernel family in use.
     """
 
     def __init__(self, *, total_s: float, wall_s: float, layers: list[dict],
                  passes: list[dict], steps: int, rounds: int, batch: int, threads: int,
-                 dtype: str, peak_gflops: float, cpu: str, arch: str, title: str) -> None:
+                 dtype: str, peak_gflops: float, cpu: str, arch: str, title: str,
+                 compute_dtype: str = "float32") -> None:
         self.total_s, self.wall_s = total_s, wall_s
         self.layers, self.passes = layers, passes
         self.steps, self.rounds = steps, rounds
         self.batch, self.threads, self.dtype = batch, threads, dtype
+        self.compute_dtype = compute_dtype
         self.peak_gflops, self.cpu, self.arch, self.title = peak_gflops, cpu, arch, title
 
     def to_dict(self) -> dict:
         """Everything as plain Python values: ``total_s``, ``layers`` (one entry per
         layer and phase), ``passes``, ``wall_s``, ``steps``, ``rounds``, ``batch``,
-        ``threads``, ``dtype``, ``peak_gflops``, ``cpu``, ``arch``, ``model``."""
+        ``threads``, ``dtype``, ``compute_dtype``, ``peak_gflops``, ``cpu``, ``arch``,
+        ``model``."""
         return {"total_s": self.total_s, "layers": [dict(r) for r in self.layers],
                 "passes": [dict(r) for r in self.passes], "wall_s": self.wall_s,
                 "steps": self.steps, "rounds": self.rounds, "batch": self.batch,
                 "threads": self.threads, "dtype": self.dtype,
+                "compute_dtype": self.compute_dtype,
                 "peak_gflops": self.peak_gflops, "cpu": self.cpu, "arch": self.arch,
                 "model": self.title}
 
     def __str__(self) -> str:
         peak = (f"{self.peak_gflops:.1f} GFLOP/s" if self.peak_gflops > 0 else "n/a")
-        head = [f"nncore profile: {self.title}, {self.dtype}, batch {self.batch}, "
+        mode = "" if self.compute_dtype == "float32" else f" (compute {self.compute_dtype})"
+        head = [f"nncore profile: {self.title}, {self.dtype}{mode}, batch {self.batch}, "
                 f"{self.threads} thread{'s' if self.threads != 1 else ''}, "
                 f"mean of {self.steps} steps" + (f" (the fastest of {self.rounds} rounds)"
                                                  if self.rounds > 1 else ""),
                 f"CPU: {self.cpu} ({platform.machine()}, kernels {self.arch}); measured FMA "
                 f"peak {peak} ({self.dtype}, {self.threads} thread"
-                f"{'s' if self.threads != 1 else ''})",
+                f"{'s' if self.threads != 1 else ''})" + (
+                    "" if not mode else f"; % peak: of this {self.dtype} FMA peak, which "
+                    f"{self.compute_dtype} GEMMs can pass (2 products per lane and "
+                    "instruction)"),
                 f"step: {_fmt_t(self.total_s)} in C, {_fmt_t(self.wall_s)} per "
                 f"train_step call from Python", ""]
         cols = ["layer", "name", "phase", "pass", "time", "% step", "GFLOP/s", "% peak",
@@ -309,4 +327,5 @@ def profile_steps(model: Any, x: Any, y: Any, loss: Any, optimizer: Any, steps: 
     return Profile(total_s=total, wall_s=wall, layers=layers, passes=passes,
                    steps=int(n), rounds=rounds, batch=batch, threads=config.get_num_threads(),
                    dtype=str(model.dtype), peak_gflops=peak, cpu=cpu_name(),
-                   arch=config.get_arch(), title="-".join(map(str, sizes)))
+                   arch=config.get_arch(), title="-".join(map(str, sizes)),
+                   compute_dtype=model.compute_dtype)

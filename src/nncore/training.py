@@ -283,10 +283,16 @@ def fit(model: Sequential, X: Any, y: Any, loss: Any = None, optimizer: Any = "a
         update. Loss, accuracy and validation metrics are over all ranks (validation
         rows split between them); only rank 0 prints and writes ``checkpoint``; a
         callback's ``stop_training`` is honoured at the end of the epoch on every
-        rank. Callbacks run on every rank, on the same averaged logs
-        (``params["rank"]`` / ``["world_size"]`` tell which rank;
-        ``Callback.is_chief()`` is rank 0): ModelCheckpoint writes and the callbacks'
-        messages print on rank 0 alone. Before any step the ranks check that they
+        rank. Callbacks run on every rank (``params["rank"]`` / ``["world_size"]``
+        tell which; ``Callback.is_chief()`` is rank 0): ModelCheckpoint writes and the
+        callbacks' messages print on rank 0 alone. Epoch logs (and the history) are
+        the same on every rank but ``time`` (each rank's own clock): loss, penalty,
+        accuracy and validation metrics over all ranks, ``lr``, and the norms of the
+        averaged gradients. Batch logs are the rank's own: ``loss`` over its rows of
+        the step and ``size`` its row count (``grad_norm``, of the averaged gradients,
+        is the same everywhere); a rank whose rows in a step all weigh 0 skips
+        ``on_batch_end`` for it, and rank 0's progress bar shows its own running loss
+        until the epoch ends. Before any step the ranks check that they
         agree on the model, dtype, data lengths and arguments (a ValueError on every rank otherwise); an error of
         one rank during training aborts the job with its message (MPI Abort).
 

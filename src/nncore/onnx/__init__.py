@@ -31,7 +31,8 @@ except ImportError as e:
                       f"({e})") from e
 
 from . import _estimators  # noqa: F401  (registers the scikit-learn estimators' builders)
-from ._export import MAX_OPSET, MIN_OPSET, export
+from ._export import MAX_OPSET, MIN_OPSET, ComputeModeNotExported, export
 from ._load import PostProcessingDropped, load
 
-__all__ = ["export", "load", "PostProcessingDropped", "MIN_OPSET", "MAX_OPSET"]
+__all__ = ["export", "load", "PostProcessingDropped", "ComputeModeNotExported", "MIN_OPSET",
+           "MAX_OPSET"]

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import warnings
 from typing import Any, Callable
 
 import numpy as np
@@ -27,7 +28,8 @@ from .._validate import is_int
 from .._version import __version__
 from ..nn import Dropout, Layer, Linear, Sequential
 
-__all__ = ["export", "MIN_OPSET", "MAX_OPSET", "GELU_OPSET", "MAX_PROTO_BYTES"]
+__all__ = ["export", "ComputeModeNotExported", "MIN_OPSET", "MAX_OPSET", "GELU_OPSET",
+           "MAX_PROTO_BYTES"]
 
 #: Gemm's bias became optional in opset 11; Softmax's axis may be negative from 11 on.
 MIN_OPSET = 11
@@ -39,6 +41,12 @@ GELU_OPSET = 20
 MAX_PROTO_BYTES = 2 ** 31 - 1
 
 _ELEM_TYPE = {np.dtype(np.float32): TensorProto.FLOAT, np.dtype(np.float64): TensorProto.DOUBLE}
+
+
+class ComputeModeNotExported(UserWarning):
+    """:func:`export` wrote a model in bfloat16 compute mode as a float32 graph: ONNX
+    ``Gemm`` on float tensors computes in float32, so a runtime gives what
+    ``model.predict`` gives with ``compute_dtype="float32"``, not the bf16 outputs."""
 
 
 class _Graph:
@@ -164,6 +172,11 @@ def _sequential_graph(model: Sequential, opset: int, batch: int | str, input_nam
 
 def _sequential_model(model: Sequential, opset: int, batch: int | str, input_name: str,
                       output_name: str) -> onnx.ModelProto:
+    if model.compute_dtype != "float32":
+        warnings.warn(f"the ONNX graph computes in float32: the model's compute_dtype="
+                      f"{model.compute_dtype!r} is not part of it (runtimes give what "
+                      f"predict gives with compute_dtype='float32')",
+                      ComputeModeNotExported, stacklevel=3)
     graph = _sequential_graph(model, opset, batch, input_name, output_name)
     opsets = [helper.make_opsetid("", opset)]
     proto = helper.make_model(graph, opset_imports=opsets, producer_name="nncore",
@@ -211,6 +224,14 @@ def export(model: Any, path: str | os.PathLike, *, opset: int = 17, dynamic_batc
     ``Sigmoid`` + ``Mul``, GELU -> ``Gelu`` (with ``approximate``) from opset 20, before it
     the exact Erf form or the tanh form written with ``Sigmoid``, Dropout and Identity ->
     nothing (inference). The tensors have the model's dtype (float32 or float64).
+
+    A model in bfloat16 compute mode (``compute_dtype="bfloat16"``) is written as its
+    float32 weights (the master weights, bit for bit) in a float32 graph: ONNX has no
+    "round the Gemm operands to bfloat16" mode, so runtimes compute in float32 and give
+    what ``model.predict`` gives with ``compute_dtype="float32"``; a
+    :class:`ComputeModeNotExported` warning says so. The file's ``nncore.config``
+    metadata records the model's config (``compute_dtype`` included) for reference;
+    :func:`nncore.onnx.load` builds from the graph alone, in float32 compute mode.
 
     Parameters
     ----------

@@ -9,8 +9,8 @@
  * what it needs. K is never split, the KC blocking
  * depends only on k, and every C element is accumulated in the same order
  * whatever the thread count, so results are bit-identical for 1, 2, ... threads.
- * A few rows (m <= NN_GEMM_SMALL_ROWS) go to the family's small kernel on A in
- * place, with the same KC blocks and chains: a row of C has the same bits in a
+ * A few rows (m <= NN_GEMM_SMALL_ROWS), or C one NR sliver wide, go to the
+ * family's small kernel on A in place, with the same KC blocks and chains: a row of C has the same bits in a
  * product of 1 row or of 1000. B may come packed once for many products
  * (nn_?gemm_pack_full / nn_?gemm_packed_ex: the network's inference weights).
  */
@@ -227,12 +227,14 @@ static int NN_FN(gemm_block)(const NN_FN(gemm_ctx) *x, int64_t m0, int64_t m1, i
     return NN_OK;
 }
 
-/* C[:, n0:n1] for a few rows (m <= NN_GEMM_SMALL_ROWS, A contiguous along k)
- * with the family's small kernel: A read in place, no A packing, no work on
- * rows past m. Columns in blocks of NC, k in the KC blocks of gemm_block with
+/* C[m0:m1, n0:n1] with the family's small kernel (A contiguous along k), for
+ * a few rows (m <= NN_GEMM_SMALL_ROWS) or for C one micro-panel wide (n <= NR,
+ * e.g. a 10-class output layer, where packing A would cost as much as the
+ * product): A read in place, no A packing, no work on rows past m. Columns in blocks of NC, k in the KC blocks of gemm_block with
  * the same beta sequence and the bias added after the last, so every element
  * has the bits the tiled path gives it. */
-static int NN_FN(gemm_small_cols)(const NN_FN(gemm_ctx) *x, int64_t n0, int64_t n1) {
+static int NN_FN(gemm_small_block)(const NN_FN(gemm_ctx) *x, int64_t m0, int64_t m1, int64_t n0,
+                                  int64_t n1) {
     const int64_t nr = x->blk.nr, NC = x->blk.nc, k = x->k;
     const int64_t KC = NN_FN(gemm_kc)(&x->blk, k);
     real *bpack = NULL;
@@ -244,7 +246,9 @@ static int NN_FN(gemm_small_cols)(const NN_FN(gemm_ctx) *x, int64_t n0, int64_t 
     }
     for (int64_t jc = n0; jc < n1; jc += NC) {
         const int64_t nc = n1 - jc < NC ? n1 - jc : NC;
-        real *c = x->c + jc;
+        real *c = x->c + m0 * x->rsc + jc;
+        const real *a = x->a + m0 * x->rsa;
+        const int64_t m = m1 - m0;
         for (int64_t pc = 0; pc < k; pc += KC) {
             const int64_t kc = k - pc < KC ? k - pc : KC;
             const real *bp = bpack;
@@ -254,18 +258,24 @@ static int NN_FN(gemm_small_cols)(const NN_FN(gemm_ctx) *x, int64_t n0, int64_t 
                 NN_FN(gemm_pack_b)(bpack, x->b + pc * x->rsb + jc * x->csb, x->rsb, x->csb, kc,
                                    nc, nr, 0, (nc + nr - 1) / nr, x->packt,
                                    (int)x->blk.row_walk);
-            x->small(c, x->rsc, x->a + pc, x->rsa, bp, kc, x->m, nc, x->alpha,
-                     pc == 0 ? x->beta : (real)1);
+            /* row groups of NN_GEMM_SMALL_ROWS (one for a few rows) over the
+             * packed panel, which is one sliver wide when there are many rows */
+            const real beta = pc == 0 ? x->beta : (real)1;
+            for (int64_t i0 = 0; i0 < m; i0 += NN_GEMM_SMALL_ROWS) {
+                const int64_t rows = m - i0 < NN_GEMM_SMALL_ROWS ? m - i0 : NN_GEMM_SMALL_ROWS;
+                x->small(c + i0 * x->rsc, x->rsc, a + i0 * x->rsa + pc, x->rsa, bp, kc, rows, nc,
+                         x->alpha, beta);
+            }
         }
         if (x->bias)
-            for (int64_t i = 0; i < x->m; i++)
+            for (int64_t i = 0; i < m; i++)
                 for (int64_t j = 0; j < nc; j++) c[i * x->rsc + j] += x->bias[jc + j];
     }
     return NN_OK;
 }
 
 /* The blocks of the thread split (gemm_split.h): C[m0:m1, n0:n1] by the tiles,
- * or columns [n0, n1) of all rows by the small kernel. */
+ * or by the small kernel (column blocks of a few rows, row groups of a narrow C). */
 static int NN_FN(gemm_block_split)(const void *x, int64_t m0, int64_t m1, int64_t n0,
                                    int64_t n1) {
     return NN_FN(gemm_block)((const NN_FN(gemm_ctx) *)x, m0, m1, n0, n1);
@@ -273,8 +283,7 @@ static int NN_FN(gemm_block_split)(const void *x, int64_t m0, int64_t m1, int64_
 
 static int NN_FN(gemm_small_split)(const void *x, int64_t m0, int64_t m1, int64_t n0,
                                    int64_t n1) {
-    (void)m0, (void)m1;
-    return NN_FN(gemm_small_cols)((const NN_FN(gemm_ctx) *)x, n0, n1);
+    return NN_FN(gemm_small_block)((const NN_FN(gemm_ctx) *)x, m0, m1, n0, n1);
 }
 
 /* C = beta * C (+ bias) for k == 0; C is not read when beta == 0. */
@@ -316,7 +325,8 @@ static int NN_FN(gemm_run)(NN_FN(gemm_ctx) *xp) {
     if (nn_mul_size(m, n, &mnk) || nn_mul_size(mnk, k, &mnk)) mnk = INT64_MAX;
     const int64_t mr = x.blk.mr, nr = x.blk.nr;
     /* a few rows: the small kernel on A in place (same bits as the tiles) */
-    const int small = x.small && m <= NN_GEMM_SMALL_ROWS && x.csa == 1;
+    const int narrow = n <= nr; /* one sliver of C: rows split among threads below */
+    const int small = x.small && (m <= NN_GEMM_SMALL_ROWS || narrow) && x.csa == 1;
 
     /* Threads only where fork/join pays. Each thread computes whole blocks of C
      * (column blocks, or row blocks when C is tall and narrow) with its own
@@ -325,6 +335,8 @@ static int NN_FN(gemm_run)(NN_FN(gemm_ctx) *xp) {
      * caller takes the blocks it has not claimed). */
     int nt = 1;
     if ((double)mnk >= NN_GEMM_MIN_PAR_MNK) nt = nn_threads();
+    if (small && m > NN_GEMM_SMALL_ROWS) /* narrow: row groups among the team */
+        return nn_gemm_run_split(NN_FN(gemm_small_split), &x, m, n, NN_GEMM_SMALL_ROWS, nr, nt, 0);
     if (small) { /* column blocks of >= 256, on the team when the product is large */
         const int64_t units = (n + nr - 1) / nr, per0 = (256 + nr - 1) / nr;
         int64_t nblocks = nt > 1 ? (units + per0 - 1) / per0 : 1;
@@ -332,7 +344,7 @@ static int NN_FN(gemm_run)(NN_FN(gemm_ctx) *xp) {
         if (nblocks > 1)
             return nn_gemm_run_blocks(NN_FN(gemm_small_split), &x, m, n, nr, nblocks, 1,
                                       nt < nblocks ? nt : (int)nblocks);
-        return NN_FN(gemm_small_cols)(&x, 0, n);
+        return NN_FN(gemm_small_block)(&x, 0, m, 0, n);
     }
     /* a pre-packed B is shared: split rows (no A packed twice) where it can */
     return nn_gemm_run_split(NN_FN(gemm_block_split), &x, m, n, mr, nr, nt, x.bpre != NULL);

@@ -95,6 +95,27 @@ def test_threads_bitwise_identical_at_tile_edges(arch, dtype, tiny_threshold):
             assert np.array_equal(r, res[0])
 
 
+def test_narrow_product_has_the_bits_of_the_tiles(arch, dtype, tiny_threshold):
+    """C one register sliver wide (n <= nr: a 10-class output layer) with many rows
+    takes the small kernel on A in place; each of its columns must have the bits
+    of the same column in a wider product (which the tiles compute), at 1 and 2
+    threads (rows split among the team)."""
+    mr, nr, kc, mc, nc = _core._gemm_blocking()[_key(dtype)]
+    rng = np.random.default_rng(15)
+    for m, k in [(5, 7), (mr + 1, kc + 3), (600, 33), (131, 2 * kc + 1)]:
+        a = rand(rng, (m, k), dtype)
+        wide = rand(rng, (k, 2 * nr + 1), dtype)
+        with config.num_threads(1):
+            tiles = ops.matmul(a, wide)
+        for n in sorted({1, 3, nr - 1, nr}):
+            narrow = np.ascontiguousarray(wide[:, :n])
+            for t in (1, 2):
+                with config.num_threads(t):
+                    np.testing.assert_array_equal(
+                        ops.matmul(a, narrow), tiles[:, :n],
+                        err_msg=f"m={m} k={k} n={n}, {t} thread(s)")
+
+
 def test_ukr_probe_counts_flops(arch, dtype):
     mr, nr = _core._gemm_blocking()[_key(dtype)][:2]
     f64 = dtype == np.float64

@@ -106,6 +106,20 @@ def test_only_objects_numpy_cannot_read_become_row_sources():
     assert not _rows.is_row_source(_WithArray())   # __array__: np.asarray reads it whole
 
 
+@pytest.mark.parametrize("x", [{}, {0: [1.0] * 40}], ids=["empty", "int_keys"])
+def test_a_mapping_is_not_rows(x):
+    """A dict has __len__ and __getitem__, but keys, not rows: an empty one once passed
+    as an empty X (predict returned shape (0, 3)); every entry point refuses it."""
+    m = _model()
+    assert not _rows.is_row_source(x)
+    for call in (lambda: m.predict(x), lambda: m.predict_classes(x), lambda: m(x),
+                 lambda: m.evaluate(x, np.zeros(len(x), np.int64), loss="cross_entropy"),
+                 lambda: m.fit(x, np.zeros(len(x), np.int64), loss="cross_entropy",
+                               verbose=0)):
+        with pytest.raises(TypeError, match="dict"):
+            call()
+
+
 class _WithArray:
     def __len__(self):
         return 1

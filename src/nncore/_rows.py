@@ -13,6 +13,7 @@ converted whole by ``np.asarray``, as before).
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -22,7 +23,9 @@ __all__ = ["RowSource", "is_row_source", "check_finite_rows", "gather_rows"]
 
 def is_row_source(X: Any) -> bool:
     """Whether ``X`` is read through a :class:`RowSource` (see the module docstring)."""
-    return (not isinstance(X, (np.ndarray, list, tuple, str, bytes))
+    # a Mapping has __len__ and __getitem__ but keys, not rows: an empty dict
+    # must not pass as an empty X (it is a TypeError like any non-array)
+    return (not isinstance(X, (np.ndarray, list, tuple, str, bytes, Mapping))
             and not hasattr(X, "__array__")
             and hasattr(X, "__len__") and hasattr(X, "__getitem__"))
 

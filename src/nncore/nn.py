@@ -540,13 +540,15 @@ class Sequential:
     # ---------------------------------------------------------- forward etc.
     def _prepare_x(self, x: Any, what: str = "x") -> np.ndarray:
         """x as an array the C core reads as is (the model's dtype, uniform row stride)."""
+        given = x
         if type(x) is not np.ndarray:  # lists, and subclasses (np.matrix, masked) as plain arrays
             try:
                 x = np.asarray(x)
             except Exception as e:
                 raise TypeError(f"{what} must be array-like, got {type(x).__name__}") from e
         if x.dtype.kind not in "fiu":
-            raise TypeError(f"{what} must hold floats or integers, got dtype {x.dtype}")
+            src = "" if given is x else f" (from {type(given).__name__})"
+            raise TypeError(f"{what} must hold floats or integers, got dtype {x.dtype}{src}")
         if x.ndim != 2:
             hint = " (use x.reshape(1, -1) for one sample)" if x.ndim == 1 else ""
             raise ValueError(f"{what} must be 2-D (batch, {self.in_features}), got a {x.ndim}-D "

@@ -9,10 +9,12 @@
  * what it needs. K is never split, the KC blocking
  * depends only on k, and every C element is accumulated in the same order
  * whatever the thread count, so results are bit-identical for 1, 2, ... threads.
- * A few rows (m <= NN_GEMM_SMALL_ROWS), or C one NR sliver wide, go to the
- * family's small kernel on A in place, with the same KC blocks and chains: a row of C has the same bits in a
- * product of 1 row or of 1000. B may come packed once for many products
- * (nn_?gemm_pack_full / nn_?gemm_packed_ex: the network's inference weights).
+ * A few rows (m <= NN_GEMM_SMALL_ROWS), or C one NR sliver wide, with A
+ * contiguous along k go to the family's small kernel on A in place, with the
+ * same KC blocks and chains: a row of C has the same bits in a product of 1
+ * row or of 1000, and a narrow C the bits of the same columns of a wide one.
+ * B may come packed once for many products (nn_?gemm_pack_full /
+ * nn_?gemm_packed_ex: the network's inference weights).
  */
 
 typedef struct {
@@ -230,9 +232,10 @@ static int NN_FN(gemm_block)(const NN_FN(gemm_ctx) *x, int64_t m0, int64_t m1, i
 /* C[m0:m1, n0:n1] with the family's small kernel (A contiguous along k), for
  * a few rows (m <= NN_GEMM_SMALL_ROWS) or for C one micro-panel wide (n <= NR,
  * e.g. a 10-class output layer, where packing A would cost as much as the
- * product): A read in place, no A packing, no work on rows past m. Columns in blocks of NC, k in the KC blocks of gemm_block with
- * the same beta sequence and the bias added after the last, so every element
- * has the bits the tiled path gives it. */
+ * product): A read in place, no A packing, no work on rows past m. Columns
+ * in blocks of NC, k in the KC blocks of gemm_block with the same beta
+ * sequence and the bias added after the last, so every element has the bits
+ * the tiled path gives it. */
 static int NN_FN(gemm_small_block)(const NN_FN(gemm_ctx) *x, int64_t m0, int64_t m1, int64_t n0,
                                   int64_t n1) {
     const int64_t nr = x->blk.nr, NC = x->blk.nc, k = x->k;
@@ -324,8 +327,9 @@ static int NN_FN(gemm_run)(NN_FN(gemm_ctx) *xp) {
     int64_t mnk;
     if (nn_mul_size(m, n, &mnk) || nn_mul_size(mnk, k, &mnk)) mnk = INT64_MAX;
     const int64_t mr = x.blk.mr, nr = x.blk.nr;
-    /* a few rows: the small kernel on A in place (same bits as the tiles) */
-    const int narrow = n <= nr; /* one sliver of C: rows split among threads below */
+    /* a few rows, or C one sliver wide: the small kernel on A in place (same
+     * bits as the tiles); a narrow C splits its rows among the team below */
+    const int narrow = n <= nr;
     const int small = x.small && (m <= NN_GEMM_SMALL_ROWS || narrow) && x.csa == 1;
 
     /* Threads only where fork/join pays. Each thread computes whole blocks of C

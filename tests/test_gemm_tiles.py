@@ -8,7 +8,7 @@ import os
 import numpy as np
 import pytest
 
-from nncore import _core, config, ops
+from nncore import _core, config, nn, ops
 from nncore import reference as ref
 
 from test_gemm import bound, check, rand
@@ -99,7 +99,7 @@ def test_narrow_product_has_the_bits_of_the_tiles(arch, dtype, tiny_threshold):
     """C one register sliver wide (n <= nr: a 10-class output layer) with many rows
     takes the small kernel on A in place; each of its columns must have the bits
     of the same column in a wider product (which the tiles compute), at 1 and 2
-    threads (rows split among the team)."""
+    threads (rows split among the team), with alpha and beta too."""
     mr, nr, kc, mc, nc = _core._gemm_blocking()[_key(dtype)]
     rng = np.random.default_rng(15)
     for m, k in [(5, 7), (mr + 1, kc + 3), (600, 33), (131, 2 * kc + 1)]:
@@ -107,6 +107,9 @@ def test_narrow_product_has_the_bits_of_the_tiles(arch, dtype, tiny_threshold):
         wide = rand(rng, (k, 2 * nr + 1), dtype)
         with config.num_threads(1):
             tiles = ops.matmul(a, wide)
+        c0 = rand(rng, (m, wide.shape[1]), dtype)
+        with config.num_threads(1):
+            tiles_ab = ops.matmul(a, wide, out=c0.copy(), alpha=1.5, beta=-0.5)
         for n in sorted({1, 3, nr - 1, nr}):
             narrow = np.ascontiguousarray(wide[:, :n])
             for t in (1, 2):
@@ -114,6 +117,38 @@ def test_narrow_product_has_the_bits_of_the_tiles(arch, dtype, tiny_threshold):
                     np.testing.assert_array_equal(
                         ops.matmul(a, narrow), tiles[:, :n],
                         err_msg=f"m={m} k={k} n={n}, {t} thread(s)")
+                    # alpha and beta (C read), and beta 0 never reading a NaN C
+                    np.testing.assert_array_equal(
+                        ops.matmul(a, narrow, out=np.ascontiguousarray(c0[:, :n]),
+                                   alpha=1.5, beta=-0.5), tiles_ab[:, :n],
+                        err_msg=f"alpha/beta m={m} k={k} n={n}, {t} thread(s)")
+                    np.testing.assert_array_equal(
+                        ops.matmul(a, narrow, out=np.full((m, n), np.nan, dtype), beta=0.0),
+                        tiles[:, :n], err_msg=f"NaN C m={m} k={k} n={n}, {t} thread(s)")
+
+
+def test_narrow_packed_layer_with_bias_has_the_bits_of_a_wider_one(arch, dtype, tiny_threshold):
+    """Inference weights packed once (B pre-packed) plus the bias: a Linear of nr
+    outputs (one sliver: the small kernel) gives the bits of the first nr outputs of
+    a Linear of 2 nr + 8 with the same first rows (the tiles), any batch."""
+    rng = np.random.default_rng(16)
+    mr, nr, kc = _core._gemm_blocking()[_key(dtype)][:3]
+    k = 2 * kc + 5   # past two KC blocks
+    wide = nn.Sequential(nn.Linear(k, 2 * nr + 8), dtype=dtype, seed=1)
+    narrow = nn.Sequential(nn.Linear(k, nr), dtype=dtype, seed=2)
+    narrow[0].weight.data[...] = wide[0].weight.data[:nr]
+    narrow[0].bias.data[...] = rng.standard_normal(nr)
+    wide[0].bias.data[:nr] = narrow[0].bias.data
+    narrow.touch()
+    wide.touch()
+    x = rand(rng, (600, k), dtype)
+    with config.num_threads(1):
+        want = wide(x)[:, :nr]
+    for t in (1, 2):
+        with config.num_threads(t):
+            for rows in (slice(0, 600), slice(3, 20), slice(7, 8)):
+                np.testing.assert_array_equal(narrow(x[rows]), want[rows],
+                                              err_msg=f"rows {rows}, {t} thread(s)")
 
 
 def test_ukr_probe_counts_flops(arch, dtype):

@@ -9,7 +9,8 @@ decodes or fetches rows on demand. ``Sequential.prepare_inputs`` wraps it in a
 model's dtype, so the data never has to fit in memory.
 What it is not: a data loader (no prefetching, no workers) nor a converter of objects
 NumPy already reads (lists, pandas, h5py datasets: those have ``__array__`` and are
-converted whole by ``np.asarray``, as before).
+converted whole by ``np.asarray``, as before), and never a Mapping (a dict has
+``__len__`` and ``__getitem__`` but keys, not rows: a TypeError).
 """
 from __future__ import annotations
 

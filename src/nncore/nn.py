@@ -811,8 +811,9 @@ class Sequential:
         too) is returned as a view, not copied; the NaN/Inf check reads it in blocks
         of about 1 MiB, so a memory-mapped X is never loaded whole. Any other object
         with ``__len__`` and ``__getitem__`` on int64 index arrays (and no
-        ``__array__``) is returned as an ``nncore._rows.RowSource`` over it, checked
-        block by block the same way and read one batch at a time by the loops."""
+        ``__array__``; not a Mapping such as a dict, which is a TypeError) is returned
+        as an ``nncore._rows.RowSource`` over it, checked block by block the same way
+        and read one batch at a time by the loops."""
         if _rows.is_row_source(X):
             X = _rows.RowSource(X, self.in_features, self.dtype, what)
             _rows.check_finite_rows(X, what, _FINITE_BLOCK)

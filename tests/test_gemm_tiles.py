@@ -105,15 +105,17 @@ def test_narrow_product_has_the_bits_of_the_tiles(arch, dtype, tiny_threshold):
     for m, k in [(5, 7), (mr + 1, kc + 3), (600, 33), (131, 2 * kc + 1)]:
         a = rand(rng, (m, k), dtype)
         wide = rand(rng, (k, 2 * nr + 1), dtype)
-        with config.num_threads(1):
-            tiles = ops.matmul(a, wide)
         c0 = rand(rng, (m, wide.shape[1]), dtype)
         with config.num_threads(1):
+            tiles = ops.matmul(a, wide)
             tiles_ab = ops.matmul(a, wide, out=c0.copy(), alpha=1.5, beta=-0.5)
         for n in sorted({1, 3, nr - 1, nr}):
             narrow = np.ascontiguousarray(wide[:, :n])
             for t in (1, 2):
                 with config.num_threads(t):
+                    # the narrow path against nncore.reference, then bit for bit vs the tiles
+                    check(a, narrow)
+                    check(a, narrow, np.ascontiguousarray(c0[:, :n]), alpha=1.5, beta=-0.5)
                     np.testing.assert_array_equal(
                         ops.matmul(a, narrow), tiles[:, :n],
                         err_msg=f"m={m} k={k} n={n}, {t} thread(s)")
@@ -144,6 +146,10 @@ def test_narrow_packed_layer_with_bias_has_the_bits_of_a_wider_one(arch, dtype, 
     x = rand(rng, (600, k), dtype)
     with config.num_threads(1):
         want = wide(x)[:, :nr]
+    w, b = narrow[0].weight.data, narrow[0].bias.data
+    exact = x.astype(np.float64) @ w.T.astype(np.float64) + b
+    assert np.all(np.abs(want - exact) <= bound(x, w.T, None, 1.0, 0.0, dtype)
+                  + 2 * np.finfo(dtype).eps * np.abs(exact)), "wide layer vs float64 oracle"
     for t in (1, 2):
         with config.num_threads(t):
             for rows in (slice(0, 600), slice(3, 20), slice(7, 8)):

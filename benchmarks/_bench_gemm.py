@@ -108,6 +108,22 @@ def ukr_alone(archs: list[str], dtypes, rounds: int = 15) -> list[tuple]:
 
 
 def run(args) -> int:
+    m = measure(args)
+    if args.markdown:
+        write_markdown(args.markdown, m["head"] + f"load average at end: {m['end_load']}\n",
+                       m["peak1"], m["peak2"], m["rows"], m["names"], m["ukr"], args.clock,
+                       append=args.append)
+        print(f"\nwrote {args.markdown}")
+    if m["failures"]:
+        print(f"{m['failures']} case(s) failed verification", file=sys.stderr)
+        return 1
+    return 0
+
+
+def measure(args) -> dict:
+    """Prints the table as it goes; returns its rows (dicts: dtype, label, form,
+    threads, gf by contender, vs_numpy, vs_mkl, pct, ok) with the header, the
+    peaks, the micro-kernel rows, the contenders' names and the failure count."""
     threads = [int(t) for t in args.threads.split(",")]
     nncore.config.set_arch("auto")
     auto = nncore.config.get_arch()
@@ -194,14 +210,8 @@ def run(args) -> int:
     set_threads(cfg["num_threads"])
     end_load = load_average()
     print(f"\nload average at end: {end_load}")
-    if args.markdown:
-        write_markdown(args.markdown, head + f"load average at end: {end_load}\n", peak1, peak2,
-                       rows, names, ukr, args.clock, append=args.append)
-        print(f"\nwrote {args.markdown}")
-    if failures:
-        print(f"{failures} case(s) failed verification", file=sys.stderr)
-        return 1
-    return 0
+    return {"head": head, "end_load": end_load, "peak1": peak1, "peak2": peak2, "rows": rows,
+            "names": names, "ukr": ukr, "failures": failures}
 
 
 def _zmm_ok() -> bool:

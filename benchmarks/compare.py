@@ -11,6 +11,7 @@
     python benchmarks/compare.py fit [--threads 2] [--workloads mnist,small] [--quick]
     python benchmarks/compare.py sklearn [--threads 2] [--rounds 2] [--workloads digits,wide]
     python benchmarks/compare.py all [--quick] [--json P]   (train, infer, memory, adam)
+    python benchmarks/compare.py targets [--quick] [--markdown F]   (issue 12: met or not)
 
 Each subcommand lives in its own module ``benchmarks/_bench_<name>.py`` that
 defines ``add_arguments(parser)`` and ``run(args) -> int``; register it in
@@ -38,6 +39,8 @@ SUBCOMMANDS = {
     "net": ("_bench_net", "forward+backward per batch and single-sample latency vs NumPy/torch"),
     "fit": ("_bench_fit", "fit vs the sum of its train_step calls; train_step vs the C step"),
     "sklearn": ("_bench_sklearn", "MLPClassifier.fit time and accuracy vs scikit-learn's"),
+    "targets": ("_bench_targets", "issue 12's speed targets on this machine: figure, bound, "
+                                  "met or not"),
 }
 # served by nncore._bench (the installed `nncore bench`)
 PACKAGE = {

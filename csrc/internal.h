@@ -69,6 +69,12 @@ NN_INLINE int nn_threads_for(double work) {
  * running, or a build without threads: the blocks run in order on the caller. */
 int nn_pool_run(void (*fn)(void *, int64_t), void *ctx, int64_t nblocks, int nthreads);
 
+/* dst row i = src row idx[i] for i in [0, m), rows of row_bytes (gather.c), on
+ * the team for batches of 64 KiB and more. The caller has checked every index
+ * and that dst holds m rows; the rows must not overlap. */
+void nn_gather_rows(void *dst, const void *src, size_t row_bytes, const int64_t *idx,
+                    int64_t m);
+
 /* Pool blocks for a loop over `units` work units (chunks, rows) of about
  * `unit_items` items (elements) each: runs of whole units, about even, of at
  * least `min_items` items (and one unit), so that a block's work outweighs

@@ -12,7 +12,7 @@ import pytest
 
 import nncore.nn as nn
 from nncore import callbacks as C
-from nncore import _core, losses, optim, training
+from nncore import _core, config, losses, optim, training
 from nncore import reference as ref
 
 
@@ -198,6 +198,23 @@ def test_gather_rows_equals_fancy_indexing(dtype):
     assert got is out
     np.testing.assert_array_equal(out[:11], X[idx])
     assert np.isnan(out[11:]).all()            # rows past len(idx) untouched
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("width, dtype", [(784, np.float32), (7, np.float64), (1, np.float32)])
+def test_gather_rows_on_the_team_equals_fancy_indexing(threads, width, dtype):
+    # batches of 64 KiB and more are cut into blocks of rows for the worker team;
+    # every block boundary and the short last block must land where NumPy puts them
+    rng = np.random.default_rng(width)
+    X = rng.standard_normal((3000, width)).astype(dtype)
+    m = 2500 if width < 100 else 301                 # 301 rows: uneven blocks
+    idx = np.concatenate([rng.permutation(3000)[:m - 3], [0, 2999, 0]])  # ends, repeats
+    out = np.full((m + 2, width), np.nan, dtype)
+    with config.num_threads(threads):
+        got = _core._gather_rows(out, X, idx)
+    assert got is out
+    np.testing.assert_array_equal(out[:m], X[idx])
+    assert np.isnan(out[m:]).all()
 
 
 @pytest.mark.parametrize("bad, exc", [

@@ -218,3 +218,21 @@ def test_bad_class_weight():
         _model().fit(X, y, loss="cross_entropy", class_weight={7: 2.0}, verbose=0)
     with pytest.raises(ValueError, match="single-label"):
         _model().fit(X, X[:, :3], loss="mse", class_weight="balanced", verbose=0)
+
+
+@pytest.mark.parametrize("zero", ["train", "validation"])
+def test_split_weights_that_leave_one_side_weightless_are_refused_before_training(zero):
+    """validation_split cuts checked weights in two; a side whose weights are all 0 is
+    refused before any step (the training side would train on nothing and log a nan
+    loss; the validation side failed after the first epoch's steps had changed the
+    model)."""
+    X, y, _ = _data(n=20)
+    w = np.ones(20)
+    w[:15 if zero == "train" else 15:] = 0.0   # validation_split=0.25: rows 15.. held out
+    m = _model()
+    before = m.flat_params.copy()
+    with pytest.raises(ValueError, match=f"{zero}.*all 0"):
+        m.fit(X, y, loss="cross_entropy", optimizer="sgd", sample_weight=w,
+              validation_split=0.25, epochs=1, verbose=0)
+    np.testing.assert_array_equal(m.flat_params, before)
+    assert m.epochs_trained == 0

@@ -264,7 +264,8 @@ def fit(model: Sequential, X: Any, y: Any, loss: Any = None, optimizer: Any = "a
         Row weights of the loss, computed in C: each batch's loss is
         ``sum_i w_i l_i / sum_i w_i`` (weight 2 counts a row twice, 0 drops it; a batch
         whose rows all weigh 0 is skipped). Split with ``validation_split`` like X;
-        ``validation_data`` may carry its own as a third element. Finite, >= 0.
+        ``validation_data`` may carry its own as a third element. Finite, >= 0, and
+        not all 0 (nor all 0 on either side of ``validation_split``).
     class_weight : dict or 'balanced', optional
         Multiplies each row's weight by its class's (classification with
         cross-entropy, or BCE with one output): ``{class index: weight}`` (others 1)
@@ -515,6 +516,13 @@ def _prepare_data(model: Sequential, X: Any, y: Any, loss_fn: losses.Loss,
             raise ValueError(f"validation_split={validation_split} leaves no validation "
                              f"samples out of {len(X)}")
         Wt, Wv = (None, None) if W is None else (W[:split_at], W[split_at:])
+        if W is not None:   # checked whole: either side alone may still weigh nothing
+            for side, part, rows in (("training", Wt, f"[0, {split_at})"),
+                                     ("validation", Wv, f"[{split_at}, {len(X)})")):
+                if len(part) and not part.sum(dtype=np.float64) > 0:
+                    raise ValueError(f"sample_weight of the {side} rows {rows} (validation_"
+                                     f"split={validation_split}) are all 0: nothing to "
+                                     f"{'train on' if side == 'training' else 'validate on'}")
         return (_row_range(X, 0, split_at), Y[:split_at], Wt,
                 _row_range(X, split_at, len(X)), Y[split_at:], Wv)
     return X, Y, W, None, None, None

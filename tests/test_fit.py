@@ -2,6 +2,7 @@
 float64, is reproducible at 1 and 2 threads, handles Ctrl-C, and rejects bad input
 before training; and the classic lessons of training, each against a closed form or an
 independent computation (end of the file)."""
+import copy
 import math
 import os
 import signal
@@ -387,6 +388,33 @@ def test_resume_needs_same_seed(tmp_path):
     b, ob, _ = _resume_setup(seed=2)
     with pytest.raises(ValueError, match="seed"):
         b.fit(X, y, loss="ce", optimizer=ob, epochs=2, resume=ck, verbose=0)
+
+
+@pytest.mark.parametrize("why", ["past epochs", "schedulers"])
+def test_a_refused_resume_leaves_model_and_optimizer_untouched(tmp_path, why):
+    """fit refuses a resume it cannot continue (the checkpoint is past ``epochs``, or it
+    holds another number of lr scheduler states) before changing anything: the model's
+    weights, dropout step, epoch count and the optimizer's state stay its own (they
+    were replaced by the checkpoint's, then the ValueError came)."""
+    X, y = blobs(40)
+    ck = tmp_path / "ck.safetensors"
+    a, oa, ca = _resume_setup()
+    a.fit(X, y, loss="ce", optimizer=oa, epochs=2, callbacks=ca, checkpoint=ck, verbose=0)
+    b, ob, cb = _resume_setup()
+    b.fit(X[:8], y[:8], loss="ce", optimizer=ob, epochs=1, verbose=0)   # a state of its own
+    params, step, done = b.flat_params.copy(), b.dropout_step, b.epochs_trained
+    state = copy.deepcopy(ob.state_dict())
+    epochs, callbacks = (1, cb) if why == "past epochs" else (4, [])
+    with pytest.raises(ValueError, match="past epochs" if why == "past epochs" else "scheduler"):
+        b.fit(X, y, loss="ce", optimizer=ob, epochs=epochs, callbacks=callbacks, resume=ck,
+              verbose=0)
+    np.testing.assert_array_equal(b.flat_params, params)
+    assert (b.dropout_step, b.epochs_trained) == (step, done)
+    after = ob.state_dict()
+    assert after["step"] == state["step"]
+    assert after["param_groups"] == state["param_groups"]
+    for k, v in state["state"].items():
+        np.testing.assert_array_equal(after["state"][k], v)
 
 
 def test_model_checkpoint_saves_best(tmp_path):

@@ -362,10 +362,7 @@ def fit(model: Sequential, X: Any, y: Any, loss: Any = None, optimizer: Any = "a
                       if isinstance(cb, LearningRateScheduler) and cb.scheduler is not None]
         start = 0
         if resume is not None:
-            start = _load_training_checkpoint(model, opt, resume, schedulers)
-            if start > epochs:
-                raise ValueError(f"the checkpoint {resume!s} is at epoch {start}, past "
-                                 f"epochs={epochs}")
+            start = _load_training_checkpoint(model, opt, resume, schedulers, epochs)
     except Exception as e:
         if comm is None:
             raise
@@ -914,30 +911,54 @@ def _save_training_checkpoint(model: Sequential, opt: Any, path: Any, epoch: int
                            "schedulers": [_jsonable(s.state_dict()) for s in schedulers]})
 
 
-def _load_training_checkpoint(model: Sequential, opt: Any, path: Any, schedulers: list) -> int:
-    meta_seed = _checkpoint_seed(path)
+def _load_training_checkpoint(model: Sequential, opt: Any, path: Any, schedulers: list,
+                              epochs: int) -> int:
+    """Load a training checkpoint into model, opt and the schedulers; returns its epoch.
+
+    What the header tells (the seed, the epoch, the number of scheduler states) is
+    checked first: a resume fit refuses leaves the model and optimizer as they were."""
+    meta_seed, meta_epoch, meta_scheds = _checkpoint_header(path)
     if meta_seed is not None and meta_seed != model.seed:
         raise ValueError(f"the checkpoint {path!s} was made by a model with seed={meta_seed}; "
                          f"this one has seed={model.seed} (the seed fixes the shuffle order "
                          "and dropout masks): build the model with the same seed to resume")
+    if meta_epoch is not None and meta_epoch > epochs:
+        raise ValueError(f"the checkpoint {path!s} is at epoch {meta_epoch}, past "
+                         f"epochs={epochs}")
+    if meta_scheds is not None:
+        _check_scheduler_count(path, meta_scheds, schedulers)
     info = load_checkpoint(path, model, opt)   # sets weights, optimizer, dropout_step
     extra = info.get("extra") or {}
     epoch = int(info.get("epoch", 0))
-    model.epochs_trained = int(extra.get("epochs_trained", epoch))
     saved = extra.get("schedulers") or []
-    if len(saved) != len(schedulers):
-        raise ValueError(f"the checkpoint {path!s} holds {len(saved)} lr scheduler states, "
-                         f"fit has {len(schedulers)} LearningRateScheduler callbacks with "
-                         "scheduler objects")
+    _check_scheduler_count(path, len(saved), schedulers)
+    if epoch > epochs:
+        raise ValueError(f"the checkpoint {path!s} is at epoch {epoch}, past epochs={epochs}")
+    model.epochs_trained = int(extra.get("epochs_trained", epoch))
     for sched, st in zip(schedulers, saved):
         sched.load_state_dict(_unjsonable(st))
     return epoch
 
 
-def _checkpoint_seed(path: Any) -> int | None:
-    """The model seed stored in a checkpoint's config, or None if not found."""
+def _check_scheduler_count(path: Any, saved: int, schedulers: list) -> None:
+    if saved != len(schedulers):
+        raise ValueError(f"the checkpoint {path!s} holds {saved} lr scheduler states, "
+                         f"fit has {len(schedulers)} LearningRateScheduler callbacks with "
+                         "scheduler objects")
+
+
+def _checkpoint_header(path: Any) -> tuple[int | None, int | None, int | None]:
+    """(model seed, epoch, number of lr scheduler states) from a checkpoint's header,
+    each None if not found (load_checkpoint then reports the real problem)."""
     try:
         meta = read_header(path)[0]
-        return int(json.loads(meta["config"])["seed"])
-    except Exception:  # unreadable here: load_checkpoint reports the real problem
-        return None
+    except Exception:
+        return None, None, None
+    found: list[int | None] = []
+    for get in (lambda: json.loads(meta["config"])["seed"], lambda: meta["epoch"],
+                lambda: len(json.loads(meta["extra"]).get("schedulers") or [])):
+        try:
+            found.append(int(get()))
+        except Exception:
+            found.append(None)
+    return found[0], found[1], found[2]

@@ -314,6 +314,28 @@ def test_bad_input_rejected_before_training(case):
     assert m.dropout_step == step
 
 
+@pytest.mark.parametrize("where", ["missing directory", "a directory", "an int",
+                                   "resume an int"])
+def test_bad_checkpoint_path_rejected_before_training(tmp_path, where):
+    """A checkpoint path fit cannot write (its directory missing, a directory itself) or
+    that is no path at all failed only when the first epoch's checkpoint was saved,
+    after that epoch had trained; now a TypeError / ValueError naming it comes first."""
+    X, y = blobs(30)
+    m = mlp([4, 8, 3], seed=9)
+    before, step = m.flat_params.copy(), m.dropout_step
+    kw = {"missing directory": dict(checkpoint=tmp_path / "no" / "ck.safetensors"),
+          "a directory": dict(checkpoint=tmp_path),
+          "an int": dict(checkpoint=7),
+          "resume an int": dict(resume=7)}[where]
+    name = "resume" if "resume" in kw else "checkpoint"
+    exc = TypeError if "int" in where else ValueError
+    with pytest.raises(exc, match=name):
+        m.fit(X, y, loss="ce", epochs=2, verbose=0, **kw)
+    np.testing.assert_array_equal(before, m.flat_params)
+    assert (m.dropout_step, m.epochs_trained) == (step, 0)
+    assert sorted(p.name for p in tmp_path.iterdir()) == []   # nothing left behind
+
+
 def test_early_stopping_without_validation_rejected_before_training():
     X, y = blobs(30)
     m = mlp([4, 8, 3])

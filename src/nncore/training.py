@@ -252,7 +252,8 @@ def fit(model: Sequential, X: Any, y: Any, loss: Any = None, optimizer: Any = "a
         ``["accuracy"]``; default: accuracy for classification losses.
     checkpoint : path, optional
         Save a training checkpoint (model, optimizer state, epoch, dropout
-        step) there after every epoch.
+        step) there after every epoch (atomically); a file in an existing
+        directory, checked before any step.
     resume : path, optional
         Load such a checkpoint first and continue exactly where it ended.
     include_penalty : bool
@@ -309,7 +310,9 @@ def fit(model: Sequential, X: Any, y: Any, loss: Any = None, optimizer: Any = "a
     ------
     ValueError, TypeError
         For bad inputs, before any training step: X and y of different
-        lengths, NaN/Inf in X or y, targets that do not fit the loss (the
+        lengths, NaN/Inf in X or y, a ``checkpoint`` not a file in an existing
+        directory, a
+        ``resume`` past ``epochs``, targets that do not fit the loss (the
         one check of ``nncore._targets``, as in ``train_step``: e.g. non-integer
         or out-of-range class labels for cross-entropy), batch_size <= 0,
         epochs < 0, validation_split outside [0, 1), an optimizer built on
@@ -345,6 +348,9 @@ def fit(model: Sequential, X: Any, y: Any, loss: Any = None, optimizer: Any = "a
         kind = losses.output_kind(loss_fn)
         metric_names = _metric_names(metrics, kind)
         opt = _get_optimizer(model, optimizer)
+        resume = _check_path("resume", resume)
+        checkpoint = _check_path("checkpoint", checkpoint,
+                                 writes=comm is None or comm.rank == 0)
         Xt, Yt, Wt, Xv, Yv, Wv = _prepare_data(model, X, y, loss_fn, validation_split,
                                                validation_data, sample_weight)
         if class_weight is not None:
@@ -486,6 +492,28 @@ def _check_arguments(epochs: Any, batch_size: Any, shuffle: Any, validation_spli
     if not isinstance(include_penalty, (bool, np.bool_)):
         raise TypeError(f"include_penalty must be a bool, got {type(include_penalty).__name__}")
     return int(epochs), int(batch_size), clip_norm, clip_value
+
+
+def _check_path(name: str, path: Any, writes: bool = False) -> str | None:
+    """fit's ``checkpoint`` / ``resume``: None or a path (str or os.PathLike), as a str.
+    One fit writes to (``writes``) must name a file in an existing directory: found
+    only when the first epoch's checkpoint is saved, the error would come after that
+    epoch had trained."""
+    if path is None:
+        return None
+    try:
+        path = os.fspath(path)
+    except TypeError:
+        raise TypeError(f"{name} must be None or a path (str or os.PathLike), got "
+                        f"{type(path).__name__}") from None
+    if writes:
+        directory = os.path.dirname(os.path.abspath(path))
+        if os.path.isdir(path):
+            raise ValueError(f"{name}={path!r} is a directory; give a file path in it "
+                             "(e.g. 'ck.safetensors')")
+        if not os.path.isdir(directory):
+            raise ValueError(f"{name}={path!r}: the directory {directory!r} does not exist")
+    return path
 
 
 def _prepare_data(model: Sequential, X: Any, y: Any, loss_fn: losses.Loss,

@@ -311,8 +311,7 @@ def fit(model: Sequential, X: Any, y: Any, loss: Any = None, optimizer: Any = "a
     ValueError, TypeError
         For bad inputs, before any training step: X and y of different
         lengths, NaN/Inf in X or y, a ``checkpoint`` not a file in an existing
-        directory, a
-        ``resume`` past ``epochs``, targets that do not fit the loss (the
+        directory, a ``resume`` past ``epochs``, targets that do not fit the loss (the
         one check of ``nncore._targets``, as in ``train_step``: e.g. non-integer
         or out-of-range class labels for cross-entropy), batch_size <= 0,
         epochs < 0, validation_split outside [0, 1), an optimizer built on

@@ -129,3 +129,34 @@ class _WithArray:
 
     def __array__(self, dtype=None, copy=None):
         return np.zeros((1, 1))
+
+
+class _ByInt:
+    """A dataset indexed one row at a time by an int (as a torch Dataset is)."""
+
+    def __init__(self, X):
+        self.X = X
+
+    def __len__(self):
+        return len(self.X)
+
+    def __getitem__(self, i):
+        return self.X[int(i)]   # an index array of more than one element: TypeError
+
+
+@pytest.mark.parametrize("make", [_ByInt, lambda X: __import__("collections").deque(X)],
+                         ids=["int_only_dataset", "deque"])
+def test_rows_that_cannot_be_read_by_index_arrays_are_a_type_error_saying_so(make):
+    """An object with __len__ and __getitem__ that reads one int at a time passes for
+    rows; its own error on an index array (NumPy's 'only integer scalar arrays ...',
+    a deque's 'sequence index must be integer') came out as it was, naming neither X
+    nor what fit needs. Now a TypeError naming both, before any step."""
+    X = np.random.default_rng(5).standard_normal((30, 40))
+    m = _model()
+    before = m.flat_params.copy()
+    for call in (lambda: m.predict(make(X)),
+                 lambda: m.fit(make(X), np.zeros(30, np.int64), loss="cross_entropy",
+                               verbose=0)):
+        with pytest.raises(TypeError, match=r"X\[int64 index array\].*rows.*raised TypeError"):
+            call()
+    np.testing.assert_array_equal(m.flat_params, before)

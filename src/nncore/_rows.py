@@ -85,7 +85,15 @@ class RowSource:
     def read(self, idx: np.ndarray) -> np.ndarray:
         """Rows ``idx`` (int64, relative to ``start``) read from ``src`` and checked."""
         k, nin = len(idx), self.n_features
-        got = self.src[idx + self.start] if self.start else self.src[idx]
+        try:
+            got = self.src[idx + self.start] if self.start else self.src[idx]
+        except (TypeError, IndexError, KeyError) as e:
+            # an object read one int at a time (a deque, a torch-style Dataset): its own
+            # message names neither X nor the index arrays the loops read rows with
+            raise TypeError(f"{self.what} is read a batch of rows at a time: "
+                            f"{self.what}[int64 index array] must give those rows, but "
+                            f"{type(self.src).__name__}[index array of {k}] raised "
+                            f"{type(e).__name__}: {e}") from e
         try:
             a = np.asarray(got)
         except Exception as e:  # ragged rows and the like

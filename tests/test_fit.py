@@ -412,22 +412,29 @@ def test_resume_needs_same_seed(tmp_path):
         b.fit(X, y, loss="ce", optimizer=ob, epochs=2, resume=ck, verbose=0)
 
 
-@pytest.mark.parametrize("why", ["past epochs", "schedulers"])
+@pytest.mark.parametrize("why", ["past epochs", "schedulers", "optimizer groups"])
 def test_a_refused_resume_leaves_model_and_optimizer_untouched(tmp_path, why):
-    """fit refuses a resume it cannot continue (the checkpoint is past ``epochs``, or it
-    holds another number of lr scheduler states) before changing anything: the model's
-    weights, dropout step, epoch count and the optimizer's state stay its own (they
-    were replaced by the checkpoint's, then the ValueError came)."""
+    """fit refuses a resume it cannot continue (the checkpoint is past ``epochs``, holds
+    another number of lr scheduler states, or an optimizer state of other parameter
+    groups) before changing anything: the model's weights, dropout step, epoch count
+    and the optimizer's state stay its own (they were replaced by the checkpoint's,
+    then the ValueError came)."""
     X, y = blobs(40)
     ck = tmp_path / "ck.safetensors"
     a, oa, ca = _resume_setup()
     a.fit(X, y, loss="ce", optimizer=oa, epochs=2, callbacks=ca, checkpoint=ck, verbose=0)
     b, ob, cb = _resume_setup()
+    if why == "optimizer groups":   # the same class over two groups: load_state_dict refuses
+        ps = b.parameters()
+        ob = optim.Adam([{"params": ps[:2]}, {"params": ps[2:], "lr": 0.1}], lr=0.01)
+        cb = [C.LearningRateScheduler(S.StepLR(ob, step_size=2, gamma=0.5))]
     b.fit(X[:8], y[:8], loss="ce", optimizer=ob, epochs=1, verbose=0)   # a state of its own
     params, step, done = b.flat_params.copy(), b.dropout_step, b.epochs_trained
     state = copy.deepcopy(ob.state_dict())
-    epochs, callbacks = (1, cb) if why == "past epochs" else (4, [])
-    with pytest.raises(ValueError, match="past epochs" if why == "past epochs" else "scheduler"):
+    epochs, callbacks = (4, []) if why == "schedulers" else (1 if why == "past epochs" else 4, cb)
+    match = {"past epochs": "past epochs", "schedulers": "scheduler",
+             "optimizer groups": "parameter groups"}[why]
+    with pytest.raises(ValueError, match=match):
         b.fit(X, y, loss="ce", optimizer=ob, epochs=epochs, callbacks=callbacks, resume=ck,
               verbose=0)
     np.testing.assert_array_equal(b.flat_params, params)

@@ -338,13 +338,13 @@ def load_checkpoint(path: str | os.PathLike, model, optimizer=None) -> dict[str,
         if saved_cls != type(optimizer).__name__:
             raise ValueError(f"{path}: optimizer state is for {saved_cls}, got "
                              f"{type(optimizer).__name__}")
-    _copy_params(model, tensors, path, prefix="model.")
-    model.compute_dtype = config.get("compute_dtype", "float32")   # checked by the header
-    model.dropout_step = step
-    if optimizer is not None:
+    if optimizer is not None:   # first: it refuses a state of other groups, changing nothing
         try:
             optimizer.load_state_dict(opt_state)
         except (KeyError, TypeError, IndexError) as e:
             raise ValueError(f"{path}: optimizer state does not fit the optimizer: {e}") from None
+    _copy_params(model, tensors, path, prefix="model.")
+    model.compute_dtype = config.get("compute_dtype", "float32")   # checked by the header
+    model.dropout_step = step
     return {"epoch": epoch, "dropout_step": step, "extra": extra,
             "nncore_version": meta.get("nncore_version", "")}

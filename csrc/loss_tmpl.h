@@ -278,6 +278,10 @@ int NN_FN(loss)(nn_loss_kind kind, nn_reduction red, double param, double *loss,
         return NN_ERR_ARG;
     }
     double scale = red == NN_REDUCE_MEAN ? 1.0 / count : 1.0;
+    /* the gradient's scale in `real`: weights summing below the smallest normal
+     * number (subnormal weights) would make it inf, and every gradient inf or NaN */
+    const real gscale = (real)(kind == NN_LOSS_MSE ? 2.0 * scale : scale);
+    if (!isfinite(gscale)) return NN_ERR_ARG;
 
     int64_t nparts = ce ? rows : (n + NN_LOSS_BLOCK - 1) / NN_LOSS_BLOCK;
     double stackbuf[256];
@@ -288,9 +292,8 @@ int NN_FN(loss)(nn_loss_kind kind, nn_reduction red, double param, double *loss,
     }
     const double cost = (kind == NN_LOSS_BCE_LOGITS || kind == NN_LOSS_POISSON || ce)
                             ? NN_LOSS_COST_EXP : NN_LOSS_COST;
-    NN_FN(_loss_job) job = {kind, (real)param,
-                            (real)(kind == NN_LOSS_MSE ? 2.0 * scale : scale), grad, out,
-                            target, labels, weights, rows, cols, n, nparts, 1, part};
+    NN_FN(_loss_job) job = {kind, (real)param, gscale, grad,  out,    target, labels,
+                            weights, rows, cols, n, nparts, 1, part};
     int64_t nb = nn_blocks(nparts, ce ? cols : NN_LOSS_BLOCK, nn_ew_block_items(cost), &job.per);
     nn_pool_run(ce ? NN_FN(_ce_block) : NN_FN(_ew_loss_block), &job, nb, nn_threads());
 

@@ -235,6 +235,29 @@ def test_c_rejects_bad_arguments():
     assert st == 0 and v == 0.0
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("kind", [0, 4])                              # mse, ce on labels
+def test_c_refuses_weights_whose_gradient_scale_overflows(dtype, kind):
+    # subnormal weights: 1 / sum(w) does not fit the dtype; the gradient would be inf
+    o = np.zeros((2, 3), dtype)
+    g = np.zeros((2, 3), dtype)
+    lab = np.array([0, 2], dtype=np.int64)
+    sub = np.full(2, np.finfo(dtype).tiny / 64, dtype)
+    t = None if kind == 4 else o
+    assert _core._loss(kind, 0, 0.0, g, o, t, lab if kind == 4 else None, 2, 3, sub)[0] == -1
+    assert not g.any()                                                 # nothing written
+    # the smallest normal weights still train: a finite gradient equal to unweighted's
+    tiny = np.full(2, np.finfo(dtype).tiny, dtype)
+    g1 = np.zeros((2, 3), dtype)
+    o1 = np.arange(6, dtype=dtype).reshape(2, 3) / 7
+    t1 = None if kind == 4 else np.zeros((2, 3), dtype)
+    st, v = _core._loss(kind, 0, 0.0, g, o1, t1, lab if kind == 4 else None, 2, 3, tiny)
+    st1, v1 = _core._loss(kind, 0, 0.0, g1, o1, t1, lab if kind == 4 else None, 2, 3)
+    assert st == st1 == 0 and np.isfinite(g).all()
+    np.testing.assert_allclose(g, g1, rtol=1e-6)
+    np.testing.assert_allclose(v, v1, rtol=1e-6)
+
+
 def test_torch_oracle(dtype, torch):
     F = torch.nn.functional
     tol = dict(rel=1e-5 if dtype == np.float32 else 1e-12)

@@ -99,6 +99,18 @@ def test_bad_rows_are_errors_naming_expected_and_got():
         m.predict(Rows(np.array([[1.0, 2.0], [3.0]], dtype=object), "list"))
 
 
+def test_ragged_rows_given_as_a_list_are_a_type_error_naming_x():
+    m = _model()
+    ragged = [[0.5] * 40, [0.5] * 39]
+    for call in (lambda: m.predict(ragged),
+                 lambda: m.fit(ragged, [0, 1], loss="cross_entropy", verbose=0),
+                 lambda: m.evaluate(ragged, [0, 1], loss="cross_entropy")):
+        with pytest.raises(TypeError, match=r"X must be an array of rows of one length, "
+                                            r"got list.*inhomogeneous"):
+            call()
+    assert m.epochs_trained == 0
+
+
 def test_only_objects_numpy_cannot_read_become_row_sources():
     assert _rows.is_row_source(Rows(np.zeros((2, 2))))
     for x in (np.zeros((2, 2)), [[1.0]], ((1.0,),), "text", 3.0):

@@ -192,7 +192,8 @@ def test_class_weight_balanced_and_dict():
 
 @pytest.mark.parametrize("bad,match", [
     (-np.ones(20), "Negative"), (np.full(20, np.nan), "NaN"), (np.ones(19), "shape"),
-    (np.ones((20, 1)), "1D"), (np.zeros(20), "non-zero"), (np.array(["a"] * 20), "numbers")])
+    (np.ones((20, 1)), "1D"), (np.zeros(20), "non-zero"), (np.array(["a"] * 20), "numbers"),
+    (np.full(20, 1e-320), "sums to 2e-319, too small for float64")])
 def test_bad_weights_are_refused_everywhere(bad, match):
     X, y, _ = _data()
     m = _model()
@@ -236,3 +237,36 @@ def test_split_weights_that_leave_one_side_weightless_are_refused_before_trainin
               validation_split=0.25, epochs=1, verbose=0)
     np.testing.assert_array_equal(m.flat_params, before)
     assert m.epochs_trained == 0
+
+
+def test_weights_too_small_for_the_models_dtype_are_refused_before_training():
+    # 1e-40 is a normal float64 but a subnormal float32: the float32 model's gradient
+    # scale 1 / sum(w) would overflow to inf and the weights would turn NaN
+    X, y, _ = _data()
+    m = _model("float32")
+    before = m.flat_params.copy()
+    with pytest.raises(ValueError, match=r"sums to .*too small for float32"):
+        m.fit(X, y, loss="cross_entropy", sample_weight=np.full(20, 1e-40), verbose=0)
+    np.testing.assert_array_equal(m.flat_params, before)
+    # a few subnormal weights beside normal ones are fine (decaying weights reach them)
+    w = np.r_[np.full(10, 1e-30), np.full(10, 1e-44)]
+    h = m.fit(X, y, loss="cross_entropy", sample_weight=w, verbose=0, batch_size=20)
+    assert np.isfinite(m.flat_params).all() and np.isfinite(h.history["loss"]).all()
+
+
+def test_a_batch_too_light_for_the_dtype_is_an_error_not_nan_weights():
+    # the whole sums fine, but a batch of subnormal weights alone would scale its
+    # gradient to inf (before, the weights turned NaN): fit refuses the epoch before its
+    # first step, train_step the batch
+    X, y, _ = _data()
+    m = _model("float32")
+    w = np.r_[np.ones(10), np.full(10, 1e-44)]
+    before = m.flat_params.copy()
+    with pytest.raises(ValueError, match=r"batch 1 of epoch 1 \(rows 10..19 .*too little "
+                                         r"for float32"):
+        m.fit(X, y, loss="cross_entropy", sample_weight=w, batch_size=10, shuffle=False,
+              verbose=0)
+    np.testing.assert_array_equal(m.flat_params, before)   # refused before the first step
+    opt = nc.optim.SGD(m.parameters(), lr=0.1)          # and one step of that batch alone
+    with pytest.raises(ValueError, match="too small for float32"):
+        m.train_step(X[10:], y[10:], "cross_entropy", opt, sample_weight=w[10:])

@@ -161,7 +161,8 @@ def check_sample_weight(sample_weight: Any, rows: int, dtype: Any,
     TypeError
         Not numbers.
     ValueError
-        Wrong shape, NaN/Inf, a negative weight, or weights that are all 0.
+        Wrong shape, NaN/Inf, a negative weight, weights that are all 0, or that sum
+        to so little that 1 / sum overflows ``dtype``.
     """
     if sample_weight is None:
         return None
@@ -188,4 +189,11 @@ def check_sample_weight(sample_weight: Any, rows: int, dtype: Any,
                          f"{int(np.flatnonzero(w < 0)[0])}): weights must be >= 0")
     if rows and not w.sum() > 0:
         raise ValueError("Sample weights must contain at least one non-zero number.")
+    total = float(w.sum(dtype=np.float64))
+    if rows and 2.0 / total > float(np.finfo(w.dtype).max):
+        # a weighted mean's gradient is scaled by 1 / sum(w) (2 / sum for MSE) in the
+        # model's dtype: past its largest number every gradient would be inf or NaN
+        raise ValueError(f"{what} sums to {total!r}, too small for {w.dtype}: the gradient's "
+                         f"scale 1 / sum(weights) would overflow. Only the ratios of the "
+                         f"weights matter, so scale them up")
     return w

@@ -819,7 +819,11 @@ class Sequential:
             _rows.check_finite_rows(X, what, _FINITE_BLOCK)
             return X
         if hasattr(X, "__array__") or isinstance(X, (list, tuple)):
-            X = np.asarray(X)
+            try:
+                X = np.asarray(X)
+            except (ValueError, TypeError) as e:   # ragged rows and the like
+                raise TypeError(f"{what} must be an array of rows of one length, got "
+                                f"{type(X).__name__} NumPy cannot make one of: {e}") from e
         if not isinstance(X, np.ndarray):
             raise TypeError(f"{what} must be an array, got {type(X).__name__}")
         if X.dtype.kind not in "fiub":

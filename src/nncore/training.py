@@ -493,6 +493,23 @@ def _check_arguments(epochs: Any, batch_size: Any, shuffle: Any, validation_spli
     return int(epochs), int(batch_size), clip_norm, clip_value
 
 
+def _check_batch_weights(w: np.ndarray, batch_size: int, epoch: int) -> None:
+    """Each batch's weighted mean scales its gradient by 1 / sum of its weights (2 / sum
+    for MSE) in the model's dtype: a batch whose weights are all subnormal would make it
+    inf and the parameters NaN. Checked for the epoch's batches before its first step
+    (sample_weight as a whole passed check_sample_weight)."""
+    sums = np.add.reduceat(w, np.arange(0, len(w), batch_size), dtype=np.float64)
+    bad = np.flatnonzero((sums > 0) & (2.0 / np.maximum(sums, 1e-300)
+                                      > float(np.finfo(w.dtype).max)))
+    if bad.size:
+        b = int(bad[0])
+        raise ValueError(f"sample_weight: batch {b} of epoch {epoch + 1} (rows "
+                         f"{b * batch_size}..{min((b + 1) * batch_size, len(w)) - 1} in the "
+                         f"epoch's order) weighs {float(sums[b])!r} in all, too little for "
+                         f"{w.dtype}: the gradient's scale 1 / sum(weights) would overflow. "
+                         "Only the ratios of the weights matter, so scale them up")
+
+
 def _check_path(name: str, path: Any, writes: bool = False) -> str | None:
     """fit's ``checkpoint`` / ``resume``: None or a path (str or os.PathLike), as a str.
     One fit writes to (``writes``) must name a file in an existing directory: found
@@ -653,6 +670,8 @@ class _Epochs:
             np.take(self.Yt, perm, axis=0, out=bufY)
             if bufW is not None:
                 np.take(self.Wt, perm, axis=0, out=bufW)
+        if bufW is not None:
+            _check_batch_weights(bufW, batch_size, epoch)
         bar = ProgressBar(n_steps, epoch + 1, self.epochs) if self.verbose == 1 else None
         step = model.train_step_prepared
         gather = _core._gather_rows if isinstance(Xt, np.ndarray) else _rows.gather_rows

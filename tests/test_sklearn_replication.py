@@ -144,6 +144,23 @@ def test_partial_fit_reproduces_sklearn(solver, task):
     assert_same_run(sk, nc)
 
 
+@pytest.mark.parametrize("task", ["multiclass", "regression"])
+@pytest.mark.parametrize("solver", ["sgd", "adam"])
+def test_partial_fit_follows_alpha_set_between_calls(solver, task):
+    # scikit-learn reads alpha at every step: set_params(alpha=...) between partial_fit
+    # calls changes the gradient of the next call (its optimizer is kept, alpha is not)
+    kw = dict(hidden_layer_sizes=(8,), solver=solver, random_state=3,
+              learning_rate_init=0.01, batch_size=32)
+    sk, nc = _pair(task, **kw)
+    extra = {"classes": np.unique(DATA[task])} if task == "multiclass" else {}
+    for est in (sk, nc):
+        est.partial_fit(DATA["X"], DATA[task], **extra)
+        est.set_params(alpha=3.0)
+        est.partial_fit(DATA["X"], DATA[task])
+        est.partial_fit(DATA["X"], DATA[task])
+    assert_same_run(sk, nc)
+
+
 @pytest.mark.parametrize("weighted", [False, True])
 @pytest.mark.parametrize("solver", ["sgd", "adam", "lbfgs"])
 def test_poisson_reproduces_sklearn(solver, weighted):

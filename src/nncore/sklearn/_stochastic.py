@@ -139,6 +139,8 @@ def fit_stochastic(est: Any, X: Any, Y: np.ndarray, sw: np.ndarray | None,
     spec = output_spec(est.out_activation_, est.n_outputs_)
     if not incremental or not hasattr(est, "_optimizer"):
         est._optimizer = Solver(est, model, spec.grad_scale)
+    else:
+        est._optimizer.refresh(est)
     solver = est._optimizer
     early = bool(est.early_stopping)
     if early:

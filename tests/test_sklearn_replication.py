@@ -161,6 +161,23 @@ def test_partial_fit_follows_alpha_set_between_calls(solver, task):
     assert_same_run(sk, nc)
 
 
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("solver", ["sgd", "adam"])
+def test_sparse_multilabel_y_with_early_stopping_reproduces_sklearn(solver):
+    # a sparse indicator y: the label binarizer decodes the validation targets and the
+    # predictions to sparse matrices, which the early-stopping score must take
+    import scipy.sparse as sp
+    kw = dict(hidden_layer_sizes=(8,), solver=solver, max_iter=10, random_state=1,
+              learning_rate_init=0.05, early_stopping=True, validation_fraction=0.2)
+    sk, nc = _pair("multilabel", **kw)
+    Ys = sp.csr_matrix(DATA["multilabel"])
+    sk.fit(DATA["X"], Ys)
+    nc.fit(DATA["X"], Ys)
+    assert_same_run(sk, nc)
+    assert sp.issparse(nc.predict(DATA["X"]))
+    assert (nc.predict(DATA["X"]) != sk.predict(DATA["X"])).nnz == 0
+
+
 @pytest.mark.parametrize("weighted", [False, True])
 @pytest.mark.parametrize("solver", ["sgd", "adam", "lbfgs"])
 def test_poisson_reproduces_sklearn(solver, weighted):

@@ -144,6 +144,59 @@ def test_partial_fit_reproduces_sklearn(solver, task):
     assert_same_run(sk, nc)
 
 
+@pytest.mark.parametrize("task", ["multiclass", "regression"])
+@pytest.mark.parametrize("solver", ["sgd", "adam"])
+def test_partial_fit_follows_alpha_set_between_calls(solver, task):
+    # scikit-learn reads alpha at every step: set_params(alpha=...) between partial_fit
+    # calls changes the gradient of the next call (its optimizer is kept, alpha is not)
+    kw = dict(hidden_layer_sizes=(8,), solver=solver, random_state=3,
+              learning_rate_init=0.01, batch_size=32)
+    sk, nc = _pair(task, **kw)
+    extra = {"classes": np.unique(DATA[task])} if task == "multiclass" else {}
+    for est in (sk, nc):
+        est.partial_fit(DATA["X"], DATA[task], **extra)
+        est.set_params(alpha=3.0)
+        est.partial_fit(DATA["X"], DATA[task])
+        est.partial_fit(DATA["X"], DATA[task])
+    assert_same_run(sk, nc)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("solver", ["sgd", "adam"])
+def test_sparse_multilabel_y_with_early_stopping_reproduces_sklearn(solver):
+    # a sparse indicator y: the label binarizer decodes the validation targets and the
+    # predictions to sparse matrices, which the early-stopping score must take
+    import scipy.sparse as sp
+    kw = dict(hidden_layer_sizes=(8,), solver=solver, max_iter=10, random_state=1,
+              learning_rate_init=0.05, early_stopping=True, validation_fraction=0.2)
+    sk, nc = _pair("multilabel", **kw)
+    Ys = sp.csr_matrix(DATA["multilabel"])
+    sk.fit(DATA["X"], Ys)
+    nc.fit(DATA["X"], Ys)
+    assert_same_run(sk, nc)
+    assert sp.issparse(nc.predict(DATA["X"]))
+    assert (nc.predict(DATA["X"]) != sk.predict(DATA["X"])).nnz == 0
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("task", ["binary", "multiclass", "multilabel"])
+@pytest.mark.parametrize("solver", ["sgd", "adam"])
+def test_saturated_log_loss_is_clipped_like_sklearn(solver, task, weighted):
+    # unscaled inputs (pixel values and the like) saturate the output probabilities;
+    # scikit-learn's log loss clips them to [eps, 1 - eps], so a row's loss is at most
+    # -log(eps): loss_curve_, best_loss_ and the stopping rule built on them follow that
+    kw = dict(hidden_layer_sizes=(8,), solver=solver, max_iter=12, random_state=1,
+              learning_rate_init=0.05, batch_size=32, n_iter_no_change=3, tol=0.5)
+    sw = DATA["sw"] if weighted else None
+    X = DATA["X"] * 300.0
+    sk, nc = _pair(task, **kw)
+    sk.fit(X, DATA[task], sample_weight=sw)
+    nc.fit(X, DATA[task], sample_weight=sw)
+    assert max(sk.loss_curve_) > 5   # saturated: some rows at the clipped maximum
+    assert_same_run(sk, nc)
+
+
 @pytest.mark.parametrize("weighted", [False, True])
 @pytest.mark.parametrize("solver", ["sgd", "adam", "lbfgs"])
 def test_poisson_reproduces_sklearn(solver, weighted):

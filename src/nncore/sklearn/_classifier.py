@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.base import ClassifierMixin
 from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils.metaestimators import available_if
@@ -27,8 +28,12 @@ def validation_accuracy(y_true: np.ndarray, y_pred: np.ndarray,
                         sample_weight: np.ndarray | None = None) -> float:
     """``sklearn.metrics.accuracy_score`` of the early-stopping split, without its input
     checks (a millisecond a call; y_true and y_pred are decoded by the same
-    LabelBinarizer, (n,) labels or an (n, k) indicator matrix): the same 0/1 score per
-    row through the same ``numpy.average``, so the same float."""
+    LabelBinarizer, (n,) labels or an (n, k) indicator matrix, sparse when the fit's y
+    was): the same 0/1 score per row through the same ``numpy.average``, so the same
+    float."""
+    if sp.issparse(y_true) or sp.issparse(y_pred):   # a sparse multilabel y decodes so
+        y_true = y_true.toarray() if sp.issparse(y_true) else y_true
+        y_pred = y_pred.toarray() if sp.issparse(y_pred) else y_pred
     if y_true.ndim == 2:   # multilabel: a row counts when every label agrees
         score = ~(y_true != y_pred).any(axis=1)
     else:

@@ -28,7 +28,7 @@ from scipy.special import expit, xlogy
 
 from .. import losses
 
-__all__ = ["OutputSpec", "output_spec", "activate"]
+__all__ = ["OutputSpec", "output_spec", "activate", "loss_value", "log_loss_clips"]
 
 
 def activate(name: str, z: np.ndarray) -> np.ndarray:
@@ -70,6 +70,22 @@ def loss_value(name: str, y: np.ndarray, p: np.ndarray, sw: np.ndarray | None) -
     if name == "exp":
         return float(_average(xlogy(y, y / p) - y + p, sw).sum())
     raise ValueError(f"unknown output activation {name!r}")
+
+
+def log_loss_clips(name: str, z: np.ndarray) -> bool:
+    """Whether scikit-learn's clipping of probabilities to [eps, 1 - eps] can change the
+    log loss of the raw outputs z (n, k) by more than rounding, i.e. some probability
+    of a target may be below eps (a loss above -log(eps): 36 in float64, 16 in float32).
+    A cheap bound, never a false "no": -log p <= (max z - min z) + log k for softmax
+    (the same bound over all rows) and <= |z| + log 2 for the logistic output. The
+    other side (p > 1 - eps) moves a loss by at most eps."""
+    if name not in ("softmax", "logistic") or not z.size:
+        return False
+    limit = -np.log(np.finfo(z.dtype).eps)
+    hi, lo = float(z.max()), float(z.min())
+    if name == "softmax":
+        return hi - lo + np.log(z.shape[1]) > limit
+    return max(hi, -lo) + np.log(2.0) > limit
 
 
 @dataclass(frozen=True)

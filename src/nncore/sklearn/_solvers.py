@@ -97,6 +97,15 @@ class Solver:
         self._all = self.opt.param_groups
         self._key = None   # (sw_sum, learning rate) of the settings in the optimizer
 
+    def refresh(self, est: Any) -> None:
+        """A partial_fit call reusing this solver: the penalties as the estimator has them
+        now (scikit-learn keeps its optimizer between calls but reads ``alpha`` at every
+        step, so ``set_params(alpha=...)`` between calls takes effect)."""
+        self.alpha, self.l1 = float(est.alpha), float(est.l1)
+        if self.kind == "adamw":
+            self._weights["weight_decay"] = self.alpha
+        self._key = None   # the next before_step sets the groups again
+
     # ------------------------------------------------------------ every step
     def before_step(self, sw_sum: float) -> None:
         """Set the hyperparameters of the next step from the batch's weight sum (its row

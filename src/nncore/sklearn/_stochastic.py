@@ -6,7 +6,9 @@ same order.
 What it is for: ``fit_stochastic``, one fit or one partial_fit call. Each batch
 is ONE fused C ``train_step`` (forward, loss with the rows' sample weights,
 backward, update): every output activation's loss is an nncore C loss up to
-constant factors (``_outputs``).
+constant factors (``_outputs``). Its value is scikit-learn's except where output
+probabilities saturate: there scikit-learn clips them inside its log loss, and the
+batch's value is computed its way from the step's outputs (``BatchStep.clipped_value``).
 What it is not: the optimizer mapping (``_solvers``) or the input checks
 (``_base``).
 """
@@ -21,7 +23,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 
 from ._data import dense_rows
-from ._outputs import OutputSpec, output_spec
+from ._outputs import OutputSpec, activate, log_loss_clips, loss_value, output_spec
 from ._solvers import Solver
 
 __all__ = ["fit_stochastic", "BatchStep"]
@@ -47,6 +49,9 @@ class BatchStep:
         self.clip = est.clip_norm
         self.clip_c = 0.0 if self.clip is None else float(self.clip) * self.c
         self.weights = [p.data.reshape(-1) for p in self.model.parameters() if not p.is_bias]
+        # the outputs of each step (log losses only): scikit-learn's value when they saturate
+        self.keep_out = spec.name in ("softmax", "logistic")
+        self.out = np.empty((0, self.model.out_features), self.model.dtype)
 
     def penalty(self, sw_sum: float) -> float:
         sq = 0.0
@@ -70,9 +75,26 @@ class BatchStep:
         solver.before_step(sw_sum)
         # Sequential.train_step without its per-call checks (the targets were checked
         # once for the whole fit, xb is laid out for C), as nncore.training.fit steps
+        out = None
+        if self.keep_out:
+            if len(self.out) < len(xb):
+                self.out = np.empty((len(xb), self.model.out_features), self.model.dtype)
+            out = self.out[:len(xb)]
         value = model.train_step_prepared(xb, tb, lb, self.c_spec, solver.opt, self.clip_c,
-                                          0.0, swb) * spec.value_scale
+                                          0.0, swb, out) * spec.value_scale
+        if out is not None and log_loss_clips(spec.name, out):
+            value = self.clipped_value(out, tb, lb, swb)
         return value + pen
+
+    def clipped_value(self, z: np.ndarray, tb: np.ndarray | None, lb: np.ndarray | None,
+                      swb: np.ndarray | None) -> float:
+        """scikit-learn's log loss of the batch from its raw outputs z (b, k) (overwritten),
+        probabilities clipped to [eps, 1 - eps]: where the exact C loss of saturated
+        outputs (a row's loss far above -log(eps)) leaves scikit-learn's value."""
+        if tb is None:   # softmax: the class labels as scikit-learn's one-hot rows
+            tb = np.zeros_like(z)
+            tb[np.arange(len(z)), lb] = 1
+        return loss_value(self.spec.name, tb, activate(self.spec.name, z), swb)
 
     def c_targets(self, Y: np.ndarray) -> tuple[np.ndarray | None, np.ndarray | None]:
         """The C loss's targets of the rows of Y (n, k), checked once: (target, labels)."""
@@ -139,6 +161,8 @@ def fit_stochastic(est: Any, X: Any, Y: np.ndarray, sw: np.ndarray | None,
     spec = output_spec(est.out_activation_, est.n_outputs_)
     if not incremental or not hasattr(est, "_optimizer"):
         est._optimizer = Solver(est, model, spec.grad_scale)
+    else:
+        est._optimizer.refresh(est)
     solver = est._optimizer
     early = bool(est.early_stopping)
     if early:

@@ -88,8 +88,10 @@ class _Graph:
         self.users: dict[str, list[int]] = {}
         for i, n in enumerate(self.nodes):
             for t in n.input:
-                if t and i not in self.users.setdefault(t, []):
-                    self.users[t].append(i)
+                if t:
+                    readers = self.users.setdefault(t, [])
+                    if not readers or readers[-1] != i:   # i grows: a repeat is the last
+                        readers.append(i)
             for t in n.output:
                 if t in self.producer or t in self.inits:
                     raise ValueError(f"{self.where(i)}: tensor {t[:80]!r} is produced twice")

@@ -768,6 +768,30 @@ def test_a_tensor_read_by_many_nodes_is_refused_in_time(tmp_path):
     assert time.perf_counter() - start < 15
 
 
+def test_nodes_out_of_topological_order_are_refused(tmp_path):
+    # ONNX lists nodes in topological order (onnx.checker refuses this graph too); an
+    # unsorted list made the region search quadratic: 8,000 SiLUs as Sigmoid, ..., Sigmoid,
+    # Mul, ..., Mul (400 kB) took a minute
+    k = 3
+    nodes = [helper.make_node("Gemm", ["x", "w"], ["h0"], transB=1)]
+    nodes += [helper.make_node("Sigmoid", [f"h{j}"], [f"s{j}"]) for j in range(k)]
+    nodes += [helper.make_node("Mul", [f"h{j}", f"s{j}"], [f"h{j + 1}" if j < k - 1 else "y"])
+              for j in range(k)]
+    m = _model(nodes, {"w": W},
+               outputs=[helper.make_tensor_value_info("y", TensorProto.FLOAT, ["n", 4])])
+    with pytest.raises(onnx.checker.ValidationError, match="topologically sorted"):
+        onnx.checker.check_model(m)
+    with pytest.raises(ValueError, match=r"node 2 .*\(Sigmoid\): reads 'h1', which node 4 "
+                                         r"\(Mul\) writes after it"):
+        nxo.load(_write(tmp_path, m))
+    # a node reading its own output is the shortest such loop
+    m = _model([helper.make_node("Gemm", ["x", "w"], ["h"], transB=1),
+                helper.make_node("Add", ["h", "a"], ["a"]),
+                helper.make_node("Relu", ["a"], ["y"])], {"w": W})
+    with pytest.raises(ValueError, match=r"node 1 .*\(Add\): reads 'a', which it writes"):
+        nxo.load(_write(tmp_path, m))
+
+
 def _weight(tmp_path, tensor):
     m = _model([_gemm("x", "y")], {"b": B})
     m.graph.initializer.append(tensor)

@@ -97,6 +97,16 @@ class _Graph:
                     raise ValueError(f"{self.where(i)}: tensor {t[:80]!r} is produced twice")
                 if t:
                     self.producer[t] = i
+        # ONNX lists the nodes in topological order; the chain and region walks rely on it
+        # (and an unsorted list is no graph onnx.checker or a runtime accepts)
+        for i, n in enumerate(self.nodes):
+            for t in n.input:
+                j = self.producer.get(t, -1)
+                if j >= i:
+                    by = "it writes" if j == i else f"node {j} ({self.nodes[j].op_type[:40]}) " \
+                        "writes after it"
+                    raise ValueError(f"{self.where(i)}: reads {t[:80]!r}, which {by} (the "
+                                     "nodes must be in topological order)")
         self.outputs = [o.name for o in g.output]
         self._consts: dict[str, np.ndarray | None] = {}
 

@@ -557,6 +557,28 @@ def test_near_miss_region_is_refused(tmp_path):
         nxo.load(_write(tmp_path, m))
 
 
+def test_long_regions_are_identified_in_linear_time(tmp_path):
+    # 400 regions of 64 nodes (x * 2 thirty-two times, then * 0.5 thirty-two times: the
+    # identity, the largest region there is, closed after every node), a 600 kB file:
+    # each node is evaluated once, not once per node after it (that took 20 s)
+    nodes, cur = [helper.make_node("Gemm", ["x0", "w"], ["h0"], transB=1)], "h0"
+    for r in range(400):
+        for j in range(64):
+            out = f"h{r}_{j}" if (r, j) != (399, 63) else "y"
+            nodes.append(helper.make_node("Mul", [cur, "two" if j < 32 else "half"], [out]))
+            cur = out
+    m = _model(nodes, {"w": W, "two": np.array(2.0, np.float32),
+                       "half": np.array(0.5, np.float32)})
+    m.graph.input[0].name = "x0"
+    p = _write(tmp_path, m)
+    start = time.perf_counter()
+    model = nxo.load(p)
+    assert time.perf_counter() - start < 6
+    assert [type(layer) for layer in model.layers] == [nn.Linear]
+    x = inputs(7, 3)
+    np.testing.assert_array_equal(model.predict(x), run_ort(p, x)[0])
+
+
 def _gemm(inp="x", out="h", w="w"):
     return helper.make_node("Gemm", [inp, w, "b"], [out], transB=1)
 

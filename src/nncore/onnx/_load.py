@@ -26,7 +26,7 @@ from .. import _registry
 from .._validate import parse_dtype
 from ..io import MAX_LAYERS, MAX_ROW_VALUES
 from ..nn import ACTIVATIONS, Linear, Sequential
-from ._regions import REGION_OPS, identify
+from ._regions import REGION_OPS, Region
 from ._tensors import TensorReader, attribute_map, read_model
 
 __all__ = ["load", "PostProcessingDropped"]
@@ -419,7 +419,7 @@ class _Chain:
         g = self.g
         users = g.users.get(cur, [])
         index: dict[str, int | None] = {cur: None}   # tensor -> step producing it
-        steps: list[tuple[str, list[Any]]] = []
+        region = Region()
         nodes: list[int] = []
         for i in range(min(users), len(g.nodes)):
             n = g.nodes[i]
@@ -445,15 +445,15 @@ class _Chain:
                         raise ValueError(f"{where}: input {t[:80]!r} is neither the data "
                                          "nor a scalar constant")
                     args.append(float(c.reshape(-1)[0]))
-            steps.append((n.op_type, args))
+            region.add(n.op_type, args)
             nodes.append(i)
             out = n.output[0]
-            index[out] = len(steps) - 1
+            index[out] = len(nodes) - 1
             inside = set(nodes)
             live = [t for t in index if t in g.outputs or
                     any(u not in inside for u in g.users.get(t, []))]
             if live == [out]:
-                name = identify(steps)
+                name = region.activation()
                 if name is not None:
                     self._take(*nodes)
                     if name != "identity":

@@ -599,6 +599,8 @@ def _gemm(inp="x", out="h", w="w"):
     ("no_linear", r"no Gemm or MatMul"),
     ("cast_to_int", r"node 1 .*\(Cast\): Cast to element type 7"),
     ("bias_shape", r"node 0 .*\(Gemm\): the bias must be a float tensor of shape \(4,\)"),
+    ("reshape_scalar", r"node 1 .*\(Reshape\): Reshape to a shape of dims \(\) does not keep"),
+    ("reshape_2d", r"node 1 .*\(Reshape\): Reshape to a shape of dims \(1, 2\) does not"),
 ])
 def test_unsupported_graphs_name_the_node_and_op(tmp_path, case, match):
     relu = helper.make_node("Relu", ["h"], ["y"])
@@ -644,6 +646,9 @@ def test_unsupported_graphs_name_the_node_and_op(tmp_path, case, match):
         nodes = [helper.make_node("Relu", ["x"], ["y"])]
     elif case == "cast_to_int":
         nodes = [_gemm(), helper.make_node("Cast", ["h"], ["y"], to=TensorProto.INT64)]
+    elif case in ("reshape_scalar", "reshape_2d"):
+        nodes = [_gemm(), helper.make_node("Reshape", ["h", "s"], ["y"])]
+        inits["s"] = np.array(-1) if case == "reshape_scalar" else np.array([[-1, 4]])
     else:   # bias_shape
         nodes = [_gemm(), relu]
         inits["b"] = np.ones((2, 4), np.float32)

@@ -405,8 +405,9 @@ class _Chain:
                  and shape[1] in (self.width, -1))
                 or (shape.shape == (1,) and shape[0] == -1 and self.width == 1))
             if not keeps:
-                raise ValueError(f"{where}: Reshape to {shape.tolist()[:8]} does not keep "
-                                 f"the rows of a (batch, {self.width}) tensor")
+                to = shape.tolist()[:8] if shape.ndim == 1 else f"a shape of dims {shape.shape}"
+                raise ValueError(f"{where}: Reshape to {to} does not keep the rows of a "
+                                 f"(batch, {self.width}) tensor")
         return self._pass_on(i, self._single_output(i))
 
     def _pass_on(self, i: int, out: str) -> str:

@@ -831,6 +831,7 @@ def _weight(tmp_path, tensor):
     ("typed_short", r"need 12 values, float_data has 11"),
     ("dims_overflow", r"declare more than 2,147,483,648 elements"),
     ("dims_negative", "negative dimension"),
+    ("dims_too_many", r"initializer 'w': 72 dimensions, more than 32"),
     ("two_sources", "more than one place"),
     ("string_type", "element type STRING"),
     ("unknown_type", "element type 999"),
@@ -850,6 +851,8 @@ def test_initializer_dims_must_agree_with_data(tmp_path, case, match):
         t.dims.extend([2 ** 31, 2 ** 31, 2 ** 31])
     elif case == "dims_negative":
         t.dims[0] = -4
+    elif case == "dims_too_many":   # NumPy arrays have at most 32 (NumPy 1) or 64 axes
+        t.dims[:0] = [1] * 70
     elif case == "two_sources":
         t.float_data.extend(W.ravel().tolist())
     elif case == "string_type":

@@ -5,8 +5,9 @@ tensor, the nodes that consume it must form one layer — ``Gemm`` or ``MatMul``
 of a bias), an activation op, an elementwise region that computes an activation (see
 ``_regions``), or an op that changes nothing for a (batch, features) tensor (Identity,
 Cast to a float type, Dropout in inference, Flatten, Reshape to (-1, features)). The
-chain ends at the graph's output, or where classifier post-processing starts (ArgMax,
-the label lookup, ZipMap: dropped, with a :class:`PostProcessingDropped` warning).
+chain ends at the graph's output, or where classifier post-processing starts (ArgMax
+or p > 0.5, the label lookup, ZipMap: dropped, with a :class:`PostProcessingDropped`
+warning).
 Everything is checked before the model is built, so a refused file never leaves a
 half-built model.
 What it is not: a general importer. Any other op, a branch, a weight read by two nodes,
@@ -43,11 +44,13 @@ _ACTIVATION_OPS = {
     "Gelu": ("gelu", None, None),
 }
 #: classifier post-processing (skl2onnx: ArgMax, the label lookup, ZipMap, and for two
-#: classes the [1 - p, p] columns): dropped when what follows the chain is only these
-#: ops and includes a class decision
+#: classes the [1 - p, p] columns; nncore.onnx.export of an estimator: ArgMax or
+#: p > 0.5, and a Gather from the classes): dropped when what follows the chain is only
+#: these ops and includes a class decision
 _POST_OPS = {"ArgMax", "ArrayFeatureExtractor", "ZipMap", "Cast", "Reshape", "Identity",
-             "Flatten", "Squeeze", "Unsqueeze", "Concat", "Sub", "LabelEncoder"}
-_DECISION_OPS = {"ArgMax", "ZipMap"}
+             "Flatten", "Squeeze", "Unsqueeze", "Concat", "Sub", "LabelEncoder", "Greater",
+             "Gather"}
+_DECISION_OPS = {"ArgMax", "ZipMap", "Greater"}
 #: where post-processing can start (the others are also layers that change nothing)
 _POST_START = _POST_OPS - {"Identity", "Cast", "Flatten", "Reshape"}
 MAX_POST = 64      # nodes of post-processing
@@ -605,8 +608,10 @@ def load(path: str | os.PathLike, dtype: Any = None, *,
     nncore's activations (the several-node GELU, SiLU and Softplus forms of PyTorch's
     exporters); and ops that change nothing here (Identity, Cast to float, Dropout in
     inference, Flatten, Reshape to (-1, features)). Classifier post-processing after the
-    chain (skl2onnx's ArgMax, label lookup, ZipMap) is dropped with a
-    :class:`PostProcessingDropped` warning: the model returns the probabilities.
+    chain (skl2onnx's ArgMax, label lookup, ZipMap; the label decision
+    :func:`nncore.onnx.export` writes for an MLPClassifier) is dropped with a
+    :class:`PostProcessingDropped` warning: the model returns the probabilities (two
+    classes: P(class 1), one column).
 
     Parameters
     ----------

@@ -670,6 +670,34 @@ def test_reshape_and_identity_pass_through(tmp_path):
     np.testing.assert_allclose(model.predict(x), run_ort(p, x)[0], rtol=1e-6)
 
 
+@pytest.mark.parametrize("op,arg,keeps", [
+    ("Flatten", 1, True), ("Flatten", -1, True), ("Flatten", 0, False), ("Flatten", -2, False),
+    ("Reshape", [-1, 4], True), ("Reshape", [0, -1], True), ("Reshape", [0, 0], True),
+    ("Reshape", [-1, 0], True), ("Reshape", [0, 4], True), ("Reshape", [-1, -1], None),
+    ("Reshape", [4, -1], False), ("Reshape", [-1, 2], False)])
+def test_flatten_and_reshape_kept_as_onnxruntime_reads_them(tmp_path, op, arg, keeps):
+    # on the (batch, 4) tensor, each form keeps the rows (onnxruntime gives the same
+    # tensor back), mixes them, or is no valid Reshape (two -1: onnxruntime refuses it)
+    if op == "Flatten":
+        node, inits = helper.make_node("Flatten", ["h"], ["y"], axis=arg), {"w": W, "b": B}
+    else:
+        node = helper.make_node("Reshape", ["h", "s"], ["y"])
+        inits = {"w": W, "b": B, "s": np.array(arg, np.int64)}
+    p = _write(tmp_path, _model([_gemm(), node], inits))
+    x = inputs(6, 3)
+    if keeps is None:
+        with pytest.raises(Exception):
+            run_ort(p, x)
+    else:
+        ref = run_ort(p, x)[0]
+        assert (ref.shape == (6, 4)) == keeps
+    if keeps:
+        np.testing.assert_allclose(nxo.load(p).predict(x), ref, rtol=1e-6)
+    else:
+        with pytest.raises(ValueError, match=rf"node 1 .*\({op}\)"):
+            nxo.load(p)
+
+
 def test_leaky_relu_slope_reads_back_as_the_decimal(tmp_path):
     # ONNX float attributes are float32; 0.01 comes back as 0.01, so a float64 model's
     # negative part is bit-identical after the round trip

@@ -386,8 +386,10 @@ class _Chain:
         elif op == "Flatten":
             self._inputs(i, 1, 1)
             _only_attrs(attrs, {"axis"}, where)
-            if _attr(attrs, "axis", onnx.AttributeProto.INT, 1, where) != 1:
-                raise ValueError(f"{where}: Flatten with axis != 1 mixes rows")
+            axis = _attr(attrs, "axis", onnx.AttributeProto.INT, 1, where)
+            if axis not in (1, -1):   # on a 2-D tensor, -1 is axis 1
+                raise ValueError(f"{where}: Flatten with axis={axis} mixes rows (1 or -1 "
+                                 "keeps them)")
         elif op == "Dropout":
             ins = self._inputs(i, 1, 3)
             _only_attrs(attrs, {"seed", "ratio", "is_test"}, where)
@@ -400,12 +402,14 @@ class _Chain:
             ins = self._inputs(i, 2, 2)
             _only_attrs(attrs, {"allowzero"}, where)
             shape = self.g.const(ins[1], where)
-            # 0 copies the input's dimension, unless allowzero=1 makes it a literal 0
+            # 0 copies the input's dimension, unless allowzero=1 makes it a literal 0;
+            # one -1 (at most) is what the other dimensions leave
             allowzero = _attr(attrs, "allowzero", onnx.AttributeProto.INT, 0, where)
-            rows = (-1,) if allowzero else (-1, 0)
+            copy = () if allowzero else (0,)
             keeps = shape.dtype.kind == "i" and (
-                (shape.shape == (2,) and shape[0] in rows and self.width is not None
-                 and shape[1] in (self.width, -1))
+                (shape.shape == (2,) and shape[0] in (-1, *copy)
+                 and (shape[1] in copy or shape[1] == -1 != shape[0]
+                      or (self.width is not None and shape[1] == self.width)))
                 or (shape.shape == (1,) and shape[0] == -1 and self.width == 1))
             if not keeps:
                 to = shape.tolist()[:8] if shape.ndim == 1 else f"a shape of dims {shape.shape}"

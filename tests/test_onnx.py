@@ -579,6 +579,23 @@ def test_long_regions_are_identified_in_linear_time(tmp_path):
     np.testing.assert_array_equal(model.predict(x), run_ort(p, x)[0])
 
 
+@pytest.mark.parametrize("shape", [(), (1,), (1, 1), (1, 1, 1)])
+def test_region_constants_keep_the_tensor_two_dimensional(tmp_path, shape):
+    # Max(h, 0) is ReLU; a 0 of shape (1, 1, 1) broadcasts h to (1, batch, 4), which
+    # onnxruntime returns: not the (batch, 4) a layer gives, so refused
+    nodes = [_gemm(), helper.make_node("Max", ["h", "zero"], ["y"])]
+    p = _write(tmp_path, _model(nodes, {"w": W, "b": B, "zero": np.zeros(shape, np.float32)}))
+    x = inputs(5, 3)
+    ref = run_ort(p, x)[0]
+    if ref.shape == (5, 4):
+        np.testing.assert_allclose(nxo.load(p).predict(x), ref, rtol=1e-6)
+    else:
+        assert len(shape) == 3
+        with pytest.raises(ValueError, match=r"node 1 .*\(Max\): input 'zero' is neither the "
+                                             r"data nor a scalar constant.*shape \(1, 1, 1\)"):
+            nxo.load(p)
+
+
 def _gemm(inp="x", out="h", w="w"):
     return helper.make_node("Gemm", [inp, w, "b"], [out], transB=1)
 

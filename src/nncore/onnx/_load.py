@@ -449,9 +449,11 @@ class _Chain:
                     args.append(index[t])
                 else:
                     c = g.const(t, where)
-                    if c.size != 1 or c.dtype.kind not in "fi":
+                    # more than 2 dims would broadcast the (batch, features) data up
+                    if c.size != 1 or c.ndim > 2 or c.dtype.kind not in "fi":
                         raise ValueError(f"{where}: input {t[:80]!r} is neither the data "
-                                         "nor a scalar constant")
+                                         "nor a scalar constant (shape (), (1,) or (1, 1)), "
+                                         f"got shape {c.shape} of {c.dtype}")
                     args.append(float(c.reshape(-1)[0]))
             region.add(n.op_type, args)
             nodes.append(i)

@@ -12,6 +12,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 import warnings
 
 import numpy as np
@@ -556,6 +557,45 @@ def test_near_miss_region_is_refused(tmp_path):
         nxo.load(_write(tmp_path, m))
 
 
+def test_long_regions_are_identified_in_linear_time(tmp_path):
+    # 400 regions of 64 nodes (x * 2 thirty-two times, then * 0.5 thirty-two times: the
+    # identity, the largest region there is, closed after every node), a 600 kB file:
+    # each node is evaluated once, not once per node after it (that took 20 s)
+    nodes, cur = [helper.make_node("Gemm", ["x0", "w"], ["h0"], transB=1)], "h0"
+    for r in range(400):
+        for j in range(64):
+            out = f"h{r}_{j}" if (r, j) != (399, 63) else "y"
+            nodes.append(helper.make_node("Mul", [cur, "two" if j < 32 else "half"], [out]))
+            cur = out
+    m = _model(nodes, {"w": W, "two": np.array(2.0, np.float32),
+                       "half": np.array(0.5, np.float32)})
+    m.graph.input[0].name = "x0"
+    p = _write(tmp_path, m)
+    start = time.perf_counter()
+    model = nxo.load(p)
+    assert time.perf_counter() - start < 6
+    assert [type(layer) for layer in model.layers] == [nn.Linear]
+    x = inputs(7, 3)
+    np.testing.assert_array_equal(model.predict(x), run_ort(p, x)[0])
+
+
+@pytest.mark.parametrize("shape", [(), (1,), (1, 1), (1, 1, 1)])
+def test_region_constants_keep_the_tensor_two_dimensional(tmp_path, shape):
+    # Max(h, 0) is ReLU; a 0 of shape (1, 1, 1) broadcasts h to (1, batch, 4), which
+    # onnxruntime returns: not the (batch, 4) a layer gives, so refused
+    nodes = [_gemm(), helper.make_node("Max", ["h", "zero"], ["y"])]
+    p = _write(tmp_path, _model(nodes, {"w": W, "b": B, "zero": np.zeros(shape, np.float32)}))
+    x = inputs(5, 3)
+    ref = run_ort(p, x)[0]
+    if ref.shape == (5, 4):
+        np.testing.assert_allclose(nxo.load(p).predict(x), ref, rtol=1e-6)
+    else:
+        assert len(shape) == 3
+        with pytest.raises(ValueError, match=r"node 1 .*\(Max\): input 'zero' is neither the "
+                                             r"data nor a scalar constant.*shape \(1, 1, 1\)"):
+            nxo.load(p)
+
+
 def _gemm(inp="x", out="h", w="w"):
     return helper.make_node("Gemm", [inp, w, "b"], [out], transB=1)
 
@@ -576,6 +616,8 @@ def _gemm(inp="x", out="h", w="w"):
     ("no_linear", r"no Gemm or MatMul"),
     ("cast_to_int", r"node 1 .*\(Cast\): Cast to element type 7"),
     ("bias_shape", r"node 0 .*\(Gemm\): the bias must be a float tensor of shape \(4,\)"),
+    ("reshape_scalar", r"node 1 .*\(Reshape\): Reshape to a shape of dims \(\) does not keep"),
+    ("reshape_2d", r"node 1 .*\(Reshape\): Reshape to a shape of dims \(1, 2\) does not"),
 ])
 def test_unsupported_graphs_name_the_node_and_op(tmp_path, case, match):
     relu = helper.make_node("Relu", ["h"], ["y"])
@@ -621,6 +663,9 @@ def test_unsupported_graphs_name_the_node_and_op(tmp_path, case, match):
         nodes = [helper.make_node("Relu", ["x"], ["y"])]
     elif case == "cast_to_int":
         nodes = [_gemm(), helper.make_node("Cast", ["h"], ["y"], to=TensorProto.INT64)]
+    elif case in ("reshape_scalar", "reshape_2d"):
+        nodes = [_gemm(), helper.make_node("Reshape", ["h", "s"], ["y"])]
+        inits["s"] = np.array(-1) if case == "reshape_scalar" else np.array([[-1, 4]])
     else:   # bias_shape
         nodes = [_gemm(), relu]
         inits["b"] = np.ones((2, 4), np.float32)
@@ -640,6 +685,34 @@ def test_reshape_and_identity_pass_through(tmp_path):
     assert len(model.layers) == 1
     x = inputs(6, 3)
     np.testing.assert_allclose(model.predict(x), run_ort(p, x)[0], rtol=1e-6)
+
+
+@pytest.mark.parametrize("op,arg,keeps", [
+    ("Flatten", 1, True), ("Flatten", -1, True), ("Flatten", 0, False), ("Flatten", -2, False),
+    ("Reshape", [-1, 4], True), ("Reshape", [0, -1], True), ("Reshape", [0, 0], True),
+    ("Reshape", [-1, 0], True), ("Reshape", [0, 4], True), ("Reshape", [-1, -1], None),
+    ("Reshape", [4, -1], False), ("Reshape", [-1, 2], False)])
+def test_flatten_and_reshape_kept_as_onnxruntime_reads_them(tmp_path, op, arg, keeps):
+    # on the (batch, 4) tensor, each form keeps the rows (onnxruntime gives the same
+    # tensor back), mixes them, or is no valid Reshape (two -1: onnxruntime refuses it)
+    if op == "Flatten":
+        node, inits = helper.make_node("Flatten", ["h"], ["y"], axis=arg), {"w": W, "b": B}
+    else:
+        node = helper.make_node("Reshape", ["h", "s"], ["y"])
+        inits = {"w": W, "b": B, "s": np.array(arg, np.int64)}
+    p = _write(tmp_path, _model([_gemm(), node], inits))
+    x = inputs(6, 3)
+    if keeps is None:
+        with pytest.raises(Exception):
+            run_ort(p, x)
+    else:
+        ref = run_ort(p, x)[0]
+        assert (ref.shape == (6, 4)) == keeps
+    if keeps:
+        np.testing.assert_allclose(nxo.load(p).predict(x), ref, rtol=1e-6)
+    else:
+        with pytest.raises(ValueError, match=rf"node 1 .*\({op}\)"):
+            nxo.load(p)
 
 
 def test_leaky_relu_slope_reads_back_as_the_decimal(tmp_path):
@@ -756,6 +829,41 @@ def test_a_weight_read_by_two_layers_is_refused(tmp_path):
         nxo.load(_write(tmp_path, m))
 
 
+def test_a_tensor_read_by_many_nodes_is_refused_in_time(tmp_path):
+    # 150,000 nodes reading the input (a 3 MB file): refused in well under a second; the
+    # reader bookkeeping must not be quadratic in the fan-out (it took minutes)
+    nodes = [helper.make_node("Relu", ["x"], [f"y{k}" if k else "y"]) for k in range(150_000)]
+    p = _write(tmp_path, _model(nodes, {}))
+    start = time.perf_counter()
+    with pytest.raises(ValueError, match=r"node 0 .*\(Relu\)"):
+        nxo.load(p)
+    assert time.perf_counter() - start < 15
+
+
+def test_nodes_out_of_topological_order_are_refused(tmp_path):
+    # ONNX lists nodes in topological order (onnx.checker refuses this graph too); an
+    # unsorted list made the region search quadratic: 8,000 SiLUs as Sigmoid, ..., Sigmoid,
+    # Mul, ..., Mul (400 kB) took a minute
+    k = 3
+    nodes = [helper.make_node("Gemm", ["x", "w"], ["h0"], transB=1)]
+    nodes += [helper.make_node("Sigmoid", [f"h{j}"], [f"s{j}"]) for j in range(k)]
+    nodes += [helper.make_node("Mul", [f"h{j}", f"s{j}"], [f"h{j + 1}" if j < k - 1 else "y"])
+              for j in range(k)]
+    m = _model(nodes, {"w": W},
+               outputs=[helper.make_tensor_value_info("y", TensorProto.FLOAT, ["n", 4])])
+    with pytest.raises(onnx.checker.ValidationError, match="topologically sorted"):
+        onnx.checker.check_model(m)
+    with pytest.raises(ValueError, match=r"node 2 .*\(Sigmoid\): reads 'h1', which node 4 "
+                                         r"\(Mul\) writes after it"):
+        nxo.load(_write(tmp_path, m))
+    # a node reading its own output is the shortest such loop
+    m = _model([helper.make_node("Gemm", ["x", "w"], ["h"], transB=1),
+                helper.make_node("Add", ["h", "a"], ["a"]),
+                helper.make_node("Relu", ["a"], ["y"])], {"w": W})
+    with pytest.raises(ValueError, match=r"node 1 .*\(Add\): reads 'a', which it writes"):
+        nxo.load(_write(tmp_path, m))
+
+
 def _weight(tmp_path, tensor):
     m = _model([_gemm("x", "y")], {"b": B})
     m.graph.initializer.append(tensor)
@@ -768,6 +876,7 @@ def _weight(tmp_path, tensor):
     ("typed_short", r"need 12 values, float_data has 11"),
     ("dims_overflow", r"declare more than 2,147,483,648 elements"),
     ("dims_negative", "negative dimension"),
+    ("dims_too_many", r"initializer 'w': 72 dimensions, more than 32"),
     ("two_sources", "more than one place"),
     ("string_type", "element type STRING"),
     ("unknown_type", "element type 999"),
@@ -787,6 +896,8 @@ def test_initializer_dims_must_agree_with_data(tmp_path, case, match):
         t.dims.extend([2 ** 31, 2 ** 31, 2 ** 31])
     elif case == "dims_negative":
         t.dims[0] = -4
+    elif case == "dims_too_many":   # NumPy arrays have at most 32 (NumPy 1) or 64 axes
+        t.dims[:0] = [1] * 70
     elif case == "two_sources":
         t.float_data.extend(W.ravel().tolist())
     elif case == "string_type":

@@ -177,3 +177,22 @@ def test_integral_float_classes_are_int64_labels(tmp_path):
     got = run_ort(nxo.export(est, tmp_path / "c.onnx"), X0)
     assert got["label"].dtype == np.int64
     np.testing.assert_array_equal(got["label"], est.predict(X0))
+
+
+@pytest.mark.parametrize("case", sorted(TARGETS))
+def test_exported_classifier_loads_back_as_its_probabilities(tmp_path, case):
+    # nncore.onnx.load reads what nncore.onnx.export writes for a classifier: the label
+    # decision (ArgMax or p > 0.5, Gather from the classes) is the post-processing it
+    # drops, and the model returns the probabilities (two classes: P(class 1), (n, 1),
+    # as for skl2onnx's binary files)
+    X, y = X0, TARGETS[case]
+    est = _quiet_fit(MLPClassifier((7, 4), max_iter=40, random_state=0), X, y)
+    path = nxo.export(est, tmp_path / "c.onnx")
+    with pytest.warns(nxo.PostProcessingDropped):
+        model = nxo.load(path)
+    want = run_ort(path, X)["probabilities"]
+    if case in ("binary", "binary_int"):
+        want = want[:, 1:]
+    np.testing.assert_allclose(model.predict(X), want, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(model.predict(X), est.predict_proba(X)[:, -want.shape[1]:],
+                               rtol=1e-12, atol=1e-14)

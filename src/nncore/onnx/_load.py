@@ -5,8 +5,9 @@ tensor, the nodes that consume it must form one layer — ``Gemm`` or ``MatMul``
 of a bias), an activation op, an elementwise region that computes an activation (see
 ``_regions``), or an op that changes nothing for a (batch, features) tensor (Identity,
 Cast to a float type, Dropout in inference, Flatten, Reshape to (-1, features)). The
-chain ends at the graph's output, or where classifier post-processing starts (ArgMax,
-the label lookup, ZipMap: dropped, with a :class:`PostProcessingDropped` warning).
+chain ends at the graph's output, or where classifier post-processing starts (ArgMax
+or p > 0.5, the label lookup, ZipMap: dropped, with a :class:`PostProcessingDropped`
+warning).
 Everything is checked before the model is built, so a refused file never leaves a
 half-built model.
 What it is not: a general importer. Any other op, a branch, a weight read by two nodes,
@@ -26,7 +27,7 @@ from .. import _registry
 from .._validate import parse_dtype
 from ..io import MAX_LAYERS, MAX_ROW_VALUES
 from ..nn import ACTIVATIONS, Linear, Sequential
-from ._regions import REGION_OPS, identify
+from ._regions import REGION_OPS, Region
 from ._tensors import TensorReader, attribute_map, read_model
 
 __all__ = ["load", "PostProcessingDropped"]
@@ -43,11 +44,13 @@ _ACTIVATION_OPS = {
     "Gelu": ("gelu", None, None),
 }
 #: classifier post-processing (skl2onnx: ArgMax, the label lookup, ZipMap, and for two
-#: classes the [1 - p, p] columns): dropped when what follows the chain is only these
-#: ops and includes a class decision
+#: classes the [1 - p, p] columns; nncore.onnx.export of an estimator: ArgMax or
+#: p > 0.5, and a Gather from the classes): dropped when what follows the chain is only
+#: these ops and includes a class decision
 _POST_OPS = {"ArgMax", "ArrayFeatureExtractor", "ZipMap", "Cast", "Reshape", "Identity",
-             "Flatten", "Squeeze", "Unsqueeze", "Concat", "Sub", "LabelEncoder"}
-_DECISION_OPS = {"ArgMax", "ZipMap"}
+             "Flatten", "Squeeze", "Unsqueeze", "Concat", "Sub", "LabelEncoder", "Greater",
+             "Gather"}
+_DECISION_OPS = {"ArgMax", "ZipMap", "Greater"}
 #: where post-processing can start (the others are also layers that change nothing)
 _POST_START = _POST_OPS - {"Identity", "Cast", "Flatten", "Reshape"}
 MAX_POST = 64      # nodes of post-processing
@@ -88,13 +91,25 @@ class _Graph:
         self.users: dict[str, list[int]] = {}
         for i, n in enumerate(self.nodes):
             for t in n.input:
-                if t and i not in self.users.setdefault(t, []):
-                    self.users[t].append(i)
+                if t:
+                    readers = self.users.setdefault(t, [])
+                    if not readers or readers[-1] != i:   # i grows: a repeat is the last
+                        readers.append(i)
             for t in n.output:
                 if t in self.producer or t in self.inits:
                     raise ValueError(f"{self.where(i)}: tensor {t[:80]!r} is produced twice")
                 if t:
                     self.producer[t] = i
+        # ONNX lists the nodes in topological order; the chain and region walks rely on it
+        # (and an unsorted list is no graph onnx.checker or a runtime accepts)
+        for i, n in enumerate(self.nodes):
+            for t in n.input:
+                j = self.producer.get(t, -1)
+                if j >= i:
+                    by = "it writes" if j == i else f"node {j} ({self.nodes[j].op_type[:40]}) " \
+                        "writes after it"
+                    raise ValueError(f"{self.where(i)}: reads {t[:80]!r}, which {by} (the "
+                                     "nodes must be in topological order)")
         self.outputs = [o.name for o in g.output]
         self._consts: dict[str, np.ndarray | None] = {}
 
@@ -371,8 +386,10 @@ class _Chain:
         elif op == "Flatten":
             self._inputs(i, 1, 1)
             _only_attrs(attrs, {"axis"}, where)
-            if _attr(attrs, "axis", onnx.AttributeProto.INT, 1, where) != 1:
-                raise ValueError(f"{where}: Flatten with axis != 1 mixes rows")
+            axis = _attr(attrs, "axis", onnx.AttributeProto.INT, 1, where)
+            if axis not in (1, -1):   # on a 2-D tensor, -1 is axis 1
+                raise ValueError(f"{where}: Flatten with axis={axis} mixes rows (1 or -1 "
+                                 "keeps them)")
         elif op == "Dropout":
             ins = self._inputs(i, 1, 3)
             _only_attrs(attrs, {"seed", "ratio", "is_test"}, where)
@@ -385,16 +402,19 @@ class _Chain:
             ins = self._inputs(i, 2, 2)
             _only_attrs(attrs, {"allowzero"}, where)
             shape = self.g.const(ins[1], where)
-            # 0 copies the input's dimension, unless allowzero=1 makes it a literal 0
+            # 0 copies the input's dimension, unless allowzero=1 makes it a literal 0;
+            # one -1 (at most) is what the other dimensions leave
             allowzero = _attr(attrs, "allowzero", onnx.AttributeProto.INT, 0, where)
-            rows = (-1,) if allowzero else (-1, 0)
+            copy = () if allowzero else (0,)
             keeps = shape.dtype.kind == "i" and (
-                (shape.shape == (2,) and shape[0] in rows and self.width is not None
-                 and shape[1] in (self.width, -1))
+                (shape.shape == (2,) and shape[0] in (-1, *copy)
+                 and (shape[1] in copy or shape[1] == -1 != shape[0]
+                      or (self.width is not None and shape[1] == self.width)))
                 or (shape.shape == (1,) and shape[0] == -1 and self.width == 1))
             if not keeps:
-                raise ValueError(f"{where}: Reshape to {shape.tolist()[:8]} does not keep "
-                                 f"the rows of a (batch, {self.width}) tensor")
+                to = shape.tolist()[:8] if shape.ndim == 1 else f"a shape of dims {shape.shape}"
+                raise ValueError(f"{where}: Reshape to {to} does not keep the rows of a "
+                                 f"(batch, {self.width}) tensor")
         return self._pass_on(i, self._single_output(i))
 
     def _pass_on(self, i: int, out: str) -> str:
@@ -407,7 +427,7 @@ class _Chain:
         g = self.g
         users = g.users.get(cur, [])
         index: dict[str, int | None] = {cur: None}   # tensor -> step producing it
-        steps: list[tuple[str, list[Any]]] = []
+        region = Region()
         nodes: list[int] = []
         for i in range(min(users), len(g.nodes)):
             n = g.nodes[i]
@@ -429,19 +449,21 @@ class _Chain:
                     args.append(index[t])
                 else:
                     c = g.const(t, where)
-                    if c.size != 1 or c.dtype.kind not in "fi":
+                    # more than 2 dims would broadcast the (batch, features) data up
+                    if c.size != 1 or c.ndim > 2 or c.dtype.kind not in "fi":
                         raise ValueError(f"{where}: input {t[:80]!r} is neither the data "
-                                         "nor a scalar constant")
+                                         "nor a scalar constant (shape (), (1,) or (1, 1)), "
+                                         f"got shape {c.shape} of {c.dtype}")
                     args.append(float(c.reshape(-1)[0]))
-            steps.append((n.op_type, args))
+            region.add(n.op_type, args)
             nodes.append(i)
             out = n.output[0]
-            index[out] = len(steps) - 1
+            index[out] = len(nodes) - 1
             inside = set(nodes)
             live = [t for t in index if t in g.outputs or
                     any(u not in inside for u in g.users.get(t, []))]
             if live == [out]:
-                name = identify(steps)
+                name = region.activation()
                 if name is not None:
                     self._take(*nodes)
                     if name != "identity":
@@ -592,8 +614,10 @@ def load(path: str | os.PathLike, dtype: Any = None, *,
     nncore's activations (the several-node GELU, SiLU and Softplus forms of PyTorch's
     exporters); and ops that change nothing here (Identity, Cast to float, Dropout in
     inference, Flatten, Reshape to (-1, features)). Classifier post-processing after the
-    chain (skl2onnx's ArgMax, label lookup, ZipMap) is dropped with a
-    :class:`PostProcessingDropped` warning: the model returns the probabilities.
+    chain (skl2onnx's ArgMax, label lookup, ZipMap; the label decision
+    :func:`nncore.onnx.export` writes for an MLPClassifier) is dropped with a
+    :class:`PostProcessingDropped` warning: the model returns the probabilities (two
+    classes: P(class 1), one column).
 
     Parameters
     ----------

@@ -20,13 +20,15 @@ from onnx import TensorProto
 
 from .._files import open_regular
 
-__all__ = ["read_model", "TensorReader", "attribute_map", "MAX_ELEMENTS", "MAX_MODEL_BYTES",
-           "DTYPES"]
+__all__ = ["read_model", "TensorReader", "attribute_map", "MAX_ELEMENTS", "MAX_DIMS",
+           "MAX_MODEL_BYTES", "DTYPES"]
 
 #: one protobuf message holds at most 2 GiB
 MAX_MODEL_BYTES = 2 ** 31 - 1
 #: no tensor of an MLP has more elements than this (8 GiB of float32)
 MAX_ELEMENTS = 2 ** 31
+#: the most axes every supported NumPy gives an array (NumPy 1: 32, NumPy 2: 64)
+MAX_DIMS = 32
 #: ONNX element types read as numbers -> little-endian NumPy dtype, and the typed field
 #: of TensorProto that holds them when raw_data is not used
 DTYPES = {TensorProto.FLOAT: (np.dtype("<f4"), "float_data"),
@@ -80,8 +82,9 @@ class TensorReader:
 
     def read(self, t: TensorProto, where: str) -> np.ndarray:
         """The tensor's values (native byte order, a fresh array), or ValueError when its
-        type is not a number type, its dims are negative or absurd (more than
-        MAX_ELEMENTS), or its data does not hold exactly that many values."""
+        type is not a number type, its dims are negative or absurd (more than MAX_DIMS of
+        them, more than MAX_ELEMENTS elements), or its data does not hold exactly that
+        many values."""
         if t.data_type not in DTYPES:
             name = TensorProto.DataType.Name(t.data_type) if t.data_type in \
                 TensorProto.DataType.values() else str(t.data_type)
@@ -90,6 +93,8 @@ class TensorReader:
         if t.HasField("segment"):
             raise ValueError(f"{where}: segmented tensors are not supported")
         shape = tuple(t.dims)
+        if len(shape) > MAX_DIMS:
+            raise ValueError(f"{where}: {len(shape):,} dimensions, more than {MAX_DIMS}")
         count = 1
         for d in shape:
             if d < 0:

@@ -103,7 +103,9 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         Threads of nncore's C core during fit / predict (None: the current setting).
     class_weight : None, 'balanced' or dict
         Weights of the classes (multiplying sample_weight); 'balanced' weighs class c
-        by ``n_samples / (n_classes * count(c))`` over the y of each fit call.
+        by ``n_samples / (n_present * count(c))`` over the y of each fit or
+        partial_fit call, n_present being the number of classes in that y (as
+        ``sklearn.utils.class_weight.compute_class_weight`` on it).
 
     Attributes
     ----------

@@ -466,3 +466,17 @@ def test_validation_r2_is_r2_score(k, dtypes, weights):
             yt, yp = yt[:, 0], yp[:, 0]
         sw = None if weights is None else rng.uniform(0, 3, n).astype(weights)
         assert validation_r2(yt, yp, sw) == r2_score(yt, yp, sample_weight=sw)
+
+
+def test_class_weight_balanced_in_partial_fit_counts_the_classes_of_the_batch():
+    # a partial_fit batch holding 2 of the 3 declared classes: 'balanced' weighs them as
+    # compute_class_weight does on that batch (n_samples / (2 * count)), not over n_classes
+    from sklearn.utils.class_weight import compute_class_weight
+    yb = np.r_[np.zeros(90, int), np.ones(30, int)]
+    kw = dict(hidden_layer_sizes=(6,), random_state=0)
+    a = MLPClassifier(class_weight="balanced", **kw).partial_fit(X, yb, classes=[0, 1, 2])
+    present = np.unique(yb)
+    cw = compute_class_weight("balanced", classes=present, y=yb)
+    sw = cw[np.searchsorted(present, yb)]
+    b = MLPClassifier(**kw).partial_fit(X, yb, classes=[0, 1, 2], sample_weight=sw)
+    np.testing.assert_array_equal(a.model_.flat_params, b.model_.flat_params)

@@ -165,3 +165,47 @@ def test_load_state_dict_keeps_its_optimizer_and_checks_type():
         assert sb.optimizer is b and sb.last_epoch == sa.last_epoch
         with pytest.raises(TypeError, match="state_dict"):
             sb.load_state_dict([1])
+
+
+@pytest.mark.parametrize("src,dst", [
+    (lambda o: S.StepLR(o, step_size=2), lambda o: S.ExponentialLR(o, gamma=0.9)),
+    (lambda o: S.ExponentialLR(o, gamma=0.9), lambda o: S.StepLR(o, step_size=2)),
+    (lambda o: S.MultiStepLR(o, [3]), lambda o: S.CosineAnnealingLR(o, T_max=4)),
+    (lambda o: S.CosineAnnealingLR(o, T_max=4), lambda o: S.ReduceLROnPlateau(o)),
+    (lambda o: S.ReduceLROnPlateau(o), lambda o: S.LinearLR(o)),
+])
+def test_load_state_dict_rejects_another_schedulers_state(src, dst):
+    """A state of another schedule (e.g. a resumed fit whose schedule was changed) is a
+    ValueError naming the difference, and leaves the scheduler as it was."""
+    a, b = _Groups(1.0), _Groups(1.0)
+    sa, sb = src(a), dst(b)
+    before = sb.state_dict()
+    with pytest.raises(ValueError, match="not the state of a"):
+        sb.load_state_dict(sa.state_dict())
+    assert sb.state_dict() == before
+
+
+def test_load_state_dict_rejects_another_group_count():
+    sa = S.StepLR(_Groups(1.0, 0.5), step_size=2)
+    sa.step()
+    sb = S.StepLR(_Groups(1.0), step_size=2)
+    with pytest.raises(ValueError, match="2 param groups.*1"):
+        sb.load_state_dict(sa.state_dict())
+    assert sb.last_epoch == 0 and sb.base_lrs == [1.0]
+    pa = S.ReduceLROnPlateau(_Groups(1.0, 0.5), min_lr=[0.1, 0.2])
+    pb = S.ReduceLROnPlateau(_Groups(1.0))
+    with pytest.raises(ValueError, match="param groups"):
+        pb.load_state_dict(pa.state_dict())
+
+
+def test_state_dict_is_a_copy_both_ways():
+    sa = S.MultiStepLR(_Groups(1.0), milestones=[2, 4])
+    state = sa.state_dict()
+    state["milestones"].append(1)
+    state["base_lrs"][0] = 7.0
+    assert sa.milestones == [2, 4] and sa.base_lrs == [1.0]
+    sb = S.MultiStepLR(_Groups(1.0), milestones=[9])
+    state = sa.state_dict()
+    sb.load_state_dict(state)
+    state["milestones"].append(1)
+    assert sb.milestones == [2, 4]

@@ -18,6 +18,7 @@ the optimizer (the nncore optimizers read the lr from there on every step).
 """
 from __future__ import annotations
 
+import copy
 import math
 from typing import Any
 
@@ -51,14 +52,33 @@ class _SchedulerState:
         return list(self._last_lr)
 
     def state_dict(self) -> dict:
-        """Everything but the optimizer: enough to resume the schedule."""
-        return {k: v for k, v in self.__dict__.items() if k != "optimizer"}
+        """Everything but the optimizer: enough to resume the schedule (a copy)."""
+        return {k: copy.deepcopy(v) for k, v in self.__dict__.items() if k != "optimizer"}
 
     def load_state_dict(self, state: dict) -> None:
-        """Restore a :meth:`state_dict` (the optimizer stays the one given at construction)."""
+        """Restore a :meth:`state_dict` (the optimizer stays the one given at construction).
+
+        The state must come from a schedule of the same kind over as many param
+        groups (it holds the same entries); anything else is a ValueError naming
+        the difference, and nothing is changed.
+        """
+        name = type(self).__name__
         if not isinstance(state, dict):
             raise TypeError(f"state must be a dict from state_dict(), got {type(state).__name__}")
-        self.__dict__.update({k: v for k, v in state.items() if k != "optimizer"})
+        given = {k: v for k, v in state.items() if k != "optimizer"}
+        mine = set(self.__dict__) - {"optimizer"}
+        missing, unexpected = sorted(mine - set(given)), sorted(set(given) - mine)
+        if missing or unexpected:
+            raise ValueError(f"{name}.load_state_dict: not the state of a {name} (missing "
+                             f"{missing}, unexpected {unexpected}); was it saved by another "
+                             f"schedule?")
+        n = len(self.optimizer.param_groups)
+        for k in ("base_lrs", "min_lrs", "_last_lr"):
+            if k in given and (not isinstance(given[k], (list, tuple)) or len(given[k]) != n):
+                got = len(given[k]) if isinstance(given[k], (list, tuple)) else repr(given[k])
+                raise ValueError(f"{name}.load_state_dict: the state is for {got} param groups "
+                                 f"({k}), this optimizer has {n}")
+        self.__dict__.update(copy.deepcopy(given))
 
 
 class LRScheduler(_SchedulerState):

@@ -209,3 +209,28 @@ def test_state_dict_is_a_copy_both_ways():
     sb.load_state_dict(state)
     state["milestones"].append(1)
     assert sb.milestones == [2, 4]
+
+
+@pytest.mark.parametrize("chain", [
+    # (name, kwargs) of schedulers stepped one after the other on the same optimizer
+    [("LinearLR", dict(start_factor=0.25, total_iters=4)), ("ExponentialLR", dict(gamma=0.9))],
+    [("ExponentialLR", dict(gamma=0.8)), ("LinearLR", dict(start_factor=0.5, end_factor=0.1,
+                                                          total_iters=5))],
+    [("LinearLR", dict(start_factor=0.1, total_iters=3)), ("MultiStepLR", dict(milestones=[2, 6]))],
+])
+def test_chained_schedules_match_pytorch(chain, torch):
+    """Schedulers stepped back to back compose (each scales the lr the previous one left),
+    as in PyTorch; a warmup (LinearLR) then keeps a decay running beside it."""
+    lrs = (0.2, 0.05)
+    topt = torch.optim.SGD([{"params": [torch.nn.Parameter(torch.zeros(1))], "lr": lr}
+                            for lr in lrs], lr=1.0)
+    opt = _Groups(*lrs)
+    ts = [getattr(torch.optim.lr_scheduler, n)(topt, **kw) for n, kw in chain]
+    ours = [getattr(S, n)(opt, **kw) for n, kw in chain]
+    for epoch in range(12):
+        np.testing.assert_allclose([g["lr"] for g in opt.param_groups],
+                                   [g["lr"] for g in topt.param_groups], rtol=1e-12,
+                                   err_msg=f"epoch {epoch}")
+        topt.step()
+        for s in ts + ours:
+            s.step()

@@ -210,9 +210,12 @@ class CosineAnnealingLR(LRScheduler):
 class LinearLR(LRScheduler):
     """Scale the lr by a factor going linearly from ``start_factor`` to ``end_factor``.
 
-    ``lr = base_lr * (start + (end - start) * min(epoch, total_iters) / total_iters)``;
-    after ``total_iters`` epochs the factor stays at ``end_factor``.
-    PyTorch's LinearLR (same defaults); closed form.
+    ``lr = base_lr * f(epoch)``, ``f(e) = start + (end - start) * min(e, total_iters) /
+    total_iters``; after ``total_iters`` epochs the factor stays at ``end_factor``.
+    PyTorch's LinearLR (same defaults), chainable like it: epoch 0 scales the current
+    lr by ``f(0)``, each later step by ``f(e) / f(e - 1)``, so a schedule stepped
+    beside it (e.g. ExponentialLR after a warmup) keeps its effect; alone, this is
+    the closed form above.
     """
 
     def __init__(self, optimizer: Any, start_factor: float = 1.0 / 3, end_factor: float = 1.0,
@@ -233,6 +236,19 @@ class LinearLR(LRScheduler):
     def _closed_form_lr(self) -> list[float]:
         f = self._factor()
         return [b * f for b in self.base_lrs]
+
+    def get_lr(self) -> list[float]:
+        lrs = [g["lr"] for g in self.optimizer.param_groups]
+        e = self.last_epoch
+        if e == 0:
+            return [lr * self.start_factor for lr in lrs]
+        if e > self.total_iters:
+            return lrs
+        # f(e - 1) > 0: start_factor > 0 and e - 1 < total_iters
+        d = self.end_factor - self.start_factor
+        ratio = (self.start_factor + d * e / self.total_iters) / \
+            (self.start_factor + d * (e - 1) / self.total_iters)
+        return [lr * ratio for lr in lrs]
 
 
 class LinearWarmup(LinearLR):

@@ -234,3 +234,41 @@ def test_chained_schedules_match_pytorch(chain, torch):
         topt.step()
         for s in ts + ours:
             s.step()
+
+
+@pytest.mark.parametrize("make,exc,match", [
+    (lambda o: S.StepLR(o, 2, gamma=math.nan), ValueError, "gamma"),
+    (lambda o: S.StepLR(o, 2, gamma=-0.5), ValueError, "gamma"),
+    (lambda o: S.StepLR(o, 2, gamma="0.5"), TypeError, "gamma"),
+    (lambda o: S.MultiStepLR(o, [2], gamma=math.inf), ValueError, "gamma"),
+    (lambda o: S.MultiStepLR(o, [1.5, 3]), TypeError, "milestones"),
+    (lambda o: S.MultiStepLR(o, ["2"]), TypeError, "milestones"),
+    (lambda o: S.MultiStepLR(o, 3), TypeError, "milestones"),
+    (lambda o: S.ExponentialLR(o, "0.9"), TypeError, "gamma"),
+    (lambda o: S.ExponentialLR(o, math.inf), ValueError, "gamma"),
+    (lambda o: S.CosineAnnealingLR(o, 3, eta_min=math.nan), ValueError, "eta_min"),
+    (lambda o: S.CosineAnnealingLR(o, 3, eta_min=-0.01), ValueError, "eta_min"),
+    (lambda o: S.CosineAnnealingLR(o, 3, eta_min="0"), TypeError, "eta_min"),
+    (lambda o: S.LinearLR(o, start_factor="0.5"), TypeError, "start_factor"),
+    (lambda o: S.StepLR(o, 2, last_epoch=-5), ValueError, "last_epoch"),
+    (lambda o: S.StepLR(o, 2, last_epoch=1.5), ValueError, "last_epoch"),
+    (lambda o: S.ReduceLROnPlateau(o, min_lr=math.nan), ValueError, "min_lr"),
+    (lambda o: S.ReduceLROnPlateau(o, min_lr=[-1.0]), ValueError, "min_lr"),
+    (lambda o: S.ReduceLROnPlateau(o, cooldown=-1), ValueError, "cooldown"),
+    (lambda o: S.ReduceLROnPlateau(o, cooldown=1.5), ValueError, "cooldown"),
+    (lambda o: S.ReduceLROnPlateau(o, threshold=math.nan), ValueError, "threshold"),
+    (lambda o: S.ReduceLROnPlateau(o, factor="0.5"), TypeError, "factor"),
+])
+def test_bad_hyperparameters_are_named_at_construction(make, exc, match):
+    """A NaN / negative / non-numeric setting is refused when the schedule is built, not
+    epochs later as an invalid lr in the optimizer (or never, as a silent truncation)."""
+    with pytest.raises(exc, match=match):
+        make(_Groups(0.1))
+
+
+def test_numpy_integers_are_ints():
+    s = S.StepLR(_Groups(1.0), step_size=np.int64(2), gamma=np.float32(0.5))
+    p = S.ReduceLROnPlateau(_Groups(1.0), patience=np.int32(1), cooldown=np.int64(0))
+    m = S.MultiStepLR(_Groups(1.0), milestones=np.array([2, 3]))
+    assert s.step_size == 2 and p.patience == 1 and m.milestones == [2, 3]
+    np.testing.assert_allclose(_run(s, 5)[:, 0], [1, 1, .5, .5, .25], rtol=1e-7)

@@ -22,6 +22,10 @@ import copy
 import math
 from typing import Any
 
+import numpy as np
+
+from . import _checks
+
 __all__ = ["LRScheduler", "StepLR", "MultiStepLR", "ExponentialLR", "CosineAnnealingLR",
            "LinearLR", "LinearWarmup", "ReduceLROnPlateau"]
 
@@ -35,10 +39,20 @@ def _check_optimizer(optimizer: Any) -> list:
     return groups
 
 
+def _is_int(v: Any) -> bool:
+    return isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_))
+
+
 def _positive_int(name: str, v: Any) -> int:
-    if isinstance(v, bool) or not isinstance(v, int) or v <= 0:
+    if not _is_int(v) or v <= 0:
         raise ValueError(f"{name} must be a positive int, got {v!r}")
-    return v
+    return int(v)
+
+
+def _nonneg_int(name: str, v: Any) -> int:
+    if not _is_int(v) or v < 0:
+        raise ValueError(f"{name} must be an int >= 0, got {v!r}")
+    return int(v)
 
 
 class _SchedulerState:
@@ -97,6 +111,9 @@ class LRScheduler(_SchedulerState):
 
     def __init__(self, optimizer: Any, last_epoch: int = -1) -> None:
         groups = _check_optimizer(optimizer)
+        if not _is_int(last_epoch) or last_epoch < -1:
+            raise ValueError(f"last_epoch must be an int >= -1, got {last_epoch!r}")
+        last_epoch = int(last_epoch)
         self.optimizer = optimizer
         if last_epoch == -1:
             for g in groups:
@@ -140,7 +157,7 @@ class StepLR(LRScheduler):
     def __init__(self, optimizer: Any, step_size: int, gamma: float = 0.1,
                  last_epoch: int = -1) -> None:
         self.step_size = _positive_int("step_size", step_size)
-        self.gamma = float(gamma)
+        self.gamma = _checks.nonneg(gamma, "gamma")
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list[float]:
@@ -158,9 +175,10 @@ class MultiStepLR(LRScheduler):
 
     def __init__(self, optimizer: Any, milestones: list[int], gamma: float = 0.1,
                  last_epoch: int = -1) -> None:
-        ms = sorted(int(m) for m in milestones)
-        self.milestones = ms
-        self.gamma = float(gamma)
+        if not hasattr(milestones, "__iter__") or not all(_is_int(m) for m in milestones):
+            raise TypeError(f"milestones must be a list of int epochs, got {milestones!r}")
+        self.milestones = sorted(int(m) for m in milestones)
+        self.gamma = _checks.nonneg(gamma, "gamma")
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list[float]:
@@ -172,9 +190,7 @@ class ExponentialLR(LRScheduler):
     """Multiply the lr by ``gamma`` every epoch: ``lr = base_lr * gamma ** epoch``."""
 
     def __init__(self, optimizer: Any, gamma: float, last_epoch: int = -1) -> None:
-        self.gamma = float(gamma)
-        if not self.gamma > 0:
-            raise ValueError(f"gamma must be > 0, got {gamma!r}")
+        self.gamma = _checks.positive(gamma, "gamma")
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list[float]:
@@ -199,7 +215,7 @@ class CosineAnnealingLR(LRScheduler):
     def __init__(self, optimizer: Any, T_max: int, eta_min: float = 0.0,
                  last_epoch: int = -1) -> None:
         self.T_max = _positive_int("T_max", T_max)
-        self.eta_min = float(eta_min)
+        self.eta_min = _checks.nonneg(eta_min, "eta_min")
         super().__init__(optimizer, last_epoch)
 
     def _closed_form_lr(self) -> list[float]:
@@ -220,6 +236,8 @@ class LinearLR(LRScheduler):
 
     def __init__(self, optimizer: Any, start_factor: float = 1.0 / 3, end_factor: float = 1.0,
                  total_iters: int = 5, last_epoch: int = -1) -> None:
+        _checks.number(start_factor, "start_factor")
+        _checks.number(end_factor, "end_factor")
         if not 0.0 < start_factor <= 1.0:
             raise ValueError(f"start_factor must be in (0, 1], got {start_factor!r}")
         if not 0.0 <= end_factor <= 1.0:
@@ -283,20 +301,21 @@ class ReduceLROnPlateau(_SchedulerState):
             raise ValueError(f"mode must be 'min' or 'max', got {mode!r}")
         if threshold_mode not in ("rel", "abs"):
             raise ValueError(f"threshold_mode must be 'rel' or 'abs', got {threshold_mode!r}")
-        if not 0.0 <= factor < 1.0:
+        if not 0.0 <= _checks.number(factor, "factor") < 1.0:
             raise ValueError(f"factor must be in [0, 1), got {factor!r}")
-        if isinstance(patience, bool) or not isinstance(patience, int) or patience < 0:
-            raise ValueError(f"patience must be an int >= 0, got {patience!r}")
+        patience = _nonneg_int("patience", patience)
         if isinstance(min_lr, (list, tuple)):
             if len(min_lr) != len(groups):
                 raise ValueError(f"expected {len(groups)} min_lrs, got {len(min_lr)}")
-            self.min_lrs = [float(m) for m in min_lr]
+            self.min_lrs = [_checks.nonneg(m, "min_lr") for m in min_lr]
         else:
-            self.min_lrs = [float(min_lr)] * len(groups)
+            self.min_lrs = [_checks.nonneg(min_lr, "min_lr")] * len(groups)
         self.optimizer = optimizer
         self.mode, self.factor, self.patience = mode, float(factor), patience
-        self.threshold, self.threshold_mode = float(threshold), threshold_mode
-        self.cooldown, self.eps = int(cooldown), float(eps)
+        self.threshold = _checks.nonneg(threshold, "threshold")
+        self.threshold_mode = threshold_mode
+        self.cooldown = _nonneg_int("cooldown", cooldown)
+        self.eps = _checks.nonneg(eps, "eps")
         self.best = math.inf if mode == "min" else -math.inf
         self.num_bad_epochs = 0
         self.cooldown_counter = 0

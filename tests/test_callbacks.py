@@ -223,3 +223,47 @@ def test_early_stopping_min_delta_numpy_scalar_and_bool():
     for bad in (True, math.nan, -0.1, "0.1"):
         with pytest.raises(ValueError, match="min_delta"):
             C.EarlyStopping(min_delta=bad)
+
+
+def test_model_checkpoint_save_best_only_names_an_absent_monitor(tmp_path):
+    class Saver(_Stub):
+        def save(self, path):
+            raise AssertionError("nothing to save")
+    cb = C.ModelCheckpoint(str(tmp_path / "m.safetensors"), monitor="val_acc",
+                           save_best_only=True)
+    cb.set_model(Saver())
+    cb.set_params({"has_validation": True})
+    cb.on_train_begin()
+    with pytest.raises(KeyError, match="'val_acc' is not in the epoch logs.*val_accuracy"):
+        cb.on_epoch_end(0, {"loss": 1.0, "val_loss": 1.0, "val_accuracy": 0.5})
+
+
+def test_plateau_schedule_monitoring_validation_needs_validation():
+    """Caught before the first epoch (as EarlyStopping does), not after it trained."""
+    from nncore.optim.lr_scheduler import ReduceLROnPlateau
+
+    class Opt:
+        param_groups = [{"lr": 1.0}]
+    opt = Opt()
+    cb = C.LearningRateScheduler(ReduceLROnPlateau(opt), monitor="val_loss")
+    cb.set_params({"optimizer": opt, "has_validation": False})
+    with pytest.raises(ValueError, match="validation"):
+        cb.on_train_begin()
+
+
+def test_plateau_default_monitor_is_chosen_per_fit():
+    from nncore.optim.lr_scheduler import ReduceLROnPlateau
+
+    class Opt:
+        param_groups = [{"lr": 1.0}]
+    opt = Opt()
+    cb = C.LearningRateScheduler(ReduceLROnPlateau(opt, patience=0))
+    cb.set_params({"optimizer": opt, "has_validation": True})
+    cb.on_train_begin()
+    assert cb.monitor == "val_loss"
+    cb.set_params({"optimizer": opt, "has_validation": False})   # a second fit
+    cb.on_train_begin()
+    assert cb.monitor == "loss"
+    cb.on_epoch_end(0, {"loss": 1.0})
+    cb.on_epoch_end(1, {"loss": 2.0})
+    assert opt.param_groups[0]["lr"] == pytest.approx(0.1)

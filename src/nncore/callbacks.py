@@ -87,6 +87,14 @@ def _resolve_mode(mode: str, monitor: str) -> str:
     return mode
 
 
+def _monitored(cb_name: str, monitor: str, logs: dict) -> Any:
+    """``logs[monitor]``, or a KeyError naming the keys there are."""
+    if monitor not in logs:
+        raise KeyError(f"{cb_name}: {monitor!r} is not in the epoch logs "
+                       f"(available: {sorted(logs)})")
+    return logs[monitor]
+
+
 def _require_monitor(cb_name: str, monitor: str, params: dict) -> None:
     if monitor.startswith("val_") and not params.get("has_validation", False):
         raise ValueError(f"{cb_name} monitors {monitor!r} but fit has no validation data; "
@@ -162,11 +170,7 @@ class EarlyStopping(Callback):
         self._reset()
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-        logs = logs or {}
-        if self.monitor not in logs:
-            raise KeyError(f"EarlyStopping: {self.monitor!r} is not in the epoch logs "
-                           f"(available: {sorted(logs)})")
-        value = float(logs[self.monitor])
+        value = float(_monitored("EarlyStopping", self.monitor, logs or {}))
         if math.isfinite(value) and self._improved(value):
             self.best, self.best_epoch = value, epoch
             if self.restore_best_weights:
@@ -304,6 +308,7 @@ class LearningRateScheduler(Callback):
                             f"scheduler with .step(), got {type(schedule).__name__}")
         self.schedule = schedule
         self.monitor = monitor
+        self._monitor_given = monitor
         self.verbose = verbose
 
     @property
@@ -320,8 +325,11 @@ class LearningRateScheduler(Callback):
             raise ValueError("LearningRateScheduler: the scheduler was built on a different "
                              "optimizer than the one fit uses; pass that optimizer object "
                              "to fit(optimizer=...)")
+        self.monitor = self._monitor_given   # the default is chosen again for each fit
         if self.monitor is None:
             self.monitor = "val_loss" if self.params.get("has_validation") else "loss"
+        if isinstance(self.schedule, ReduceLROnPlateau):
+            _require_monitor("LearningRateScheduler", self.monitor, self.params)
 
     def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
         if self.scheduler is not None:
@@ -345,11 +353,7 @@ class LearningRateScheduler(Callback):
         if self.scheduler is None:
             return
         if isinstance(self.schedule, ReduceLROnPlateau):
-            logs = logs or {}
-            if self.monitor not in logs:
-                raise KeyError(f"LearningRateScheduler: {self.monitor!r} is not in the "
-                               f"epoch logs (available: {sorted(logs)})")
-            self.schedule.step(logs[self.monitor])
+            self.schedule.step(_monitored("LearningRateScheduler", self.monitor, logs or {}))
         else:
             self.schedule.step()
 
@@ -398,7 +402,7 @@ class ModelCheckpoint(Callback):
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         logs = logs or {}
         if self.save_best_only:
-            v = float(logs[self.monitor])
+            v = float(_monitored("ModelCheckpoint", self.monitor, logs))
             better = v < self.best if self.mode == "min" else v > self.best
             if not (math.isfinite(v) and better):
                 return

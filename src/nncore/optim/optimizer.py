@@ -113,7 +113,15 @@ class Optimizer:
         return [{"params": items}]
 
     def add_param_group(self, param_group: dict) -> None:
-        """Add a group (dict with ``"params"`` and optional settings); checked like __init__."""
+        """Add a group (dict with ``"params"`` and optional settings); checked like __init__.
+
+        Unlike PyTorch, which counts steps per parameter, nncore has ONE step count
+        for the whole optimizer (the C pass, ``step_count``): a group added after
+        some steps continues that count, so Adam's bias correction and Adagrad's
+        ``lr_decay`` treat its parameters as already that many steps old, and SGD
+        starts their momentum buffers at zero (``(1 - dampening) * g``) rather
+        than at ``g``. Add groups before the first step to match PyTorch.
+        """
         name = type(self).__name__
         if not isinstance(param_group, dict):
             raise ParameterTypeError(f"{name}: a parameter group must be a dict, "

@@ -217,6 +217,12 @@ def test_state_dict_is_a_copy_both_ways():
     [("ExponentialLR", dict(gamma=0.8)), ("LinearLR", dict(start_factor=0.5, end_factor=0.1,
                                                           total_iters=5))],
     [("LinearLR", dict(start_factor=0.1, total_iters=3)), ("MultiStepLR", dict(milestones=[2, 6]))],
+    # warmup and cosine annealing, both orders (the cosine used to overwrite the warmup,
+    # or the warmup's ratio lifted the cosine's lr above the base lr)
+    [("LinearLR", dict(start_factor=0.1, total_iters=3)), ("CosineAnnealingLR", dict(T_max=5))],
+    [("CosineAnnealingLR", dict(T_max=4, eta_min=0.001)), ("LinearLR", dict(start_factor=0.1,
+                                                                          total_iters=3))],
+    [("CosineAnnealingLR", dict(T_max=3)), ("StepLR", dict(step_size=2, gamma=0.5))],
 ])
 def test_chained_schedules_match_pytorch(chain, torch):
     """Schedulers stepped back to back compose (each scales the lr the previous one left),
@@ -272,3 +278,30 @@ def test_numpy_integers_are_ints():
     m = S.MultiStepLR(_Groups(1.0), milestones=np.array([2, 3]))
     assert s.step_size == 2 and p.patience == 1 and m.milestones == [2, 3]
     np.testing.assert_allclose(_run(s, 5)[:, 0], [1, 1, .5, .5, .25], rtol=1e-7)
+
+
+def test_cosine_keeps_a_manual_lr_change_like_pytorch(torch):
+    """Between steps the user halves the lr: the cosine goes on from there (PyTorch's
+    recursive form), through the trough and the restart branch."""
+    topt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.3)
+    ts = torch.optim.lr_scheduler.CosineAnnealingLR(topt, T_max=3, eta_min=0.01)
+    opt = _Groups(0.3)
+    ours = S.CosineAnnealingLR(opt, T_max=3, eta_min=0.01)
+    for epoch in range(14):
+        assert math.isclose(opt.param_groups[0]["lr"], topt.param_groups[0]["lr"],
+                            rel_tol=1e-12), epoch
+        if epoch == 1:
+            opt.param_groups[0]["lr"] /= 2
+            topt.param_groups[0]["lr"] /= 2
+        topt.step()
+        ts.step()
+        ours.step()
+
+
+def test_cosine_resumed_with_last_epoch_starts_from_the_closed_form():
+    opt = _Groups(0.05)   # whatever the lr now: the schedule restarts from its formula
+    opt.param_groups[0]["initial_lr"] = 0.1
+    s = S.CosineAnnealingLR(opt, T_max=8, eta_min=0.0, last_epoch=2)
+    got = _run(s, 5)[:, 0]
+    want = 0.05 * (1 + np.cos(np.pi * np.arange(3, 8) / 8))
+    np.testing.assert_allclose(got, want, rtol=1e-13)

@@ -126,7 +126,13 @@ class LRScheduler(_SchedulerState):
         self.base_lrs = [float(g["initial_lr"]) for g in groups]
         self.last_epoch = last_epoch
         self._last_lr = [float(g["lr"]) for g in groups]
-        self.step()
+        self._constructing = True   # get_lr may tell the constructor's step (not saved)
+        try:
+            self.step()
+        finally:
+            del self._constructing
+
+    _constructing = False
 
     # subclasses implement one of these two
     def get_lr(self) -> list[float]:
@@ -206,10 +212,15 @@ class CosineAnnealingLR(LRScheduler):
     ``lr = eta_min + (base_lr - eta_min) * (1 + cos(pi * epoch / T_max)) / 2``
     (SGDR's formula without restarts; after ``T_max`` the cosine continues, so
     the lr rises again over the next ``T_max`` epochs, as in PyTorch).
-    This is computed in closed form from ``last_epoch``, so a manual lr change
-    between steps is overwritten. With ``eta_min=0`` the lr reaches exactly 0
-    at epoch ``T_max``; the optimizers accept that (only their constructors
-    demand lr > 0).
+    Chainable like PyTorch's: each step carries the current lr along the cosine,
+    ``lr = eta_min + (lr - eta_min) * (1 + cos(pi e / T_max)) / (1 + cos(pi (e - 1)
+    / T_max))`` (leaving a trough, where that ratio is 0/0: ``lr + (base_lr -
+    eta_min) * (1 - cos(pi / T_max)) / 2``), so a warmup or another schedule
+    stepped beside it, or a manual lr change, keeps its effect; alone, this is
+    the closed form above. Built with ``last_epoch >= 0`` (resuming), the first
+    lr is the closed form's. With ``eta_min=0`` the lr reaches exactly 0 at
+    epoch ``T_max``; the optimizers accept that (only their constructors demand
+    lr > 0).
     """
 
     def __init__(self, optimizer: Any, T_max: int, eta_min: float = 0.0,
@@ -221,6 +232,19 @@ class CosineAnnealingLR(LRScheduler):
     def _closed_form_lr(self) -> list[float]:
         c = (1.0 + math.cos(math.pi * self.last_epoch / self.T_max)) / 2.0
         return [self.eta_min + (b - self.eta_min) * c for b in self.base_lrs]
+
+    def get_lr(self) -> list[float]:
+        e, T, lo = self.last_epoch, self.T_max, self.eta_min
+        lrs = [g["lr"] for g in self.optimizer.param_groups]
+        if e == 0:
+            return lrs
+        if self._constructing:   # resuming at last_epoch + 1
+            return self._closed_form_lr()
+        if (e - 1 - T) % (2 * T) == 0:   # epoch e - 1 was a trough: 1 + cos = 0 there
+            up = (1.0 - math.cos(math.pi / T)) / 2.0
+            return [lr + (b - lo) * up for lr, b in zip(lrs, self.base_lrs)]
+        ratio = (1.0 + math.cos(math.pi * e / T)) / (1.0 + math.cos(math.pi * (e - 1) / T))
+        return [lo + (lr - lo) * ratio for lr in lrs]
 
 
 class LinearLR(LRScheduler):

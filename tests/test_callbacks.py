@@ -181,3 +181,89 @@ def test_terminate_on_nan_names_largest_gradient_when_only_the_loss_overflows():
     assert cb.layer == max(norms, key=norms.get)
     assert cb.layer_index == int(cb.layer.split(".")[0])
     assert cb.layer in cb.message and (cb.stopped_epoch, cb.stopped_batch) == (0, 0)
+
+
+def test_early_stopping_baseline_still_restores_the_best_epoch_seen():
+    """A baseline that is never beaten stops after `patience` epochs; the weights put
+    back are those of the best epoch seen (as documented, and as Keras does), not the
+    last epoch's; ``best`` is a value seen, not the baseline."""
+    es = C.EarlyStopping(patience=3, baseline=0.5)
+    model, done = _drive(es, [0.9, 0.7, 0.8, 0.85, 0.1])
+    assert done == 3 and es.stopped_epoch == 2
+    assert es.best == 0.7 and es.best_epoch == 1
+    assert np.all(model.flat_params == 1)
+
+
+def test_early_stopping_baseline_patience_counts_until_beaten():
+    # improving on the best but not on the baseline still counts towards patience
+    es = C.EarlyStopping(patience=3, baseline=0.5)
+    _, done = _drive(es, [0.9, 0.8, 0.7, 0.6])
+    assert done == 3 and es.best == 0.7 and es.best_epoch == 2
+    # once beaten, patience counts from the best epoch
+    es = C.EarlyStopping(patience=2, baseline=0.5, min_delta=0.05)
+    model, done = _drive(es, [0.9, 0.47, 0.4, 0.39, 0.38, 0.2])
+    # 0.47 beats the best (0.9) but not baseline - min_delta (0.45): wait 2 -> stop
+    assert done == 2 and es.best == 0.47 and np.all(model.flat_params == 1)
+    es = C.EarlyStopping(patience=2, baseline=0.5, min_delta=0.05)
+    model, done = _drive(es, [0.9, 0.4, 0.39, 0.38, 0.2])
+    # 0.4 beats the baseline; 0.39, 0.38 are not better by > 0.05 -> stop after epoch 3
+    assert done == 4 and es.best_epoch == 1 and np.all(model.flat_params == 1)
+
+
+@pytest.mark.parametrize("bad", ["0.5", math.nan, True, [0.5]])
+def test_early_stopping_rejects_a_bad_baseline(bad):
+    with pytest.raises(ValueError, match="baseline"):
+        C.EarlyStopping(baseline=bad)
+
+
+def test_early_stopping_min_delta_numpy_scalar_and_bool():
+    es = C.EarlyStopping(patience=0, min_delta=np.float32(0.5))
+    _, done = _drive(es, [5.0, 4.7, 1.0])  # as with the Python float 0.5
+    assert done == 2 and es.best_epoch == 0
+    for bad in (True, math.nan, -0.1, "0.1"):
+        with pytest.raises(ValueError, match="min_delta"):
+            C.EarlyStopping(min_delta=bad)
+
+
+def test_model_checkpoint_save_best_only_names_an_absent_monitor(tmp_path):
+    class Saver(_Stub):
+        def save(self, path):
+            raise AssertionError("nothing to save")
+    cb = C.ModelCheckpoint(str(tmp_path / "m.safetensors"), monitor="val_acc",
+                           save_best_only=True)
+    cb.set_model(Saver())
+    cb.set_params({"has_validation": True})
+    cb.on_train_begin()
+    with pytest.raises(KeyError, match="'val_acc' is not in the epoch logs.*val_accuracy"):
+        cb.on_epoch_end(0, {"loss": 1.0, "val_loss": 1.0, "val_accuracy": 0.5})
+
+
+def test_plateau_schedule_monitoring_validation_needs_validation():
+    """Caught before the first epoch (as EarlyStopping does), not after it trained."""
+    from nncore.optim.lr_scheduler import ReduceLROnPlateau
+
+    class Opt:
+        param_groups = [{"lr": 1.0}]
+    opt = Opt()
+    cb = C.LearningRateScheduler(ReduceLROnPlateau(opt), monitor="val_loss")
+    cb.set_params({"optimizer": opt, "has_validation": False})
+    with pytest.raises(ValueError, match="validation"):
+        cb.on_train_begin()
+
+
+def test_plateau_default_monitor_is_chosen_per_fit():
+    from nncore.optim.lr_scheduler import ReduceLROnPlateau
+
+    class Opt:
+        param_groups = [{"lr": 1.0}]
+    opt = Opt()
+    cb = C.LearningRateScheduler(ReduceLROnPlateau(opt, patience=0))
+    cb.set_params({"optimizer": opt, "has_validation": True})
+    cb.on_train_begin()
+    assert cb.monitor == "val_loss"
+    cb.set_params({"optimizer": opt, "has_validation": False})   # a second fit
+    cb.on_train_begin()
+    assert cb.monitor == "loss"
+    cb.on_epoch_end(0, {"loss": 1.0})
+    cb.on_epoch_end(1, {"loss": 2.0})
+    assert opt.param_groups[0]["lr"] == pytest.approx(0.1)

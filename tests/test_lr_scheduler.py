@@ -165,3 +165,143 @@ def test_load_state_dict_keeps_its_optimizer_and_checks_type():
         assert sb.optimizer is b and sb.last_epoch == sa.last_epoch
         with pytest.raises(TypeError, match="state_dict"):
             sb.load_state_dict([1])
+
+
+@pytest.mark.parametrize("src,dst", [
+    (lambda o: S.StepLR(o, step_size=2), lambda o: S.ExponentialLR(o, gamma=0.9)),
+    (lambda o: S.ExponentialLR(o, gamma=0.9), lambda o: S.StepLR(o, step_size=2)),
+    (lambda o: S.MultiStepLR(o, [3]), lambda o: S.CosineAnnealingLR(o, T_max=4)),
+    (lambda o: S.CosineAnnealingLR(o, T_max=4), lambda o: S.ReduceLROnPlateau(o)),
+    (lambda o: S.ReduceLROnPlateau(o), lambda o: S.LinearLR(o)),
+])
+def test_load_state_dict_rejects_another_schedulers_state(src, dst):
+    """A state of another schedule (e.g. a resumed fit whose schedule was changed) is a
+    ValueError naming the difference, and leaves the scheduler as it was."""
+    a, b = _Groups(1.0), _Groups(1.0)
+    sa, sb = src(a), dst(b)
+    before = sb.state_dict()
+    with pytest.raises(ValueError, match="not the state of a"):
+        sb.load_state_dict(sa.state_dict())
+    assert sb.state_dict() == before
+
+
+def test_load_state_dict_rejects_another_group_count():
+    sa = S.StepLR(_Groups(1.0, 0.5), step_size=2)
+    sa.step()
+    sb = S.StepLR(_Groups(1.0), step_size=2)
+    with pytest.raises(ValueError, match="2 param groups.*1"):
+        sb.load_state_dict(sa.state_dict())
+    assert sb.last_epoch == 0 and sb.base_lrs == [1.0]
+    pa = S.ReduceLROnPlateau(_Groups(1.0, 0.5), min_lr=[0.1, 0.2])
+    pb = S.ReduceLROnPlateau(_Groups(1.0))
+    with pytest.raises(ValueError, match="param groups"):
+        pb.load_state_dict(pa.state_dict())
+
+
+def test_state_dict_is_a_copy_both_ways():
+    sa = S.MultiStepLR(_Groups(1.0), milestones=[2, 4])
+    state = sa.state_dict()
+    state["milestones"].append(1)
+    state["base_lrs"][0] = 7.0
+    assert sa.milestones == [2, 4] and sa.base_lrs == [1.0]
+    sb = S.MultiStepLR(_Groups(1.0), milestones=[9])
+    state = sa.state_dict()
+    sb.load_state_dict(state)
+    state["milestones"].append(1)
+    assert sb.milestones == [2, 4]
+
+
+@pytest.mark.parametrize("chain", [
+    # (name, kwargs) of schedulers stepped one after the other on the same optimizer
+    [("LinearLR", dict(start_factor=0.25, total_iters=4)), ("ExponentialLR", dict(gamma=0.9))],
+    [("ExponentialLR", dict(gamma=0.8)), ("LinearLR", dict(start_factor=0.5, end_factor=0.1,
+                                                          total_iters=5))],
+    [("LinearLR", dict(start_factor=0.1, total_iters=3)), ("MultiStepLR", dict(milestones=[2, 6]))],
+    # warmup and cosine annealing, both orders (the cosine used to overwrite the warmup,
+    # or the warmup's ratio lifted the cosine's lr above the base lr)
+    [("LinearLR", dict(start_factor=0.1, total_iters=3)), ("CosineAnnealingLR", dict(T_max=5))],
+    [("CosineAnnealingLR", dict(T_max=4, eta_min=0.001)), ("LinearLR", dict(start_factor=0.1,
+                                                                          total_iters=3))],
+    [("CosineAnnealingLR", dict(T_max=3)), ("StepLR", dict(step_size=2, gamma=0.5))],
+])
+def test_chained_schedules_match_pytorch(chain, torch):
+    """Schedulers stepped back to back compose (each scales the lr the previous one left),
+    as in PyTorch; a warmup (LinearLR) then keeps a decay running beside it."""
+    lrs = (0.2, 0.05)
+    topt = torch.optim.SGD([{"params": [torch.nn.Parameter(torch.zeros(1))], "lr": lr}
+                            for lr in lrs], lr=1.0)
+    opt = _Groups(*lrs)
+    ts = [getattr(torch.optim.lr_scheduler, n)(topt, **kw) for n, kw in chain]
+    ours = [getattr(S, n)(opt, **kw) for n, kw in chain]
+    for epoch in range(12):
+        np.testing.assert_allclose([g["lr"] for g in opt.param_groups],
+                                   [g["lr"] for g in topt.param_groups], rtol=1e-12,
+                                   err_msg=f"epoch {epoch}")
+        topt.step()
+        for s in ts + ours:
+            s.step()
+
+
+@pytest.mark.parametrize("make,exc,match", [
+    (lambda o: S.StepLR(o, 2, gamma=math.nan), ValueError, "gamma"),
+    (lambda o: S.StepLR(o, 2, gamma=-0.5), ValueError, "gamma"),
+    (lambda o: S.StepLR(o, 2, gamma="0.5"), TypeError, "gamma"),
+    (lambda o: S.MultiStepLR(o, [2], gamma=math.inf), ValueError, "gamma"),
+    (lambda o: S.MultiStepLR(o, [1.5, 3]), TypeError, "milestones"),
+    (lambda o: S.MultiStepLR(o, ["2"]), TypeError, "milestones"),
+    (lambda o: S.MultiStepLR(o, 3), TypeError, "milestones"),
+    (lambda o: S.ExponentialLR(o, "0.9"), TypeError, "gamma"),
+    (lambda o: S.ExponentialLR(o, math.inf), ValueError, "gamma"),
+    (lambda o: S.CosineAnnealingLR(o, 3, eta_min=math.nan), ValueError, "eta_min"),
+    (lambda o: S.CosineAnnealingLR(o, 3, eta_min=-0.01), ValueError, "eta_min"),
+    (lambda o: S.CosineAnnealingLR(o, 3, eta_min="0"), TypeError, "eta_min"),
+    (lambda o: S.LinearLR(o, start_factor="0.5"), TypeError, "start_factor"),
+    (lambda o: S.StepLR(o, 2, last_epoch=-5), ValueError, "last_epoch"),
+    (lambda o: S.StepLR(o, 2, last_epoch=1.5), ValueError, "last_epoch"),
+    (lambda o: S.ReduceLROnPlateau(o, min_lr=math.nan), ValueError, "min_lr"),
+    (lambda o: S.ReduceLROnPlateau(o, min_lr=[-1.0]), ValueError, "min_lr"),
+    (lambda o: S.ReduceLROnPlateau(o, cooldown=-1), ValueError, "cooldown"),
+    (lambda o: S.ReduceLROnPlateau(o, cooldown=1.5), ValueError, "cooldown"),
+    (lambda o: S.ReduceLROnPlateau(o, threshold=math.nan), ValueError, "threshold"),
+    (lambda o: S.ReduceLROnPlateau(o, factor="0.5"), TypeError, "factor"),
+])
+def test_bad_hyperparameters_are_named_at_construction(make, exc, match):
+    """A NaN / negative / non-numeric setting is refused when the schedule is built, not
+    epochs later as an invalid lr in the optimizer (or never, as a silent truncation)."""
+    with pytest.raises(exc, match=match):
+        make(_Groups(0.1))
+
+
+def test_numpy_integers_are_ints():
+    s = S.StepLR(_Groups(1.0), step_size=np.int64(2), gamma=np.float32(0.5))
+    p = S.ReduceLROnPlateau(_Groups(1.0), patience=np.int32(1), cooldown=np.int64(0))
+    m = S.MultiStepLR(_Groups(1.0), milestones=np.array([2, 3]))
+    assert s.step_size == 2 and p.patience == 1 and m.milestones == [2, 3]
+    np.testing.assert_allclose(_run(s, 5)[:, 0], [1, 1, .5, .5, .25], rtol=1e-7)
+
+
+def test_cosine_keeps_a_manual_lr_change_like_pytorch(torch):
+    """Between steps the user halves the lr: the cosine goes on from there (PyTorch's
+    recursive form), through the trough and the restart branch."""
+    topt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.3)
+    ts = torch.optim.lr_scheduler.CosineAnnealingLR(topt, T_max=3, eta_min=0.01)
+    opt = _Groups(0.3)
+    ours = S.CosineAnnealingLR(opt, T_max=3, eta_min=0.01)
+    for epoch in range(14):
+        assert math.isclose(opt.param_groups[0]["lr"], topt.param_groups[0]["lr"],
+                            rel_tol=1e-12), epoch
+        if epoch == 1:
+            opt.param_groups[0]["lr"] /= 2
+            topt.param_groups[0]["lr"] /= 2
+        topt.step()
+        ts.step()
+        ours.step()
+
+
+def test_cosine_resumed_with_last_epoch_starts_from_the_closed_form():
+    opt = _Groups(0.05)   # whatever the lr now: the schedule restarts from its formula
+    opt.param_groups[0]["initial_lr"] = 0.1
+    s = S.CosineAnnealingLR(opt, T_max=8, eta_min=0.0, last_epoch=2)
+    got = _run(s, 5)[:, 0]
+    want = 0.05 * (1 + np.cos(np.pi * np.arange(3, 8) / 8))
+    np.testing.assert_allclose(got, want, rtol=1e-13)

@@ -650,3 +650,32 @@ def test_centered_rmsprop_never_takes_the_root_of_a_rounding_negative_variance(d
         model.fill_grads(rng)
         opt.step()
     assert np.isfinite(model.flat_params).all()
+
+
+def test_array_betas_edited_between_steps_match_torch(torch):
+    """betas given as a NumPy array and then edited in place, or replaced by another
+    array, between steps: each step uses the betas then in the group, as torch does
+    (an in-place edit used to be ignored, a new array to raise 'truth value ...
+    ambiguous' from the change detection)."""
+    model = FakeModel((5, 7, 3), dtype=np.float64)
+    tparams = [torch.tensor(p.data.copy(), requires_grad=True) for p in model.parameters()]
+    topt = torch.optim.Adam(tparams, lr=0.05, betas=np.array([0.9, 0.99]))
+    opt = optim.Adam(model.parameters(), lr=0.05, betas=np.array([0.9, 0.99]))
+    rng = np.random.default_rng(0)
+    for step in range(6):
+        if step == 2:
+            opt.param_groups[0]["betas"][0] = 0.5   # torch keeps betas as a tuple
+            topt.param_groups[0]["betas"] = (0.5, 0.99)
+        if step == 4:
+            for o in (opt, topt):
+                o.param_groups[0]["betas"] = np.array([0.7, 0.9])
+        model.fill_grads(rng)
+        for t, p in zip(tparams, model.parameters()):
+            t.grad = torch.tensor(p.grad.copy())
+        topt.step()
+        opt.step()
+        for t, p in zip(tparams, model.parameters()):
+            np.testing.assert_allclose(p.data, t.detach().numpy(), rtol=1e-10, atol=1e-12,
+                                       err_msg=f"step {step} {p.name}")
+    groups = opt.state_dict()["param_groups"]
+    assert json.loads(json.dumps(groups))[0]["betas"] == [0.7, 0.9]

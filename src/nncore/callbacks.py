@@ -87,6 +87,14 @@ def _resolve_mode(mode: str, monitor: str) -> str:
     return mode
 
 
+def _monitored(cb_name: str, monitor: str, logs: dict) -> Any:
+    """``logs[monitor]``, or a KeyError naming the keys there are."""
+    if monitor not in logs:
+        raise KeyError(f"{cb_name}: {monitor!r} is not in the epoch logs "
+                       f"(available: {sorted(logs)})")
+    return logs[monitor]
+
+
 def _require_monitor(cb_name: str, monitor: str, params: dict) -> None:
     if monitor.startswith("val_") and not params.get("has_validation", False):
         raise ValueError(f"{cb_name} monitors {monitor!r} but fit has no validation data; "
@@ -113,7 +121,10 @@ class EarlyStopping(Callback):
     mode : {"auto", "min", "max"}
         ``auto``: ``max`` for names containing "acc", else ``min``.
     baseline : float, optional
-        Stop if the monitored value does not beat this within ``patience`` epochs.
+        Stop if the monitored value does not beat this within ``patience`` epochs:
+        an epoch resets the count only when it improves on both the best so far
+        and the baseline (by ``min_delta``). ``best`` and the weights restored
+        are still those of the best epoch seen, as in Keras.
 
     Attributes
     ----------
@@ -126,14 +137,18 @@ class EarlyStopping(Callback):
         if isinstance(patience, bool) or not isinstance(patience, (int, np.integer)) \
                 or patience < 0:
             raise ValueError(f"patience must be an int >= 0, got {patience!r}")
-        if not (isinstance(min_delta, (int, float)) and min_delta >= 0):
+        if isinstance(min_delta, bool) or not isinstance(
+                min_delta, (int, float, np.integer, np.floating)) or not min_delta >= 0:
             raise ValueError(f"min_delta must be a number >= 0, got {min_delta!r}")
         self.monitor = monitor
         self.patience = int(patience)
         self.min_delta = float(min_delta)
         self.restore_best_weights = bool(restore_best_weights)
         self.mode = _resolve_mode(mode, monitor)
-        self.baseline = baseline
+        if baseline is not None and (isinstance(baseline, bool) or not isinstance(
+                baseline, (int, float, np.integer, np.floating)) or math.isnan(baseline)):
+            raise ValueError(f"baseline must be None or a number, got {baseline!r}")
+        self.baseline = None if baseline is None else float(baseline)
         self.verbose = verbose
         self._reset()
 
@@ -141,34 +156,31 @@ class EarlyStopping(Callback):
         self.wait = 0
         self.stopped_epoch = -1
         self.best = math.inf if self.mode == "min" else -math.inf
-        if self.baseline is not None:
-            self.best = float(self.baseline)
         self.best_epoch = -1
         self.best_weights: np.ndarray | None = None
 
-    def _improved(self, value: float) -> bool:
+    def _improved(self, value: float, reference: float | None = None) -> bool:
+        ref = self.best if reference is None else reference
         if self.mode == "min":
-            return value < self.best - self.min_delta
-        return value > self.best + self.min_delta
+            return value < ref - self.min_delta
+        return value > ref + self.min_delta
 
     def on_train_begin(self, logs: dict | None = None) -> None:
         _require_monitor("EarlyStopping", self.monitor, self.params)
         self._reset()
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-        logs = logs or {}
-        if self.monitor not in logs:
-            raise KeyError(f"EarlyStopping: {self.monitor!r} is not in the epoch logs "
-                           f"(available: {sorted(logs)})")
-        value = float(logs[self.monitor])
+        value = float(_monitored("EarlyStopping", self.monitor, logs or {}))
         if math.isfinite(value) and self._improved(value):
-            self.best, self.best_epoch, self.wait = value, epoch, 0
+            self.best, self.best_epoch = value, epoch
             if self.restore_best_weights:
                 if self.best_weights is None:
                     self.best_weights = np.array(self.model.flat_params, copy=True)
                 else:
                     self.best_weights[...] = self.model.flat_params
-            return
+            if self.baseline is None or self._improved(value, self.baseline):
+                self.wait = 0
+                return
         self.wait += 1
         if self.wait >= max(self.patience, 1):
             self.stopped_epoch = epoch
@@ -296,6 +308,7 @@ class LearningRateScheduler(Callback):
                             f"scheduler with .step(), got {type(schedule).__name__}")
         self.schedule = schedule
         self.monitor = monitor
+        self._monitor_given = monitor
         self.verbose = verbose
 
     @property
@@ -312,8 +325,11 @@ class LearningRateScheduler(Callback):
             raise ValueError("LearningRateScheduler: the scheduler was built on a different "
                              "optimizer than the one fit uses; pass that optimizer object "
                              "to fit(optimizer=...)")
+        self.monitor = self._monitor_given   # the default is chosen again for each fit
         if self.monitor is None:
             self.monitor = "val_loss" if self.params.get("has_validation") else "loss"
+        if isinstance(self.schedule, ReduceLROnPlateau):
+            _require_monitor("LearningRateScheduler", self.monitor, self.params)
 
     def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
         if self.scheduler is not None:
@@ -337,11 +353,7 @@ class LearningRateScheduler(Callback):
         if self.scheduler is None:
             return
         if isinstance(self.schedule, ReduceLROnPlateau):
-            logs = logs or {}
-            if self.monitor not in logs:
-                raise KeyError(f"LearningRateScheduler: {self.monitor!r} is not in the "
-                               f"epoch logs (available: {sorted(logs)})")
-            self.schedule.step(logs[self.monitor])
+            self.schedule.step(_monitored("LearningRateScheduler", self.monitor, logs or {}))
         else:
             self.schedule.step()
 
@@ -390,7 +402,7 @@ class ModelCheckpoint(Callback):
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         logs = logs or {}
         if self.save_best_only:
-            v = float(logs[self.monitor])
+            v = float(_monitored("ModelCheckpoint", self.monitor, logs))
             better = v < self.best if self.mode == "min" else v > self.best
             if not (math.isfinite(v) and better):
                 return

@@ -18,8 +18,13 @@ the optimizer (the nncore optimizers read the lr from there on every step).
 """
 from __future__ import annotations
 
+import copy
 import math
 from typing import Any
+
+import numpy as np
+
+from . import _checks
 
 __all__ = ["LRScheduler", "StepLR", "MultiStepLR", "ExponentialLR", "CosineAnnealingLR",
            "LinearLR", "LinearWarmup", "ReduceLROnPlateau"]
@@ -34,10 +39,20 @@ def _check_optimizer(optimizer: Any) -> list:
     return groups
 
 
+def _is_int(v: Any) -> bool:
+    return isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_))
+
+
 def _positive_int(name: str, v: Any) -> int:
-    if isinstance(v, bool) or not isinstance(v, int) or v <= 0:
+    if not _is_int(v) or v <= 0:
         raise ValueError(f"{name} must be a positive int, got {v!r}")
-    return v
+    return int(v)
+
+
+def _nonneg_int(name: str, v: Any) -> int:
+    if not _is_int(v) or v < 0:
+        raise ValueError(f"{name} must be an int >= 0, got {v!r}")
+    return int(v)
 
 
 class _SchedulerState:
@@ -51,14 +66,33 @@ class _SchedulerState:
         return list(self._last_lr)
 
     def state_dict(self) -> dict:
-        """Everything but the optimizer: enough to resume the schedule."""
-        return {k: v for k, v in self.__dict__.items() if k != "optimizer"}
+        """Everything but the optimizer: enough to resume the schedule (a copy)."""
+        return {k: copy.deepcopy(v) for k, v in self.__dict__.items() if k != "optimizer"}
 
     def load_state_dict(self, state: dict) -> None:
-        """Restore a :meth:`state_dict` (the optimizer stays the one given at construction)."""
+        """Restore a :meth:`state_dict` (the optimizer stays the one given at construction).
+
+        The state must come from a schedule of the same kind over as many param
+        groups (it holds the same entries); anything else is a ValueError naming
+        the difference, and nothing is changed.
+        """
+        name = type(self).__name__
         if not isinstance(state, dict):
             raise TypeError(f"state must be a dict from state_dict(), got {type(state).__name__}")
-        self.__dict__.update({k: v for k, v in state.items() if k != "optimizer"})
+        given = {k: v for k, v in state.items() if k != "optimizer"}
+        mine = set(self.__dict__) - {"optimizer"}
+        missing, unexpected = sorted(mine - set(given)), sorted(set(given) - mine)
+        if missing or unexpected:
+            raise ValueError(f"{name}.load_state_dict: not the state of a {name} (missing "
+                             f"{missing}, unexpected {unexpected}); was it saved by another "
+                             f"schedule?")
+        n = len(self.optimizer.param_groups)
+        for k in ("base_lrs", "min_lrs", "_last_lr"):
+            if k in given and (not isinstance(given[k], (list, tuple)) or len(given[k]) != n):
+                got = len(given[k]) if isinstance(given[k], (list, tuple)) else repr(given[k])
+                raise ValueError(f"{name}.load_state_dict: the state is for {got} param groups "
+                                 f"({k}), this optimizer has {n}")
+        self.__dict__.update(copy.deepcopy(given))
 
 
 class LRScheduler(_SchedulerState):
@@ -77,6 +111,9 @@ class LRScheduler(_SchedulerState):
 
     def __init__(self, optimizer: Any, last_epoch: int = -1) -> None:
         groups = _check_optimizer(optimizer)
+        if not _is_int(last_epoch) or last_epoch < -1:
+            raise ValueError(f"last_epoch must be an int >= -1, got {last_epoch!r}")
+        last_epoch = int(last_epoch)
         self.optimizer = optimizer
         if last_epoch == -1:
             for g in groups:
@@ -89,7 +126,13 @@ class LRScheduler(_SchedulerState):
         self.base_lrs = [float(g["initial_lr"]) for g in groups]
         self.last_epoch = last_epoch
         self._last_lr = [float(g["lr"]) for g in groups]
-        self.step()
+        self._constructing = True   # get_lr may tell the constructor's step (not saved)
+        try:
+            self.step()
+        finally:
+            del self._constructing
+
+    _constructing = False
 
     # subclasses implement one of these two
     def get_lr(self) -> list[float]:
@@ -120,7 +163,7 @@ class StepLR(LRScheduler):
     def __init__(self, optimizer: Any, step_size: int, gamma: float = 0.1,
                  last_epoch: int = -1) -> None:
         self.step_size = _positive_int("step_size", step_size)
-        self.gamma = float(gamma)
+        self.gamma = _checks.nonneg(gamma, "gamma")
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list[float]:
@@ -138,9 +181,10 @@ class MultiStepLR(LRScheduler):
 
     def __init__(self, optimizer: Any, milestones: list[int], gamma: float = 0.1,
                  last_epoch: int = -1) -> None:
-        ms = sorted(int(m) for m in milestones)
-        self.milestones = ms
-        self.gamma = float(gamma)
+        if not hasattr(milestones, "__iter__") or not all(_is_int(m) for m in milestones):
+            raise TypeError(f"milestones must be a list of int epochs, got {milestones!r}")
+        self.milestones = sorted(int(m) for m in milestones)
+        self.gamma = _checks.nonneg(gamma, "gamma")
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list[float]:
@@ -152,9 +196,7 @@ class ExponentialLR(LRScheduler):
     """Multiply the lr by ``gamma`` every epoch: ``lr = base_lr * gamma ** epoch``."""
 
     def __init__(self, optimizer: Any, gamma: float, last_epoch: int = -1) -> None:
-        self.gamma = float(gamma)
-        if not self.gamma > 0:
-            raise ValueError(f"gamma must be > 0, got {gamma!r}")
+        self.gamma = _checks.positive(gamma, "gamma")
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list[float]:
@@ -170,33 +212,56 @@ class CosineAnnealingLR(LRScheduler):
     ``lr = eta_min + (base_lr - eta_min) * (1 + cos(pi * epoch / T_max)) / 2``
     (SGDR's formula without restarts; after ``T_max`` the cosine continues, so
     the lr rises again over the next ``T_max`` epochs, as in PyTorch).
-    This is computed in closed form from ``last_epoch``, so a manual lr change
-    between steps is overwritten. With ``eta_min=0`` the lr reaches exactly 0
-    at epoch ``T_max``; the optimizers accept that (only their constructors
-    demand lr > 0).
+    Chainable like PyTorch's: each step carries the current lr along the cosine,
+    ``lr = eta_min + (lr - eta_min) * (1 + cos(pi e / T_max)) / (1 + cos(pi (e - 1)
+    / T_max))`` (leaving a trough, where that ratio is 0/0: ``lr + (base_lr -
+    eta_min) * (1 - cos(pi / T_max)) / 2``), so a warmup or another schedule
+    stepped beside it, or a manual lr change, keeps its effect; alone, this is
+    the closed form above. Built with ``last_epoch >= 0`` (resuming), the first
+    lr is the closed form's. With ``eta_min=0`` the lr reaches exactly 0 at
+    epoch ``T_max``; the optimizers accept that (only their constructors demand
+    lr > 0).
     """
 
     def __init__(self, optimizer: Any, T_max: int, eta_min: float = 0.0,
                  last_epoch: int = -1) -> None:
         self.T_max = _positive_int("T_max", T_max)
-        self.eta_min = float(eta_min)
+        self.eta_min = _checks.nonneg(eta_min, "eta_min")
         super().__init__(optimizer, last_epoch)
 
     def _closed_form_lr(self) -> list[float]:
         c = (1.0 + math.cos(math.pi * self.last_epoch / self.T_max)) / 2.0
         return [self.eta_min + (b - self.eta_min) * c for b in self.base_lrs]
 
+    def get_lr(self) -> list[float]:
+        e, T, lo = self.last_epoch, self.T_max, self.eta_min
+        lrs = [g["lr"] for g in self.optimizer.param_groups]
+        if e == 0:
+            return lrs
+        if self._constructing:   # resuming at last_epoch + 1
+            return self._closed_form_lr()
+        if (e - 1 - T) % (2 * T) == 0:   # epoch e - 1 was a trough: 1 + cos = 0 there
+            up = (1.0 - math.cos(math.pi / T)) / 2.0
+            return [lr + (b - lo) * up for lr, b in zip(lrs, self.base_lrs)]
+        ratio = (1.0 + math.cos(math.pi * e / T)) / (1.0 + math.cos(math.pi * (e - 1) / T))
+        return [lo + (lr - lo) * ratio for lr in lrs]
+
 
 class LinearLR(LRScheduler):
     """Scale the lr by a factor going linearly from ``start_factor`` to ``end_factor``.
 
-    ``lr = base_lr * (start + (end - start) * min(epoch, total_iters) / total_iters)``;
-    after ``total_iters`` epochs the factor stays at ``end_factor``.
-    PyTorch's LinearLR (same defaults); closed form.
+    ``lr = base_lr * f(epoch)``, ``f(e) = start + (end - start) * min(e, total_iters) /
+    total_iters``; after ``total_iters`` epochs the factor stays at ``end_factor``.
+    PyTorch's LinearLR (same defaults), chainable like it: epoch 0 scales the current
+    lr by ``f(0)``, each later step by ``f(e) / f(e - 1)``, so a schedule stepped
+    beside it (e.g. ExponentialLR after a warmup) keeps its effect; alone, this is
+    the closed form above.
     """
 
     def __init__(self, optimizer: Any, start_factor: float = 1.0 / 3, end_factor: float = 1.0,
                  total_iters: int = 5, last_epoch: int = -1) -> None:
+        _checks.number(start_factor, "start_factor")
+        _checks.number(end_factor, "end_factor")
         if not 0.0 < start_factor <= 1.0:
             raise ValueError(f"start_factor must be in (0, 1], got {start_factor!r}")
         if not 0.0 <= end_factor <= 1.0:
@@ -213,6 +278,19 @@ class LinearLR(LRScheduler):
     def _closed_form_lr(self) -> list[float]:
         f = self._factor()
         return [b * f for b in self.base_lrs]
+
+    def get_lr(self) -> list[float]:
+        lrs = [g["lr"] for g in self.optimizer.param_groups]
+        e = self.last_epoch
+        if e == 0:
+            return [lr * self.start_factor for lr in lrs]
+        if e > self.total_iters:
+            return lrs
+        # f(e - 1) > 0: start_factor > 0 and e - 1 < total_iters
+        d = self.end_factor - self.start_factor
+        ratio = (self.start_factor + d * e / self.total_iters) / \
+            (self.start_factor + d * (e - 1) / self.total_iters)
+        return [lr * ratio for lr in lrs]
 
 
 class LinearWarmup(LinearLR):
@@ -247,20 +325,21 @@ class ReduceLROnPlateau(_SchedulerState):
             raise ValueError(f"mode must be 'min' or 'max', got {mode!r}")
         if threshold_mode not in ("rel", "abs"):
             raise ValueError(f"threshold_mode must be 'rel' or 'abs', got {threshold_mode!r}")
-        if not 0.0 <= factor < 1.0:
+        if not 0.0 <= _checks.number(factor, "factor") < 1.0:
             raise ValueError(f"factor must be in [0, 1), got {factor!r}")
-        if isinstance(patience, bool) or not isinstance(patience, int) or patience < 0:
-            raise ValueError(f"patience must be an int >= 0, got {patience!r}")
+        patience = _nonneg_int("patience", patience)
         if isinstance(min_lr, (list, tuple)):
             if len(min_lr) != len(groups):
                 raise ValueError(f"expected {len(groups)} min_lrs, got {len(min_lr)}")
-            self.min_lrs = [float(m) for m in min_lr]
+            self.min_lrs = [_checks.nonneg(m, "min_lr") for m in min_lr]
         else:
-            self.min_lrs = [float(min_lr)] * len(groups)
+            self.min_lrs = [_checks.nonneg(min_lr, "min_lr")] * len(groups)
         self.optimizer = optimizer
         self.mode, self.factor, self.patience = mode, float(factor), patience
-        self.threshold, self.threshold_mode = float(threshold), threshold_mode
-        self.cooldown, self.eps = int(cooldown), float(eps)
+        self.threshold = _checks.nonneg(threshold, "threshold")
+        self.threshold_mode = threshold_mode
+        self.cooldown = _nonneg_int("cooldown", cooldown)
+        self.eps = _checks.nonneg(eps, "eps")
         self.best = math.inf if mode == "min" else -math.inf
         self.num_bad_epochs = 0
         self.cooldown_counter = 0

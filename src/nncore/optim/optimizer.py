@@ -23,11 +23,21 @@ __all__ = ["Optimizer"]
 
 def _plain(v: Any) -> Any:
     """A copy of a hyperparameter with NumPy scalars as Python numbers (JSON-able)."""
-    if isinstance(v, np.generic):
-        return v.item()
+    if isinstance(v, (np.generic, np.ndarray)):
+        return v.tolist()
     if isinstance(v, (tuple, list)):
         return type(v)(_plain(x) for x in v)
     return copy.deepcopy(v)
+
+
+def _frozen(v: Any) -> Any:
+    """A hyperparameter as an immutable value that ``==`` compares by content: lists,
+    tuples and arrays (e.g. ``betas``) become tuples (a later in-place edit shows)."""
+    if isinstance(v, (list, tuple, np.ndarray)):
+        return tuple(_frozen(x) for x in v)
+    if isinstance(v, np.generic):
+        return v.item()
+    return v
 
 
 class Optimizer:
@@ -103,7 +113,15 @@ class Optimizer:
         return [{"params": items}]
 
     def add_param_group(self, param_group: dict) -> None:
-        """Add a group (dict with ``"params"`` and optional settings); checked like __init__."""
+        """Add a group (dict with ``"params"`` and optional settings); checked like __init__.
+
+        Unlike PyTorch, which counts steps per parameter, nncore has ONE step count
+        for the whole optimizer (the C pass, ``step_count``): a group added after
+        some steps continues that count, so Adam's bias correction and Adagrad's
+        ``lr_decay`` treat its parameters as already that many steps old, and SGD
+        starts their momentum buffers at zero (``(1 - dampening) * g``) rather
+        than at ``g``. Add groups before the first step to match PyTorch.
+        """
         name = type(self).__name__
         if not isinstance(param_group, dict):
             raise ParameterTypeError(f"{name}: a parameter group must be a dict, "
@@ -201,8 +219,8 @@ class Optimizer:
             raise ValueError(f"{type(self).__name__}: the model's parameter buffer changed "
                              f"({c.n_elements} {c.dtype} -> {flat.shape[0]} {flat.dtype})")
         # fast path (every train_step): nothing changed since the last call
-        sig = tuple(tuple((k, tuple(v) if isinstance(v, list) else v)
-                          for k, v in g.items() if k != "params") for g in self.param_groups)
+        sig = tuple(tuple((k, _frozen(v)) for k, v in g.items() if k != "params")
+                    for g in self.param_groups)
         key = tuple(tuple(map(id, g["params"])) for g in self.param_groups)
         if sig == self._sig and key == self._seg_key:
             return c
@@ -237,12 +255,15 @@ class Optimizer:
         compared by ``==`` as the signature of the full pass does. Parameters are
         told apart by identity (``list ==`` tries ``is`` first, and a Parameter
         without its own ``__eq__`` compares by identity only); a parameter type that
-        defines ``__eq__`` gets no snapshot: every call takes the full pass.
+        defines ``__eq__`` gets no snapshot: every call takes the full pass. So do
+        groups holding a NumPy array (``betas=np.array(...)``): ``==`` on arrays
+        is elementwise, and the snapshot would share the array an in-place edit changes.
         """
         snap = []
         for g in self.param_groups:
             if not isinstance(g, dict) or any(type(p).__eq__ is not object.__eq__
-                                              for p in g["params"]):
+                                              for p in g["params"]) or any(
+                    isinstance(v, np.ndarray) for v in g.values()):
                 return None
             snap.append({k: list(v) if isinstance(v, list) else v for k, v in g.items()})
         return snap

@@ -412,7 +412,8 @@ def test_resume_needs_same_seed(tmp_path):
         b.fit(X, y, loss="ce", optimizer=ob, epochs=2, resume=ck, verbose=0)
 
 
-@pytest.mark.parametrize("why", ["past epochs", "schedulers", "optimizer groups"])
+@pytest.mark.parametrize("why", ["past epochs", "schedulers", "optimizer groups",
+                                 "scheduler kind"])
 def test_a_refused_resume_leaves_model_and_optimizer_untouched(tmp_path, why):
     """fit refuses a resume it cannot continue (the checkpoint is past ``epochs``, holds
     another number of lr scheduler states, or an optimizer state of other parameter
@@ -428,12 +429,15 @@ def test_a_refused_resume_leaves_model_and_optimizer_untouched(tmp_path, why):
         ps = b.parameters()
         ob = optim.Adam([{"params": ps[:2]}, {"params": ps[2:], "lr": 0.1}], lr=0.01)
         cb = [C.LearningRateScheduler(S.StepLR(ob, step_size=2, gamma=0.5))]
+    if why == "scheduler kind":   # the checkpoint holds a StepLR's state, not a cosine's
+        cb = [C.LearningRateScheduler(S.CosineAnnealingLR(ob, T_max=4))]
     b.fit(X[:8], y[:8], loss="ce", optimizer=ob, epochs=1, verbose=0)   # a state of its own
     params, step, done = b.flat_params.copy(), b.dropout_step, b.epochs_trained
     state = copy.deepcopy(ob.state_dict())
     epochs, callbacks = (4, []) if why == "schedulers" else (1 if why == "past epochs" else 4, cb)
     match = {"past epochs": "past epochs", "schedulers": "scheduler",
-             "optimizer groups": "parameter groups"}[why]
+             "optimizer groups": r"param(eter)? groups",
+             "scheduler kind": "not the state of a CosineAnnealingLR"}[why]
     with pytest.raises(ValueError, match=match):
         b.fit(X, y, loss="ce", optimizer=ob, epochs=epochs, callbacks=callbacks, resume=ck,
               verbose=0)

@@ -964,6 +964,7 @@ def _load_training_checkpoint(model: Sequential, opt: Any, path: Any, schedulers
     What the header tells (the seed, the epoch, the number of scheduler states) is
     checked first: a resume fit refuses leaves the model and optimizer as they were."""
     meta_seed, meta_epoch, meta_scheds = _checkpoint_header(path)
+    n_scheds = None if meta_scheds is None else len(meta_scheds)
     if meta_seed is not None and meta_seed != model.seed:
         raise ValueError(f"the checkpoint {path!s} was made by a model with seed={meta_seed}; "
                          f"this one has seed={model.seed} (the seed fixes the shuffle order "
@@ -971,8 +972,12 @@ def _load_training_checkpoint(model: Sequential, opt: Any, path: Any, schedulers
     if meta_epoch is not None and meta_epoch > epochs:
         raise ValueError(f"the checkpoint {path!s} is at epoch {meta_epoch}, past "
                          f"epochs={epochs}")
-    if meta_scheds is not None:
-        _check_scheduler_count(path, meta_scheds, schedulers)
+    if n_scheds is not None:
+        _check_scheduler_count(path, n_scheds, schedulers)
+        for sched, st in zip(schedulers, meta_scheds):   # another schedule's state
+            check = getattr(sched, "check_state_dict", None)
+            if check is not None:
+                check(_unjsonable(st))
     info = load_checkpoint(path, model, opt)   # sets weights, optimizer, dropout_step
     extra = info.get("extra") or {}
     epoch = int(info.get("epoch", 0))
@@ -993,18 +998,18 @@ def _check_scheduler_count(path: Any, saved: int, schedulers: list) -> None:
                          "scheduler objects")
 
 
-def _checkpoint_header(path: Any) -> tuple[int | None, int | None, int | None]:
-    """(model seed, epoch, number of lr scheduler states) from a checkpoint's header,
-    each None if not found (load_checkpoint then reports the real problem)."""
+def _checkpoint_header(path: Any) -> tuple[int | None, int | None, list | None]:
+    """(model seed, epoch, the lr scheduler states) from a checkpoint's header, each None
+    if not found (load_checkpoint then reports the real problem)."""
     try:
         meta = read_header(path)[0]
     except Exception:
         return None, None, None
-    found: list[int | None] = []
-    for get in (lambda: json.loads(meta["config"])["seed"], lambda: meta["epoch"],
-                lambda: len(json.loads(meta["extra"]).get("schedulers") or [])):
+    found: list[Any] = []
+    for get in (lambda: int(json.loads(meta["config"])["seed"]), lambda: int(meta["epoch"]),
+                lambda: list(json.loads(meta["extra"]).get("schedulers") or [])):
         try:
-            found.append(int(get()))
+            found.append(get())
         except Exception:
             found.append(None)
     return found[0], found[1], found[2]

@@ -76,6 +76,12 @@ class _SchedulerState:
         groups (it holds the same entries); anything else is a ValueError naming
         the difference, and nothing is changed.
         """
+        self.check_state_dict(state)
+        self.__dict__.update(copy.deepcopy({k: v for k, v in state.items() if k != "optimizer"}))
+
+    def check_state_dict(self, state: dict) -> None:
+        """Raise what :meth:`load_state_dict` would raise for ``state``, changing nothing
+        (``fit(resume=...)`` checks a checkpoint's schedules before it loads anything)."""
         name = type(self).__name__
         if not isinstance(state, dict):
             raise TypeError(f"state must be a dict from state_dict(), got {type(state).__name__}")
@@ -92,7 +98,6 @@ class _SchedulerState:
                 got = len(given[k]) if isinstance(given[k], (list, tuple)) else repr(given[k])
                 raise ValueError(f"{name}.load_state_dict: the state is for {got} param groups "
                                  f"({k}), this optimizer has {n}")
-        self.__dict__.update(copy.deepcopy(given))
 
 
 class LRScheduler(_SchedulerState):

@@ -369,3 +369,52 @@ def test_error_cases(capsys, tmp_path):
     assert_error(capsys, "info", csv, match="header length|not an nncore|too short")
     code, out, err = run(capsys)
     assert code == 2 and "COMMAND" in out
+
+
+# ------------------------------------------------------ review: the command line
+
+def test_output_path_that_is_a_directory_is_refused_up_front(capsys, tmp_path, monkeypatch):
+    """Regression: an existing directory given as an output file passed the up-front
+    check (its parent exists), so `train --out DIR` trained to the end and then failed
+    with a raw '[Errno 21] ... .nncore-XXXX.tmp -> DIR', and `train --plot DIR` saved the
+    model first and then exited 2. Now every output refuses a directory before any work."""
+    calls = _spy_fit(monkeypatch, capsys)
+    d = tmp_path / "adir"
+    d.mkdir()
+    csv = tmp_path / "ok.csv"
+    _circles_csv(csv, n=40)
+    mp = tmp_path / "m.safetensors"
+    nio.save(nn.Sequential(nn.Linear(2, 2)), mp)
+    assert_error(capsys, "train", "--data", csv, "--epochs", 1, "--verbose", 0, "--out", d,
+                 match=f"cannot save the model: {re.escape(str(d))} is a directory")
+    assert_error(capsys, "train", "--data", csv, "--epochs", 1, "--verbose", 0,
+                 "--out", tmp_path / "new.safetensors", "--plot", d,
+                 match="cannot save the plot: .* is a directory")
+    assert calls == [] and not (tmp_path / "new.safetensors").exists()
+    assert_error(capsys, "demo", "--epochs", 1, "--verbose", 0, "--no-plot", "--plot", d,
+                 match="is a directory|exclude")
+    assert_error(capsys, "demo", "--epochs", 1, "--verbose", 0, "--plot", d,
+                 match="cannot save the plot: .* is a directory")
+    (tmp_path / "demo").mkdir()
+    (tmp_path / "demo" / cli.DEMO_MODEL).mkdir()
+    assert_error(capsys, "demo", "--epochs", 1, "--verbose", 0, "--no-plot",
+                 "--out-dir", tmp_path / "demo", match="cannot save the model: .* is a directory")
+    assert calls == []
+    assert_error(capsys, "predict", mp, csv, "--out", d,
+                 match="cannot save the predictions: .* is a directory")
+    assert sorted(os.listdir(d)) == [] and not list(tmp_path.glob(".nncore-*"))
+
+
+def test_export_import_to_a_directory_is_refused(capsys, tmp_path):
+    pytest.importorskip("onnx")
+    d = tmp_path / "adir"
+    d.mkdir()
+    mp = tmp_path / "m.safetensors"
+    nio.save(nn.Sequential(nn.Linear(2, 2)), mp)
+    onnx_path = tmp_path / "m.onnx"
+    assert run(capsys, "export", mp, "--to", onnx_path)[0] == 0
+    assert_error(capsys, "export", mp, "--to", d,
+                 match="cannot save the ONNX file: .* is a directory")
+    assert_error(capsys, "import", onnx_path, "--out", d,
+                 match="cannot save the model: .* is a directory")
+    assert os.listdir(d) == [] and not list(tmp_path.glob(".nncore-*"))

@@ -458,6 +458,7 @@ def _cmd_demo(a) -> int:
     out = os.path.join(out_dir, DEMO_MODEL)
     if a.plot is not None and a.no_plot:
         raise CLIError("--plot and --no-plot exclude each other")
+    _check_out_dir(out, "the model")
     if a.plot is not None:
         _check_out_dir(a.plot, "the plot")
     plot = None
@@ -467,6 +468,8 @@ def _cmd_demo(a) -> int:
             plot = a.plot if a.plot is not None else os.path.join(out_dir, DEMO_PLOT)
         except ImportError:
             plot = None
+    if plot is not None:
+        _check_out_dir(plot, "the plot")
     print(f"nncore demo: 64-128-64-10 MLP on the UCI handwritten digits "
           f"({len(y)} images of 8x8 pixels, 10 classes), {a.epochs} epochs")
     res = _train(X, y, task="classification", hidden=[128, 64], activation="relu",
@@ -483,10 +486,13 @@ def _cmd_demo(a) -> int:
 
 
 def _check_out_dir(path: str, what: str) -> None:
-    """Fail before any work when `path` cannot be written for want of its directory."""
+    """Fail before any work when `path` cannot be written: no such directory, or `path`
+    is itself a directory."""
     out_dir = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(out_dir):
         raise CLIError(f"cannot save {what}: no directory {out_dir}")
+    if os.path.isdir(path):
+        raise CLIError(f"cannot save {what}: {path} is a directory (expected a file name)")
 
 
 def _check_target_option(a) -> None:

@@ -418,3 +418,34 @@ def test_export_import_to_a_directory_is_refused(capsys, tmp_path):
     assert_error(capsys, "import", onnx_path, "--out", d,
                  match="cannot save the model: .* is a directory")
     assert os.listdir(d) == [] and not list(tmp_path.glob(".nncore-*"))
+
+
+def test_predict_on_the_training_csv_with_text_labels_in_the_last_column(capsys, tmp_path):
+    """Regression: a model trained on a CSV whose (default, last) label column holds text
+    could not predict on that same file: predict read every column as a feature and
+    failed on 'outer is not a number'."""
+    data = tmp_path / "named.csv"
+    X, y = ds.make_circles(n_samples=60, noise=0.05, seed=1)
+    names = ["outer", "inner"]
+    with open(data, "w") as f:
+        f.write("x0,x1,label\n")
+        for xi, yi in zip(X, y):
+            f.write(f"{float(xi[0])!r},{float(xi[1])!r},{names[yi]}\n")
+    mp = tmp_path / "m.safetensors"
+    code, out, err = run(capsys, "train", "--data", data, "--hidden", "8", "--epochs", 2,
+                         "--verbose", 0, "--out", mp)
+    assert code == 0, err
+    model = nio.load(mp)
+    classes = sorted(names)                       # the stored class names, sorted
+    want = [classes[i] for i in model.predict_classes(X.astype(np.float32))]
+    code, out, err = run(capsys, "predict", mp, data)
+    assert code == 0, err
+    assert out.split() == want
+    # a features-only file still works, and a bad feature cell is named as such
+    feats = tmp_path / "feats.csv"
+    np.savetxt(feats, X, delimiter=",", fmt="%.17g", header="x0,x1", comments="")
+    code, out, err = run(capsys, "predict", mp, feats)
+    assert code == 0 and out.split() == want, err
+    bad = tmp_path / "bad.csv"
+    bad.write_text("x0,x1,label\n0.5,0.5,inner\n0.1,oops,outer\n")
+    assert_error(capsys, "predict", mp, bad, match=r"row 3, column 1 \('x1'\): 'oops'")

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import csv
 import json
 import os
 import sys
@@ -26,7 +27,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from . import _bench, _bench_profile, _delegates, _registry, datasets as ds, io as nio, nn, optim
-from ._files import atomic_write
+from ._files import atomic_write, open_regular
 from ._version import __version__
 from .config import num_threads
 from .plotting import MATPLOTLIB_HINT
@@ -219,19 +220,13 @@ def _load_xy(spec: str, target: Any, header: bool, dtype: str, split: dict | Non
         raise CLIError(f"no such data file: {spec}")
     if ext == ".csv":
         if n_features is not None and not need_y:
-            # predict: drop the label column if the file has one, else all are features
-            if target is not None:
-                try:
-                    X, y = ds.load_csv(spec, target=target, header=header, dtype=dtype)
-                    if X.shape[1] == n_features:
-                        return X, y
-                except ValueError:
-                    pass
-            X, _ = ds.load_csv(spec, target=None, header=header, dtype=dtype)
-            if X.shape[1] == n_features + 1:
+            # predict: one column more than the model's inputs is the label column
+            # (--target, the column trained on, else the last; it may hold text)
+            if _csv_columns(spec) == n_features + 1:
                 X, y = ds.load_csv(spec, target=-1 if target is None else target,
                                    header=header, dtype=dtype)
                 return X, y
+            X, _ = ds.load_csv(spec, target=None, header=header, dtype=dtype)
             return X, None
         X, y, names = ds.load_csv(spec, target=-1 if target is None else target,
                                   header=header, dtype=dtype, return_classes=True)
@@ -244,6 +239,17 @@ def _load_xy(spec: str, target: Any, header: bool, dtype: str, split: dict | Non
             raise CLIError(f"{spec}: no target array (expected y, labels or target)")
         return X, y
     raise CLIError(f"unknown data {spec!r}: expected 'digits', a .csv or a .npz file")
+
+
+def _csv_columns(path: str) -> int | None:
+    """Fields in the first non-empty row of a CSV file; None when unreadable (then
+    ``load_csv`` says why)."""
+    try:
+        with open_regular(path, "r", newline="", encoding="utf-8-sig") as f:
+            return next((len(r) for r in csv.reader(f) if r and any(c.strip() for c in r)),
+                        None)
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return None
 
 
 def _load_mapped(spec: str, target: Any, dtype: str):

@@ -449,3 +449,27 @@ def test_predict_on_the_training_csv_with_text_labels_in_the_last_column(capsys,
     bad = tmp_path / "bad.csv"
     bad.write_text("x0,x1,label\n0.5,0.5,inner\n0.1,oops,outer\n")
     assert_error(capsys, "predict", mp, bad, match=r"row 3, column 1 \('x1'\): 'oops'")
+
+
+def test_npz_target_index_is_not_silently_ignored(capsys, tmp_path):
+    """Regression: `--target 3` with an .npz file (whose arrays have names, not column
+    indices) was ignored; the model trained on the default y and the file stored
+    target 3, which `evaluate MODEL FILE.csv` then applied to a CSV's column 3."""
+    X, y = ds.make_circles(n_samples=60, noise=0.05, seed=1)
+    data = tmp_path / "d.npz"
+    np.savez(data, X=X, labels=y)
+    mapped = tmp_path / "u.npz"                    # item size 1: mappable in place
+    np.savez(mapped, X=(X * 50 + 100).astype(np.uint8), labels=y.astype(np.uint8))
+    mp = tmp_path / "m.safetensors"
+    for cmd in (["train", "--data", data, "--epochs", 1, "--verbose", 0, "--out", mp],
+                ["train", "--data", mapped, "--mmap", "--epochs", 1, "--verbose", 0,
+                 "--out", mp]):
+        assert_error(capsys, *cmd, "--target", "3", match=r"'3'.*\['X', 'labels'\]")
+    assert not mp.exists()
+    # an array name works, and is what the model file records
+    code, out, err = run(capsys, "train", "--data", data, "--target", "labels", "--epochs", 1,
+                         "--verbose", 0, "--out", mp)
+    assert code == 0, err
+    assert cli._model_meta(str(mp))["target"] == "labels"
+    nio.save(nn.Sequential(nn.Linear(2, 2)), mp)
+    assert_error(capsys, "evaluate", mp, data, "--target", "0", match=r"'0'.*\['X', 'labels'\]")

@@ -272,8 +272,9 @@ def _load_mapped(spec: str, target: Any, dtype: str):
         yk = target if isinstance(target, str) else next(
             (k for k in ds._Y_KEYS if k in arrays), None)
         if xk is None or yk not in arrays:
-            raise CLIError(f"{spec}: expected arrays X and y (or --target NAME), found "
-                           f"{sorted(arrays)}")
+            raise CLIError(f"{spec}: expected arrays X and "
+                           f"{repr(yk) if isinstance(target, str) else 'y (or --target NAME)'}"
+                           f", found {sorted(arrays)}")
         X, y = arrays[xk], np.asarray(arrays[yk])
     else:
         raise CLIError(f"--mmap needs a .npy or .npz file, got {spec!r}")
@@ -505,6 +506,8 @@ def _check_target_option(a) -> None:
     if a.data == "digits" and a.target is not None:
         raise CLIError("--target names a column of a CSV/NPZ file; the bundled digits "
                        "data has its own labels (drop --target)")
+    if a.data.lower().endswith(".npz") and isinstance(a.target, int):
+        a.target = str(a.target)   # an .npz names its arrays: '3' is a name, not an index
 
 
 def _cmd_train(a) -> int:

@@ -473,3 +473,27 @@ def test_npz_target_index_is_not_silently_ignored(capsys, tmp_path):
     assert cli._model_meta(str(mp))["target"] == "labels"
     nio.save(nn.Sequential(nn.Linear(2, 2)), mp)
     assert_error(capsys, "evaluate", mp, data, "--target", "0", match=r"'0'.*\['X', 'labels'\]")
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_regression_predictions_round_trip_exactly(capsys, tmp_path, dtype):
+    """Regression: predictions were printed with 9 significant digits, exact for float32
+    but not for a float64 model (up to 17 needed): the CSV disagreed with model.predict."""
+    X, y = ds.make_regression(n_samples=80, n_features=3, n_targets=2, noise=0.01, seed=2)
+    data = tmp_path / "reg.npz"
+    np.savez(data, X=X, y=y)
+    mp = tmp_path / "r.safetensors"
+    code, _, err = run(capsys, "train", "--data", data, "--hidden", "5", "--epochs", 2,
+                       "--verbose", 0, "--dtype", dtype, "--out", mp)
+    assert code == 0, err
+    model = nio.load(mp)
+    want = model.predict(X.astype(dtype))
+    assert want.dtype == np.dtype(dtype) and want.shape == (80, 2)
+    code, out, err = run(capsys, "predict", mp, data)
+    assert code == 0, err
+    got = np.array([[float(v) for v in line.split(",")] for line in out.splitlines()])
+    assert np.array_equal(got.astype(dtype), want)
+    preds = tmp_path / "p.csv"
+    assert run(capsys, "predict", mp, data, "--out", preds)[0] == 0
+    lines = preds.read_text().splitlines()
+    assert lines[0] == "prediction0,prediction1" and lines[1:] == out.splitlines()

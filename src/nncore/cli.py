@@ -601,7 +601,9 @@ def _cmd_predict(a) -> int:
         lines = [str(classes[i]) if classes else str(int(i)) for i in idx]
         head = "class"
     else:
-        lines = [",".join(f"{v:.9g}" for v in row) for row in out]
+        # digits enough to read back the same value: 9 for float32, shortest repr for float64
+        fmt = (lambda v: f"{v:.9g}") if out.dtype == np.float32 else (lambda v: repr(float(v)))
+        lines = [",".join(fmt(v) for v in row) for row in out]
         head = "prediction" if out.shape[1] == 1 else ",".join(
             f"prediction{j}" for j in range(out.shape[1]))
     text = "\n".join(lines) + ("\n" if lines else "")

@@ -497,3 +497,68 @@ def test_regression_predictions_round_trip_exactly(capsys, tmp_path, dtype):
     assert run(capsys, "predict", mp, data, "--out", preds)[0] == 0
     lines = preds.read_text().splitlines()
     assert lines[0] == "prediction0,prediction1" and lines[1:] == out.splitlines()
+
+
+def _no_benchmark(monkeypatch):
+    """Fail the test if a benchmark starts: these arguments must be refused first."""
+    from nncore import _bench
+
+    def boom(*a, **k):
+        raise AssertionError("a benchmark ran before the arguments were checked")
+    for name in ("bench_train", "bench_infer", "bench_memory"):
+        monkeypatch.setattr(_bench, name, boom)
+    monkeypatch.setattr(nn.Sequential, "profile", boom)
+
+
+@pytest.mark.parametrize("args, match", [
+    (("train", "--rounds", "0"), r"--rounds: expected an integer >= 1, got '0'"),
+    (("infer", "--rounds", "-3"), r"--rounds: expected an integer >= 1, got '-3'"),
+    (("memory", "--steps", "0"), r"--steps: expected an integer >= 1, got '0'"),
+    (("memory", "--steps", "-5"), r"--steps: expected an integer >= 1, got '-5'"),
+    (("train", "--threads", "0"), r"--threads: expected an integer >= 1, got '0'"),
+    (("train", "--workloads", "small,nope"), r"unknown workload 'nope'"),
+    (("train", "--skip", "torh"), r"--skip: unknown peer 'torh'.*torch"),
+    (("train", "--json", "{tmp}/no/r.json"), r"cannot write --json .*: no directory"),
+    (("infer", "--json", "{tmp}"), r"cannot write --json .*: is a directory"),
+    (("memory", "--json", "{tmp}/no/r.json"), r"cannot write --json .*: no directory"),
+    (("--profile", "4-4", "--json", "{tmp}/no/r.json"), r"cannot write --json .*: no directory"),
+    (("--profile", "4-4", "--json", "{tmp}"), r"cannot write --json .*: is a directory"),
+])
+def test_bench_bad_arguments_refused_before_running(capsys, tmp_path, monkeypatch, args, match):
+    """Regression: --rounds 0 failed after the verification runs with 'no median for
+    empty data'; memory --steps 0 or -5 printed 'RSS over -5 train steps' and exited 0;
+    --workloads small,nope benchmarked small first; an unknown --skip name was ignored
+    (the peer was timed); an unwritable --json path failed after the whole run."""
+    _no_benchmark(monkeypatch)
+    args = [a.format(tmp=tmp_path) for a in args]
+    assert_error(capsys, "bench", *args, match=match)
+
+
+def test_bench_json_is_written_whole_or_not_at_all(capsys, tmp_path, monkeypatch):
+    """--json goes through a temporary file: a failure while writing leaves the old
+    file as it was (it was opened with 'w' and left truncated)."""
+    from nncore import _bench
+    out = tmp_path / "r.json"
+    out.write_text('{"old": 1}')
+    seen = {}
+
+    def fake_memory(steps, workload="small"):
+        seen["threads"] = nncore.get_num_threads()
+        return {"workload": workload, "steps": steps, "rss_start": 0, "rss_end": 0,
+                "rss_growth": 0, "rss_growth_last_80pct": 0, "rss_samples": [],
+                "python_heap_growth_1000_steps": 0, "bad": object()}
+    monkeypatch.setattr(_bench, "bench_memory", fake_memory)
+    code, _, err = run(capsys, "bench", "memory", "--steps", 3, "--threads", 1,
+                       "--json", out)
+    assert code != 0 and out.read_text() == '{"old": 1}'
+    assert not list(tmp_path.glob(".nncore-*"))
+    assert seen["threads"] == 1          # memory honours --threads too (it was ignored)
+    monkeypatch.setattr(_bench, "bench_memory",
+                        lambda steps, workload="small": {
+                            k: v for k, v in fake_memory(steps, workload).items()
+                            if k != "bad"})
+    code, out_text, err = run(capsys, "bench", "memory", "--steps", 3, "--json", out)
+    assert code == 0, err
+    import json
+    got = json.loads(out.read_text())
+    assert got["memory"]["steps"] == 3 and got["threads"] == 2

@@ -562,3 +562,27 @@ def test_bench_json_is_written_whole_or_not_at_all(capsys, tmp_path, monkeypatch
     import json
     got = json.loads(out.read_text())
     assert got["memory"]["steps"] == 3 and got["threads"] == 2
+
+
+@pytest.mark.parametrize("meta, match", [
+    ({"task": '"classification"', "classes": '["a"]'}, r"'classes'.*3 names.*got \['a'\]"),
+    ({"task": '"classification"', "classes": '{"a": 1}'}, r"'classes'.*3 names"),
+    ({"task": '"classification"', "classes": '"abc"'}, r"'classes'.*3 names"),
+    ({"task": '"classification"', "classes": '[[1], [2], [3]]'}, r"'classes'.*3 names"),
+    ({"task": '"classification"', "classes": '["a", "a", "b"]'}, r"'classes'.*distinct"),
+    ({"task": '"banana"'}, r"'task'.*'classification' or 'regression', got 'banana'"),
+    ({"task": "[1]"}, r"'task'.*'classification' or 'regression', got \[1\]"),
+    ({"split": "[1, 2]"}, r"'split'.*test_size.*seed.*got \[1, 2\]"),
+    ({"split": '{"test_size": "x", "seed": 0}'}, r"'split'.*test_size"),
+])
+def test_model_file_with_broken_metadata_is_one_line(capsys, tmp_path, meta, match):
+    """Regression: the metadata `nncore train` stores (task, classes, split) was used as
+    found: too few class names made predict die with an IndexError traceback, a split
+    that is not a dict an AttributeError traceback, a dict of classes a KeyError
+    traceback, a nested list or a string printed garbage labels with status 0, an
+    unknown task printed raw outputs."""
+    mp = tmp_path / "m.safetensors"
+    nio.save(nn.Sequential(nn.Linear(64, 3)), mp, metadata=meta)
+    for cmd in ("predict", "evaluate"):
+        line = assert_error(capsys, cmd, mp, "digits", match=match)
+        assert str(mp) in line

@@ -545,9 +545,44 @@ def _load_model(path: str):
     return nio.load(path), _model_meta(path)
 
 
+def _check_meta(meta: dict, model, path: str) -> None:
+    """The metadata evaluate and predict use is what `nncore train` writes, or one line
+    naming the key (the file may have been edited or come from elsewhere)."""
+    def shown(v: Any) -> str:
+        r = repr(v)
+        return r if len(r) <= 60 else r[:57] + "..."
+
+    def scalar(v: Any) -> bool:
+        return isinstance(v, (str, int, float))   # bool is an int: labels may be bools
+
+    task = meta.get("task")
+    if task is not None and task not in ("classification", "regression"):
+        raise CLIError(f"{path}: metadata 'task' must be 'classification' or 'regression', "
+                       f"got {shown(task)}")
+    classes = meta.get("classes")
+    if classes is not None:
+        n = model.out_features
+        if not (isinstance(classes, list) and len(classes) == n
+                and all(scalar(c) for c in classes)):
+            raise CLIError(f"{path}: metadata 'classes' must be a list of {n} names (one "
+                           f"per output), got {shown(classes)}")
+        if len(set(classes)) != n:
+            raise CLIError(f"{path}: metadata 'classes' must be distinct, got "
+                           f"{shown(classes)}")
+    split = meta.get("split")
+    if split is not None and not (
+            isinstance(split, dict)
+            and isinstance(split.get("test_size"), (int, float))
+            and not isinstance(split.get("test_size"), bool)
+            and isinstance(split.get("seed"), int) and not isinstance(split.get("seed"), bool)):
+        raise CLIError(f"{path}: metadata 'split' must be {{\"test_size\": number, \"seed\": "
+                       f"integer}}, got {shown(split)}")
+
+
 def _cmd_evaluate(a) -> int:
     _check_target_option(a)
     model, meta = _load_model(a.model)
+    _check_meta(meta, model, a.model)
     X, y = _load_xy(a.data, _default_target(a, meta), not a.no_header, model.dtype.name, split=meta.get("split"))
     _check_features(X, model, a.data)
     if y is None:
@@ -590,6 +625,7 @@ def _cmd_predict(a) -> int:
     if a.out:
         _check_out_dir(a.out, "the predictions")
     model, meta = _load_model(a.model)
+    _check_meta(meta, model, a.model)
     X, _ = _load_xy(a.data, _default_target(a, meta), not a.no_header, model.dtype.name,
                     split=meta.get("split"), need_y=False, n_features=model.in_features)
     _check_features(X, model, a.data)

@@ -586,3 +586,15 @@ def test_model_file_with_broken_metadata_is_one_line(capsys, tmp_path, meta, mat
     for cmd in ("predict", "evaluate"):
         line = assert_error(capsys, cmd, mp, "digits", match=match)
         assert str(mp) in line
+
+
+def test_absurd_layer_sizes_are_one_line(capsys, tmp_path):
+    """Regression: --hidden 2**62 died with a MemoryError traceback (the core's message
+    was already clear) and --hidden 2**63 with 'OverflowError: Python int too large to
+    convert to C long'."""
+    mp = tmp_path / "m.safetensors"
+    assert_error(capsys, "train", "--data", "digits", "--hidden", str(2 ** 63), "--epochs", 1,
+                 "--verbose", 0, "--out", mp, match=r"--hidden: layer sizes must be .*2\*\*63")
+    assert_error(capsys, "train", "--data", "digits", "--hidden", f"8,{2 ** 62}", "--epochs", 1,
+                 "--verbose", 0, "--out", mp, match=r"cannot allocate .* bytes")
+    assert not mp.exists()

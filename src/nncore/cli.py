@@ -96,6 +96,8 @@ def _hidden(s: str) -> list[int]:
             f"expected comma-separated layer sizes like 128,64, got {s!r}") from None
     if any(v <= 0 for v in sizes):
         raise argparse.ArgumentTypeError(f"layer sizes must be > 0, got {s!r}")
+    if any(v >= 2 ** 63 for v in sizes):
+        raise argparse.ArgumentTypeError(f"layer sizes must be < 2**63, got {s!r}")
     return sizes
 
 
@@ -739,8 +741,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         except (OSError, ValueError):
             pass
         return 1
-    except (CLIError, ValueError, TypeError, OSError, ImportError,
-            NotImplementedError) as e:
+    except (CLIError, ValueError, TypeError, OSError, ImportError, NotImplementedError,
+            MemoryError, OverflowError) as e:   # MemoryError: the core names the size
         msg = " ".join(str(e).split()) or type(e).__name__
         if isinstance(e, OSError) and e.filename and str(e.filename) not in msg:
             msg = f"{e.filename}: {msg}"

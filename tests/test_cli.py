@@ -598,3 +598,31 @@ def test_absurd_layer_sizes_are_one_line(capsys, tmp_path):
     assert_error(capsys, "train", "--data", "digits", "--hidden", f"8,{2 ** 62}", "--epochs", 1,
                  "--verbose", 0, "--out", mp, match=r"cannot allocate .* bytes")
     assert not mp.exists()
+
+
+def test_predictions_csv_quotes_class_names(capsys, tmp_path):
+    """Regression: class names were written bare, so a name with a comma or a quote
+    (read from a quoted CSV field) made a one-column predictions CSV ragged."""
+    import csv
+    data = tmp_path / "q.csv"
+    X, y = ds.make_circles(n_samples=60, noise=0.05, seed=1)
+    names = ['big, round', 'say "hi"']
+    with open(data, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["x0", "x1", "label"])
+        for xi, yi in zip(X, y):
+            w.writerow([repr(float(xi[0])), repr(float(xi[1])), names[yi]])
+    mp = tmp_path / "m.safetensors"
+    code, _, err = run(capsys, "train", "--data", data, "--hidden", "16,16", "--epochs", 40,
+                       "--lr", 0.01, "--activation", "tanh", "--verbose", 0, "--out", mp)
+    assert code == 0, err
+    model = nio.load(mp)
+    want = [sorted(names)[i] for i in model.predict_classes(X.astype(np.float32))]
+    assert set(want) == set(names)
+    preds = tmp_path / "p.csv"
+    assert run(capsys, "predict", mp, data, "--out", preds)[0] == 0
+    with open(preds, newline="") as f:
+        rows = list(csv.reader(f))
+    assert rows[0] == ["class"] and rows[1:] == [[c] for c in want]
+    code, out, _ = run(capsys, "predict", mp, data)
+    assert code == 0 and [r[0] for r in csv.reader(out.splitlines())] == want

@@ -636,7 +636,7 @@ def _cmd_predict(a) -> int:
     if task == "classification":
         idx = model.predict_classes(X) if hasattr(model, "predict_classes") else out.argmax(1)
         classes = meta.get("classes")
-        lines = [str(classes[i]) if classes else str(int(i)) for i in idx]
+        lines = [_csv_field(str(classes[i])) if classes else str(int(i)) for i in idx]
         head = "class"
     else:
         # digits enough to read back the same value: 9 for float32, shortest repr for float64
@@ -651,6 +651,12 @@ def _cmd_predict(a) -> int:
     else:
         sys.stdout.write(text)
     return 0
+
+
+def _csv_field(s: str) -> str:
+    """`s` as one CSV field: quoted (quotes doubled) when it holds a comma, quote or
+    line break, as the csv module writes it."""
+    return '"' + s.replace('"', '""') + '"' if any(c in s for c in ',"\r\n') else s
 
 
 def _cmd_info(a) -> int:

@@ -626,3 +626,38 @@ def test_predictions_csv_quotes_class_names(capsys, tmp_path):
     assert rows[0] == ["class"] and rows[1:] == [[c] for c in want]
     code, out, _ = run(capsys, "predict", mp, data)
     assert code == 0 and [r[0] for r in csv.reader(out.splitlines())] == want
+
+
+def test_outputs_never_replace_special_files_or_symlinks(capsys, tmp_path):
+    """Regression: outputs are renamed into place, so `--out` naming a FIFO or a device
+    replaced it with a regular file (run as root, `predict --out /dev/full` turned
+    /dev/full into a file and reported 'wrote 10 predictions', status 0), and `--out`
+    naming a symlink replaced the link instead of writing the file it points to."""
+    import stat
+    csv = tmp_path / "ok.csv"
+    X, _ = _circles_csv(csv, n=20)
+    mp = tmp_path / "m.safetensors"
+    nio.save(nn.Sequential(nn.Linear(2, 2)), mp)
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    assert_error(capsys, "predict", mp, csv, "--out", fifo,
+                 match=r"cannot save the predictions: .*fifo is not a regular file")
+    assert_error(capsys, "train", "--data", csv, "--epochs", 1, "--verbose", 0, "--out", fifo,
+                 match=r"cannot save the model: .*fifo is not a regular file")
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
+    # a symlink: the file it points to is written, the link stays
+    real = tmp_path / "real.csv"
+    real.write_text("old\n")
+    link = tmp_path / "link.csv"
+    link.symlink_to(real)
+    code, _, err = run(capsys, "predict", mp, csv, "--target", "label", "--out", link)
+    assert code == 0, err
+    assert link.is_symlink() and os.readlink(link) == str(real)
+    want = nio.load(mp).predict_classes(X.astype(np.float32))
+    assert real.read_text().split() == ["class"] + [str(int(c)) for c in want]
+    mlink = tmp_path / "model-link.safetensors"
+    mlink.symlink_to(mp)
+    code, _, err = run(capsys, "train", "--data", csv, "--hidden", "3", "--epochs", 1,
+                       "--verbose", 0, "--out", mlink)
+    assert code == 0, err
+    assert mlink.is_symlink() and nio.load(mp).layers[0].out_features == 3

@@ -414,7 +414,7 @@ def _train(X, y, *, task, hidden, activation, dropout, optimizer, lr, epochs, ba
     if out is None:   # a distributed rank but 0: rank 0 saves
         return {"result": result, "seconds": seconds, "n_test": len(yte), "task": task,
                 "plot": None, "model": model}
-    _check_out_dir(out, "the model")
+    out = _check_out_dir(out, "the model")
     nio.save(model, out, metadata=meta)
     if plot:
         try:
@@ -467,9 +467,9 @@ def _cmd_demo(a) -> int:
     out = os.path.join(out_dir, DEMO_MODEL)
     if a.plot is not None and a.no_plot:
         raise CLIError("--plot and --no-plot exclude each other")
-    _check_out_dir(out, "the model")
+    out = _check_out_dir(out, "the model")
     if a.plot is not None:
-        _check_out_dir(a.plot, "the plot")
+        a.plot = _check_out_dir(a.plot, "the plot")
     plot = None
     if not a.no_plot:
         try:
@@ -478,7 +478,7 @@ def _cmd_demo(a) -> int:
         except ImportError:
             plot = None
     if plot is not None:
-        _check_out_dir(plot, "the plot")
+        plot = _check_out_dir(plot, "the plot")
     print(f"nncore demo: 64-128-64-10 MLP on the UCI handwritten digits "
           f"({len(y)} images of 8x8 pixels, 10 classes), {a.epochs} epochs")
     res = _train(X, y, task="classification", hidden=[128, 64], activation="relu",
@@ -494,14 +494,22 @@ def _cmd_demo(a) -> int:
     return 0
 
 
-def _check_out_dir(path: str, what: str) -> None:
-    """Fail before any work when `path` cannot be written: no such directory, or `path`
-    is itself a directory."""
+def _check_out_dir(path: str, what: str) -> str:
+    """The path to write `what` to, or fail before any work when it cannot be written:
+    no such directory, a directory, or an existing file that is not a regular file
+    (outputs are renamed into place, which would replace a device or FIFO). A symlink
+    gives the file it points to (renaming over the link would replace the link)."""
+    if os.path.islink(path):
+        path = os.path.realpath(path)
     out_dir = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(out_dir):
         raise CLIError(f"cannot save {what}: no directory {out_dir}")
     if os.path.isdir(path):
         raise CLIError(f"cannot save {what}: {path} is a directory (expected a file name)")
+    if os.path.exists(path) and not os.path.isfile(path):
+        raise CLIError(f"cannot save {what}: {path} is not a regular file (a device, FIFO "
+                       f"or socket); expected a file name")
+    return path
 
 
 def _check_target_option(a) -> None:
@@ -514,9 +522,9 @@ def _check_target_option(a) -> None:
 
 def _cmd_train(a) -> int:
     _check_target_option(a)
-    _check_out_dir(a.out, "the model")
+    a.out = _check_out_dir(a.out, "the model")
     if a.plot:
-        _check_out_dir(a.plot, "the plot")
+        a.plot = _check_out_dir(a.plot, "the plot")
     rank = _delegates.communicator().rank if a.distributed else 0   # ImportError: the extra
     mapped = a.mmap or a.data.lower().endswith(".npy")
     with contextlib.ExitStack() as quiet:
@@ -625,7 +633,7 @@ def _check_features(X: np.ndarray, model, data: str) -> None:
 def _cmd_predict(a) -> int:
     _check_target_option(a)
     if a.out:
-        _check_out_dir(a.out, "the predictions")
+        a.out = _check_out_dir(a.out, "the predictions")
     model, meta = _load_model(a.model)
     _check_meta(meta, model, a.model)
     X, _ = _load_xy(a.data, _default_target(a, meta), not a.no_header, model.dtype.name,
@@ -690,7 +698,7 @@ def _cmd_bench(a) -> int:
 def _cmd_export(a) -> int:
     nxo = _delegates.onnx_module()   # ImportError naming the extra when it is missing
     model, _ = _load_model(a.model)
-    _check_out_dir(a.to, "the ONNX file")
+    a.to = _check_out_dir(a.to, "the ONNX file")
     nxo.export(model, a.to, opset=a.opset)
     print(f"wrote {a.to}: ONNX opset {a.opset}, input (batch, {model.in_features}) -> "
           f"output (batch, {model.out_features}), {model.dtype}")
@@ -701,7 +709,7 @@ def _cmd_import(a) -> int:
     nxo = _delegates.onnx_module()
     if not os.path.exists(a.onnx):
         raise CLIError(f"no such ONNX file: {a.onnx}")
-    _check_out_dir(a.out, "the model")
+    a.out = _check_out_dir(a.out, "the model")
     with warnings.catch_warnings(record=True) as notes:
         warnings.simplefilter("always", nxo.PostProcessingDropped)
         model = nxo.load(a.onnx, a.dtype)

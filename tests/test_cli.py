@@ -661,3 +661,36 @@ def test_outputs_never_replace_special_files_or_symlinks(capsys, tmp_path):
                        "--verbose", 0, "--out", mlink)
     assert code == 0, err
     assert mlink.is_symlink() and nio.load(mp).layers[0].out_features == 3
+
+
+def test_outputs_to_a_pipe_behind_a_symlink(capsys, tmp_path, monkeypatch):
+    """/dev/stdout is a symlink to /proc/self/fd/1: a model or predictions file there is
+    refused (it would be renamed over the link), bench --json streams into it."""
+    import json
+    from nncore import _bench
+    csv = tmp_path / "ok.csv"
+    _circles_csv(csv, n=20)
+    mp = tmp_path / "m.safetensors"
+    nio.save(nn.Sequential(nn.Linear(2, 2)), mp)
+    r, w = os.pipe()
+    try:
+        link = tmp_path / "stdout"
+        link.symlink_to(f"/proc/self/fd/{w}")
+        assert_error(capsys, "predict", mp, csv, "--target", "label", "--out", link,
+                     match="is not a regular file")
+        monkeypatch.setattr(_bench, "bench_memory", lambda steps, workload="small": {
+            "workload": workload, "steps": steps, "rss_start": 0, "rss_end": 0,
+            "rss_growth": 0, "rss_growth_last_80pct": 0, "rss_samples": [],
+            "python_heap_growth_1000_steps": 0})
+        code, _, err = run(capsys, "bench", "memory", "--steps", 2, "--json", link)
+        assert code == 0, err
+        assert link.is_symlink()
+        os.close(w)
+        w = None
+        with os.fdopen(r, "rb") as f:
+            r = None
+            assert json.loads(f.read())["memory"]["steps"] == 2
+    finally:
+        for fd in (r, w):
+            if fd is not None:
+                os.close(fd)

@@ -683,9 +683,16 @@ def check_json_path(path: str | None) -> None:
 
 
 def write_json(path: str, obj: Any) -> None:
-    """The JSON file whole or not at all (through a temporary file)."""
+    """The JSON file whole or not at all (through a temporary file renamed into place;
+    through a symlink to the file it names); a device or pipe (/dev/stdout) is written
+    to, never replaced."""
     text = json.dumps(obj, indent=1, default=float)
-    atomic_write(path, [text.encode("utf-8")])
+    if os.path.exists(path) and not os.path.isfile(path):
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(text)
+        return
+    atomic_write(os.path.realpath(path) if os.path.islink(path) else path,
+                 [text.encode("utf-8")])
 
 
 def add_arguments(p: argparse.ArgumentParser, what: str) -> None:

@@ -499,16 +499,16 @@ def _check_out_dir(path: str, what: str) -> str:
     no such directory, a directory, or an existing file that is not a regular file
     (outputs are renamed into place, which would replace a device or FIFO). A symlink
     gives the file it points to (renaming over the link would replace the link)."""
+    if os.path.isdir(path):
+        raise CLIError(f"cannot save {what}: {path} is a directory (expected a file name)")
+    if os.path.exists(path) and not os.path.isfile(path):   # also /dev/stdout, a link
+        raise CLIError(f"cannot save {what}: {path} is not a regular file (a device, FIFO "
+                       f"or socket); expected a file name")
     if os.path.islink(path):
         path = os.path.realpath(path)
     out_dir = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(out_dir):
         raise CLIError(f"cannot save {what}: no directory {out_dir}")
-    if os.path.isdir(path):
-        raise CLIError(f"cannot save {what}: {path} is a directory (expected a file name)")
-    if os.path.exists(path) and not os.path.isfile(path):
-        raise CLIError(f"cannot save {what}: {path} is not a regular file (a device, FIFO "
-                       f"or socket); expected a file name")
     return path
 
 

@@ -369,3 +369,328 @@ def test_error_cases(capsys, tmp_path):
     assert_error(capsys, "info", csv, match="header length|not an nncore|too short")
     code, out, err = run(capsys)
     assert code == 2 and "COMMAND" in out
+
+
+# ------------------------------------------------------ review: the command line
+
+def test_output_path_that_is_a_directory_is_refused_up_front(capsys, tmp_path, monkeypatch):
+    """Regression: an existing directory given as an output file passed the up-front
+    check (its parent exists), so `train --out DIR` trained to the end and then failed
+    with a raw '[Errno 21] ... .nncore-XXXX.tmp -> DIR', and `train --plot DIR` saved the
+    model first and then exited 2. Now every output refuses a directory before any work."""
+    calls = _spy_fit(monkeypatch, capsys)
+    d = tmp_path / "adir"
+    d.mkdir()
+    csv = tmp_path / "ok.csv"
+    _circles_csv(csv, n=40)
+    mp = tmp_path / "m.safetensors"
+    nio.save(nn.Sequential(nn.Linear(2, 2)), mp)
+    assert_error(capsys, "train", "--data", csv, "--epochs", 1, "--verbose", 0, "--out", d,
+                 match=f"cannot save the model: {re.escape(str(d))} is a directory")
+    assert_error(capsys, "train", "--data", csv, "--epochs", 1, "--verbose", 0,
+                 "--out", tmp_path / "new.safetensors", "--plot", d,
+                 match="cannot save the plot: .* is a directory")
+    assert calls == [] and not (tmp_path / "new.safetensors").exists()
+    assert_error(capsys, "demo", "--epochs", 1, "--verbose", 0, "--no-plot", "--plot", d,
+                 match="is a directory|exclude")
+    assert_error(capsys, "demo", "--epochs", 1, "--verbose", 0, "--plot", d,
+                 match="cannot save the plot: .* is a directory")
+    (tmp_path / "demo").mkdir()
+    (tmp_path / "demo" / cli.DEMO_MODEL).mkdir()
+    assert_error(capsys, "demo", "--epochs", 1, "--verbose", 0, "--no-plot",
+                 "--out-dir", tmp_path / "demo", match="cannot save the model: .* is a directory")
+    assert calls == []
+    assert_error(capsys, "predict", mp, csv, "--out", d,
+                 match="cannot save the predictions: .* is a directory")
+    assert sorted(os.listdir(d)) == [] and not list(tmp_path.glob(".nncore-*"))
+
+
+def test_export_import_to_a_directory_is_refused(capsys, tmp_path):
+    pytest.importorskip("onnx")
+    d = tmp_path / "adir"
+    d.mkdir()
+    mp = tmp_path / "m.safetensors"
+    nio.save(nn.Sequential(nn.Linear(2, 2)), mp)
+    onnx_path = tmp_path / "m.onnx"
+    assert run(capsys, "export", mp, "--to", onnx_path)[0] == 0
+    assert_error(capsys, "export", mp, "--to", d,
+                 match="cannot save the ONNX file: .* is a directory")
+    assert_error(capsys, "import", onnx_path, "--out", d,
+                 match="cannot save the model: .* is a directory")
+    assert os.listdir(d) == [] and not list(tmp_path.glob(".nncore-*"))
+
+
+def test_predict_on_the_training_csv_with_text_labels_in_the_last_column(capsys, tmp_path):
+    """Regression: a model trained on a CSV whose (default, last) label column holds text
+    could not predict on that same file: predict read every column as a feature and
+    failed on 'outer is not a number'."""
+    data = tmp_path / "named.csv"
+    X, y = ds.make_circles(n_samples=60, noise=0.05, seed=1)
+    names = ["outer", "inner"]
+    with open(data, "w") as f:
+        f.write("x0,x1,label\n")
+        for xi, yi in zip(X, y):
+            f.write(f"{float(xi[0])!r},{float(xi[1])!r},{names[yi]}\n")
+    mp = tmp_path / "m.safetensors"
+    code, out, err = run(capsys, "train", "--data", data, "--hidden", "8", "--epochs", 2,
+                         "--verbose", 0, "--out", mp)
+    assert code == 0, err
+    model = nio.load(mp)
+    classes = sorted(names)                       # the stored class names, sorted
+    want = [classes[i] for i in model.predict_classes(X.astype(np.float32))]
+    code, out, err = run(capsys, "predict", mp, data)
+    assert code == 0, err
+    assert out.split() == want
+    # a features-only file still works, and a bad feature cell is named as such
+    feats = tmp_path / "feats.csv"
+    np.savetxt(feats, X, delimiter=",", fmt="%.17g", header="x0,x1", comments="")
+    code, out, err = run(capsys, "predict", mp, feats)
+    assert code == 0 and out.split() == want, err
+    bad = tmp_path / "bad.csv"
+    bad.write_text("x0,x1,label\n0.5,0.5,inner\n0.1,oops,outer\n")
+    assert_error(capsys, "predict", mp, bad, match=r"row 3, column 1 \('x1'\): 'oops'")
+
+
+def test_npz_target_index_is_not_silently_ignored(capsys, tmp_path):
+    """Regression: `--target 3` with an .npz file (whose arrays have names, not column
+    indices) was ignored; the model trained on the default y and the file stored
+    target 3, which `evaluate MODEL FILE.csv` then applied to a CSV's column 3."""
+    X, y = ds.make_circles(n_samples=60, noise=0.05, seed=1)
+    data = tmp_path / "d.npz"
+    np.savez(data, X=X, labels=y)
+    mapped = tmp_path / "u.npz"                    # item size 1: mappable in place
+    np.savez(mapped, X=(X * 50 + 100).astype(np.uint8), labels=y.astype(np.uint8))
+    mp = tmp_path / "m.safetensors"
+    for cmd in (["train", "--data", data, "--epochs", 1, "--verbose", 0, "--out", mp],
+                ["train", "--data", mapped, "--mmap", "--epochs", 1, "--verbose", 0,
+                 "--out", mp]):
+        assert_error(capsys, *cmd, "--target", "3", match=r"'3'.*\['X', 'labels'\]")
+    assert not mp.exists()
+    # an array name works, and is what the model file records
+    code, out, err = run(capsys, "train", "--data", data, "--target", "labels", "--epochs", 1,
+                         "--verbose", 0, "--out", mp)
+    assert code == 0, err
+    assert cli._model_meta(str(mp))["target"] == "labels"
+    nio.save(nn.Sequential(nn.Linear(2, 2)), mp)
+    assert_error(capsys, "evaluate", mp, data, "--target", "0", match=r"'0'.*\['X', 'labels'\]")
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_regression_predictions_round_trip_exactly(capsys, tmp_path, dtype):
+    """Regression: predictions were printed with 9 significant digits, exact for float32
+    but not for a float64 model (up to 17 needed): the CSV disagreed with model.predict."""
+    X, y = ds.make_regression(n_samples=80, n_features=3, n_targets=2, noise=0.01, seed=2)
+    data = tmp_path / "reg.npz"
+    np.savez(data, X=X, y=y)
+    mp = tmp_path / "r.safetensors"
+    code, _, err = run(capsys, "train", "--data", data, "--hidden", "5", "--epochs", 2,
+                       "--verbose", 0, "--dtype", dtype, "--out", mp)
+    assert code == 0, err
+    model = nio.load(mp)
+    want = model.predict(X.astype(dtype))
+    assert want.dtype == np.dtype(dtype) and want.shape == (80, 2)
+    code, out, err = run(capsys, "predict", mp, data)
+    assert code == 0, err
+    got = np.array([[float(v) for v in line.split(",")] for line in out.splitlines()])
+    assert np.array_equal(got.astype(dtype), want)
+    preds = tmp_path / "p.csv"
+    assert run(capsys, "predict", mp, data, "--out", preds)[0] == 0
+    lines = preds.read_text().splitlines()
+    assert lines[0] == "prediction0,prediction1" and lines[1:] == out.splitlines()
+
+
+def _no_benchmark(monkeypatch):
+    """Fail the test if a benchmark starts: these arguments must be refused first."""
+    from nncore import _bench
+
+    def boom(*a, **k):
+        raise AssertionError("a benchmark ran before the arguments were checked")
+    for name in ("bench_train", "bench_infer", "bench_memory"):
+        monkeypatch.setattr(_bench, name, boom)
+    monkeypatch.setattr(nn.Sequential, "profile", boom)
+
+
+@pytest.mark.parametrize("args, match", [
+    (("train", "--rounds", "0"), r"--rounds: expected an integer >= 1, got '0'"),
+    (("infer", "--rounds", "-3"), r"--rounds: expected an integer >= 1, got '-3'"),
+    (("memory", "--steps", "0"), r"--steps: expected an integer >= 1, got '0'"),
+    (("memory", "--steps", "-5"), r"--steps: expected an integer >= 1, got '-5'"),
+    (("train", "--threads", "0"), r"--threads: expected an integer >= 1, got '0'"),
+    (("train", "--workloads", "small,nope"), r"unknown workload 'nope'"),
+    (("train", "--skip", "torh"), r"--skip: unknown peer 'torh'.*torch"),
+    (("train", "--json", "{tmp}/no/r.json"), r"cannot write --json .*: no directory"),
+    (("infer", "--json", "{tmp}"), r"cannot write --json .*: is a directory"),
+    (("memory", "--json", "{tmp}/no/r.json"), r"cannot write --json .*: no directory"),
+    (("--profile", "4-4", "--json", "{tmp}/no/r.json"), r"cannot write --json .*: no directory"),
+    (("--profile", "4-4", "--json", "{tmp}"), r"cannot write --json .*: is a directory"),
+])
+def test_bench_bad_arguments_refused_before_running(capsys, tmp_path, monkeypatch, args, match):
+    """Regression: --rounds 0 failed after the verification runs with 'no median for
+    empty data'; memory --steps 0 or -5 printed 'RSS over -5 train steps' and exited 0;
+    --workloads small,nope benchmarked small first; an unknown --skip name was ignored
+    (the peer was timed); an unwritable --json path failed after the whole run."""
+    _no_benchmark(monkeypatch)
+    args = [a.format(tmp=tmp_path) for a in args]
+    assert_error(capsys, "bench", *args, match=match)
+
+
+def test_bench_json_is_written_whole_or_not_at_all(capsys, tmp_path, monkeypatch):
+    """--json goes through a temporary file: a failure while writing leaves the old
+    file as it was (it was opened with 'w' and left truncated)."""
+    from nncore import _bench
+    out = tmp_path / "r.json"
+    out.write_text('{"old": 1}')
+    seen = {}
+
+    def fake_memory(steps, workload="small"):
+        seen["threads"] = nncore.get_num_threads()
+        return {"workload": workload, "steps": steps, "rss_start": 0, "rss_end": 0,
+                "rss_growth": 0, "rss_growth_last_80pct": 0, "rss_samples": [],
+                "python_heap_growth_1000_steps": 0, "bad": object()}
+    monkeypatch.setattr(_bench, "bench_memory", fake_memory)
+    code, _, err = run(capsys, "bench", "memory", "--steps", 3, "--threads", 1,
+                       "--json", out)
+    assert code != 0 and out.read_text() == '{"old": 1}'
+    assert not list(tmp_path.glob(".nncore-*"))
+    assert seen["threads"] == 1          # memory honours --threads too (it was ignored)
+    monkeypatch.setattr(_bench, "bench_memory",
+                        lambda steps, workload="small": {
+                            k: v for k, v in fake_memory(steps, workload).items()
+                            if k != "bad"})
+    code, out_text, err = run(capsys, "bench", "memory", "--steps", 3, "--json", out)
+    assert code == 0, err
+    import json
+    got = json.loads(out.read_text())
+    assert got["memory"]["steps"] == 3 and got["threads"] == 2
+
+
+@pytest.mark.parametrize("meta, match", [
+    ({"task": '"classification"', "classes": '["a"]'}, r"'classes'.*3 names.*got \['a'\]"),
+    ({"task": '"classification"', "classes": '{"a": 1}'}, r"'classes'.*3 names"),
+    ({"task": '"classification"', "classes": '"abc"'}, r"'classes'.*3 names"),
+    ({"task": '"classification"', "classes": '[[1], [2], [3]]'}, r"'classes'.*3 names"),
+    ({"task": '"classification"', "classes": '["a", "a", "b"]'}, r"'classes'.*distinct"),
+    ({"task": '"banana"'}, r"'task'.*'classification' or 'regression', got 'banana'"),
+    ({"task": "[1]"}, r"'task'.*'classification' or 'regression', got \[1\]"),
+    ({"split": "[1, 2]"}, r"'split'.*test_size.*seed.*got \[1, 2\]"),
+    ({"split": '{"test_size": "x", "seed": 0}'}, r"'split'.*test_size"),
+])
+def test_model_file_with_broken_metadata_is_one_line(capsys, tmp_path, meta, match):
+    """Regression: the metadata `nncore train` stores (task, classes, split) was used as
+    found: too few class names made predict die with an IndexError traceback, a split
+    that is not a dict an AttributeError traceback, a dict of classes a KeyError
+    traceback, a nested list or a string printed garbage labels with status 0, an
+    unknown task printed raw outputs."""
+    mp = tmp_path / "m.safetensors"
+    nio.save(nn.Sequential(nn.Linear(64, 3)), mp, metadata=meta)
+    for cmd in ("predict", "evaluate"):
+        line = assert_error(capsys, cmd, mp, "digits", match=match)
+        assert str(mp) in line
+
+
+def test_absurd_layer_sizes_are_one_line(capsys, tmp_path):
+    """Regression: --hidden 2**62 died with a MemoryError traceback (the core's message
+    was already clear) and --hidden 2**63 with 'OverflowError: Python int too large to
+    convert to C long'."""
+    mp = tmp_path / "m.safetensors"
+    assert_error(capsys, "train", "--data", "digits", "--hidden", str(2 ** 63), "--epochs", 1,
+                 "--verbose", 0, "--out", mp, match=r"--hidden: layer sizes must be .*2\*\*63")
+    assert_error(capsys, "train", "--data", "digits", "--hidden", f"8,{2 ** 62}", "--epochs", 1,
+                 "--verbose", 0, "--out", mp, match=r"cannot allocate .* bytes")
+    assert not mp.exists()
+
+
+def test_predictions_csv_quotes_class_names(capsys, tmp_path):
+    """Regression: class names were written bare, so a name with a comma or a quote
+    (read from a quoted CSV field) made a one-column predictions CSV ragged."""
+    import csv
+    data = tmp_path / "q.csv"
+    X, y = ds.make_circles(n_samples=60, noise=0.05, seed=1)
+    names = ['big, round', 'say "hi"']
+    with open(data, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["x0", "x1", "label"])
+        for xi, yi in zip(X, y):
+            w.writerow([repr(float(xi[0])), repr(float(xi[1])), names[yi]])
+    mp = tmp_path / "m.safetensors"
+    code, _, err = run(capsys, "train", "--data", data, "--hidden", "16,16", "--epochs", 40,
+                       "--lr", 0.01, "--activation", "tanh", "--verbose", 0, "--out", mp)
+    assert code == 0, err
+    model = nio.load(mp)
+    want = [sorted(names)[i] for i in model.predict_classes(X.astype(np.float32))]
+    assert set(want) == set(names)
+    preds = tmp_path / "p.csv"
+    assert run(capsys, "predict", mp, data, "--out", preds)[0] == 0
+    with open(preds, newline="") as f:
+        rows = list(csv.reader(f))
+    assert rows[0] == ["class"] and rows[1:] == [[c] for c in want]
+    code, out, _ = run(capsys, "predict", mp, data)
+    assert code == 0 and [r[0] for r in csv.reader(out.splitlines())] == want
+
+
+def test_outputs_never_replace_special_files_or_symlinks(capsys, tmp_path):
+    """Regression: outputs are renamed into place, so `--out` naming a FIFO or a device
+    replaced it with a regular file (run as root, `predict --out /dev/full` turned
+    /dev/full into a file and reported 'wrote 10 predictions', status 0), and `--out`
+    naming a symlink replaced the link instead of writing the file it points to."""
+    import stat
+    csv = tmp_path / "ok.csv"
+    X, _ = _circles_csv(csv, n=20)
+    mp = tmp_path / "m.safetensors"
+    nio.save(nn.Sequential(nn.Linear(2, 2)), mp)
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    assert_error(capsys, "predict", mp, csv, "--out", fifo,
+                 match=r"cannot save the predictions: .*fifo is not a regular file")
+    assert_error(capsys, "train", "--data", csv, "--epochs", 1, "--verbose", 0, "--out", fifo,
+                 match=r"cannot save the model: .*fifo is not a regular file")
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
+    # a symlink: the file it points to is written, the link stays
+    real = tmp_path / "real.csv"
+    real.write_text("old\n")
+    link = tmp_path / "link.csv"
+    link.symlink_to(real)
+    code, _, err = run(capsys, "predict", mp, csv, "--target", "label", "--out", link)
+    assert code == 0, err
+    assert link.is_symlink() and os.readlink(link) == str(real)
+    want = nio.load(mp).predict_classes(X.astype(np.float32))
+    assert real.read_text().split() == ["class"] + [str(int(c)) for c in want]
+    mlink = tmp_path / "model-link.safetensors"
+    mlink.symlink_to(mp)
+    code, _, err = run(capsys, "train", "--data", csv, "--hidden", "3", "--epochs", 1,
+                       "--verbose", 0, "--out", mlink)
+    assert code == 0, err
+    assert mlink.is_symlink() and nio.load(mp).layers[0].out_features == 3
+
+
+def test_outputs_to_a_pipe_behind_a_symlink(capsys, tmp_path, monkeypatch):
+    """/dev/stdout is a symlink to /proc/self/fd/1: a model or predictions file there is
+    refused (it would be renamed over the link), bench --json streams into it."""
+    import json
+    from nncore import _bench
+    csv = tmp_path / "ok.csv"
+    _circles_csv(csv, n=20)
+    mp = tmp_path / "m.safetensors"
+    nio.save(nn.Sequential(nn.Linear(2, 2)), mp)
+    r, w = os.pipe()
+    try:
+        link = tmp_path / "stdout"
+        link.symlink_to(f"/proc/self/fd/{w}")
+        assert_error(capsys, "predict", mp, csv, "--target", "label", "--out", link,
+                     match="is not a regular file")
+        monkeypatch.setattr(_bench, "bench_memory", lambda steps, workload="small": {
+            "workload": workload, "steps": steps, "rss_start": 0, "rss_end": 0,
+            "rss_growth": 0, "rss_growth_last_80pct": 0, "rss_samples": [],
+            "python_heap_growth_1000_steps": 0})
+        code, _, err = run(capsys, "bench", "memory", "--steps", 2, "--json", link)
+        assert code == 0, err
+        assert link.is_symlink()
+        os.close(w)
+        w = None
+        with os.fdopen(r, "rb") as f:
+            r = None
+            assert json.loads(f.read())["memory"]["steps"] == 2
+    finally:
+        for fd in (r, w):
+            if fd is not None:
+                os.close(fd)

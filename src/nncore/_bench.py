@@ -2,7 +2,7 @@
 
     nncore bench train [--threads 2] [--workloads small,mnist,wide] [--quick] [--json PATH]
     nncore bench infer [--threads 2] [--quick] [--json PATH]
-    nncore bench memory [--steps 10000]
+    nncore bench memory [--steps 10000] [--threads 2] [--json PATH]
     nncore bench --profile ARCH [--batch N] [--steps 20]   (nncore._bench_profile)
 
 (``python benchmarks/compare.py train|infer|memory`` runs the same code.)
@@ -50,6 +50,7 @@ from typing import Any, Callable, Optional
 import numpy as np
 
 from . import config, losses, nn, optim, reference
+from ._files import atomic_write
 
 WORKLOADS = {
     "small": ((64, 128, 64, 10), 32),
@@ -659,9 +660,46 @@ def header() -> str:
 
 # --------------------------------------------------------------------- CLI
 
+def positive_int(s: str) -> int:
+    """argparse type: an integer >= 1."""
+    try:
+        v = int(s)
+    except ValueError:
+        v = 0
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {s!r}")
+    return v
+
+
+def check_json_path(path: str | None) -> None:
+    """SystemExit (one line) before any benchmark runs when --json cannot be written."""
+    if path is None:
+        return
+    where = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(where):
+        raise SystemExit(f"nncore bench: cannot write --json {path}: no directory {where}")
+    if os.path.isdir(path):
+        raise SystemExit(f"nncore bench: cannot write --json {path}: is a directory")
+
+
+def write_json(path: str, obj: Any) -> None:
+    """The JSON file whole or not at all (through a temporary file renamed into place;
+    through a symlink to the file it names); a device or pipe (/dev/stdout) is written
+    to, never replaced."""
+    text = json.dumps(obj, indent=1, default=float)
+    if os.path.exists(path) and not os.path.isfile(path):
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(text)
+        return
+    atomic_write(os.path.realpath(path) if os.path.islink(path) else path,
+                 [text.encode("utf-8")])
+
+
 def add_arguments(p: argparse.ArgumentParser, what: str) -> None:
-    p.add_argument("--threads", type=int, default=2, help="threads for every library (2)")
-    p.add_argument("--rounds", type=int, default=7, help="interleaved rounds (median)")
+    p.add_argument("--threads", type=positive_int, default=2,
+                   help="threads for every library (2)")
+    p.add_argument("--rounds", type=positive_int, default=7,
+                   help="interleaved rounds (median)")
     p.add_argument("--quick", action="store_true", help="3 rounds, no 'wide' workload")
     p.add_argument("--skip", default="", help="comma-separated peers to leave out")
     p.add_argument("--json", metavar="PATH", help="also write the results as JSON")
@@ -672,23 +710,33 @@ def add_arguments(p: argparse.ArgumentParser, what: str) -> None:
         p.add_argument("--no-scaling", action="store_true",
                        help="do not time nncore at 1 thread as well")
     if what == "memory":
-        p.add_argument("--steps", type=int, default=10000)
+        p.add_argument("--steps", type=positive_int, default=10000)
 
 
 def run(args, what: str) -> int:
     skip = {s.strip() for s in args.skip.split(",") if s.strip()}
+    unknown = sorted(skip - set(PEERS))
+    if unknown:
+        raise SystemExit(f"nncore bench: --skip: unknown peer {unknown[0]!r}; expected "
+                         f"names from {list(PEERS)}")
+    if what == "train":
+        wl = [w.strip() for w in args.workloads.split(",") if w.strip()]
+        for w in wl:
+            if w not in WORKLOADS:
+                raise SystemExit(f"unknown workload {w!r}; expected one of {list(WORKLOADS)}")
+    check_json_path(args.json)
+    # memory: nncore's threads only (importing torch to set its own would change the RSS)
     notes = set_threads(args.threads) if what != "memory" else []
+    if what == "memory":
+        config.set_num_threads(args.threads)
     rounds = 3 if args.quick else args.rounds
     result: dict[str, Any] = {"threads": getattr(args, "threads", None)}
     lines: list[str] = []
     if what == "train":
-        wl = [w.strip() for w in args.workloads.split(",") if w.strip()]
         if args.quick:
             wl = [w for w in wl if w != "wide"]
         res = {}
         for w in wl:
-            if w not in WORKLOADS:
-                raise SystemExit(f"unknown workload {w!r}; expected one of {list(WORKLOADS)}")
             res[w], n = bench_train(w, args.threads, rounds, skip, not args.no_scaling,
                                     args.compute)
             notes += [x for x in n if x not in notes]
@@ -715,8 +763,7 @@ def run(args, what: str) -> int:
     if args.json:
         result["header"] = header()
         result["notes"] = notes
-        with open(args.json, "w", encoding="utf-8") as f:
-            json.dump(result, f, indent=1, default=float)
+        write_json(args.json, result)
     return 0
 
 

@@ -13,7 +13,6 @@ Not for: comparing with other libraries (``nncore bench train``).
 """
 from __future__ import annotations
 
-import json
 from typing import Sequence
 
 import numpy as np
@@ -71,6 +70,7 @@ def main(argv: Sequence[str]) -> int:
     if min(batch, a.steps, a.rounds, a.threads) < 1:
         raise SystemExit(f"nncore bench: --batch, --steps, --rounds and --threads "
                          f"must be >= 1, got {batch}, {a.steps}, {a.rounds}, {a.threads}")
+    _bench.check_json_path(a.json)
     config.set_num_threads(a.threads)
     model, opt, ce = _bench._nncore(sizes)
     rng = np.random.default_rng(1)
@@ -79,6 +79,5 @@ def main(argv: Sequence[str]) -> int:
     prof = model.profile(x, y, ce, opt, steps=a.steps, rounds=a.rounds)
     print(prof)
     if a.json:
-        with open(a.json, "w", encoding="utf-8") as f:
-            json.dump(prof.to_dict(), f, indent=1)
+        _bench.write_json(a.json, prof.to_dict())
     return 0

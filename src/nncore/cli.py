@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import csv
 import json
 import os
 import sys
@@ -26,7 +27,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from . import _bench, _bench_profile, _delegates, _registry, datasets as ds, io as nio, nn, optim
-from ._files import atomic_write
+from ._files import atomic_write, open_regular
 from ._version import __version__
 from .config import num_threads
 from .plotting import MATPLOTLIB_HINT
@@ -95,6 +96,8 @@ def _hidden(s: str) -> list[int]:
             f"expected comma-separated layer sizes like 128,64, got {s!r}") from None
     if any(v <= 0 for v in sizes):
         raise argparse.ArgumentTypeError(f"layer sizes must be > 0, got {s!r}")
+    if any(v >= 2 ** 63 for v in sizes):
+        raise argparse.ArgumentTypeError(f"layer sizes must be < 2**63, got {s!r}")
     return sizes
 
 
@@ -219,19 +222,13 @@ def _load_xy(spec: str, target: Any, header: bool, dtype: str, split: dict | Non
         raise CLIError(f"no such data file: {spec}")
     if ext == ".csv":
         if n_features is not None and not need_y:
-            # predict: drop the label column if the file has one, else all are features
-            if target is not None:
-                try:
-                    X, y = ds.load_csv(spec, target=target, header=header, dtype=dtype)
-                    if X.shape[1] == n_features:
-                        return X, y
-                except ValueError:
-                    pass
-            X, _ = ds.load_csv(spec, target=None, header=header, dtype=dtype)
-            if X.shape[1] == n_features + 1:
+            # predict: one column more than the model's inputs is the label column
+            # (--target, the column trained on, else the last; it may hold text)
+            if _csv_columns(spec) == n_features + 1:
                 X, y = ds.load_csv(spec, target=-1 if target is None else target,
                                    header=header, dtype=dtype)
                 return X, y
+            X, _ = ds.load_csv(spec, target=None, header=header, dtype=dtype)
             return X, None
         X, y, names = ds.load_csv(spec, target=-1 if target is None else target,
                                   header=header, dtype=dtype, return_classes=True)
@@ -244,6 +241,17 @@ def _load_xy(spec: str, target: Any, header: bool, dtype: str, split: dict | Non
             raise CLIError(f"{spec}: no target array (expected y, labels or target)")
         return X, y
     raise CLIError(f"unknown data {spec!r}: expected 'digits', a .csv or a .npz file")
+
+
+def _csv_columns(path: str) -> int | None:
+    """Fields in the first non-empty row of a CSV file; None when unreadable (then
+    ``load_csv`` says why)."""
+    try:
+        with open_regular(path, "r", newline="", encoding="utf-8-sig") as f:
+            return next((len(r) for r in csv.reader(f) if r and any(c.strip() for c in r)),
+                        None)
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return None
 
 
 def _load_mapped(spec: str, target: Any, dtype: str):
@@ -266,8 +274,9 @@ def _load_mapped(spec: str, target: Any, dtype: str):
         yk = target if isinstance(target, str) else next(
             (k for k in ds._Y_KEYS if k in arrays), None)
         if xk is None or yk not in arrays:
-            raise CLIError(f"{spec}: expected arrays X and y (or --target NAME), found "
-                           f"{sorted(arrays)}")
+            raise CLIError(f"{spec}: expected arrays X and "
+                           f"{repr(yk) if isinstance(target, str) else 'y (or --target NAME)'}"
+                           f", found {sorted(arrays)}")
         X, y = arrays[xk], np.asarray(arrays[yk])
     else:
         raise CLIError(f"--mmap needs a .npy or .npz file, got {spec!r}")
@@ -405,7 +414,7 @@ def _train(X, y, *, task, hidden, activation, dropout, optimizer, lr, epochs, ba
     if out is None:   # a distributed rank but 0: rank 0 saves
         return {"result": result, "seconds": seconds, "n_test": len(yte), "task": task,
                 "plot": None, "model": model}
-    _check_out_dir(out, "the model")
+    out = _check_out_dir(out, "the model")
     nio.save(model, out, metadata=meta)
     if plot:
         try:
@@ -458,8 +467,9 @@ def _cmd_demo(a) -> int:
     out = os.path.join(out_dir, DEMO_MODEL)
     if a.plot is not None and a.no_plot:
         raise CLIError("--plot and --no-plot exclude each other")
+    out = _check_out_dir(out, "the model")
     if a.plot is not None:
-        _check_out_dir(a.plot, "the plot")
+        a.plot = _check_out_dir(a.plot, "the plot")
     plot = None
     if not a.no_plot:
         try:
@@ -467,6 +477,8 @@ def _cmd_demo(a) -> int:
             plot = a.plot if a.plot is not None else os.path.join(out_dir, DEMO_PLOT)
         except ImportError:
             plot = None
+    if plot is not None:
+        plot = _check_out_dir(plot, "the plot")
     print(f"nncore demo: 64-128-64-10 MLP on the UCI handwritten digits "
           f"({len(y)} images of 8x8 pixels, 10 classes), {a.epochs} epochs")
     res = _train(X, y, task="classification", hidden=[128, 64], activation="relu",
@@ -482,24 +494,37 @@ def _cmd_demo(a) -> int:
     return 0
 
 
-def _check_out_dir(path: str, what: str) -> None:
-    """Fail before any work when `path` cannot be written for want of its directory."""
+def _check_out_dir(path: str, what: str) -> str:
+    """The path to write `what` to, or fail before any work when it cannot be written:
+    no such directory, a directory, or an existing file that is not a regular file
+    (outputs are renamed into place, which would replace a device or FIFO). A symlink
+    gives the file it points to (renaming over the link would replace the link)."""
+    if os.path.isdir(path):
+        raise CLIError(f"cannot save {what}: {path} is a directory (expected a file name)")
+    if os.path.exists(path) and not os.path.isfile(path):   # also /dev/stdout, a link
+        raise CLIError(f"cannot save {what}: {path} is not a regular file (a device, FIFO "
+                       f"or socket); expected a file name")
+    if os.path.islink(path):
+        path = os.path.realpath(path)
     out_dir = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(out_dir):
         raise CLIError(f"cannot save {what}: no directory {out_dir}")
+    return path
 
 
 def _check_target_option(a) -> None:
     if a.data == "digits" and a.target is not None:
         raise CLIError("--target names a column of a CSV/NPZ file; the bundled digits "
                        "data has its own labels (drop --target)")
+    if a.data.lower().endswith(".npz") and isinstance(a.target, int):
+        a.target = str(a.target)   # an .npz names its arrays: '3' is a name, not an index
 
 
 def _cmd_train(a) -> int:
     _check_target_option(a)
-    _check_out_dir(a.out, "the model")
+    a.out = _check_out_dir(a.out, "the model")
     if a.plot:
-        _check_out_dir(a.plot, "the plot")
+        a.plot = _check_out_dir(a.plot, "the plot")
     rank = _delegates.communicator().rank if a.distributed else 0   # ImportError: the extra
     mapped = a.mmap or a.data.lower().endswith(".npy")
     with contextlib.ExitStack() as quiet:
@@ -530,9 +555,44 @@ def _load_model(path: str):
     return nio.load(path), _model_meta(path)
 
 
+def _check_meta(meta: dict, model, path: str) -> None:
+    """The metadata evaluate and predict use is what `nncore train` writes, or one line
+    naming the key (the file may have been edited or come from elsewhere)."""
+    def shown(v: Any) -> str:
+        r = repr(v)
+        return r if len(r) <= 60 else r[:57] + "..."
+
+    def scalar(v: Any) -> bool:
+        return isinstance(v, (str, int, float))   # bool is an int: labels may be bools
+
+    task = meta.get("task")
+    if task is not None and task not in ("classification", "regression"):
+        raise CLIError(f"{path}: metadata 'task' must be 'classification' or 'regression', "
+                       f"got {shown(task)}")
+    classes = meta.get("classes")
+    if classes is not None:
+        n = model.out_features
+        if not (isinstance(classes, list) and len(classes) == n
+                and all(scalar(c) for c in classes)):
+            raise CLIError(f"{path}: metadata 'classes' must be a list of {n} names (one "
+                           f"per output), got {shown(classes)}")
+        if len(set(classes)) != n:
+            raise CLIError(f"{path}: metadata 'classes' must be distinct, got "
+                           f"{shown(classes)}")
+    split = meta.get("split")
+    if split is not None and not (
+            isinstance(split, dict)
+            and isinstance(split.get("test_size"), (int, float))
+            and not isinstance(split.get("test_size"), bool)
+            and isinstance(split.get("seed"), int) and not isinstance(split.get("seed"), bool)):
+        raise CLIError(f"{path}: metadata 'split' must be {{\"test_size\": number, \"seed\": "
+                       f"integer}}, got {shown(split)}")
+
+
 def _cmd_evaluate(a) -> int:
     _check_target_option(a)
     model, meta = _load_model(a.model)
+    _check_meta(meta, model, a.model)
     X, y = _load_xy(a.data, _default_target(a, meta), not a.no_header, model.dtype.name, split=meta.get("split"))
     _check_features(X, model, a.data)
     if y is None:
@@ -573,8 +633,9 @@ def _check_features(X: np.ndarray, model, data: str) -> None:
 def _cmd_predict(a) -> int:
     _check_target_option(a)
     if a.out:
-        _check_out_dir(a.out, "the predictions")
+        a.out = _check_out_dir(a.out, "the predictions")
     model, meta = _load_model(a.model)
+    _check_meta(meta, model, a.model)
     X, _ = _load_xy(a.data, _default_target(a, meta), not a.no_header, model.dtype.name,
                     split=meta.get("split"), need_y=False, n_features=model.in_features)
     _check_features(X, model, a.data)
@@ -583,10 +644,12 @@ def _cmd_predict(a) -> int:
     if task == "classification":
         idx = model.predict_classes(X) if hasattr(model, "predict_classes") else out.argmax(1)
         classes = meta.get("classes")
-        lines = [str(classes[i]) if classes else str(int(i)) for i in idx]
+        lines = [_csv_field(str(classes[i])) if classes else str(int(i)) for i in idx]
         head = "class"
     else:
-        lines = [",".join(f"{v:.9g}" for v in row) for row in out]
+        # digits enough to read back the same value: 9 for float32, shortest repr for float64
+        fmt = (lambda v: f"{v:.9g}") if out.dtype == np.float32 else (lambda v: repr(float(v)))
+        lines = [",".join(fmt(v) for v in row) for row in out]
         head = "prediction" if out.shape[1] == 1 else ",".join(
             f"prediction{j}" for j in range(out.shape[1]))
     text = "\n".join(lines) + ("\n" if lines else "")
@@ -596,6 +659,12 @@ def _cmd_predict(a) -> int:
     else:
         sys.stdout.write(text)
     return 0
+
+
+def _csv_field(s: str) -> str:
+    """`s` as one CSV field: quoted (quotes doubled) when it holds a comma, quote or
+    line break, as the csv module writes it."""
+    return '"' + s.replace('"', '""') + '"' if any(c in s for c in ',"\r\n') else s
 
 
 def _cmd_info(a) -> int:
@@ -629,7 +698,7 @@ def _cmd_bench(a) -> int:
 def _cmd_export(a) -> int:
     nxo = _delegates.onnx_module()   # ImportError naming the extra when it is missing
     model, _ = _load_model(a.model)
-    _check_out_dir(a.to, "the ONNX file")
+    a.to = _check_out_dir(a.to, "the ONNX file")
     nxo.export(model, a.to, opset=a.opset)
     print(f"wrote {a.to}: ONNX opset {a.opset}, input (batch, {model.in_features}) -> "
           f"output (batch, {model.out_features}), {model.dtype}")
@@ -640,7 +709,7 @@ def _cmd_import(a) -> int:
     nxo = _delegates.onnx_module()
     if not os.path.exists(a.onnx):
         raise CLIError(f"no such ONNX file: {a.onnx}")
-    _check_out_dir(a.out, "the model")
+    a.out = _check_out_dir(a.out, "the model")
     with warnings.catch_warnings(record=True) as notes:
         warnings.simplefilter("always", nxo.PostProcessingDropped)
         model = nxo.load(a.onnx, a.dtype)
@@ -686,8 +755,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         except (OSError, ValueError):
             pass
         return 1
-    except (CLIError, ValueError, TypeError, OSError, ImportError,
-            NotImplementedError) as e:
+    except (CLIError, ValueError, TypeError, OSError, ImportError, NotImplementedError,
+            MemoryError, OverflowError) as e:   # MemoryError: the core names the size
         msg = " ".join(str(e).split()) or type(e).__name__
         if isinstance(e, OSError) and e.filename and str(e.filename) not in msg:
             msg = f"{e.filename}: {msg}"

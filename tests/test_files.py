@@ -64,3 +64,42 @@ def test_regular_files_still_read(tmp_path):
     X, y = ds.load_csv(tmp_path / "d.csv")
     np.testing.assert_array_equal(X, [[1.0], [2.0]])
     np.testing.assert_array_equal(y, [0, 1])
+
+
+# ------------------------------------------------ atomic_write: what it replaces
+
+def _saved(tmp_path):
+    m = nc.nn.Sequential(nc.nn.Linear(3, 2), seed=0)
+    return m, m.predict(np.eye(3))
+
+
+def test_save_through_a_symlink_writes_the_file_it_points_to(tmp_path):
+    m, want = _saved(tmp_path)
+    target = tmp_path / "real.safetensors"
+    target.write_bytes(b"old")
+    link = tmp_path / "link.safetensors"
+    link.symlink_to(target)
+    m.save(link)
+    assert link.is_symlink() and os.readlink(link) == str(target)   # the link stays
+    np.testing.assert_array_equal(nc.load(target).predict(np.eye(3)), want)
+    dangling = tmp_path / "to-new.safetensors"                     # a link to no file yet
+    dangling.symlink_to(tmp_path / "new.safetensors")
+    m.save(dangling)
+    assert dangling.is_symlink()
+    np.testing.assert_array_equal(nc.load(tmp_path / "new.safetensors").predict(np.eye(3)),
+                                  want)
+
+
+def test_save_refuses_to_replace_a_fifo_or_a_directory(tmp_path):
+    m, _ = _saved(tmp_path)
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    with pytest.raises(OSError, match="not a regular file"):
+        m.save(fifo)
+    assert os.path.exists(fifo) and not os.path.isfile(fifo)        # still the FIFO
+    d = tmp_path / "dir.safetensors"
+    d.mkdir()
+    with pytest.raises(IsADirectoryError):
+        m.save(d)
+    assert d.is_dir() and not any(d.iterdir())
+    assert not [p for p in os.listdir(tmp_path) if p.startswith(".nncore-")]   # no temp left

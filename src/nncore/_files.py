@@ -51,8 +51,30 @@ def atomic_write(path: str | os.PathLike, chunks: Iterable[bytes]) -> None:
     fsync, then rename it over ``path``: a crash at any point leaves either the old file
     or the complete new one. The new file gets the permissions a plain ``open()`` would
     give (or the old file's).
+
+    A symlink writes the file it points to (renaming over the link would replace the
+    link); an existing directory, device, FIFO or socket is refused (renaming over it
+    would replace it: ``/dev/full`` turned into a regular file, as root).
+
+    Raises
+    ------
+    IsADirectoryError
+        ``path`` is a directory.
+    OSError
+        (errno EINVAL) ``path`` is a device, FIFO or socket; or the usual OSError.
     """
     path = os.fspath(path)
+    if os.path.islink(path):
+        path = os.path.realpath(path)
+    try:
+        st = os.stat(path)
+    except OSError:
+        st = None   # a new file
+    if st is not None and stat.S_ISDIR(st.st_mode):
+        raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), path)
+    if st is not None and not stat.S_ISREG(st.st_mode):
+        raise OSError(errno.EINVAL, "not a regular file (a device, FIFO or socket): not "
+                      "replaced", path)
     directory = os.path.dirname(os.path.abspath(path))
     try:   # the permissions a plain open() would give (mkstemp makes 0600)
         mode = os.stat(path).st_mode & 0o777

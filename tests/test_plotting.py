@@ -44,3 +44,20 @@ def test_missing_matplotlib_message(monkeypatch, tmp_path):
     with pytest.raises(ImportError, match=r"pip install 'nncore\[plot\]'"):
         plotting.plot_history(HISTORY, tmp_path / "c.png")
     assert not (tmp_path / "c.png").exists()
+
+
+def test_a_failed_plot_leaves_the_old_file_whole(tmp_path, monkeypatch):
+    # the image is drawn in memory, then renamed into place: a drawing that fails
+    # half-way never truncates the file the user had there
+    path = tmp_path / "curve.png"
+    path.write_bytes(b"the user's old image")
+    from matplotlib.figure import Figure
+
+    def broken(self, fname, **kw):
+        fname.write(b"\x89PNG half")
+        raise RuntimeError("disk full while drawing")
+    monkeypatch.setattr(Figure, "savefig", broken)
+    with pytest.raises(RuntimeError, match="disk full"):
+        plotting.plot_history(HISTORY, path)
+    assert path.read_bytes() == b"the user's old image"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["curve.png"]

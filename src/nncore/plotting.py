@@ -7,9 +7,12 @@ figure is drawn without pyplot (no global state, no display needed).
 """
 from __future__ import annotations
 
+import io
 import math
 import os
 from typing import Any, Mapping, Sequence
+
+from ._files import atomic_write
 
 __all__ = ["plot_history", "MATPLOTLIB_HINT"]
 
@@ -104,5 +107,7 @@ def plot_history(history: Any, path: str | os.PathLike | None = None,
     if path is not None:
         path = os.fspath(path)
         ext = os.path.splitext(path)[1].lower().lstrip(".")
-        fig.savefig(path, format=ext if ext in ("png", "svg", "pdf") else "png")
+        buf = io.BytesIO()   # drawn whole first: a failure leaves no half-written image
+        fig.savefig(buf, format=ext if ext in ("png", "svg", "pdf") else "png")
+        atomic_write(path, [buf.getvalue()])
     return fig

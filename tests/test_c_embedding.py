@@ -52,15 +52,17 @@ def built(tmp_path_factory):
     r = subprocess.run(["make", "-j2", "-C", os.path.join(tmp, "c"), "CSRC=../csrc",
                         f"OPENMP={int(omp)}"], capture_output=True, text=True, env=env)
     assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-4000:]
-    checker = os.path.join(tmp, "load_check")
-    cmd = [CC, "-O1", "-I", os.path.join(tmp, "csrc"),
-           os.path.join(ROOT, "tests", "c", "load_check.c"),
-           os.path.join(tmp, "csrc", "libnncore.a"), "-lm", "-o", checker]
-    if omp:
-        cmd.insert(1, "-fopenmp")
-    r = subprocess.run(cmd, capture_output=True, text=True)
-    assert r.returncode == 0, r.stderr[-4000:]
-    return {"classify": os.path.join(tmp, "c", "classify"), "load_check": checker, "dir": tmp}
+    drivers = {}
+    for name in ("load_check", "train_forward"):
+        drivers[name] = os.path.join(tmp, name)
+        cmd = [CC, "-O1", "-I", os.path.join(tmp, "csrc"),
+               os.path.join(ROOT, "tests", "c", name + ".c"),
+               os.path.join(tmp, "csrc", "libnncore.a"), "-lm", "-o", drivers[name]]
+        if omp:
+            cmd.insert(1, "-fopenmp")
+        r = subprocess.run(cmd, capture_output=True, text=True)
+        assert r.returncode == 0, r.stderr[-4000:]
+    return {"classify": os.path.join(tmp, "c", "classify"), **drivers, "dir": tmp}
 
 
 def _classify(built, model_path, csv_path):
@@ -147,6 +149,23 @@ def test_c_reader_restores_compute_dtype(built, tmp_path):
     assert r.returncode == 0, r.stderr
     modes = [int(line.split()[4]) for line in r.stdout.splitlines()]
     assert modes == [_registry.COMPUTE["float32"], _registry.COMPUTE["bfloat16"]]
+
+
+@pytest.mark.parametrize("seed", [5, 2 ** 32 + 5, 2 ** 63 + 5, 2 ** 64 - 1])
+def test_c_reader_takes_every_seed_python_saves(built, tmp_path, seed):
+    """Sequential takes seeds in [0, 2**64); a model saved with one at or past 2**63 is
+    a valid file, and the C network trains with its seed: the dropout masks of a training
+    forward (keyed by the seed's two 32-bit halves) are Python's, bit for bit."""
+    model = nn.Sequential(nn.Linear(3, 64), nn.Dropout(0.5), nn.Linear(64, 2), seed=seed)
+    path = tmp_path / "s.safetensors"
+    model.save(path)
+    r = subprocess.run([built["train_forward"], str(path), "4"], capture_output=True,
+                       text=True)
+    assert r.returncode == 0, r.stdout + r.stderr
+    got = np.array([float(s) for s in r.stdout.split()], dtype=np.float32).reshape(4, 2)
+    x = ((np.arange(12) % 7 - 3) / 4.0).astype(np.float32).reshape(4, 3)
+    want = nio.load(path).forward(x, training=True)
+    assert got.tobytes() == want.tobytes()
 
 
 def test_amx_kernel_layouts_emulated(built, tmp_path):

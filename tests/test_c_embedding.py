@@ -117,6 +117,40 @@ def test_classify_one_output_exact_values(built, tmp_path):
     assert got.tobytes() == want.tobytes()
 
 
+def test_classify_one_output_float64_exact_values(built, tmp_path):
+    """classify prints a one-output model's raw value: for a float64 model too, the
+    printed text reads back as the model's output bit for bit."""
+    model = nn.Sequential(nn.Linear(2, 8), nn.Tanh(), nn.Linear(8, 1), dtype="float64", seed=1)
+    path = tmp_path / "r64.safetensors"
+    nio.save(model, path)
+    X = np.random.default_rng(0).normal(0, 1, (50, 2))
+    csv = tmp_path / "c.csv"
+    np.savetxt(csv, X, delimiter=",", fmt="%.17g")  # exact for float64
+    r = _classify(built, path, csv)
+    assert r.returncode == 0, r.stderr
+    got = np.array([float(s) for s in r.stdout.split()])
+    assert got.tobytes() == model.forward(X)[:, 0].tobytes()
+
+
+def test_classify_ignores_a_text_label_column(built, tmp_path):
+    """An extra last column (a label) is ignored whatever it holds, e.g. a class name."""
+    model = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 1), seed=0)
+    path = tmp_path / "m.safetensors"
+    nio.save(model, path)
+    X = np.array([[0.5, -1.0, 2.0], [1.5, 0.25, -0.75]])
+    csv = tmp_path / "iris.csv"
+    csv.write_text("a,b,c,species\n0.5,-1,2,setosa\n1.5,0.25,-0.75,virginica\n")
+    r = _classify(built, path, csv)
+    assert r.returncode == 0, r.stderr
+    got = np.array([np.float32(float(s)) for s in r.stdout.split()])
+    assert got.tobytes() == model.forward(X.astype(np.float32))[:, 0].tobytes()
+    # a non-number among the inputs, or two extra columns, are still refused
+    for bad in ("0.5,x,2,setosa\n", "0.5,-1,2,3,setosa\n", "0.5,-1\n"):
+        csv.write_text("0.5,-1,2,setosa\n" + bad)
+        r = _classify(built, path, csv)
+        assert r.returncode == 65 and "line 2" in r.stderr, r.stderr
+
+
 @pytest.mark.parametrize("act", [
     nn.LeakyReLU(0.3), nn.ELU(0.5), nn.GELU(), nn.GELU(approximate="tanh"), nn.SiLU(),
     nn.Softplus(), nn.Sigmoid(), nn.ReLU(), nn.Softmax(), nn.LogSoftmax(), nn.Identity(),

@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 import nncore.nn as nn
+from nncore import config
 from nncore import datasets as ds
 from nncore import io as nio
 
@@ -200,6 +201,47 @@ def test_c_reader_takes_every_seed_python_saves(built, tmp_path, seed):
     x = ((np.arange(12) % 7 - 3) / 4.0).astype(np.float32).reshape(4, 3)
     want = nio.load(path).forward(x, training=True)
     assert got.tobytes() == want.tobytes()
+
+
+def _readme_c_snippet():
+    text = open(os.path.join(ROOT, "README.md"), encoding="utf-8").read()
+    section = text[text.index("## Embedding from C"):]
+    return section[section.index("```c") + 4:section.index("```", section.index("```c") + 4)]
+
+
+def test_readme_c_snippet_predicts_like_python(built, tmp_path):
+    """The README's "Embedding from C" snippet, as a program: it builds, and its
+    outputs are model.predict's bit for bit (the same kernel family as Python's)."""
+    model = nn.Sequential(nn.Linear(300, 64), nn.GELU(), nn.Linear(64, 5), seed=4)
+    model.save(tmp_path / "model.safetensors")
+    src = tmp_path / "snippet.c"
+    src.write_text(
+        "#include <stdio.h>\n#include \"nncore.h\"\n"
+        "static float x[4 * 300], out[4 * 5];\n"
+        "int main(void) {\n  const int64_t batch = 4;\n"
+        "  for (int i = 0; i < 4 * 300; i++) x[i] = (float)(i % 13) / 8.0f - 0.75f;\n"
+        + _readme_c_snippet() +
+        "  if (st != NN_OK) return 1;\n"
+        "  for (int64_t i = 0; i < batch * n_out; i++) printf(\"%.9g\\n\", out[i]);\n"
+        "  return 0;\n}\n")
+    exe = str(tmp_path / "snippet")
+    cmd = [CC, "-O1", "-I", os.path.join(built["dir"], "csrc"), str(src),
+           os.path.join(built["dir"], "csrc", "libnncore.a"), "-lm", "-lpthread", "-o", exe]
+    if _openmp(str(tmp_path)):
+        cmd.insert(1, "-fopenmp")
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr[-4000:]
+    r = subprocess.run([exe], capture_output=True, text=True, cwd=tmp_path)
+    assert r.returncode == 0, r.stdout + r.stderr
+    got = np.array([float(s) for s in r.stdout.split()], dtype=np.float32)
+    X = ((np.arange(4 * 300) % 13) / 8.0 - 0.75).astype(np.float32).reshape(4, 300)
+    was = config.get_arch()
+    config.set_arch("auto")   # what a program gets that picks no family by name
+    try:
+        want = model.predict(X)
+    finally:
+        config.set_arch(was)
+    assert got.tobytes() == want.ravel().tobytes()
 
 
 def test_amx_kernel_layouts_emulated(built, tmp_path):

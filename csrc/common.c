@@ -52,9 +52,11 @@ void nn_set_num_threads(int n) {
     g_num_threads = n;
 }
 
+/* Reads the setting, never writes it: two threads running kernels at once, with
+ * nothing set, must not race on it (the default is asked for at every call). */
 int nn_get_num_threads(void) {
-    if (g_num_threads <= 0) g_num_threads = default_threads();
-    return g_num_threads;
+    const int n = g_num_threads;
+    return n > 0 ? n : default_threads();
 }
 
 int nn_threads(void) { return nn_get_num_threads(); }

@@ -282,9 +282,9 @@ static int read_metadata(io_state *st) {
     }
     st->seed = 0;
     const nj_node *sd = nj_get(cfg, "seed");
-    if (sd && sd->type != NJ_NULL) {
-        if (json_uint(sd) < 0) return NN_ERR_FORMAT;
-        st->seed = (uint64_t)sd->ival;
+    if (sd && sd->type != NJ_NULL) {   /* Python's seeds are in [0, 2^64) */
+        if (sd->type != NJ_NUMBER || !sd->is_uint) return NN_ERR_FORMAT;
+        st->seed = sd->uval;
     }
     st->layers = nj_get(cfg, "layers");
     if (!st->layers || st->layers->type != NJ_ARRAY || st->layers->len == 0 ||

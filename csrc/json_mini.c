@@ -186,7 +186,7 @@ static int parse_number(nj_parser *ps, nj_node *node) {
     node->type = NJ_NUMBER;
     node->num = strtod(buf, NULL);
     if (is_int) {
-        /* exact int64, or not an int (too big) */
+        /* exact int64 / uint64, or not an int (too big) */
         uint64_t v = 0;
         int ok = 1;
         for (const unsigned char *q = s + neg; q < int_end; q++) {
@@ -194,6 +194,7 @@ static int parse_number(nj_parser *ps, nj_node *node) {
             if (v > (UINT64_MAX - d) / 10) { ok = 0; break; }
             v = v * 10 + d;
         }
+        if (ok && !neg) { node->is_uint = 1; node->uval = v; }
         if (ok && !neg && v <= (uint64_t)INT64_MAX) { node->is_int = 1; node->ival = (int64_t)v; }
         else if (ok && neg && v <= (uint64_t)INT64_MAX) { node->is_int = 1; node->ival = -(int64_t)v; }
     }

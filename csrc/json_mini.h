@@ -2,9 +2,9 @@
  *
  * What it is: a strict RFC 8259 parser into a tree of nodes, with hard limits
  * (nesting depth, node count), UTF-8 validation, duplicate-key rejection and
- * exact int64 parsing of integers. Made for untrusted input: it never recurses
- * deeper than NJ_MAX_DEPTH, never reads past `len`, and allocates at most
- * O(len) bytes plus NJ_MAX_NODES nodes.
+ * exact int64 (and uint64) parsing of integers. Made for untrusted input: it
+ * never recurses deeper than NJ_MAX_DEPTH, never reads past `len`, and
+ * allocates at most O(len) bytes plus NJ_MAX_NODES nodes.
  * What it is not: a general JSON library (no writer, no streaming) nor part of
  * the public API (C programs use nn_net_load).
  */
@@ -23,6 +23,9 @@ typedef struct nj_node {
     nj_type type;
     int is_int;                /* NUMBER: an integer literal that fits int64 */
     int64_t ival;              /* NUMBER with is_int */
+    int is_uint;               /* NUMBER: a non-negative integer literal that fits uint64
+                                  (a model's seed is in [0, 2^64)) */
+    uint64_t uval;             /* NUMBER with is_uint */
     double num;                /* NUMBER */
     const char *str;           /* STRING: unescaped, NUL-terminated; may hold NULs */
     size_t len;                /* STRING: byte length; ARRAY/OBJECT: member count */

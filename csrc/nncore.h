@@ -57,6 +57,9 @@ const char *nn_strerror(int status);
 /* Kernel table: "ref" (portable C, always built) or a CPU family ("avx2", ...).
  * nn_select_arch(NULL) or "auto" picks the best the CPU supports; the
  * environment variable NNCORE_ARCH is read by the Python layer and passed here.
+ * Until a C program calls it, the table is "ref": slower, and not the bits of
+ * Python (which picks "auto" at import), so call nn_select_arch(NULL) once at
+ * start-up, before any other call of this header.
  * Returns NN_ERR_UNSUPPORTED if the CPU lacks the requested family, NN_ERR_ARG
  * for an unknown name. */
 int nn_select_arch(const char *name);

@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 import nncore.nn as nn
+from nncore import config
 from nncore import datasets as ds
 from nncore import io as nio
 
@@ -52,15 +53,17 @@ def built(tmp_path_factory):
     r = subprocess.run(["make", "-j2", "-C", os.path.join(tmp, "c"), "CSRC=../csrc",
                         f"OPENMP={int(omp)}"], capture_output=True, text=True, env=env)
     assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-4000:]
-    checker = os.path.join(tmp, "load_check")
-    cmd = [CC, "-O1", "-I", os.path.join(tmp, "csrc"),
-           os.path.join(ROOT, "tests", "c", "load_check.c"),
-           os.path.join(tmp, "csrc", "libnncore.a"), "-lm", "-o", checker]
-    if omp:
-        cmd.insert(1, "-fopenmp")
-    r = subprocess.run(cmd, capture_output=True, text=True)
-    assert r.returncode == 0, r.stderr[-4000:]
-    return {"classify": os.path.join(tmp, "c", "classify"), "load_check": checker, "dir": tmp}
+    drivers = {}
+    for name in ("load_check", "train_forward"):
+        drivers[name] = os.path.join(tmp, name)
+        cmd = [CC, "-O1", "-I", os.path.join(tmp, "csrc"),
+               os.path.join(ROOT, "tests", "c", name + ".c"),
+               os.path.join(tmp, "csrc", "libnncore.a"), "-lm", "-o", drivers[name]]
+        if omp:
+            cmd.insert(1, "-fopenmp")
+        r = subprocess.run(cmd, capture_output=True, text=True)
+        assert r.returncode == 0, r.stderr[-4000:]
+    return {"classify": os.path.join(tmp, "c", "classify"), **drivers, "dir": tmp}
 
 
 def _classify(built, model_path, csv_path):
@@ -115,6 +118,40 @@ def test_classify_one_output_exact_values(built, tmp_path):
     assert got.tobytes() == want.tobytes()
 
 
+def test_classify_one_output_float64_exact_values(built, tmp_path):
+    """classify prints a one-output model's raw value: for a float64 model too, the
+    printed text reads back as the model's output bit for bit."""
+    model = nn.Sequential(nn.Linear(2, 8), nn.Tanh(), nn.Linear(8, 1), dtype="float64", seed=1)
+    path = tmp_path / "r64.safetensors"
+    nio.save(model, path)
+    X = np.random.default_rng(0).normal(0, 1, (50, 2))
+    csv = tmp_path / "c.csv"
+    np.savetxt(csv, X, delimiter=",", fmt="%.17g")  # exact for float64
+    r = _classify(built, path, csv)
+    assert r.returncode == 0, r.stderr
+    got = np.array([float(s) for s in r.stdout.split()])
+    assert got.tobytes() == model.forward(X)[:, 0].tobytes()
+
+
+def test_classify_ignores_a_text_label_column(built, tmp_path):
+    """An extra last column (a label) is ignored whatever it holds, e.g. a class name."""
+    model = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 1), seed=0)
+    path = tmp_path / "m.safetensors"
+    nio.save(model, path)
+    X = np.array([[0.5, -1.0, 2.0], [1.5, 0.25, -0.75]])
+    csv = tmp_path / "iris.csv"
+    csv.write_text("a,b,c,species\n0.5,-1,2,setosa\n1.5,0.25,-0.75,virginica\n")
+    r = _classify(built, path, csv)
+    assert r.returncode == 0, r.stderr
+    got = np.array([np.float32(float(s)) for s in r.stdout.split()])
+    assert got.tobytes() == model.forward(X.astype(np.float32))[:, 0].tobytes()
+    # a non-number among the inputs, or two extra columns, are still refused
+    for bad in ("0.5,x,2,setosa\n", "0.5,-1,2,3,setosa\n", "0.5,-1\n"):
+        csv.write_text("0.5,-1,2,setosa\n" + bad)
+        r = _classify(built, path, csv)
+        assert r.returncode == 65 and "line 2" in r.stderr, r.stderr
+
+
 @pytest.mark.parametrize("act", [
     nn.LeakyReLU(0.3), nn.ELU(0.5), nn.GELU(), nn.GELU(approximate="tanh"), nn.SiLU(),
     nn.Softplus(), nn.Sigmoid(), nn.ReLU(), nn.Softmax(), nn.LogSoftmax(), nn.Identity(),
@@ -147,6 +184,64 @@ def test_c_reader_restores_compute_dtype(built, tmp_path):
     assert r.returncode == 0, r.stderr
     modes = [int(line.split()[4]) for line in r.stdout.splitlines()]
     assert modes == [_registry.COMPUTE["float32"], _registry.COMPUTE["bfloat16"]]
+
+
+@pytest.mark.parametrize("seed", [5, 2 ** 32 + 5, 2 ** 63 + 5, 2 ** 64 - 1])
+def test_c_reader_takes_every_seed_python_saves(built, tmp_path, seed):
+    """Sequential takes seeds in [0, 2**64); a model saved with one at or past 2**63 is
+    a valid file, and the C network trains with its seed: the dropout masks of a training
+    forward (keyed by the seed's two 32-bit halves) are Python's, bit for bit."""
+    model = nn.Sequential(nn.Linear(3, 64), nn.Dropout(0.5), nn.Linear(64, 2), seed=seed)
+    path = tmp_path / "s.safetensors"
+    model.save(path)
+    r = subprocess.run([built["train_forward"], str(path), "4"], capture_output=True,
+                       text=True)
+    assert r.returncode == 0, r.stdout + r.stderr
+    got = np.array([float(s) for s in r.stdout.split()], dtype=np.float32).reshape(4, 2)
+    x = ((np.arange(12) % 7 - 3) / 4.0).astype(np.float32).reshape(4, 3)
+    want = nio.load(path).forward(x, training=True)
+    assert got.tobytes() == want.tobytes()
+
+
+def _readme_c_snippet():
+    text = open(os.path.join(ROOT, "README.md"), encoding="utf-8").read()
+    section = text[text.index("## Embedding from C"):]
+    return section[section.index("```c") + 4:section.index("```", section.index("```c") + 4)]
+
+
+def test_readme_c_snippet_predicts_like_python(built, tmp_path):
+    """The README's "Embedding from C" snippet, as a program: it builds, and its
+    outputs are model.predict's bit for bit (the same kernel family as Python's)."""
+    model = nn.Sequential(nn.Linear(300, 64), nn.GELU(), nn.Linear(64, 5), seed=4)
+    model.save(tmp_path / "model.safetensors")
+    src = tmp_path / "snippet.c"
+    src.write_text(
+        "#include <stdio.h>\n#include \"nncore.h\"\n"
+        "static float x[4 * 300], out[4 * 5];\n"
+        "int main(void) {\n  const int64_t batch = 4;\n"
+        "  for (int i = 0; i < 4 * 300; i++) x[i] = (float)(i % 13) / 8.0f - 0.75f;\n"
+        + _readme_c_snippet() +
+        "  if (st != NN_OK) return 1;\n"
+        "  for (int64_t i = 0; i < batch * n_out; i++) printf(\"%.9g\\n\", out[i]);\n"
+        "  return 0;\n}\n")
+    exe = str(tmp_path / "snippet")
+    cmd = [CC, "-O1", "-I", os.path.join(built["dir"], "csrc"), str(src),
+           os.path.join(built["dir"], "csrc", "libnncore.a"), "-lm", "-lpthread", "-o", exe]
+    if _openmp(str(tmp_path)):
+        cmd.insert(1, "-fopenmp")
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr[-4000:]
+    r = subprocess.run([exe], capture_output=True, text=True, cwd=tmp_path)
+    assert r.returncode == 0, r.stdout + r.stderr
+    got = np.array([float(s) for s in r.stdout.split()], dtype=np.float32)
+    X = ((np.arange(4 * 300) % 13) / 8.0 - 0.75).astype(np.float32).reshape(4, 300)
+    was = config.get_arch()
+    config.set_arch("auto")   # what a program gets that picks no family by name
+    try:
+        want = model.predict(X)
+    finally:
+        config.set_arch(was)
+    assert got.tobytes() == want.ravel().tobytes()
 
 
 def test_amx_kernel_layouts_emulated(built, tmp_path):

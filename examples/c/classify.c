@@ -1,11 +1,13 @@
 /* classify.c — embed an nncore model in a C program: load a model file saved
  * from Python (`model.save("model.safetensors")`), read rows of numbers from a
  * CSV file, print one predicted class per line (the index of the largest
- * output; for a one-output model, the raw output value).
+ * output; for a one-output model, the raw output value, printed with the
+ * digits that read back as the same float or double).
  *
  * Usage: classify MODEL.safetensors DATA.csv
  *   DATA.csv: one sample per line, n_inputs comma-separated numbers; a line
- *   with one more field carries a label in its last column, which is ignored;
+ *   with one more field carries a label in its last column (a number or any
+ *   text), which is ignored;
  *   a first line that is not numeric is taken as a header and skipped.
  * Exit status: 0 ok; 64 usage; 65 bad CSV; otherwise -status of the failing
  * nncore call (3 = NN_ERR_IO, 4 = NN_ERR_FORMAT, 2 = NN_ERR_NOMEM, ...).
@@ -42,22 +44,24 @@ static int read_line(FILE *f, char **buf, size_t *cap) {
     return 1;
 }
 
-/* Parses up to `max` comma-separated numbers; returns the count, -1 if a field is not a number. */
-static long parse_row(char *line, double *vals, long max) {
-    long k = 0;
+/* Parses a row of n comma-separated numbers into vals (n), followed or not by
+ * one more field (a label: any text without a comma, ignored). Returns n; -1 if
+ * one of the first n fields is not a number; -2 for fewer than n or more than
+ * n + 1 fields. */
+static long parse_row(char *line, double *vals, long n) {
     char *p = line;
-    for (;;) {
+    for (long k = 0; k < n; k++) {
         char *end;
         errno = 0;
         double v = strtod(p, &end);
-        if (end == p) return -1;
+        if (end == p) return *p == '\0' && k > 0 ? -2 : -1;
         while (*end == ' ' || *end == '\t') end++;
         if (*end != ',' && *end != '\0') return -1;
-        if (k < max) vals[k] = v;
-        k++;
-        if (*end == '\0') return k;
+        vals[k] = v;
+        if (*end == '\0') return k + 1 == n ? n : -2;
         p = end + 1;
     }
+    return strchr(p, ',') == NULL ? n : -2; /* the label field, whatever it holds */
 }
 
 static void print_outputs(nn_net *net, const void *out, int64_t rows) {
@@ -70,7 +74,7 @@ static void print_outputs(nn_net *net, const void *out, int64_t rows) {
             double v = f32 ? ((const float *)out)[r * n_out + j] : ((const double *)out)[r * n_out + j];
             if (j == 0 || v > best) { best = v; arg = j; }
         }
-        if (n_out == 1) printf("%.9g\n", best);
+        if (n_out == 1) printf(f32 ? "%.9g\n" : "%.17g\n", best); /* reads back exactly */
         else printf("%lld\n", (long long)arg);
     }
 }
@@ -112,11 +116,11 @@ int main(int argc, char **argv) {
         if (got == 0) break;
         line_no++;
         if (line[strspn(line, " \t")] == '\0') continue;      /* blank line */
-        long k = parse_row(line, vals, n_in + 1);
-        if (k < 0 && line_no == 1) continue;                   /* header */
-        if (k != n_in && k != n_in + 1) {
+        long k = parse_row(line, vals, (long)n_in);
+        if (k == -1 && line_no == 1) continue;                 /* header */
+        if (k != n_in) {
             fprintf(stderr, "classify: %s line %ld: expected %lld numbers, got %s\n", argv[2],
-                    line_no, (long long)n_in, k < 0 ? "a non-number" : "a different count");
+                    line_no, (long long)n_in, k == -1 ? "a non-number" : "a different count");
             rc = 65;
             goto done;
         }

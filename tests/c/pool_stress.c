@@ -1,9 +1,11 @@
 /* pool_stress.c — a ThreadSanitizer driver for the worker team (csrc/pool.c).
  *
- * Two caller threads at once, each with 3 threads asked for: one runs GEMMs of
- * changing shapes (checked against a double-precision loop), the other whole
- * training steps of a small MLP (ReLU, softmax cross-entropy, Adam), whose
- * losses must equal those of the same steps replayed on one thread afterwards.
+ * Two caller threads at once, first with the default thread count (never set:
+ * both callers' first kernels ask for it at the same time), then with 3
+ * threads asked for: one runs GEMMs of changing shapes (checked against a
+ * double-precision loop), the other whole training steps of a small MLP (ReLU,
+ * softmax cross-entropy, Adam), whose losses must equal those of the same
+ * steps replayed on one thread afterwards.
  * One caller holds the team while the other runs serially, jobs come back to
  * back (workers awake) and after pauses (workers asleep): the paths a data race
  * would hide in. Built by .ci/sanitize with -fsanitize=thread; exits non-zero
@@ -80,29 +82,35 @@ static int train(double *out) {
     return st != NN_OK;
 }
 
-static double g_losses[STEPS];
-
 static void *gemm_thread(void *arg) {
     *(int *)arg = gemm_rounds();
     return NULL;
 }
 
-int main(void) {
-    if (nn_select_arch(NULL) != NN_OK) return 1;
-    nn_set_num_threads(3);
+/* The GEMM caller on a new thread and the training caller on this one, at once. */
+static int two_callers(double *losses) {
     int gemm_failed = 0;
     pthread_t t;
     if (pthread_create(&t, NULL, gemm_thread, &gemm_failed) != 0) return 1;
-    const int train_failed = train(g_losses);
+    const int train_failed = train(losses);
     pthread_join(t, NULL);
-    if (gemm_failed || train_failed) return 1;
-    double again[STEPS];
+    return gemm_failed || train_failed;
+}
+
+int main(void) {
+    if (nn_select_arch(NULL) != NN_OK) return 1;
+    /* first with the default thread count, never set: both callers' first
+     * kernels ask for it at once; then with 3 threads asked for */
+    double first[STEPS], losses[STEPS], again[STEPS];
+    if (two_callers(first)) return 1;
+    nn_set_num_threads(3);
+    if (two_callers(losses)) return 1;
     nn_set_num_threads(1);
     if (train(again)) return 1;
     for (int s = 0; s < STEPS; s++)
-        if (again[s] != g_losses[s] || !isfinite(again[s])) {
-            fprintf(stderr, "step %d: loss %.17g with threads, %.17g on one\n", s, g_losses[s],
-                    again[s]);
+        if (again[s] != losses[s] || again[s] != first[s] || !isfinite(again[s])) {
+            fprintf(stderr, "step %d: loss %.17g and %.17g with threads, %.17g on one\n", s,
+                    first[s], losses[s], again[s]);
             return 1;
         }
     printf("pool stress: ok\n");

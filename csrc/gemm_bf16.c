@@ -127,20 +127,9 @@ static int64_t bgemm_kc(const nn_gemm_blocking *blk, int64_t kq) {
     return blk->kc / kq * kq > 0 ? blk->kc / kq * kq : kq;
 }
 
-/* Pack buffers of the calling thread, reused across calls (grow-only). */
-static _Thread_local char *tl_buf = NULL;
-static _Thread_local size_t tl_cap = 0;
-
-static char *workspace(size_t bytes) {
-    if (bytes > tl_cap) {
-        nn_free(tl_buf);
-        tl_cap = 0;
-        tl_buf = (char *)nn_alloc(bytes);
-        if (!tl_buf) return NULL;
-        tl_cap = bytes;
-    }
-    return tl_buf;
-}
+/* Pack buffers of the calling thread, reused across calls (grow-only), freed
+ * when the thread exits (thread_buffer.c). */
+static char *workspace(size_t bytes) { return (char *)nn_thread_buffer(NN_TB_BGEMM, bytes); }
 
 /* C[m0:m1, n0:n1] on the calling thread. */
 static int bgemm_block(const void *ctx, int64_t m0, int64_t m1, int64_t n0, int64_t n1) {

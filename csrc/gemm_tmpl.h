@@ -150,19 +150,11 @@ static void NN_FN(gemm_pack_b)(real *NN_RESTRICT dst, const real *NN_RESTRICT b,
 
 /* Pack buffers of the calling thread, reused across calls (grow-only): a
  * malloc of this size would otherwise be an mmap + page faults every call.
- * The pool's workers (pool.c) keep theirs between jobs. */
-static _Thread_local real *NN_FN(gemm_tl_buf) = NULL;
-static _Thread_local size_t NN_FN(gemm_tl_cap) = 0;
-
+ * The pool's workers (pool.c) keep theirs between jobs; a thread that exits
+ * frees its own (thread_buffer.c). */
 static real *NN_FN(gemm_workspace)(size_t elems) {
-    if (elems > NN_FN(gemm_tl_cap)) {
-        nn_free(NN_FN(gemm_tl_buf));
-        NN_FN(gemm_tl_cap) = 0;
-        NN_FN(gemm_tl_buf) = (real *)nn_alloc(elems * sizeof(real));
-        if (!NN_FN(gemm_tl_buf)) return NULL;
-        NN_FN(gemm_tl_cap) = elems;
-    }
-    return NN_FN(gemm_tl_buf);
+    return (real *)nn_thread_buffer(sizeof(real) == sizeof(float) ? NN_TB_SGEMM : NN_TB_DGEMM,
+                                    elems * sizeof(real));
 }
 
 /* C[m0:m1, n0:n1] on the calling thread: the five BLIS loops. Block edges are

@@ -69,6 +69,12 @@ NN_INLINE int nn_threads_for(double work) {
  * running, or a build without threads: the blocks run in order on the caller. */
 int nn_pool_run(void (*fn)(void *, int64_t), void *ctx, int64_t nblocks, int nthreads);
 
+/* The calling thread's scratch buffer `slot` of at least `bytes` (thread_buffer.c):
+ * 64-byte aligned, grow-only (its old contents are not kept when it grows), reused
+ * by later calls on this thread, freed when the thread exits. NULL if out of memory. */
+enum { NN_TB_SGEMM, NN_TB_DGEMM, NN_TB_BGEMM, NN_TB_SLOTS };
+void *nn_thread_buffer(int slot, size_t bytes);
+
 /* dst row i = src row idx[i] for i in [0, m), rows of row_bytes (gather.c), on
  * the team for batches of 64 KiB and more. The caller has checked every index
  * and that dst holds m rows; the rows must not overlap. */

@@ -265,6 +265,28 @@ def test_amx_kernel_layouts_emulated(built, tmp_path):
     assert r.returncode == 0 and r.stdout.startswith("ok"), r.stdout + r.stderr
 
 
+def test_a_thread_that_exits_frees_its_gemm_buffers(built, tmp_path):
+    """A C program that runs nncore in a thread per request: each thread's GEMM packing
+    buffers (~0.6 MB here) are freed when it exits (tests/c/thread_exit.c: 64 threads,
+    the heap in use after the first and after the last). They were lost with the
+    thread: 63 more threads left 41.5 MB behind. Needs pthreads (an OpenMP build) and
+    glibc's mallinfo2."""
+    if not _openmp(str(tmp_path)):
+        pytest.skip("the buffers are freed at thread exit in OpenMP (pthread) builds")
+    exe = str(tmp_path / "thread_exit")
+    cmd = [CC, "-O1", "-fopenmp", "-I", os.path.join(built["dir"], "csrc"),
+           os.path.join(ROOT, "tests", "c", "thread_exit.c"),
+           os.path.join(built["dir"], "csrc", "libnncore.a"), "-lm", "-lpthread", "-o", exe]
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    if r.returncode != 0 and "mallinfo2" in r.stderr:
+        pytest.skip("no mallinfo2 (glibc >= 2.33) to read the heap with")
+    assert r.returncode == 0, r.stderr[-4000:]
+    r = subprocess.run([exe], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    first, last = map(int, r.stdout.split())
+    assert last - first < 1 << 20, f"heap grew by {last - first} bytes over 63 threads"
+
+
 def test_classify_errors(built, tmp_path):
     model = nn.Sequential(nn.Linear(3, 2))
     path = tmp_path / "m.safetensors"

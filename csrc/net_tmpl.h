@@ -83,14 +83,26 @@ static void NN_FN(net_colsum_acc)(real *NN_RESTRICT db, const real *NN_RESTRICT 
     nn_pool_run(NN_FN(net_colsum_block), &job, nblk, nt);
 }
 
+/* Whether a packed copy of `elems` values for a layer of out x in weights is kept:
+ * not when padding the outputs to the register tile would more than double it
+ * (a 1-output layer would take 16x its weights: Linear(4M, 1) 256 MB for 16 MB).
+ * Such a layer is one sliver wide, and its GEMM packs one KC block of it at a time. */
+static int NN_FN(net_pack_pays)(nn_net_layer *ly, int64_t elems, void **pk) {
+    if (elems <= 2 * ly->spec.out_features * ly->spec.in_features) return 1;
+    nn_free(*pk); /* a copy of another family's layout, if any */
+    *pk = NULL;
+    return 0;
+}
+
 /* The packed W^T of LINEAR layer ly for inference (see nn_net_layer), packed
  * again when the parameters changed since (net->wver) or another GEMM family
- * or blocking is active; NULL when out of memory (the caller then runs the
- * GEMM on W as is: the same bits). */
+ * or blocking is active; NULL when out of memory or not worth its memory
+ * (net_pack_pays): the caller then runs the GEMM on W as is, with the same bits. */
 static const real *NN_FN(net_wpack)(nn_net *net, nn_net_layer *ly) {
     const int64_t in = ly->spec.in_features, out = ly->spec.out_features;
     nn_gemm_packed lay;
     NN_FN(gemm_packed_layout)(out, in, &lay);
+    if (!NN_FN(net_pack_pays)(ly, lay.elems, &ly->pk)) return NULL;
     if (ly->pk != NULL && ly->pk_ver == net->wver && memcmp(&lay, &ly->pk_lay, sizeof lay) == 0)
         return (const real *)ly->pk;
     if (ly->pk == NULL || lay.elems != ly->pk_lay.elems) {
@@ -112,11 +124,13 @@ static const real *NN_FN(net_wpack)(nn_net *net, nn_net_layer *ly) {
 
 /* The same for bf16 compute (a float32 net): W^T rounded to bf16 and packed
  * for the active bf16 kernels (nn_bgemm_pack_full), packed again when the
- * parameters, the family or the blocking changed; NULL when out of memory. */
+ * parameters, the family or the blocking changed; NULL when out of memory or
+ * not worth its memory (net_pack_pays). */
 static const float *NN_FN(net_bwpack)(nn_net *net, nn_net_layer *ly) {
     const int64_t in = ly->spec.in_features, out = ly->spec.out_features;
     nn_gemm_packed lay;
     nn_bgemm_packed_layout(out, in, &lay);
+    if (!NN_FN(net_pack_pays)(ly, lay.elems, &ly->bpk)) return NULL;
     if (ly->bpk != NULL && ly->bpk_ver == net->wver &&
         memcmp(&lay, &ly->bpk_lay, sizeof lay) == 0)
         return (const float *)ly->bpk;

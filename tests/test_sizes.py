@@ -109,3 +109,43 @@ def test_net_row_stride_beyond_32_bits(sparse_map):
     x[...] = np.arange(rows * 3, dtype=np.float32).reshape(rows, 3) / 7
     m = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 2), seed=1)
     assert np.array_equal(m(x), m(np.ascontiguousarray(x)))
+
+
+_PEAK_RSS = r"""
+import resource, sys
+import numpy as np
+import nncore.nn as nn
+m = nn.Sequential(nn.Linear(1 << 22, 1), seed=0)      # 16 MB of weights
+x = np.ones((2, 1 << 22), np.float32)
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+m(x); m.predict(x)
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before)
+"""
+
+
+def test_narrow_layer_inference_keeps_no_padded_copy_of_its_weights():
+    # inference packs W^T once, padded to the register tile: for a 1-output layer that
+    # was 16x its weights (256 MB for Linear(4M, 1)); such a layer is not packed now.
+    # Peak RSS over the calls, in a fresh process (KiB on Linux)
+    import subprocess
+    import sys
+    if not sys.platform.startswith("linux"):
+        pytest.skip("ru_maxrss in KiB is Linux's")
+    r = subprocess.run([sys.executable, "-c", _PEAK_RSS], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert int(r.stdout) < 64 * 1024, f"peak RSS grew by {int(r.stdout)} KiB"
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("compute", ["float32", "bfloat16"])
+def test_narrow_layers_unpacked_give_the_bits_of_the_training_forward(dtype, compute):
+    if dtype == "float64" and compute == "bfloat16":
+        pytest.skip("bf16 compute is for float32 models")
+    m = nn.Sequential(nn.Linear(37, 20), nn.Tanh(), nn.Linear(20, 3), nn.Tanh(),
+                      nn.Linear(3, 1), dtype=dtype, seed=4)
+    m.compute_dtype = compute
+    x = np.random.default_rng(1).standard_normal((50, 37)).astype(dtype)
+    got = m(x)                                          # inference: packed or not
+    want = m.forward(x, training=True)                  # training: never packed
+    np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(m.predict(x[7:8]), want[7:8])

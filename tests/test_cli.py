@@ -373,6 +373,27 @@ def test_error_cases(capsys, tmp_path):
 
 # ------------------------------------------------------ review: the command line
 
+def test_output_in_a_directory_no_file_can_be_made_in_is_refused_up_front(capsys, tmp_path,
+                                                                         monkeypatch):
+    """/proc exists but takes no new files (not even root's): `train --out /proc/m` trained
+    to the end, then failed with a raw error about its temporary file. Now the output's
+    directory is tried before any work."""
+    if not os.path.isdir("/proc/self"):
+        pytest.skip("needs /proc")
+    calls = _spy_fit(monkeypatch, capsys)
+    csv = tmp_path / "ok.csv"
+    _circles_csv(csv, n=40)
+    assert_error(capsys, "train", "--data", csv, "--epochs", 1, "--verbose", 0,
+                 "--out", "/proc/nncore-m.safetensors",
+                 match=r"cannot save the model: cannot create a file in /proc")
+    assert calls == []
+    mp = tmp_path / "m.safetensors"
+    nio.save(nn.Sequential(nn.Linear(2, 2)), mp)
+    assert_error(capsys, "predict", mp, csv, "--out", "/proc/nncore-p.csv",
+                 match=r"cannot save the predictions: cannot create a file in /proc")
+    assert not list(tmp_path.glob(".nncore-*"))
+
+
 def test_output_path_that_is_a_directory_is_refused_up_front(capsys, tmp_path, monkeypatch):
     """Regression: an existing directory given as an output file passed the up-front
     check (its parent exists), so `train --out DIR` trained to the end and then failed

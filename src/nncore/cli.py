@@ -20,6 +20,7 @@ import csv
 import json
 import os
 import sys
+import tempfile
 import time
 import warnings
 from typing import Any, Sequence
@@ -509,6 +510,13 @@ def _check_out_dir(path: str, what: str) -> str:
     out_dir = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(out_dir):
         raise CLIError(f"cannot save {what}: no directory {out_dir}")
+    try:   # the temp file a save renames into place: can it be made there at all?
+        fd, probe = tempfile.mkstemp(prefix=".nncore-", suffix=".probe", dir=out_dir)
+    except OSError as e:   # read-only or virtual file systems, permissions
+        raise CLIError(f"cannot save {what}: cannot create a file in {out_dir} "
+                       f"({e.strerror or e})") from None
+    os.close(fd)
+    os.unlink(probe)
     return path
 
 

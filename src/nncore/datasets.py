@@ -490,6 +490,16 @@ def _check_npy_size(npz: Any, key: str, path: str) -> None:
         info = npz.zip.getinfo(name)
     except KeyError:
         return  # NumPy reports it
+    # the zip's sizes are the archive's claims: a stored member holds exactly its
+    # compressed bytes, deflate expands at most 1032-fold, and the compressed bytes
+    # must be in the file (else a 300-byte archive could declare a petabyte member)
+    archive = os.path.getsize(path)
+    ratio = {zipfile.ZIP_STORED: 1, zipfile.ZIP_DEFLATED: 1032}.get(info.compress_type)
+    if info.compress_size > archive or (
+            ratio is not None and info.file_size > ratio * info.compress_size + 64):
+        raise ValueError(f"array {key!r}: its archive member declares {info.file_size} "
+                         f"bytes from {info.compress_size} stored bytes in a "
+                         f"{archive}-byte file: a corrupt or crafted archive")
     with npz.zip.open(name) as f:
         try:
             header = _parse_npy_header(f)

@@ -169,6 +169,8 @@ def test_csv_text_labels(tmp_path):
     ("a,b\n1,x\n", {"target": "a"}, r"row 2, column 1 \('b'\).*'x' is not a number"),
     ("a,b\n1,\n", {"target": "a"}, "empty value"),
     ("a,b\n1,nan\n", {"target": "a"}, "non-finite"),
+    ("a,b\n1,0\n2,1\n3,nan\n", {}, "non-finite"),      # a NaN target is no class name
+    ("a,b\n1,0.5\n2,-inf\n", {}, "non-finite"),
     ("a,b\n1,2\n", {"target": "c"}, "no column named 'c'"),
     ("a,b\n1,2\n", {"target": 5}, "out of range"),
     ("a\n1\n", {}, "only one column"),

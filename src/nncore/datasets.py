@@ -342,7 +342,11 @@ def load_csv(path: str | os.PathLike, target: int | str | None = -1, header: boo
             yv = np.array([float(v) for v in raw], dtype=np.float64)
         except ValueError:
             yv = None
-        if yv is not None and np.all(np.isfinite(yv)):
+        if yv is not None and not np.all(np.isfinite(yv)):
+            i = int(np.flatnonzero(~np.isfinite(yv))[0])
+            raise ValueError(f"{path}: row {i + first_line}, target column {tcol}: "
+                             f"non-finite value {raw[i]!r}")
+        if yv is not None:
             y = _target_array(yv)
             if y.dtype != np.int64:
                 y = _cast_finite(y, dt, f"{path}: target column {tcol}")

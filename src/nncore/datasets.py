@@ -602,6 +602,7 @@ def open_npz(path: str | os.PathLike, mmap: bool = True) -> dict[str, np.ndarray
     mmap = check_bool(mmap, "mmap")
     path = os.fspath(path)
     out = {}
+    spans = []
     try:
         with open_regular(path) as f:
             try:
@@ -637,6 +638,14 @@ def open_npz(path: str | os.PathLike, mmap: bool = True) -> dict[str, np.ndarray
                                          "in place; save it with np.save as a .npy file "
                                          "(or use mmap=False)")
                     out[name] = (shape, dtype, offset)
+                    spans.append((info.header_offset, end, name))
+            # members listed twice under other names (overlapping bytes: a zip bomb
+            # without compression) would each be read or mapped again
+            spans.sort()
+            for (_, end0, a), (begin1, _, b) in zip(spans, spans[1:]):
+                if begin1 < end0:
+                    raise ValueError(f"{path}: a corrupt or crafted archive: arrays {a!r} "
+                                     f"and {b!r} overlap in the file")
             if not out:
                 raise ValueError(f"{path}: the .npz archive holds no arrays")
             return {k: _map_array(f, path, *v, mmap) for k, v in out.items()}

@@ -9,7 +9,9 @@ them, hostile ones refused).
 import csv
 import io
 import os
+import struct
 import zipfile
+import zlib
 from importlib import resources
 
 import numpy as np
@@ -167,6 +169,8 @@ def test_csv_text_labels(tmp_path):
     ("a,b\n1,x\n", {"target": "a"}, r"row 2, column 1 \('b'\).*'x' is not a number"),
     ("a,b\n1,\n", {"target": "a"}, "empty value"),
     ("a,b\n1,nan\n", {"target": "a"}, "non-finite"),
+    ("a,b\n1,0\n2,1\n3,nan\n", {}, "non-finite"),      # a NaN target is no class name
+    ("a,b\n1,0.5\n2,-inf\n", {}, "non-finite"),
     ("a,b\n1,2\n", {"target": "c"}, "no column named 'c'"),
     ("a,b\n1,2\n", {"target": 5}, "out of range"),
     ("a\n1\n", {}, "only one column"),
@@ -258,6 +262,29 @@ def test_npz_member_declaring_terabytes_is_refused_before_allocating(tmp_path):
     p = tmp_path / "big.npz"
     p.write_bytes(buf.getvalue())
     with pytest.raises(ValueError, match="declares shape"):
+        ds.load_npz(p)
+
+
+def _lying_zip64(name, data, declared):
+    """A one-member stored zip whose central directory declares `declared` bytes (ZIP64
+    sizes) for `data`."""
+    n = name.encode()
+    crc = zlib.crc32(data)
+    local = struct.pack("<4sHHHHHIIIHH", b"PK\x03\x04", 20, 0, 0, 0, 0, crc,
+                        len(data), len(data), len(n), 0) + n + data
+    extra = struct.pack("<HHQQ", 1, 16, declared, declared)
+    central = struct.pack("<4sHHHHHHIIIHHHHHII", b"PK\x01\x02", 45, 45, 0, 0, 0, 0, crc,
+                          0xFFFFFFFF, 0xFFFFFFFF, len(n), len(extra), 0, 0, 0, 0, 0) + n + extra
+    eocd = struct.pack("<4sHHHHIIH", b"PK\x05\x06", 0, 0, 1, 1, len(central), len(local), 0)
+    return local + central + eocd
+
+
+def test_npz_member_whose_zip_sizes_lie_is_refused_before_allocating(tmp_path):
+    # a 300-byte archive whose central directory declares a 1 PiB member: the .npy header
+    # agreed with that declared size, so np.load allocated it (MemoryError)
+    p = tmp_path / "lie.npz"
+    p.write_bytes(_lying_zip64("X.npy", _npy_header((2 ** 47,), "<f8") + b"\0" * 64, 2 ** 50))
+    with pytest.raises(ValueError, match="X"):
         ds.load_npz(p)
 
 

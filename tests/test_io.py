@@ -518,3 +518,18 @@ def test_model_corpus_file(name, path, corpus_originals):
     if stem.endswith("_arch_many_acts"):
         want = np.maximum(want, 0)
     assert m.predict(x).tobytes() == want.tobytes()
+
+
+def test_checkpoint_state_nested_deeply_is_a_value_error(tmp_path):
+    # JSON nested 600 deep parses, but decoding it recursed past Python's limit:
+    # RecursionError instead of the promised ValueError
+    model = nn.Sequential(nn.Linear(3, 2))
+    path = tmp_path / "deep.ckpt"
+    nio.save_checkpoint(path, model, None, epoch=1)
+    tensors, meta = nio.load_tensors(path)
+    for key in ("extra", "optimizer"):
+        m = dict(meta)
+        m[key] = "[" * 600 + "]" * 600
+        nio.save_tensors(path, tensors, m)
+        with pytest.raises(ValueError, match="nested too deeply"):
+            nio.load_checkpoint(path, model)

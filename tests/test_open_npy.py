@@ -353,3 +353,38 @@ def test_an_archive_naming_an_array_twice_is_refused(tmp_path, names):
             ds.open_npz(p, mmap=mmap)
     with pytest.raises(ValueError, match=msg):
         ds.load_npz(p)
+
+
+def _zip_sharing_one_member(names, data):
+    """A stored zip of one local member 'X.npy' (``data``) that its central directory
+    lists under every name of ``names``, all pointing at the same bytes."""
+    import struct
+    import zlib
+    crc = zlib.crc32(data)
+    local = struct.pack("<4sHHHHHIIIHH", b"PK\x03\x04", 20, 0, 0, 0, 0, crc, len(data),
+                        len(data), 5, 0) + b"X.npy" + data
+    central = b""
+    for name in names:
+        n = name.encode()
+        central += struct.pack("<4sHHHHHHIIIHHHHHII", b"PK\x01\x02", 20, 20, 0, 0, 0, 0, crc,
+                               len(data), len(data), len(n), 0, 0, 0, 0, 0, 0) + n
+    eocd = struct.pack("<4sHHHHIIH", b"PK\x05\x06", 0, 0, len(names), len(names),
+                       len(central), len(local), 0)
+    return local + central + eocd
+
+
+def test_open_npz_refuses_members_sharing_bytes(tmp_path):
+    # a central directory listing one member's bytes under many names (the overlapping-
+    # member zip bomb): with mmap=False each name was read into memory, so memory grew as
+    # (names x data) from a file of (names + data) bytes
+    buf = io.BytesIO()
+    np.lib.format.write_array(buf, np.arange(4096, dtype=np.float64))
+    names = [f"A{i}.npy" for i in range(50)]
+    p = tmp_path / "overlap.npz"
+    p.write_bytes(_zip_sharing_one_member(names, buf.getvalue()))
+    for mmap in (True, False):
+        with pytest.raises(ValueError, match="overlap"):
+            ds.open_npz(p, mmap=mmap)
+    # one name is a valid archive
+    p.write_bytes(_zip_sharing_one_member(["X.npy"], buf.getvalue()))
+    np.testing.assert_array_equal(ds.open_npz(p, mmap=False)["X"], np.arange(4096.0))

@@ -342,7 +342,11 @@ def load_csv(path: str | os.PathLike, target: int | str | None = -1, header: boo
             yv = np.array([float(v) for v in raw], dtype=np.float64)
         except ValueError:
             yv = None
-        if yv is not None and np.all(np.isfinite(yv)):
+        if yv is not None and not np.all(np.isfinite(yv)):
+            i = int(np.flatnonzero(~np.isfinite(yv))[0])
+            raise ValueError(f"{path}: row {i + first_line}, target column {tcol}: "
+                             f"non-finite value {raw[i]!r}")
+        if yv is not None:
             y = _target_array(yv)
             if y.dtype != np.int64:
                 y = _cast_finite(y, dt, f"{path}: target column {tcol}")
@@ -490,6 +494,16 @@ def _check_npy_size(npz: Any, key: str, path: str) -> None:
         info = npz.zip.getinfo(name)
     except KeyError:
         return  # NumPy reports it
+    # the zip's sizes are the archive's claims: a stored member holds exactly its
+    # compressed bytes, deflate expands at most 1032-fold, and the compressed bytes
+    # must be in the file (else a 300-byte archive could declare a petabyte member)
+    archive = os.path.getsize(path)
+    ratio = {zipfile.ZIP_STORED: 1, zipfile.ZIP_DEFLATED: 1032}.get(info.compress_type)
+    if info.compress_size > archive or (
+            ratio is not None and info.file_size > ratio * info.compress_size + 64):
+        raise ValueError(f"array {key!r}: its archive member declares {info.file_size} "
+                         f"bytes from {info.compress_size} stored bytes in a "
+                         f"{archive}-byte file: a corrupt or crafted archive")
     with npz.zip.open(name) as f:
         try:
             header = _parse_npy_header(f)
@@ -588,6 +602,7 @@ def open_npz(path: str | os.PathLike, mmap: bool = True) -> dict[str, np.ndarray
     mmap = check_bool(mmap, "mmap")
     path = os.fspath(path)
     out = {}
+    spans = []
     try:
         with open_regular(path) as f:
             try:
@@ -623,6 +638,14 @@ def open_npz(path: str | os.PathLike, mmap: bool = True) -> dict[str, np.ndarray
                                          "in place; save it with np.save as a .npy file "
                                          "(or use mmap=False)")
                     out[name] = (shape, dtype, offset)
+                    spans.append((info.header_offset, end, name))
+            # members listed twice under other names (overlapping bytes: a zip bomb
+            # without compression) would each be read or mapped again
+            spans.sort()
+            for (_, end0, a), (begin1, _, b) in zip(spans, spans[1:]):
+                if begin1 < end0:
+                    raise ValueError(f"{path}: a corrupt or crafted archive: arrays {a!r} "
+                                     f"and {b!r} overlap in the file")
             if not out:
                 raise ValueError(f"{path}: the .npz archive holds no arrays")
             return {k: _map_array(f, path, *v, mmap) for k, v in out.items()}

@@ -262,6 +262,16 @@ def _decode(obj: Any, tensors: Mapping[str, np.ndarray], where: str) -> Any:
     return obj
 
 
+def _decode_state(text: str, tensors: Mapping[str, np.ndarray], path: str, what: str) -> Any:
+    """A checkpoint's JSON state ``text`` parsed and decoded; ValueError when it is nested
+    deeper than :func:`_decode` can recurse (JSON itself parses deeper)."""
+    obj = strict_json(text, f"{path}: {what}")
+    try:
+        return _decode(obj, tensors, path)
+    except RecursionError:
+        raise ValueError(f"{path}: {what} is nested too deeply") from None
+
+
 def save_checkpoint(path: str | os.PathLike, model, optimizer=None, epoch: int = 0,
                     extra: Any = None) -> None:
     """Save everything needed to resume training: weights, optimizer state, dropout
@@ -327,10 +337,8 @@ def load_checkpoint(path: str | os.PathLike, model, optimizer=None) -> dict[str,
     if epoch < 0 or not 0 <= step < 2 ** 64:
         raise ValueError(f"{path}: epoch/dropout_step out of range")
     tensors, _ = load_tensors(path, _CHECKPOINT_DTYPES)
-    opt_state = _decode(strict_json(meta.get("optimizer", "null"), f"{path}: optimizer state"),
-                        tensors, path)
-    extra = _decode(strict_json(meta.get("extra", "null"), f"{path}: extra state"),
-                    tensors, path)
+    opt_state = _decode_state(meta.get("optimizer", "null"), tensors, path, "optimizer state")
+    extra = _decode_state(meta.get("extra", "null"), tensors, path, "extra state")
     if optimizer is not None:
         saved_cls = meta.get("optimizer_class", "")
         if opt_state is None:

@@ -388,3 +388,18 @@ def test_open_npz_refuses_members_sharing_bytes(tmp_path):
     # one name is a valid archive
     p.write_bytes(_zip_sharing_one_member(["X.npy"], buf.getvalue()))
     np.testing.assert_array_equal(ds.open_npz(p, mmap=False)["X"], np.arange(4096.0))
+
+
+def test_open_npy_refuses_data_not_aligned_for_its_dtype(tmp_path):
+    # a hand-made header of 71 bytes puts float64 data at byte 81: a memory map of it
+    # is misaligned, which fit would copy whole (open_npz already refused it)
+    X = np.arange(4, dtype="<f8")
+    head = "{'descr': '<f8', 'fortran_order': False, 'shape': (4,), }"
+    head = head.ljust(70) + "\n"
+    p = tmp_path / "odd.npy"
+    p.write_bytes(b"\x93NUMPY\x01\x00" + len(head).to_bytes(2, "little") + head.encode()
+                  + X.tobytes())
+    assert np.array_equal(np.load(p), X)                 # a valid file NumPy reads
+    with pytest.raises(ValueError, match=r"starts at byte 81, not aligned for float64"):
+        ds.open_npy(p)
+    np.testing.assert_array_equal(ds.open_npy(p, mmap=False), X)

@@ -571,7 +571,8 @@ def open_npy(path: str | os.PathLike, mmap: bool = True) -> np.ndarray:
     ------
     ValueError
         An unreadable file, a bad magic string or header, an unsupported dtype or
-        order, or a header declaring more data than the file holds.
+        order, a header declaring more data than the file holds, or (mmap) data not
+        aligned for its dtype.
     """
     mmap = check_bool(mmap, "mmap")
     path = os.fspath(path)
@@ -579,6 +580,11 @@ def open_npy(path: str | os.PathLike, mmap: bool = True) -> np.ndarray:
         with open_regular(path) as f:
             size = os.fstat(f.fileno()).st_size
             shape, dtype, offset = _read_npy_header(f, path, 0, size)
+            if mmap and offset % dtype.alignment:   # as open_npz: np.save never writes it
+                raise ValueError(f"{path}: the data starts at byte {offset}, not aligned "
+                                 f"for {dtype}: it cannot be mapped in place (fit would "
+                                 "copy it whole); save it again with np.save (or use "
+                                 "mmap=False)")
             return _map_array(f, path, shape, dtype, offset, mmap)   # the file checked
     except OSError as e:
         raise ValueError(f"cannot read {path}: {e.strerror or e}") from None

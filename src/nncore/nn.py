@@ -578,9 +578,10 @@ class Sequential:
         """Run the network on x (batch, in_features); returns a new (batch, out_features) array.
 
         ``training=True`` enables dropout, advances the dropout step counter and keeps
-        what :meth:`backward` needs.
+        what :meth:`backward` needs. ``training`` is a bool (or ``np.bool_``); anything
+        else is a TypeError (the str ``"no"`` would be true).
         """
-        if not training:
+        if not check_bool(training, "training"):
             return self(x)
         return self._net.forward(self._prepare_x(x), True)
 
@@ -635,6 +636,7 @@ class Sequential:
         one rank (a bad batch) aborts the whole job with its message (MPI Abort).
         ``distributed`` is a bool (or ``np.bool_``); anything else is a TypeError.
         """
+        include_penalty = check_bool(include_penalty, "include_penalty")
         if not check_bool(distributed, "distributed"):
             return self._train_step(x, y, loss, optimizer, clip_norm, clip_value,
                                     include_penalty, sample_weight, None)

@@ -480,6 +480,11 @@ class Sequential:
                     gain = nxt._relu_gain
                 break
             w = nn_init.run(layer.init, (layer.out_features, layer.in_features), rng, gain)
+            with np.errstate(over="ignore"):   # finite in float64, maybe not in float32
+                w = w.astype(self.dtype)
+            if not np.all(np.isfinite(w)):
+                raise ValueError(f"init of layer {i} ({layer!r}) returned values beyond the "
+                                 f"range of the model's dtype {self.dtype.name}")
             layer.weight.data[...] = w
             if layer.bias is not None:
                 layer.bias.data[...] = layer.bias_init

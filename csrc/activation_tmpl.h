@@ -8,7 +8,8 @@
  *   sigmoid(x) = 1/(1+e) for x >= 0, e/(1+e) for x < 0, with e = exp(-|x|);
  *   s(1-s)     = e/(1+e)^2 (no cancellation near s = 1);
  *   softplus   = max(x, 0) + log1p(exp(-|x|));
- *   x * g(x) with g -> 0 (SiLU, GELU) is 0 where g == 0, so x = -inf gives 0;
+ *   x * g(x) with g -> 0 (SiLU, GELU) is 0 where g == 0, so x = -inf gives 0
+ *   (g != 0, not g > 0: a NaN x keeps g NaN and gives NaN, like PyTorch);
  *   tanh'(x)   = 4e/(1+e)^2 with e = exp(-2|x|);
  *   GELU exact = x * erfc(-x/sqrt2)/2;  GELU tanh = x * sigmoid(2u),
  *                u = sqrt(2/pi) (x + 0.044715 x^3)  (= x(1+tanh u)/2).
@@ -43,16 +44,16 @@ NN_INLINE real NN_FN(_fwd1)(nn_act kind, real p, real x) {
     case NN_ACT_ELU: return x > 0 ? x : p * NN_MATH(nn_vexpm1)(x);
     case NN_ACT_GELU: {
         real phi = (real)0.5 * NN_MATH(nn_verfc)(-x * NN_INV_SQRT2);
-        return phi > 0 ? x * phi : (real)0;
+        return phi != 0 ? x * phi : (real)0; /* phi NaN (x NaN): NaN */
     }
     case NN_ACT_GELU_TANH: {
         real u = NN_GELU_K * (x + NN_GELU_C * x * x * x);
         s = NN_FN(_sigv)((real)2 * u);
-        return s > 0 ? x * s : (real)0;
+        return s != 0 ? x * s : (real)0;
     }
     case NN_ACT_SILU:
         s = NN_FN(_sigv)(x);
-        return s > 0 ? x * s : (real)0;
+        return s != 0 ? x * s : (real)0;
     case NN_ACT_SOFTPLUS:
         return (x > 0 ? x : (real)0) +
                NN_MATH(nn_vlog1p)(NN_MATH(nn_vexp)(-NN_MATH(fabs)(x)));

@@ -575,3 +575,12 @@ def test_leaky_relu_gain_for_any_finite_slope(slope):
     want = (math.sqrt(2.0 / (1.0 + slope ** 2)) if abs(slope) < 1e150
             else math.sqrt(2.0) / abs(slope))
     assert math.isclose(layer._relu_gain, want, rel_tol=1e-15)
+
+
+def test_init_values_beyond_float32_are_refused_not_stored_as_inf():
+    # nn_init.run checks finiteness in float64; 1e300 passed and became inf in a float32 model
+    big = lambda shape, rng: np.full(shape, 1e300)
+    with pytest.raises(ValueError, match="float32"):
+        nn.Sequential(nn.Linear(2, 3, init=big), dtype="float32")
+    m = nn.Sequential(nn.Linear(2, 3, init=big), dtype="float64")
+    assert np.all(m[0].weight.data == 1e300)

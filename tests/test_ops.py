@@ -57,3 +57,28 @@ def test_ops_read_any_layout(dtype, layout):
     assert np.array_equal(ops.dropout_backward(xl, layout(mask), 0.3),
                           ops.dropout_backward(x, mask, 0.3))
     assert np.array_equal(ops.matmul(xl, layout(x.T.copy())), ops.matmul(x, x.T.copy()))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name", ["gelu", "gelu_tanh", "silu"])
+def test_x_times_gate_activations_propagate_nan(name, dtype):
+    # x * g(x) is 0 where g == 0 (x = -inf gives the limit 0), but a NaN input must
+    # stay NaN (PyTorch and NumPy propagate it); it used to come out as 0
+    x = np.array([np.nan, -np.inf, -1.0, 2.0], dtype)
+    y = ops.activation(x, name)
+    assert np.isnan(y[0]), y
+    assert y[1] == 0.0 and np.all(np.isfinite(y[2:]))
+    from nncore import reference
+    r = reference.activation(x, name)
+    assert np.isnan(r[0]) and r[1] == 0.0
+
+
+def test_gelu_model_inference_propagates_nan():
+    import nncore as nc
+    for act in (nc.nn.GELU(), nc.nn.GELU("tanh"), nc.nn.SiLU()):
+        m = nc.nn.Sequential(nc.nn.Linear(2, 3), act, nc.nn.Linear(3, 1), seed=0)
+        x = np.array([[np.nan, 1.0], [0.5, 1.0]], np.float32)
+        out = m(x)
+        assert np.isnan(out[0, 0]), (act, out)   # the nan row
+        assert np.isfinite(out[1, 0])
+        assert np.isnan(m.forward(x, training=True)[0, 0])

@@ -158,3 +158,22 @@ def test_labels_of_another_dtype_or_layout_train_the_same():
     with pytest.raises(ValueError, match=r"class labels must be in \[0, 3\), got 3"):
         m.train_step(x, np.where(y == 0, 3, y), "cross_entropy",
                      optim.SGD(m.parameters(), lr=0.1))
+
+
+def test_training_and_include_penalty_flags_must_be_bools():
+    # the str "no" is truthy: forward(x, training="no") ran a training forward (dropout
+    # on, step counter advanced) and train_step(include_penalty="no") added the penalty
+    import nncore as nc
+    m = nc.nn.Sequential(nc.nn.Linear(3, 8), nc.nn.Dropout(0.5), nc.nn.Linear(8, 2), seed=0)
+    x = np.ones((4, 3), np.float32)
+    step = m.dropout_step
+    for bad in ("no", "False", 1, None):
+        with pytest.raises(TypeError, match="training must be a bool"):
+            m.forward(x, training=bad)
+    assert m.dropout_step == step
+    assert np.array_equal(m.forward(x, training=np.bool_(False)), m(x))
+    opt = nc.optim.SGD(m.parameters(), lr=0.1, weight_decay=0.5)
+    before = m.flat_params.copy()
+    with pytest.raises(TypeError, match="include_penalty must be a bool"):
+        m.train_step(x, np.array([0, 1, 0, 1]), "ce", opt, include_penalty="no")
+    assert m.dropout_step == step and np.array_equal(m.flat_params, before)

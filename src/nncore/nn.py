@@ -480,6 +480,11 @@ class Sequential:
                     gain = nxt._relu_gain
                 break
             w = nn_init.run(layer.init, (layer.out_features, layer.in_features), rng, gain)
+            with np.errstate(over="ignore"):   # finite in float64, maybe not in float32
+                w = w.astype(self.dtype)
+            if not np.all(np.isfinite(w)):
+                raise ValueError(f"init of layer {i} ({layer!r}) returned values beyond the "
+                                 f"range of the model's dtype {self.dtype.name}")
             layer.weight.data[...] = w
             if layer.bias is not None:
                 layer.bias.data[...] = layer.bias_init
@@ -578,9 +583,10 @@ class Sequential:
         """Run the network on x (batch, in_features); returns a new (batch, out_features) array.
 
         ``training=True`` enables dropout, advances the dropout step counter and keeps
-        what :meth:`backward` needs.
+        what :meth:`backward` needs. ``training`` is a bool (or ``np.bool_``); anything
+        else is a TypeError (the str ``"no"`` would be true).
         """
-        if not training:
+        if not check_bool(training, "training"):
             return self(x)
         return self._net.forward(self._prepare_x(x), True)
 
@@ -635,6 +641,7 @@ class Sequential:
         one rank (a bad batch) aborts the whole job with its message (MPI Abort).
         ``distributed`` is a bool (or ``np.bool_``); anything else is a TypeError.
         """
+        include_penalty = check_bool(include_penalty, "include_penalty")
         if not check_bool(distributed, "distributed"):
             return self._train_step(x, y, loss, optimizer, clip_norm, clip_value,
                                     include_penalty, sample_weight, None)

@@ -40,9 +40,9 @@ def _sig(x):
 
 
 def _times(x, g):
-    """x * g, but 0 where g == 0 (so -inf * 0 is the limit 0, not NaN)."""
+    """x * g, but 0 where g == 0 (so -inf * 0 is the limit 0, not NaN; a NaN g stays NaN)."""
     with np.errstate(invalid="ignore"):
-        return np.where(g > 0, x * g, 0.0)
+        return np.where(g != 0, x * g, 0.0)
 
 
 def _forward64(name, x, p):

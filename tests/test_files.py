@@ -103,3 +103,19 @@ def test_save_refuses_to_replace_a_fifo_or_a_directory(tmp_path):
         m.save(d)
     assert d.is_dir() and not any(d.iterdir())
     assert not [p for p in os.listdir(tmp_path) if p.startswith(".nncore-")]   # no temp left
+
+
+def test_read_header_refuses_a_dtype_nncore_cannot_hold_even_when_allowed(tmp_path):
+    # BF16 is a valid safetensors dtype with no NumPy array behind it: asked for, it was
+    # a KeyError (its item size looked up); it is the unsupported-dtype ValueError
+    import json
+    import struct
+    from nncore import _safetensors as st
+    head = json.dumps({"t": {"dtype": "BF16", "shape": [2], "data_offsets": [0, 4]}})
+    head += " " * (-len(head) % 8)
+    p = tmp_path / "bf16.safetensors"
+    p.write_bytes(struct.pack("<Q", len(head)) + head.encode() + b"\0" * 4)
+    with pytest.raises(ValueError, match=r"unsupported dtype 'BF16' \(expected one of F32\)"):
+        st.read_header(p, ["BF16", "F32"])
+    with pytest.raises(ValueError, match="unsupported dtype 'BF16'"):
+        st.read_header(p)

@@ -340,6 +340,10 @@ def test_config_round_trip():
         assert type(again) is type(layer) and again.get_config() == layer.get_config()
     with pytest.raises(ValueError, match="unknown layer type 'Conv2d'"):
         nn.layer_from_config({"type": "Conv2d"})
+    for layers in (5, "Linear", {"type": "Linear"}):   # not a list of layer configs
+        with pytest.raises(TypeError, match=r"config 'layers' must be a list of layer "
+                                            rf"configs, got {type(layers).__name__}"):
+            nn.Sequential.from_config({"layers": layers})
 
 
 def test_summary_and_repr(capsys):

@@ -229,9 +229,9 @@ def _parse_header(raw: bytes, data_len: int, path: str, allowed: tuple
         dt = e["dtype"]
         if not isinstance(dt, str) or (dt not in _DTYPES and dt not in _KNOWN_ONLY):
             raise ValueError(f"{where}: unknown dtype {dt!r}")
-        if dt not in allowed:
+        if dt not in allowed or dt in _KNOWN_ONLY:   # nncore holds no BF16/F8 array
             raise ValueError(f"{where}: unsupported dtype {dt!r} (expected one of "
-                             f"{', '.join(allowed)})")
+                             f"{', '.join(a for a in allowed if a in _DTYPES)})")
         shape = e["shape"]
         if (not isinstance(shape, list) or len(shape) > MAX_RANK
                 or not all(is_int(s) and s >= 0 for s in shape)):

@@ -1006,6 +1006,9 @@ class Sequential:
         """A new model from :meth:`get_config` (freshly initialized from its seed)."""
         if not isinstance(cfg, dict) or "layers" not in cfg:
             raise ValueError("config must be a dict with a 'layers' list")
+        if not isinstance(cfg["layers"], (list, tuple)):
+            raise TypeError(f"config 'layers' must be a list of layer configs, got "
+                            f"{type(cfg['layers']).__name__}")
         layers = [layer_from_config(c) for c in cfg["layers"]]
         return cls(*layers, dtype=cfg.get("dtype", "float32"), seed=cfg.get("seed", 0),
                    compute_dtype=cfg.get("compute_dtype", "float32"))

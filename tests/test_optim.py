@@ -466,14 +466,23 @@ def test_matches_torch(torch):
         opt = optim.get(name, model.parameters(), **kw)
         rng = np.random.default_rng(0)
         for _ in range(10):
-            model.fill_grads(rng)
-            for t, p in zip(tparams, model.parameters()):
-                t.grad = torch.tensor(p.grad.copy())
-            topt.step()
-            opt.step()
-        for t, p in zip(tparams, model.parameters()):
-            np.testing.assert_allclose(p.data, t.detach().numpy(), rtol=1e-10, atol=1e-12,
-                                       err_msg=f"{name} {kw} {p.name}")
+            _step_beside_torch(model, opt, topt, tparams, rng)
+        _assert_like_torch(model, tparams, f"{name} {kw}")
+
+
+def _step_beside_torch(model, opt, topt, tparams, rng):
+    """One step of the nncore optimizer and of its torch twin on the same new gradients."""
+    model.fill_grads(rng)
+    for t, p in zip(tparams, model.parameters()):
+        t.grad = t.new_tensor(p.grad.copy())   # its dtype: float64 like p
+    topt.step()
+    opt.step()
+
+
+def _assert_like_torch(model, tparams, what):
+    for t, p in zip(tparams, model.parameters()):
+        np.testing.assert_allclose(p.data, t.detach().numpy(), rtol=1e-10, atol=1e-12,
+                                   err_msg=f"{what} {p.name}")
 
 
 @pytest.mark.parametrize("kind,kw", [
@@ -669,13 +678,7 @@ def test_array_betas_edited_between_steps_match_torch(torch):
         if step == 4:
             for o in (opt, topt):
                 o.param_groups[0]["betas"] = np.array([0.7, 0.9])
-        model.fill_grads(rng)
-        for t, p in zip(tparams, model.parameters()):
-            t.grad = torch.tensor(p.grad.copy())
-        topt.step()
-        opt.step()
-        for t, p in zip(tparams, model.parameters()):
-            np.testing.assert_allclose(p.data, t.detach().numpy(), rtol=1e-10, atol=1e-12,
-                                       err_msg=f"step {step} {p.name}")
+        _step_beside_torch(model, opt, topt, tparams, rng)
+        _assert_like_torch(model, tparams, f"step {step}")
     groups = opt.state_dict()["param_groups"]
     assert json.loads(json.dumps(groups))[0]["betas"] == [0.7, 0.9]

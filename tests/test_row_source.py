@@ -5,6 +5,8 @@ a time.
 Oracle: the same calls on the ndarray the object serves (same bits); the object counts
 the rows each read asks for, so "one minibatch at a time" is checked, not assumed.
 """
+import collections
+
 import numpy as np
 import pytest
 
@@ -156,7 +158,7 @@ class _ByInt:
         return self.X[int(i)]   # an index array of more than one element: TypeError
 
 
-@pytest.mark.parametrize("make", [_ByInt, lambda X: __import__("collections").deque(X)],
+@pytest.mark.parametrize("make", [_ByInt, collections.deque],
                          ids=["int_only_dataset", "deque"])
 def test_rows_that_cannot_be_read_by_index_arrays_are_a_type_error_saying_so(make):
     """An object with __len__ and __getitem__ that reads one int at a time passes for

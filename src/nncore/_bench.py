@@ -691,8 +691,7 @@ def write_json(path: str, obj: Any) -> None:
         with open(path, "w", encoding="utf-8") as f:
             f.write(text)
         return
-    atomic_write(os.path.realpath(path) if os.path.islink(path) else path,
-                 [text.encode("utf-8")])
+    atomic_write(path, [text.encode("utf-8")])   # through a symlink to the file it names
 
 
 def add_arguments(p: argparse.ArgumentParser, what: str) -> None:

@@ -478,7 +478,7 @@ def _cmd_demo(a) -> int:
             plot = a.plot if a.plot is not None else os.path.join(out_dir, DEMO_PLOT)
         except ImportError:
             plot = None
-    if plot is not None:
+    if plot is not None and a.plot is None:   # the default plot path (--plot: checked)
         plot = _check_out_dir(plot, "the plot")
     print(f"nncore demo: 64-128-64-10 MLP on the UCI handwritten digits "
           f"({len(y)} images of 8x8 pixels, 10 classes), {a.epochs} epochs")
@@ -496,18 +496,17 @@ def _cmd_demo(a) -> int:
 
 
 def _check_out_dir(path: str, what: str) -> str:
-    """The path to write `what` to, or fail before any work when it cannot be written:
-    no such directory, a directory, or an existing file that is not a regular file
-    (outputs are renamed into place, which would replace a device or FIFO). A symlink
-    gives the file it points to (renaming over the link would replace the link)."""
+    """`path`, or fail before any work when `what` cannot be written there: no such
+    directory, one that takes no new file, a directory, or an existing file that is not
+    a regular file. The saves (atomic_write) refuse the last two as well and write
+    through a symlink; this only says so before training."""
     if os.path.isdir(path):
         raise CLIError(f"cannot save {what}: {path} is a directory (expected a file name)")
     if os.path.exists(path) and not os.path.isfile(path):   # also /dev/stdout, a link
         raise CLIError(f"cannot save {what}: {path} is not a regular file (a device, FIFO "
                        f"or socket); expected a file name")
-    if os.path.islink(path):
-        path = os.path.realpath(path)
-    out_dir = os.path.dirname(os.path.abspath(path))
+    # where the temporary file goes: the directory of the file a symlink names
+    out_dir = os.path.dirname(os.path.realpath(path))
     if not os.path.isdir(out_dir):
         raise CLIError(f"cannot save {what}: no directory {out_dir}")
     try:   # the temp file a save renames into place: can it be made there at all?
